@@ -1,0 +1,77 @@
+# The two commands: `make run` (the portal with demo data) and `make test`.
+# Every step is a file target, so a second run reuses what is there.
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+MANAGE := $(PY) manage.py
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: run test lint typecheck pytest pytest-services install static translations migrate seed clean
+
+run: install static translations migrate seed
+	$(VENV)/bin/honcho -f Procfile.dev start
+
+test: $(VENV)/.dev-installed static translations lint typecheck pytest pytest-services
+
+install: $(VENV)/.installed
+
+$(VENV)/.created:
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python 3.11 or newer is needed"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	touch $@
+
+$(VENV)/.installed: requirements.txt $(VENV)/.created
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
+	$(PIP) install --quiet -r requirements-dev.txt
+	touch $@
+
+# Bootstrap and its icons from npm, copied into static/vendor (served by us, no CDN).
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+static/vendor/.built: node_modules/.package-lock.json
+	rm -rf static/vendor
+	mkdir -p static/vendor/bootstrap static/vendor/bootstrap-icons
+	cp node_modules/bootstrap/dist/css/bootstrap.min.css node_modules/bootstrap/dist/css/bootstrap.min.css.map \
+	   node_modules/bootstrap/dist/js/bootstrap.bundle.min.js node_modules/bootstrap/dist/js/bootstrap.bundle.min.js.map \
+	   static/vendor/bootstrap/
+	cp -r node_modules/bootstrap-icons/font/bootstrap-icons.min.css node_modules/bootstrap-icons/font/fonts \
+	   static/vendor/bootstrap-icons/
+	touch $@
+
+static: static/vendor/.built
+
+translations: $(VENV)/.installed
+	$(MANAGE) compile_translations
+
+migrate: $(VENV)/.installed
+	@mkdir -p var
+	$(MANAGE) migrate --noinput
+
+seed: migrate
+	$(MANAGE) seed_demo
+
+lint: $(VENV)/.dev-installed
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check .
+
+typecheck: $(VENV)/.dev-installed
+	$(VENV)/bin/mypy portal accounts subscriptions
+
+# Unit, view and browser tests on SQLite with eager tasks.
+pytest: $(VENV)/.dev-installed
+	$(VENV)/bin/pytest -m "not services"
+
+# Service tests on PostgreSQL with a real Celery worker over Redis.
+pytest-services: $(VENV)/.dev-installed
+	PORTAL_TEST_SERVICES=1 $(VENV)/bin/pytest -m services
+
+clean:
+	rm -rf var static/vendor

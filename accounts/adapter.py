@@ -1,0 +1,94 @@
+"""Our allauth adapter: where phone numbers are stored, how codes and emails
+leave (through Celery, in the customer's language), and sign-up side effects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.adapter import DefaultAccountAdapter
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.http import HttpRequest
+from django.utils import translation
+from django.utils.translation import gettext
+
+from accounts import services
+from accounts.forms import MobileNumberField, SignupForm
+from accounts.models import User
+from accounts.phone import normalize_phone
+
+
+class AccountAdapter(DefaultAccountAdapter):
+    # --- phone numbers ------------------------------------------------------
+
+    def phone_form_field(self, **kwargs: Any) -> MobileNumberField:
+        return MobileNumberField(**kwargs)
+
+    def set_phone(self, user: User, phone: str, verified: bool) -> None:  # type: ignore[override]
+        services.user_set_phone(user=user, phone=phone, verified=verified)
+
+    def get_phone(self, user: User) -> tuple[str, bool] | None:  # type: ignore[override]
+        if not user.phone:
+            return None
+        return user.phone, user.phone_verified
+
+    def set_phone_verified(self, user: User, phone: str) -> None:  # type: ignore[override]
+        services.user_set_phone(user=user, phone=phone, verified=True)
+
+    def get_user_by_phone(self, phone: str) -> User | None:
+        # The password login form hands us what the person typed, unnormalised.
+        try:
+            e164 = normalize_phone(phone)
+        except ValidationError:
+            return None
+        return User.objects.filter(phone=e164).first()
+
+    def send_verification_code_sms(self, user: User, phone: str, code: str, **kwargs: Any) -> None:  # type: ignore[override]
+        language = user.language if user and user.pk else translation.get_language()
+        with translation.override(language):
+            body = gettext("Your Nordlys Mobil code is %(code)s. It is valid for a few minutes; never share it.") % {
+                "code": code
+            }
+        services.sms_send(to=phone, body=body)
+
+    def send_unknown_account_sms(self, phone: str, **kwargs: Any) -> None:
+        body = gettext("Someone asked for a sign-in code for this number, but it has no Nordlys Mobil account.")
+        services.sms_send(to=phone, body=body)
+
+    def send_account_already_exists_sms(self, phone: str) -> None:
+        body = gettext("Someone tried to sign up with this number, which already has a Nordlys Mobil account.")
+        services.sms_send(to=phone, body=body)
+
+    # --- email --------------------------------------------------------------
+
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        """Render in the recipient's stored language (the current one for a
+        stranger), then hand the message to a Celery task on commit."""
+        recipient = User.objects.filter(email__iexact=email).only("language").first()
+        language = recipient.language if recipient else translation.get_language()
+        with translation.override(language):
+            ctx = {"request": context.get("request"), "email": email, "current_site": self._site(context)}
+            ctx.update(context)
+            message = self.render_mail(template_prefix, email, ctx)
+        services.email_send(message=message)
+
+    def _site(self, context: dict[str, Any]) -> Any:
+        from django.contrib.sites.shortcuts import get_current_site
+
+        from allauth.core import context as allauth_context
+
+        return get_current_site(allauth_context.request)
+
+    # --- sign-up --------------------------------------------------------------
+
+    def save_user(self, request: HttpRequest, user: User, form: Any, commit: bool = True) -> User:  # type: ignore[override]
+        user = super().save_user(request, user, form, commit=False)
+        user.email = user.email or None
+        if isinstance(form, SignupForm):
+            user.full_name = form.cleaned_data["full_name"].strip()
+        user.language = translation.get_language() or user.language
+        if commit:
+            with transaction.atomic():
+                user.save()
+                services.user_welcome(user=user)
+        return user

@@ -1,0 +1,51 @@
+"""Support staff find customers by email, phone and name."""
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+
+
+class StaffUserChangeForm(UserChangeForm):
+    class Meta(UserChangeForm.Meta):
+        model = User
+        fields = "__all__"
+
+
+class StaffUserCreationForm(AdminUserCreationForm):
+    class Meta(AdminUserCreationForm.Meta):
+        model = User
+        fields = ("email", "phone")
+
+
+@admin.register(User)
+class UserAdmin(DjangoUserAdmin):
+    form = StaffUserChangeForm
+    add_form = StaffUserCreationForm
+    ordering = ["-date_joined"]
+    list_display = ["__str__", "email", "phone", "language", "is_staff", "date_joined"]
+    list_filter = ["is_staff", "is_active", "language", "phone_verified"]
+    search_fields = ["email", "phone", "full_name"]
+    readonly_fields = ["date_joined", "last_login", "welcomed_at"]
+    fieldsets = [
+        (None, {"fields": ["email", "phone", "phone_verified", "password"]}),
+        (_("Profile"), {"fields": ["full_name", "street_address", "postal_code", "city", "language"]}),
+        (_("Access"), {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        (_("Dates"), {"fields": ["date_joined", "last_login", "welcomed_at"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "phone", "usable_password", "password1", "password2"]})]
+
+    def get_search_results(self, request, queryset, search_term):  # type: ignore[no-untyped-def]
+        """Also find +4791234567 when staff type 912 34 567."""
+        from django.core.exceptions import ValidationError
+
+        from accounts.phone import normalize_phone
+
+        queryset, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        try:
+            e164 = normalize_phone(search_term)
+        except ValidationError:
+            return queryset, may_have_duplicates
+        return queryset | self.model.objects.filter(phone=e164), may_have_duplicates

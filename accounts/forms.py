@@ -1,0 +1,82 @@
+"""Forms for sign-up and the profile page."""
+
+from typing import Any
+
+from allauth.account.forms import SignupForm as AllauthSignupForm
+from crispy_forms.helper import FormHelper
+from crispy_forms.layout import Submit
+from django import forms
+from django.utils.translation import gettext_lazy as _
+
+from accounts.models import User
+from accounts.phone import normalize_phone
+
+
+class MobileNumberField(forms.CharField):
+    """A mobile number typed any usual way (912 34 567, +47 912 34 567,
+    0046 70 123 45 67), cleaned to E.164."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("label", _("Mobile number"))
+        kwargs.setdefault("max_length", 32)
+        kwargs.setdefault(
+            "widget",
+            forms.TextInput(attrs={"type": "tel", "autocomplete": "tel", "placeholder": "+47 912 34 567"}),
+        )
+        kwargs.pop("validators", None)
+        super().__init__(**kwargs)
+
+    def clean(self, value: Any) -> str:
+        value = super().clean(value)
+        if not value:
+            return ""
+        return normalize_phone(value)
+
+
+class SignupForm(AllauthSignupForm):
+    """allauth's sign-up form with the customer's name, asking for an email
+    address, a mobile number, or both."""
+
+    full_name = forms.CharField(label=_("Full name"), max_length=150)
+
+    field_order = ["full_name", "email", "phone", "password1", "password2"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["full_name"].widget.attrs.update({"autocomplete": "name", "placeholder": _("Full name")})
+        if "email" in self.fields:
+            self.fields["email"].label = _("Email (optional)")
+            self.fields["email"].help_text = _("An email address, a mobile number, or both.")
+        if "phone" in self.fields:
+            self.fields["phone"].label = _("Mobile number (optional)")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not cleaned.get("email") and not cleaned.get("phone") and not self.has_error("phone"):
+            if not self.has_error("email"):
+                raise forms.ValidationError(_("Enter an email address or a mobile number, so that we can reach you."))
+        return cleaned
+
+
+class ProfileForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["full_name", "street_address", "postal_code", "city", "language"]
+        widgets = {
+            "full_name": forms.TextInput(attrs={"autocomplete": "name"}),
+            "street_address": forms.TextInput(attrs={"autocomplete": "street-address"}),
+            "postal_code": forms.TextInput(attrs={"autocomplete": "postal-code", "inputmode": "numeric"}),
+            "city": forms.TextInput(attrs={"autocomplete": "address-level2"}),
+        }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["full_name"].required = True
+        self.helper = FormHelper()
+        self.helper.add_input(Submit("save", _("Save changes")))
+
+    def clean_postal_code(self) -> str:
+        code = self.cleaned_data["postal_code"].strip()
+        if code and not (code.isdigit() and len(code) == 4):
+            raise forms.ValidationError(_("A Norwegian postal code has four digits, for example 0150."))
+        return code

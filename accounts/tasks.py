@@ -1,0 +1,53 @@
+"""Celery tasks for identity: thin, load by id or take a JSON payload, call a
+service or a backend, retry on a transient error."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+from typing import Any
+
+from celery import shared_task
+from django.template.loader import render_to_string
+from django.utils import translation
+
+from accounts import services
+from accounts.messaging import email_from_payload
+from portal import sms
+
+logger = logging.getLogger(__name__)
+
+TRANSIENT = (smtplib.SMTPException, OSError, sms.SmsDeliveryError)
+RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": 30, "retry_backoff_max": 3600, "max_retries": 8}
+
+
+@shared_task(**RETRY)
+def deliver_email(payload: dict[str, Any]) -> None:
+    email_from_payload(payload).send()
+
+
+@shared_task(**RETRY)
+def deliver_sms(to: str, body: str) -> None:
+    sms.send(to=to, body=body)
+
+
+@shared_task(acks_late=True, **RETRY)
+def send_welcome(user_id: int) -> None:
+    """Safe to run twice: the claim lets exactly one run send."""
+    user = services.welcome_claim(user_id=user_id)
+    if user is None:
+        return
+    try:
+        with translation.override(user.language):
+            context = {"user": user}
+            if user.email:
+                subject = render_to_string("emails/welcome_subject.txt", context).strip()
+                body = render_to_string("emails/welcome_message.txt", context)
+                email_from_payload(
+                    {"subject": subject, "body": body, "from_email": None, "to": [user.email]}
+                ).send()
+            elif user.phone:
+                sms.send(to=user.phone, body=render_to_string("emails/welcome_sms.txt", context).strip())
+    except TRANSIENT:
+        services.welcome_release(user_id=user_id)
+        raise

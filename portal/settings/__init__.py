@@ -1,0 +1,1 @@
+"""Settings, one module per mode: base, dev, production, test."""

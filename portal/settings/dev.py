@@ -1,0 +1,27 @@
+"""The embedded default (`make run`): SQLite, Celery over the filesystem,
+mail and SMS written under var/ and echoed to the console. Needs no server."""
+
+import os
+
+from .base import *  # noqa: F403
+from .base import VAR_DIR, env_list
+
+DEBUG = True
+SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret-6f1c2e0b9a4d4e7f8c3b")
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+
+EMAIL_BACKEND = "portal.mail.FileAndConsoleBackend"
+SMS_BACKEND = os.environ.get("SMS_BACKEND", "portal.sms.FileBackend")
+SMS_FILE_ECHO = True
+
+# kombu's filesystem transport: the web process, the worker and beat share one
+# folder as the queue. Producers and consumers read and write the same folder.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+for folder in ("queue", "control"):
+    (VAR_DIR / "celery" / folder).mkdir(parents=True, exist_ok=True)
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "data_folder_in": str(VAR_DIR / "celery" / "queue"),
+    "data_folder_out": str(VAR_DIR / "celery" / "queue"),
+    "control_folder": str(VAR_DIR / "celery" / "control"),
+    "store_processed": False,
+}

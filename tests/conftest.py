@@ -1,0 +1,78 @@
+"""Shared test set-up.
+
+A test that needs a service or a browser this machine lacks is skipped with a
+reason saying how to get it; under CI=true the same absence fails the run, so
+nothing is silently skipped there."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Iterator
+
+import pytest
+from django.conf import settings
+
+from portal import sms
+
+IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+
+def port_open(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def missing_services() -> list[str]:
+    missing = []
+    if not settings.SERVICES:
+        return ["PORTAL_TEST_SERVICES=1 (run `make pytest-services`)"]
+    db = settings.DATABASES["default"]
+    if not port_open(db["HOST"], int(db["PORT"])):
+        missing.append(
+            f"PostgreSQL at {db['HOST']}:{db['PORT']} "
+            "(start it: pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start)"
+        )
+    if not port_open("127.0.0.1", 6379):
+        missing.append('Redis at 127.0.0.1:6379 (start it: redis-server --daemonize yes --save "" --appendonly no)')
+    return missing
+
+
+def missing_browser() -> list[str]:
+    missing = []
+    if not (shutil.which(CHROMIUM) or os.path.exists(CHROMIUM)):
+        missing.append(f"Chromium at {CHROMIUM} (install it: apt-get install chromium)")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        missing.append("the playwright package (make test installs it)")
+    return missing
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    needs = {"services": missing_services, "browser": missing_browser}
+    for marker, probe in needs.items():
+        marked = [item for item in items if item.get_closest_marker(marker)]
+        if not marked:
+            continue
+        missing = probe()
+        if not missing:
+            continue
+        reason = f"needs {'; '.join(missing)}"
+        if IN_CI:
+            raise pytest.UsageError(f"CI=true and {len(marked)} {marker} test(s) cannot run: {reason}")
+        for item in marked:
+            item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture
+def sms_outbox() -> Iterator[list[sms.SmsMessage]]:
+    """The locmem SMS backend's outbox, emptied before and after the test."""
+    sms.outbox.clear()
+    yield sms.outbox
+    sms.outbox.clear()
