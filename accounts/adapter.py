@@ -24,15 +24,15 @@ class AccountAdapter(DefaultAccountAdapter):
     def phone_form_field(self, **kwargs: Any) -> MobileNumberField:
         return MobileNumberField(**kwargs)
 
-    def set_phone(self, user: User, phone: str, verified: bool) -> None:  # type: ignore[override]
+    def set_phone(self, user: User, phone: str, verified: bool) -> None:
         services.user_set_phone(user=user, phone=phone, verified=verified)
 
-    def get_phone(self, user: User) -> tuple[str, bool] | None:  # type: ignore[override]
+    def get_phone(self, user: User) -> tuple[str, bool] | None:
         if not user.phone:
             return None
         return user.phone, user.phone_verified
 
-    def set_phone_verified(self, user: User, phone: str) -> None:  # type: ignore[override]
+    def set_phone_verified(self, user: User, phone: str) -> None:
         services.user_set_phone(user=user, phone=phone, verified=True)
 
     def get_user_by_phone(self, phone: str) -> User | None:
@@ -43,7 +43,7 @@ class AccountAdapter(DefaultAccountAdapter):
             return None
         return User.objects.filter(phone=e164).first()
 
-    def send_verification_code_sms(self, user: User, phone: str, code: str, **kwargs: Any) -> None:  # type: ignore[override]
+    def send_verification_code_sms(self, user: User, phone: str, code: str, **kwargs: Any) -> None:
         language = user.language if user and user.pk else translation.get_language()
         with translation.override(language):
             body = gettext("Your Nordlys Mobil code is %(code)s. It is valid for a few minutes; never share it.") % {
@@ -73,15 +73,14 @@ class AccountAdapter(DefaultAccountAdapter):
         services.email_send(message=message)
 
     def _site(self, context: dict[str, Any]) -> Any:
-        from django.contrib.sites.shortcuts import get_current_site
-
         from allauth.core import context as allauth_context
+        from django.contrib.sites.shortcuts import get_current_site
 
         return get_current_site(allauth_context.request)
 
     # --- sign-up --------------------------------------------------------------
 
-    def save_user(self, request: HttpRequest, user: User, form: Any, commit: bool = True) -> User:  # type: ignore[override]
+    def save_user(self, request: HttpRequest, user: User, form: Any, commit: bool = True) -> User:
         user = super().save_user(request, user, form, commit=False)
         user.email = user.email or None
         if isinstance(form, SignupForm):

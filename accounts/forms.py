@@ -52,9 +52,9 @@ class SignupForm(AllauthSignupForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        if not cleaned.get("email") and not cleaned.get("phone") and not self.has_error("phone"):
-            if not self.has_error("email"):
-                raise forms.ValidationError(_("Enter an email address or a mobile number, so that we can reach you."))
+        nothing_given = not cleaned.get("email") and not cleaned.get("phone")
+        if nothing_given and not self.has_error("phone") and not self.has_error("email"):
+            raise forms.ValidationError(_("Enter an email address or a mobile number, so that we can reach you."))
         return cleaned
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.db import transaction
 
 
 def email_to_payload(message: EmailMessage) -> dict[str, Any]:
@@ -39,10 +40,11 @@ def email_from_payload(payload: dict[str, Any]) -> EmailMultiAlternatives:
 def email_send(*, message: EmailMessage) -> None:
     from accounts.tasks import deliver_email
 
-    deliver_email.delay_on_commit(email_to_payload(message))
+    payload = email_to_payload(message)
+    transaction.on_commit(lambda: deliver_email.delay(payload))
 
 
 def sms_send(*, to: str, body: str) -> None:
     from accounts.tasks import deliver_sms
 
-    deliver_sms.delay_on_commit(to, body)
+    transaction.on_commit(lambda: deliver_sms.delay(to, body))

@@ -30,7 +30,9 @@ def normalize_phone(raw: str) -> str:
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     ):
-        raise ValidationError(_("This is not a mobile number: we can only send text messages to mobiles."), code="not_mobile")
+        raise ValidationError(
+            _("This is not a mobile number: we can only send text messages to mobiles."), code="not_mobile"
+        )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 

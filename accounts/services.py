@@ -49,7 +49,8 @@ def user_welcome(*, user: User) -> None:
     """Queue the welcome message for a new customer once sign-up commits."""
     from accounts.tasks import send_welcome
 
-    send_welcome.delay_on_commit(user.pk)
+    user_id = user.pk
+    transaction.on_commit(lambda: send_welcome.delay(user_id))
 
 
 @transaction.atomic

@@ -18,20 +18,19 @@ from portal import sms
 logger = logging.getLogger(__name__)
 
 TRANSIENT = (smtplib.SMTPException, OSError, sms.SmsDeliveryError)
-RETRY = {"autoretry_for": TRANSIENT, "retry_backoff": 30, "retry_backoff_max": 3600, "max_retries": 8}
 
 
-@shared_task(**RETRY)
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=30, retry_backoff_max=3600, max_retries=8)
 def deliver_email(payload: dict[str, Any]) -> None:
     email_from_payload(payload).send()
 
 
-@shared_task(**RETRY)
+@shared_task(autoretry_for=TRANSIENT, retry_backoff=30, retry_backoff_max=3600, max_retries=8)
 def deliver_sms(to: str, body: str) -> None:
     sms.send(to=to, body=body)
 
 
-@shared_task(acks_late=True, **RETRY)
+@shared_task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=30, retry_backoff_max=3600, max_retries=8)
 def send_welcome(user_id: int) -> None:
     """Safe to run twice: the claim lets exactly one run send."""
     user = services.welcome_claim(user_id=user_id)
@@ -43,9 +42,7 @@ def send_welcome(user_id: int) -> None:
             if user.email:
                 subject = render_to_string("emails/welcome_subject.txt", context).strip()
                 body = render_to_string("emails/welcome_message.txt", context)
-                email_from_payload(
-                    {"subject": subject, "body": body, "from_email": None, "to": [user.email]}
-                ).send()
+                email_from_payload({"subject": subject, "body": body, "from_email": None, "to": [user.email]}).send()
             elif user.phone:
                 sms.send(to=user.phone, body=render_to_string("emails/welcome_sms.txt", context).strip())
     except TRANSIENT:

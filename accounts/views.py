@@ -11,10 +11,15 @@ from django.views.i18n import set_language as django_set_language
 
 from accounts import services
 from accounts.forms import ProfileForm
+from accounts.models import User
+
+
+class AuthenticatedRequest(HttpRequest):
+    user: User
 
 
 @login_required
-def profile(request: HttpRequest) -> HttpResponse:
+def profile(request: AuthenticatedRequest) -> HttpResponse:
     form = ProfileForm(request.POST or None, instance=request.user)
     if request.method == "POST" and form.is_valid():
         services.user_update_profile(user=request.user, **{k: form.cleaned_data[k] for k in ProfileForm.Meta.fields})

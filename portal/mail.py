@@ -18,4 +18,3 @@ class FileAndConsoleBackend(FileEmailBackend):
         sent = super().send_messages(email_messages)
         self.console.send_messages(email_messages)
         return sent
-

@@ -59,3 +59,8 @@ def healthz(request: HttpRequest) -> JsonResponse:
             results[name] = "ok"
     healthy = all(value == "ok" for value in results.values())
     return JsonResponse({"status": "ok" if healthy else "error", **results}, status=200 if healthy else 503)
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """A translated page instead of Django's English one; nothing was changed."""
+    return render(request, "403_csrf.html", status=403)

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 
 from portal import sms
 
@@ -68,6 +69,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             raise pytest.UsageError(f"CI=true and {len(marked)} {marker} test(s) cannot run: {reason}")
         for item in marked:
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> Iterator[None]:
+    """allauth's rate limits live in the cache: start every test afresh."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

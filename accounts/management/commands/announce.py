@@ -40,7 +40,14 @@ class Command(BaseCommand):
         else:
             raise CommandError(f"The portal did not become healthy at {url}/healthz: {last}")
 
-        lines = ["", "=" * 64, f"  Nordlys Mobil portal is up: {url}", f"  Support admin: {url}/admin/", "", "  Demo logins:"]
+        lines = [
+            "",
+            "=" * 64,
+            f"  Nordlys Mobil portal is up: {url}",
+            f"  Support admin: {url}/admin/",
+            "",
+            "  Demo logins:",
+        ]
         for login in DEMO_LOGINS:
             lines.append(f"    {login.role:<22} {login.email:<28} {login.password}")
         lines += ["", "  Mail lands in var/mail/, SMS in var/sms/ (and both on this console).", "=" * 64, ""]

@@ -4,7 +4,7 @@ GNU gettext can still run the portal in all three languages."""
 from pathlib import Path
 from typing import Any
 
-import polib
+import polib  # type: ignore[import-untyped]
 from django.conf import settings
 from django.core.management.base import BaseCommand
 

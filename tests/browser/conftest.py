@@ -1,0 +1,235 @@
+"""Browser set-up: one Chromium for the session, a fresh phone-sized page per
+test, and on every page a watch for console errors, CSP violations, failed
+requests and server errors.
+
+Playwright's sync API keeps an event loop running in the main thread, which
+Django's ORM takes for an async context; the tests' own ORM calls are plain
+synchronous code, hence DJANGO_ALLOW_ASYNC_UNSAFE. Playwright is imported
+inside the fixtures so that a machine without it still collects the suite
+(tests/conftest.py then skips it, or fails the run under CI=true).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+
+from tests.conftest import CHROMIUM
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, Request, Response
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts"
+PHONE_VIEWPORT = {"width": 390, "height": 844}
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# Timeouts stay short: every page here is served by a local thread, so a
+# wait that takes seconds is a bug, not a slow network.
+ACTION_TIMEOUT_MS = 5_000
+NAVIGATION_TIMEOUT_MS = 10_000
+
+# Chromium reports a CSP violation on the console; this listener also makes a
+# violation that is only an event (no console line) visible. Init scripts are
+# injected by the browser itself, so the page's CSP does not block this one.
+CSP_LISTENER = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  console.error(`CSP violation: ${event.violatedDirective} blocked ${event.blockedURI || "inline"}`
+                + ` at ${event.sourceFile || document.location.pathname}:${event.lineNumber}`);
+});
+"""
+
+
+@dataclass
+class PageProblems:
+    """Everything that went wrong on the pages of one test, with the URL."""
+
+    problems: list[str] = field(default_factory=list)
+
+    def on_console(self, message: ConsoleMessage) -> None:
+        if message.type in {"error", "assert"}:
+            self.problems.append(f"console {message.type} on {message.page.url if message.page else '?'}: {message.text}")
+
+    def on_page_error(self, error: Any) -> None:
+        self.problems.append(f"uncaught exception: {error}")
+
+    def on_request_failed(self, request: Request) -> None:
+        self.problems.append(f"request failed: {request.method} {request.url} ({request.failure})")
+
+    def on_response(self, response: Response) -> None:
+        # 4xx on a page the customer reaches by clicking is a broken link or
+        # asset; 5xx anywhere is ours. Form pages answer 200 with their errors.
+        if response.status >= 400:
+            self.problems.append(f"HTTP {response.status} for {response.request.method} {response.url}")
+
+    def assert_none(self) -> None:
+        assert not self.problems, "problems seen in the browser:\n" + "\n".join(self.problems)
+
+
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[Playwright]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        yield playwright
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance: Playwright) -> Iterator[Browser]:
+    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> Iterator[None]:
+    """allauth keeps rate limits and used TOTP codes in the cache, which the
+    live server shares with the test process: start every test without them."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def page_problems() -> PageProblems:
+    return PageProblems()
+
+
+@pytest.fixture
+def open_page(browser: Browser, request: pytest.FixtureRequest, page_problems: PageProblems) -> Iterator[Any]:
+    """Opens a phone-sized page in a fresh context (no cookies: a new device)
+    with an English-speaking browser, watched for problems. The last page
+    opened is saved under var/test-artifacts/<test name>.png, failed or not."""
+    contexts: list[BrowserContext] = []
+    pages: list[Page] = []
+
+    def open_() -> Page:
+        context = browser.new_context(viewport=PHONE_VIEWPORT, locale="en-US", is_mobile=True, has_touch=True)
+        context.set_default_timeout(ACTION_TIMEOUT_MS)
+        context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
+        context.add_init_script(CSP_LISTENER)
+        contexts.append(context)
+        page = context.new_page()
+        page.on("console", page_problems.on_console)
+        page.on("pageerror", page_problems.on_page_error)
+        page.on("requestfailed", page_problems.on_request_failed)
+        page.on("response", page_problems.on_response)
+        pages.append(page)
+        return page
+
+    yield open_
+    try:
+        if pages:
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            report = getattr(request.node, "report_call", None)
+            suffix = "-failed" if report is not None and report.failed else ""
+            name = re.sub(r"[^\w.-]+", "_", request.node.name)
+            pages[-1].screenshot(path=str(ARTIFACTS / f"{name}{suffix}.png"), full_page=True)
+    finally:
+        for context in contexts:
+            context.close()
+    # Also checked here so that no journey can forget it; a test that already
+    # failed keeps its own, more telling, error.
+    report = getattr(request.node, "report_call", None)
+    if report is None or report.passed:
+        page_problems.assert_none()
+
+
+@pytest.fixture
+def page(open_page: Any) -> Page:
+    return open_page()
+
+
+class Portal:
+    """The steps every journey shares, done the way a customer on a phone
+    does them: through the collapsed navbar, the forms and their buttons."""
+
+    def __init__(self, page: Page, base_url: str, problems: PageProblems) -> None:
+        self.page = page
+        self.base_url = base_url
+        self.problems = problems
+
+    def url(self, path: str) -> str:
+        return self.base_url + path
+
+    def goto(self, path: str) -> None:
+        response = self.page.goto(self.url(path))
+        assert response is not None and response.ok, f"{path} answered {response and response.status}"
+
+    def expect_path(self, path: str) -> None:
+        from playwright.sync_api import expect
+
+        expect(self.page).to_have_url(re.compile(re.escape(self.url(path)) + r"(\?.*)?$"))
+
+    def expect_styled_and_scripted(self) -> None:
+        """Bootstrap's CSS and JS and our stylesheet arrived from the live
+        server: at phone width the navbar is collapsed behind its toggler."""
+        from playwright.sync_api import expect
+
+        sheets = self.page.evaluate("[...document.styleSheets].map((s) => s.href || 'inline')")
+        assert any(href.endswith("/bootstrap.min.css") for href in sheets), sheets
+        assert any(href.endswith("/css/portal.css") for href in sheets), sheets
+        assert self.page.evaluate("typeof window.bootstrap?.Collapse") == "function"
+        expect(self.page.locator(".navbar-toggler")).to_be_visible()
+        expect(self.page.locator("#main-nav")).to_be_hidden()
+
+    def open_menu(self) -> None:
+        from playwright.sync_api import expect
+
+        toggler = self.page.locator(".navbar-toggler")
+        if toggler.get_attribute("aria-expanded") != "true":
+            toggler.click()
+        expect(self.page.locator("#main-nav")).to_be_visible()
+
+    def sign_in(self, login: str, password: str) -> None:
+        self.goto("/accounts/login/")
+        self.page.locator("input[name=login]").fill(login)
+        self.page.locator("input[name=password]").fill(password)
+        self.page.locator("main form button[type=submit]").first.click()
+
+    def sign_out(self) -> None:
+        from playwright.sync_api import expect
+
+        self.open_menu()
+        self.page.locator("#nav-sign-out").click()
+        self.expect_path("/accounts/logout/")
+        self.page.locator("main form[action='/accounts/logout/'] button[type=submit]").click()
+        self.expect_path("/")
+        expect(self.page.locator("#nav-sign-in")).to_be_attached()
+
+    def switch_language(self, code: str) -> None:
+        self.open_menu()
+        self.page.locator("#language-menu").click()
+        with self.page.expect_navigation():
+            self.page.locator(f"button[name=language][value='{code}']").click()
+
+    def expect_clean(self) -> None:
+        self.problems.assert_none()
+
+
+@pytest.fixture
+def portal(page: Page, live_server: Any, page_problems: PageProblems) -> Portal:
+    return Portal(page, live_server.url, page_problems)

@@ -1,0 +1,165 @@
+"""Sign-up journeys at phone width: by email (verify, sign out, sign in,
+switch to Chinese), by mobile number (verify by SMS code), and bad input."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from allauth.account.models import EmailAddress
+from django.core import mail
+
+from accounts.models import User
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "Fjordlys-nord-2026"
+CONFIRM_LINK = re.compile(r"https?://[^\s]+/accounts/confirm-email/[^\s/]+/")
+SMS_CODE = re.compile(r"code is ([A-Z0-9]{6})\b")
+
+
+def expect(*args: Any) -> Any:
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(*args)
+
+
+def fill_signup(page: Any, *, full_name: str, email: str = "", phone: str = "") -> None:
+    page.locator("input[name=full_name]").fill(full_name)
+    page.locator("input[name=email]").fill(email)
+    page.locator("input[name=phone]").fill(phone)
+    page.locator("input[name=password1]").fill(PASSWORD)
+    page.locator("input[name=password2]").fill(PASSWORD)
+    page.locator("main form button[type=submit]").click()
+
+
+def expect_our_chinese_catalogue(page: Any) -> None:
+    """Strings from our own zh-hans catalogue (locale/zh_Hans), as opposed to
+    allauth's: the navbar a signed-in customer sees on every page."""
+    nav = page.locator("#main-nav")
+    expect(nav.get_by_role("link", name="我的线路")).to_be_attached()
+    expect(nav.get_by_role("link", name="个人资料")).to_be_attached()
+    expect(page.locator("#nav-sign-out")).to_have_text("退出登录")
+
+
+def test_sign_up_by_email_verify_sign_in_again_and_switch_to_chinese(portal: Any, open_page: Any) -> None:
+    page = portal.page
+
+    # Sign up from the home page, through the collapsed menu.
+    portal.goto("/")
+    portal.expect_styled_and_scripted()
+    portal.open_menu()
+    page.locator("#nav-sign-up").click()
+    portal.expect_path("/accounts/signup/")
+    fill_signup(page, full_name="Ingrid Hansen", email="ingrid@example.test")
+
+    # Signed in at once (verification is optional), greeted by first name.
+    portal.expect_path("/dashboard/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Ingrid")
+    expect(page.locator(".card").filter(has=page.get_by_role("heading", name="My lines"))).to_be_visible()
+    user = User.objects.get(email="ingrid@example.test")
+    assert user.full_name == "Ingrid Hansen"
+    assert user.language == "en"
+    assert not EmailAddress.objects.get(user=user).verified
+
+    # The verification link arrives by email; opening it asks to confirm.
+    links = [link for message in mail.outbox for link in CONFIRM_LINK.findall(message.body)]
+    assert len(links) == 1, [message.subject for message in mail.outbox]
+    assert mail.outbox[[bool(CONFIRM_LINK.search(m.body)) for m in mail.outbox].index(True)].to == [
+        "ingrid@example.test"
+    ]
+    page.goto(links[0])
+    expect(page.get_by_role("heading", level=1)).to_have_text("Confirm Email Address")
+    assert not EmailAddress.objects.get(user=user).verified, "a GET alone must not confirm"
+    page.locator("main form button[type=submit]").click()
+    expect(page.locator(".alert-success")).to_contain_text("You have confirmed ingrid@example.test")
+    assert EmailAddress.objects.get(user=user).verified
+
+    # Sign out (a confirm page), then back in with email and password.
+    portal.sign_out()
+    portal.sign_in("ingrid@example.test", PASSWORD)
+    portal.expect_path("/dashboard/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Ingrid")
+
+    # Switch to 简体中文 from the navbar: the page comes back in Chinese and
+    # the choice is stored on the account.
+    portal.switch_language("zh-hans")
+    portal.expect_path("/dashboard/")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    user.refresh_from_db()
+    assert user.language == "zh-hans"
+
+    # The next page stays Chinese (allauth's own zh_Hans catalogue speaks here).
+    portal.goto("/accounts/2fa/")
+    expect(page.locator("html")).to_have_attribute("lang", "zh-hans")
+    expect(page.get_by_role("heading", level=1)).to_have_text("双因素身份认证")
+    expect(page.get_by_role("heading", name="身份验证器应用")).to_be_visible()
+
+    # On another device (no language cookie, an English browser) signing in
+    # brings the account's language back.
+    other = open_page()
+    other.goto(portal.url("/accounts/login/"))
+    expect(other.locator("html")).to_have_attribute("lang", "en")
+    other.locator("input[name=login]").fill("ingrid@example.test")
+    other.locator("input[name=password]").fill(PASSWORD)
+    other.locator("main form button[type=submit]").first.click()
+    expect(other).to_have_url(portal.url("/dashboard/"))
+    expect(other.locator("html")).to_have_attribute("lang", "zh-hans")
+
+    # Our own catalogue: the navbar in Chinese (needs locale/zh_Hans compiled).
+    expect_our_chinese_catalogue(other)
+    portal.expect_clean()
+
+
+def test_sign_up_with_mobile_number_only_verifies_it_by_sms_code(portal: Any, sms_outbox: list[Any]) -> None:
+    page = portal.page
+    portal.goto("/accounts/signup/")
+    fill_signup(page, full_name="Ola Nordmann", phone="+47 412 34 567")
+
+    portal.expect_path("/accounts/phone/verify/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Enter Phone Verification Code")
+    expect(page.locator("main")).to_contain_text("+4741234567")
+    codes = [match.group(1) for message in sms_outbox if message.to == "+4741234567"
+             for match in [SMS_CODE.search(message.body)] if match]
+    assert len(codes) == 1, [message.body for message in sms_outbox]
+    user = User.objects.get(phone="+4741234567")
+    assert user.email is None
+    assert not user.phone_verified
+
+    # A wrong code is refused on the same page.
+    page.locator("main form input[name=code]").fill("ZZZZZZ" if codes[0] != "ZZZZZZ" else "YYYYYY")
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.locator("main .invalid-feedback, main .alert-danger").first).to_be_visible()
+    portal.expect_path("/accounts/phone/verify/")
+
+    page.locator("main form input[name=code]").fill(codes[0])
+    page.get_by_role("button", name="Confirm").click()
+    portal.expect_path("/dashboard/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello, Ola")
+    expect(page.locator("main")).to_contain_text("+47 412 34 567")
+    expect(page.locator("main .badge")).to_have_count(0)
+    user.refresh_from_db()
+    assert user.phone_verified
+    portal.expect_clean()
+
+
+def test_sign_up_with_bad_input_shows_a_clear_error(portal: Any) -> None:
+    page = portal.page
+    portal.goto("/accounts/signup/")
+
+    # Neither an email address nor a mobile number.
+    fill_signup(page, full_name="Kim Berg")
+    portal.expect_path("/accounts/signup/")
+    expect(page.locator("main")).to_contain_text("Enter an email address or a mobile number, so that we can reach you.")
+
+    # A number that is no phone number at all.
+    fill_signup(page, full_name="Kim Berg", phone="12345")
+    portal.expect_path("/accounts/signup/")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sign Up")
+    expect(page.locator("main")).to_contain_text(
+        "Enter a valid mobile number, for example 912 34 567 or +47 912 34 567."
+    )
+    expect(page.locator("input[name=phone]")).to_have_class(re.compile(r"\bis-invalid\b"))
+    assert not User.objects.exists()
+    portal.expect_clean()
