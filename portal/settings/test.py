@@ -9,7 +9,7 @@
 import os
 
 from .base import *  # noqa: F403
-from .base import env_bool
+from .base import VAR_DIR, env_bool
 
 SECRET_KEY = "test-only-not-secret"  # noqa: S105
 DEBUG = False
@@ -43,3 +43,7 @@ else:
     CELERY_BROKER_URL = "memory://"
     CELERY_TASK_ALWAYS_EAGER = True
     CELERY_TASK_EAGER_PROPAGATES = True
+
+# whitenoise serves from the finders here; an empty root keeps it quiet.
+STATIC_ROOT = VAR_DIR / "test-staticfiles"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)

@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 
 import pytest
 from celery import current_task, signals
-from celery.app import autoretry
 from celery.contrib.testing.worker import start_worker
+from celery.utils.time import get_exponential_backoff_interval
 from django.core.mail import EmailMessage
 from django.core.mail.backends import locmem
 
@@ -184,12 +184,10 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> list[float]:
     can check them.
     """
     asked_for: list[float] = []
-    real = autoretry.get_exponential_backoff_interval
 
     def one_second(**kwargs: Any) -> float:
-        asked_for.append(real(**{**kwargs, "full_jitter": False}))
+        asked_for.append(get_exponential_backoff_interval(**{**kwargs, "full_jitter": False}))
         return 1
 
-    monkeypatch.setattr(autoretry, "get_exponential_backoff_interval", one_second)
+    monkeypatch.setattr("celery.app.autoretry.get_exponential_backoff_interval", one_second)
     return asked_for
-

@@ -30,7 +30,7 @@ def sms_containing(text: str) -> list[sms.SmsMessage]:
 
 
 def test_it_delivers_the_welcome_and_verification_emails_through_the_worker(
-    client: Any, celery_worker: Any, finished_tasks: Any, sender_of: Any, wait_until: Any
+    client: Any, celery_worker: Any, sender_of: Any, wait_until: Any
 ) -> None:
     response = client.post(
         "/accounts/signup/",
@@ -99,6 +99,22 @@ def test_it_verifies_a_mobile_number_with_the_code_the_worker_sent(
     user.refresh_from_db()
     assert user.phone_verified
     assert user.phone == "+4791234567"
+
+
+def test_it_welcomes_a_customer_without_an_email_address_by_sms(
+    client: Any, celery_worker: Any, sms_outbox: list[sms.SmsMessage], sender_of: Any, wait_until: Any
+) -> None:
+    client.post(
+        "/accounts/signup/",
+        {"full_name": "Li Wei", "phone": "91234567", "password1": PASSWORD, "password2": PASSWORD},
+    )
+
+    [welcome] = wait_until(lambda: sms_containing("Welcome to Nordlys Mobil"), what="the welcome SMS")
+    assert welcome.to == "+4791234567"
+    assert sender_of(welcome).task == "accounts.tasks.send_welcome"
+    assert sender_of(welcome).is_worker
+    assert User.objects.get(phone="+4791234567").welcomed_at is not None
+    assert mail.outbox == []
 
 
 def test_it_does_not_verify_a_mobile_number_with_a_wrong_code(

@@ -1,0 +1,65 @@
+"""Every string a person reads is translated into zh-hans and nb."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import polib
+import pytest
+from django.conf import settings
+
+from tests.conftest import IN_CI
+
+ROOT = Path(settings.BASE_DIR)
+CATALOGUES = {"zh_Hans": ROOT / "locale/zh_Hans/LC_MESSAGES/django.po", "nb": ROOT / "locale/nb/LC_MESSAGES/django.po"}
+SOURCES = ["accounts", "portal", "subscriptions", "templates", "manage.py"]
+
+
+@pytest.mark.parametrize("locale", CATALOGUES)
+def test_every_message_is_translated(locale):
+    catalogue = polib.pofile(str(CATALOGUES[locale]))
+    assert len(catalogue) > 50
+    untranslated = [entry.msgid for entry in catalogue.untranslated_entries()]
+    fuzzy = [entry.msgid for entry in catalogue.fuzzy_entries()]
+    assert untranslated == []
+    assert fuzzy == []
+
+
+@pytest.mark.parametrize("locale", CATALOGUES)
+def test_translations_keep_every_placeholder(locale):
+    import re
+
+    placeholder = re.compile(r"%\(\w+\)s|\{\{ *\w+ *\}\}|%s|%d")
+    for entry in polib.pofile(str(CATALOGUES[locale])).translated_entries():
+        assert sorted(placeholder.findall(entry.msgid)) == sorted(placeholder.findall(entry.msgstr)), entry.msgid
+
+
+def test_the_catalogues_hold_every_message_id_in_the_code(tmp_path):
+    """makemessages, run on a copy of the sources, finds no message that our
+    catalogues lack."""
+    if not shutil.which("xgettext"):
+        if IN_CI:
+            pytest.fail("xgettext (GNU gettext) is needed to check the catalogues")
+        pytest.skip("needs xgettext: apt-get install gettext")
+    for name in SOURCES:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy(source, tmp_path / name)
+    (tmp_path / "locale").mkdir()
+    result = subprocess.run(
+        [sys.executable, "manage.py", "makemessages", "-l", "zh_Hans", "--no-location", "--no-obsolete"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"DJANGO_SETTINGS_MODULE": "portal.settings.test", "PATH": "/usr/bin:/bin", "PYTHONPATH": str(tmp_path)},
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    found = {(entry.msgctxt, entry.msgid) for entry in polib.pofile(str(tmp_path / "locale/zh_Hans/LC_MESSAGES/django.po"))}
+    for locale, path in CATALOGUES.items():
+        known = {(entry.msgctxt, entry.msgid) for entry in polib.pofile(str(path))}
+        assert sorted(found - known, key=str) == [], f"messages missing from the {locale} catalogue"
