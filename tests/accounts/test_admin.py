@@ -18,7 +18,9 @@ def test_staff_sign_in_to_the_admin_through_allauth(client):
     assert 'name="login"' in response.content.decode()
 
     UserFactory(email="siri@example.test", is_staff=True, phone_verified=True, verified_email=True)
-    response = client.post("/accounts/login/?next=/admin/", {"login": "siri@example.test", "password": DEFAULT_PASSWORD, "next": "/admin/"})
+    response = client.post(
+        "/accounts/login/?next=/admin/", {"login": "siri@example.test", "password": DEFAULT_PASSWORD, "next": "/admin/"}
+    )
     assert response["Location"] == "/admin/"
     assert client.get("/admin/").status_code == 200
 

@@ -40,7 +40,9 @@ def test_it_formats_numbers_for_people():
 
 @pytest.mark.django_db
 def test_signup_needs_an_email_or_a_mobile_number():
-    form = SignupForm(data={"full_name": "Ola Nordmann", "password1": "a-long-pass-9876", "password2": "a-long-pass-9876"})
+    form = SignupForm(
+        data={"full_name": "Ola Nordmann", "password1": "a-long-pass-9876", "password2": "a-long-pass-9876"}
+    )
     assert not form.is_valid()
     assert "Enter an email address or a mobile number" in form.non_field_errors()[0]
 
@@ -55,7 +57,8 @@ def test_signup_error_is_translated():
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "contact", [{"email": "ola@example.test"}, {"phone": "912 34 567"}, {"email": "ola@example.test", "phone": "+4791234567"}]
+    "contact",
+    [{"email": "ola@example.test"}, {"phone": "912 34 567"}, {"email": "ola@example.test", "phone": "+4791234567"}],
 )
 def test_signup_accepts_email_or_phone_or_both(contact):
     form = SignupForm(
@@ -64,9 +67,17 @@ def test_signup_accepts_email_or_phone_or_both(contact):
     assert form.is_valid(), form.errors
 
 
-@pytest.mark.parametrize(("code", "valid"), [("0150", True), ("", True), ("150", False), ("01500", False), ("O150", False)])
+@pytest.mark.parametrize(
+    ("code", "valid"), [("0150", True), ("", True), ("150", False), ("01500", False), ("O150", False)]
+)
 def test_profile_postal_code_is_four_digits(code, valid):
     form = ProfileForm(
-        data={"full_name": "Kari", "street_address": "Storgata 1", "postal_code": code, "city": "Oslo", "language": "nb"}
+        data={
+            "full_name": "Kari",
+            "street_address": "Storgata 1",
+            "postal_code": code,
+            "city": "Oslo",
+            "language": "nb",
+        }
     )
     assert form.is_valid() is valid

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.conf import settings
 from django.core import mail
@@ -13,7 +15,12 @@ def test_signup_by_email_signs_in_and_sends_verification_and_welcome(client, dja
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             "/accounts/signup/",
-            {"full_name": "Ola Nordmann", "email": "ola@example.test", "password1": "fjord-bike-2026", "password2": "fjord-bike-2026"},
+            {
+                "full_name": "Ola Nordmann",
+                "email": "ola@example.test",
+                "password1": "fjord-bike-2026",
+                "password2": "fjord-bike-2026",
+            },
             HTTP_ACCEPT_LANGUAGE="nb",
         )
     assert response.status_code == 302
@@ -31,7 +38,12 @@ def test_signup_by_phone_asks_for_the_sms_code(client, sms_outbox, django_captur
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             "/accounts/signup/",
-            {"full_name": "Li Wei", "phone": "912 34 567", "password1": "fjord-bike-2026", "password2": "fjord-bike-2026"},
+            {
+                "full_name": "Li Wei",
+                "phone": "912 34 567",
+                "password1": "fjord-bike-2026",
+                "password2": "fjord-bike-2026",
+            },
         )
     assert response.status_code == 302
     assert response["Location"] == "/accounts/phone/verify/"
@@ -58,7 +70,12 @@ def test_a_signup_with_a_taken_number_creates_nothing_and_tells_the_owner(
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             "/accounts/signup/",
-            {"full_name": "Li Wei", "phone": "+47 912 34 567", "password1": "fjord-bike-2026", "password2": "fjord-bike-2026"},
+            {
+                "full_name": "Li Wei",
+                "phone": "+47 912 34 567",
+                "password1": "fjord-bike-2026",
+                "password2": "fjord-bike-2026",
+            },
         )
     # Enumeration prevention: the stranger sees the usual next step, the owner gets a text.
     assert response.status_code == 302
@@ -98,7 +115,14 @@ def test_a_customer_edits_only_their_own_profile(client):
     client.force_login(kari)
     response = client.post(
         "/account/profile/",
-        {"full_name": "Kari Nordmann", "street_address": "Storgata 1", "postal_code": "0155", "city": "Oslo", "language": "nb", "id": other.pk},
+        {
+            "full_name": "Kari Nordmann",
+            "street_address": "Storgata 1",
+            "postal_code": "0155",
+            "city": "Oslo",
+            "language": "nb",
+            "id": other.pk,
+        },
     )
     assert response.status_code == 302
     kari.refresh_from_db()
@@ -159,9 +183,47 @@ def test_an_unknown_language_changes_nothing(client):
 
 
 def test_a_rate_limited_phone_verification_gets_a_calm_page_not_a_server_error(client, sms_outbox):
-    data = {"full_name": "Li Wei", "phone": "+47 912 34 567", "password1": "fjord-bike-2026", "password2": "fjord-bike-2026"}
+    data = {
+        "full_name": "Li Wei",
+        "phone": "+47 912 34 567",
+        "password1": "fjord-bike-2026",
+        "password2": "fjord-bike-2026",
+    }
     UserFactory(phone="+4791234567")
     Client().post("/accounts/signup/", data)
     response = client.post("/accounts/signup/", data)  # a second code for the same number within 30 s
     assert response.status_code == 429
     assert "Too many attempts" in response.content.decode()
+
+
+def test_a_forgotten_password_is_reset_by_the_emailed_link(client, django_capture_on_commit_callbacks):
+    UserFactory(email="kari@example.test", phone_verified=True, verified_email=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post("/accounts/password/reset/", {"email": "kari@example.test"})
+    link = re.search(r"http://testserver(/accounts/password/reset/key/\S+/)", mail.outbox[0].body).group(1)
+    form_url = client.get(link)["Location"]  # allauth moves the key out of the URL
+    response = client.post(form_url, {"password1": "new-fjord-pass-2026", "password2": "new-fjord-pass-2026"})
+    assert response.status_code == 302
+    response = client.post("/accounts/login/", {"login": "kari@example.test", "password": "new-fjord-pass-2026"})
+    assert response["Location"] == "/dashboard/"
+
+
+def test_a_customer_signs_in_with_a_one_time_code_by_sms(client, sms_outbox, django_capture_on_commit_callbacks):
+    UserFactory(phone="+4741234567", phone_verified=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/accounts/login/code/", {"phone": "412 34 567"})
+    assert response.status_code == 302
+    assert len(sms_outbox) == 1
+    code = re.search(r"\b(\d{6})\b", sms_outbox[0].body).group(1)
+    response = client.post(response["Location"], {"code": code})
+    assert response["Location"] == "/dashboard/"
+    assert client.get("/dashboard/").status_code == 200
+
+
+def test_a_wrong_one_time_code_is_refused_with_a_message(client, sms_outbox, django_capture_on_commit_callbacks):
+    UserFactory(phone="+4741234567", phone_verified=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/accounts/login/code/", {"phone": "+4741234567"}, HTTP_ACCEPT_LANGUAGE="nb")
+    response = client.post(response["Location"], {"code": "000000"}, HTTP_ACCEPT_LANGUAGE="nb")
+    assert response.status_code == 200
+    assert client.get("/dashboard/").status_code == 302

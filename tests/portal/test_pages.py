@@ -22,7 +22,9 @@ def test_the_home_page_speaks_each_language(client, language, heading):
 
 
 @pytest.mark.parametrize("language", ["en", "nb", "zh-hans"])
-@pytest.mark.parametrize("url", ["/accounts/login/", "/accounts/signup/", "/accounts/password/reset/", "/accounts/login/code/"])
+@pytest.mark.parametrize(
+    "url", ["/accounts/login/", "/accounts/signup/", "/accounts/password/reset/", "/accounts/login/code/"]
+)
 def test_sign_in_pages_render_in_our_layout_in_each_language(client, url, language):
     response = client.get(url, HTTP_ACCEPT_LANGUAGE=language)
     html = response.content.decode()

@@ -45,7 +45,9 @@ def test_production_refuses_a_database_that_is_not_postgresql():
 
 
 def test_production_passes_the_deployment_checklist_with_no_warning():
-    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], PRODUCTION_ENV, "portal.settings.production")
+    result = run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"], PRODUCTION_ENV, "portal.settings.production"
+    )
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
 

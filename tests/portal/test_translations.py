@@ -59,7 +59,9 @@ def test_the_catalogues_hold_every_message_id_in_the_code(tmp_path):
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    found = {(entry.msgctxt, entry.msgid) for entry in polib.pofile(str(tmp_path / "locale/zh_Hans/LC_MESSAGES/django.po"))}
+    found = {
+        (entry.msgctxt, entry.msgid) for entry in polib.pofile(str(tmp_path / "locale/zh_Hans/LC_MESSAGES/django.po"))
+    }
     for locale, path in CATALOGUES.items():
         known = {(entry.msgctxt, entry.msgid) for entry in polib.pofile(str(path))}
         assert sorted(found - known, key=str) == [], f"messages missing from the {locale} catalogue"
