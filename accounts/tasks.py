@@ -7,7 +7,7 @@ import logging
 import smtplib
 from typing import Any
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.template.loader import render_to_string
 from django.utils import translation
 
@@ -25,9 +25,9 @@ def deliver_email(payload: dict[str, Any]) -> None:
     email_from_payload(payload).send()
 
 
-@shared_task(autoretry_for=TRANSIENT, retry_backoff=30, retry_backoff_max=3600, max_retries=8)
-def deliver_sms(to: str, body: str) -> None:
-    sms.send(to=to, body=body)
+@shared_task(bind=True, autoretry_for=TRANSIENT, retry_backoff=30, retry_backoff_max=3600, max_retries=8)
+def deliver_sms(self: Task[[str, str], None], to: str, body: str) -> None:
+    sms.send(to=to, body=body, reference=self.request.id)
 
 
 @shared_task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=30, retry_backoff_max=3600, max_retries=8)
@@ -45,6 +45,8 @@ def send_welcome(user_id: int) -> None:
                 email_from_payload({"subject": subject, "body": body, "from_email": None, "to": [user.email]}).send()
             elif user.phone:
                 sms.send(to=user.phone, body=render_to_string("emails/welcome_sms.txt", context).strip())
-    except TRANSIENT:
+    except Exception:
+        # Give the claim back so a retry (or a later run) can send it. A worker
+        # killed between claim and send loses the welcome: at most once, by choice.
         services.welcome_release(user_id=user_id)
         raise

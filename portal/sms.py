@@ -94,7 +94,9 @@ def get_backend() -> BaseBackend:
     return backend
 
 
-def send(*, to: str, body: str) -> SmsMessage:
-    message = SmsMessage(to=to, body=body, sender=settings.SMS_SENDER)
+def send(*, to: str, body: str, reference: str | None = None) -> SmsMessage:
+    """Send one text. ``reference`` stays the same across retries of one
+    message (the Celery task id), so the gateway can drop a duplicate."""
+    message = SmsMessage(to=to, body=body, sender=settings.SMS_SENDER, id=reference or uuid.uuid4().hex)
     get_backend().send(message)
     return message

@@ -26,7 +26,7 @@ from tests.conftest import CHROMIUM
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, Request, Response
 
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 ARTIFACTS = Path(settings.BASE_DIR) / "var" / "test-artifacts"
 PHONE_VIEWPORT = {"width": 390, "height": 844}
@@ -143,6 +143,8 @@ def open_page(browser: Browser, request: pytest.FixtureRequest, page_problems: P
             report = getattr(request.node, "report_call", None)
             suffix = "-failed" if report is not None and report.failed else ""
             name = re.sub(r"[^\w.-]+", "_", request.node.name)
+            for stale in (ARTIFACTS / f"{name}.png", ARTIFACTS / f"{name}-failed.png"):
+                stale.unlink(missing_ok=True)
             pages[-1].screenshot(path=str(ARTIFACTS / f"{name}{suffix}.png"), full_page=True)
     finally:
         for context in contexts:
@@ -200,6 +202,9 @@ class Portal:
         toggler = page.locator(".navbar-toggler")
         if toggler.get_attribute("aria-expanded") != "true":
             toggler.click()
+        # Bootstrap adds "show" once the opening animation is over; a tap on a
+        # link that is still sliding in can miss it.
+        expect(page.locator("#main-nav")).to_have_class(re.compile(r"(^|\s)show(\s|$)"))
         expect(page.locator("#main-nav")).to_be_visible()
 
     def sign_in(self, login: str, password: str) -> None:

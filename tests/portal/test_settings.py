@@ -63,8 +63,8 @@ def test_every_mode_keeps_rate_limits_in_a_real_cache(mode):
 
 def test_production_uses_redis_for_cache_and_broker():
     code = (
-        "from django.conf import settings; "
-        "print(settings.CACHES['default']['BACKEND'], settings.CELERY_BROKER_URL, settings.DATABASES['default']['ENGINE'])"
+        "from django.conf import settings as s; "
+        "print(s.CACHES['default']['BACKEND'], s.CELERY_BROKER_URL, s.DATABASES['default']['ENGINE'])"
     )
     result = run(["-c", f"import django; django.setup(); {code}"], PRODUCTION_ENV, "portal.settings.production")
     assert result.stdout.split() == [

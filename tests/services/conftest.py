@@ -81,11 +81,6 @@ def _backends_that_note_the_sender(settings: Any) -> Iterator[None]:
     sms_senders.clear()
 
 
-def email_sender(message: EmailMessage) -> Sender:
-    sender: Sender = getattr(message, "sender", Sender(task=None, thread="unknown"))
-    return sender
-
-
 @pytest.fixture
 def sender_of() -> Callable[[EmailMessage | sms.SmsMessage], Sender]:
     """Who sent an email from ``mail.outbox`` or an SMS from ``sms.outbox``."""
@@ -93,7 +88,8 @@ def sender_of() -> Callable[[EmailMessage | sms.SmsMessage], Sender]:
     def sender_of(message: EmailMessage | sms.SmsMessage) -> Sender:
         if isinstance(message, sms.SmsMessage):
             return sms_senders[message.id]
-        return email_sender(message)
+        sender: Sender = message.sender  # type: ignore[union-attr]
+        return sender
 
     return sender_of
 
@@ -132,6 +128,8 @@ def _keep_django_logging(**kwargs: Any) -> None:
 def celery_worker(transactional_db: None) -> Iterator[Any]:
     """A real worker for portal.celery.app, consuming from the Redis broker.
 
+    It needs the transactional database: inside the usual per-test
+    transaction the worker's own connection would not see the test's rows.
     Stale messages (from an earlier, interrupted run, or a retry still
     scheduled when the previous test stopped its worker) are purged before it
     starts and after it stops, so no test sees another's tasks. The worker is
@@ -156,7 +154,6 @@ class TaskRun:
     id: str
     name: str
     state: str  # SUCCESS, RETRY or FAILURE
-    thread: str
 
 
 @pytest.fixture
@@ -165,7 +162,7 @@ def finished_tasks() -> Iterator[list[TaskRun]]:
     runs: list[TaskRun] = []
 
     def record(sender: Any, task_id: str, state: str | None = None, **kwargs: Any) -> None:
-        runs.append(TaskRun(id=task_id, name=sender.name, state=state or "", thread=threading.current_thread().name))
+        runs.append(TaskRun(id=task_id, name=sender.name, state=state or ""))
 
     signals.task_postrun.connect(record, weak=False)
     yield runs

@@ -8,10 +8,12 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.db import connection
 
 from accounts.models import User
 from accounts.tasks import send_welcome
 from portal import sms
+from portal.celery import app
 from tests.factories import DEFAULT_PASSWORD, UserFactory
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -90,12 +92,12 @@ def test_it_verifies_a_mobile_number_with_the_code_the_worker_sent(
     assert code_sms.to == "+4791234567"
     assert sender_of(code_sms).task == "accounts.tasks.deliver_sms"
     assert sender_of(code_sms).is_worker
-    match = re.search(r"code is (\S+)\.", code_sms.body)
+    match = re.search(r"code is (\d+)\.", code_sms.body)
     assert match
 
     response = client.post("/accounts/phone/verify/", {"code": match[1]})
 
-    assert response.status_code == 302
+    assert response["Location"] == "/dashboard/"
     user.refresh_from_db()
     assert user.phone_verified
     assert user.phone == "+4791234567"
@@ -124,11 +126,15 @@ def test_it_does_not_verify_a_mobile_number_with_a_wrong_code(
         "/accounts/signup/",
         {"full_name": "Li Wei", "phone": "91234567", "password1": PASSWORD, "password2": PASSWORD},
     )
-    wait_until(lambda: sms_containing("Your Nordlys Mobil code is"), what="the verification code SMS")
+    [code_sms] = wait_until(lambda: sms_containing("Your Nordlys Mobil code is"), what="the verification code SMS")
+    match = re.search(r"code is (\d+)\.", code_sms.body)
+    assert match
+    wrong = "000000" if match[1] != "000000" else "111111"
 
-    response = client.post("/accounts/phone/verify/", {"code": "WRONG1"})
+    response = client.post("/accounts/phone/verify/", {"code": wrong})
 
     assert response.status_code == 200
+    assert "Incorrect code." in response.content.decode()
     assert not User.objects.get(phone="+4791234567").phone_verified
 
 
@@ -149,8 +155,10 @@ def test_it_sends_the_password_reset_email_in_the_customers_language(
     assert sender_of(reset).is_worker
 
 
-def test_healthz_reports_the_real_database_cache_and_broker_ok(client: Any) -> None:
+def test_healthz_is_ok_against_the_real_postgresql_and_redis(client: Any) -> None:
     response = client.get("/healthz")
 
+    assert connection.vendor == "postgresql"
+    assert app.conf.broker_url.startswith("redis://")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "database": "ok", "cache": "ok", "broker": "ok"}

@@ -20,7 +20,7 @@ from accounts import services
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 SUBJECT = "欢迎"
-BODY = "您好，王伟：\n\n欢迎使用 Nordlys Mobil。您的账户已经准备好了。\n"  # noqa: RUF001 (Chinese punctuation)
+BODY = "您好，王伟：\n\n欢迎使用 Nordlys Mobil。您的账户已经准备好了。\n"
 
 
 class LocalSmtpServer:
