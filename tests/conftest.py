@@ -55,6 +55,7 @@ def missing_browser() -> list[str]:
     return missing
 
 
+@pytest.hookimpl(trylast=True)  # after -m has deselected what this run does not do
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     needs = {"services": missing_services, "browser": missing_browser}
     for marker, probe in needs.items():
