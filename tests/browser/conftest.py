@@ -62,10 +62,6 @@ class PageProblems:
     problems: list[str] = field(default_factory=list)
 
     def on_console(self, message: ConsoleMessage) -> None:
-        # The site has no icon yet and Chromium asks for /favicon.ico on its
-        # own; that 404 is no page's doing.
-        if message.location.get("url", "").endswith("/favicon.ico"):
-            return
         if message.type in {"error", "assert"}:
             self.problems.append(
                 f"console {message.type} on {message.page.url if message.page else '?'}: {message.text}"

@@ -1,0 +1,1 @@
+"""Admin uploads: eSIM inventory batches and CDR files."""

@@ -1,0 +1,68 @@
+"""eSIM profiles, received from the SIM vendor in inventory batches."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from subscriptions.models.lines import Line
+
+
+class EsimState(models.TextChoices):
+    AVAILABLE = "available", _("Available")
+    ASSIGNED = "assigned", _("Assigned")
+    INSTALLED = "installed", _("Installed")
+    RELEASED = "released", _("Released")
+    DISABLED = "disabled", _("Disabled")
+
+
+class InventoryBatch(models.Model):
+    """One vendor file as uploaded. The file's SHA-256 is unique, so the same
+    file uploaded twice is recognised; profiles are unique by ICCID too."""
+
+    filename = models.CharField(_("file name"), max_length=200)
+    sha256 = models.CharField(_("SHA-256"), max_length=64, unique=True)
+    profile_count = models.PositiveIntegerField(_("profiles added"), default=0)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(_("uploaded"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("eSIM inventory batch")
+        verbose_name_plural = _("eSIM inventory batches")
+        ordering = ["-uploaded_at"]
+
+    def __str__(self) -> str:
+        return f"{self.filename} ({self.profile_count})"
+
+
+class EsimProfile(models.Model):
+    """A downloadable eSIM profile. ``matching_id`` is the secret half of the
+    activation code: it is never logged and never shown in admin lists."""
+
+    iccid = models.CharField(_("ICCID"), max_length=20, unique=True)
+    imsi = models.CharField(_("IMSI"), max_length=15)
+    smdp_address = models.CharField(_("SM-DP+ address"), max_length=255)
+    matching_id = models.CharField(_("matching ID"), max_length=255)
+    confirmation_code_required = models.BooleanField(_("confirmation code required"), default=False)
+    state = models.CharField(_("state"), max_length=12, choices=EsimState.choices, default=EsimState.AVAILABLE)
+    line = models.ForeignKey(
+        Line, on_delete=models.PROTECT, null=True, blank=True, related_name="esim_profiles", verbose_name=_("line")
+    )
+    batch = models.ForeignKey(InventoryBatch, on_delete=models.PROTECT, related_name="profiles")
+    assigned_at = models.DateTimeField(_("assigned"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("eSIM profile")
+        verbose_name_plural = _("eSIM profiles")
+        ordering = ["iccid"]
+        indexes = [models.Index(fields=["state", "iccid"])]
+
+    def __str__(self) -> str:
+        return self.iccid
+
+    def __repr__(self) -> str:  # never the matching ID
+        return f"<EsimProfile {self.iccid} {self.state}>"

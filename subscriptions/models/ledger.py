@@ -1,0 +1,50 @@
+"""The prepaid balance of a line: an append-only ledger, summed."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from subscriptions.models.lines import Line
+
+
+class LedgerKind(models.TextChoices):
+    TOPUP = "topup", _("Top-up")
+    VOUCHER = "voucher", _("Voucher")
+    USAGE = "usage", _("Usage charge")
+    RENEWAL = "renewal", _("Renewal paid from balance")
+    REFUND = "refund", _("Refund")
+    ADJUSTMENT = "adjustment", _("Adjustment")
+
+
+class LedgerEntry(models.Model):
+    """Money in (positive) or out (negative) of a line's balance, in øre.
+    Never updated: a correction is a new entry. ``reference`` (unique per
+    kind) makes a repeated import or callback add nothing twice."""
+
+    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="ledger_entries", verbose_name=_("line"))
+    kind = models.CharField(_("kind"), max_length=12, choices=LedgerKind.choices)
+    amount_ore = models.IntegerField(_("amount (øre)"))
+    reference = models.CharField(_("reference"), max_length=80, blank=True)
+    description = models.CharField(_("description"), max_length=200, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("ledger entry")
+        verbose_name_plural = _("ledger entries")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["kind", "reference"], condition=~Q(reference=""), name="ledger_reference_once_per_kind"
+            ),
+        ]
+        indexes = [models.Index(fields=["line", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.amount_ore / 100:.2f} NOK"

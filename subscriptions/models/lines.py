@@ -1,0 +1,99 @@
+"""Lines (phone numbers a customer holds) and their paid service periods."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.phone import format_phone
+from subscriptions.models.plans import Plan, PlanKind
+
+
+class LineStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    ACTIVE = "active", _("Active")
+    SUSPENDED = "suspended", _("Suspended")
+    EXPIRED = "expired", _("Expired")
+    CANCELLATION_PENDING = "cancellation_pending", _("Cancellation pending")
+    CANCELLED = "cancelled", _("Cancelled")
+    QUARANTINED = "quarantined", _("Quarantined")
+
+
+S = LineStatus
+# The only moves a line's status may make (subscriptions.services.lines
+# refuses any other). A cancellation that is withdrawn or rejected returns the
+# line to where it was; a cancelled line comes back within the grace period.
+TRANSITIONS: dict[str, frozenset[str]] = {
+    S.PENDING: frozenset({S.ACTIVE, S.CANCELLED}),
+    S.ACTIVE: frozenset({S.SUSPENDED, S.EXPIRED, S.CANCELLATION_PENDING}),
+    S.SUSPENDED: frozenset({S.ACTIVE, S.EXPIRED, S.CANCELLATION_PENDING}),
+    S.EXPIRED: frozenset({S.ACTIVE, S.CANCELLATION_PENDING, S.QUARANTINED}),
+    S.CANCELLATION_PENDING: frozenset({S.CANCELLED, S.ACTIVE, S.SUSPENDED, S.EXPIRED}),
+    S.CANCELLED: frozenset({S.ACTIVE, S.QUARANTINED}),
+    S.QUARANTINED: frozenset(),
+}
+
+
+class Line(models.Model):
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="lines", verbose_name=_("owner")
+    )
+    number = models.CharField(_("phone number"), max_length=16, unique=True, help_text=_("E.164, e.g. +4791234567"))
+    kind = models.CharField(_("kind"), max_length=20, choices=PlanKind.choices)
+    status = models.CharField(_("status"), max_length=24, choices=LineStatus.choices, default=LineStatus.PENDING)
+    status_changed_at = models.DateTimeField(_("status changed"), default=timezone.now)
+    # The end of the last paid period, kept with the periods by the services:
+    # reminder and renewal sweeps find due lines through its index.
+    expires_at = models.DateTimeField(_("expires"), null=True, blank=True, db_index=True)
+    auto_renew = models.BooleanField(_("auto-renew"), default=False)
+    low_balance_threshold_ore = models.PositiveIntegerField(_("low-balance alert below (øre)"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("line")
+        verbose_name_plural = _("lines")
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["owner", "created_at"])]
+
+    def __str__(self) -> str:
+        return self.number_display
+
+    @property
+    def number_display(self) -> str:
+        return format_phone(self.number)
+
+    @property
+    def is_number_keeping(self) -> bool:
+        return self.kind == PlanKind.NUMBER_KEEPING
+
+
+class ServicePeriod(models.Model):
+    """One paid (or granted) stretch of service. A line's periods are
+    contiguous: each starts where the previous one ends, except after a gap
+    in which the line was expired."""
+
+    line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="periods", verbose_name=_("line"))
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="+", verbose_name=_("plan"))
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+    data_mb = models.PositiveIntegerField(_("data (MB)"), null=True, blank=True)
+    voice_minutes = models.PositiveIntegerField(_("voice minutes"), null=True, blank=True)
+    sms_count = models.PositiveIntegerField(_("text messages"), null=True, blank=True)
+    source = models.CharField(_("source"), max_length=20, default="order")
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("service period")
+        verbose_name_plural = _("service periods")
+        ordering = ["line", "starts_at"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ends_at__gt=F("starts_at")), name="period_ends_after_start"),
+            models.UniqueConstraint(fields=["line", "starts_at"], name="one_period_per_start"),
+        ]
+        indexes = [models.Index(fields=["line", "ends_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.line} {self.starts_at:%Y-%m-%d}–{self.ends_at:%Y-%m-%d}"

@@ -1,0 +1,1 @@
+"""Every write to the operator's data goes through these modules."""

@@ -1,0 +1,157 @@
+"""Line state changes and service periods. Every function here locks the
+line row, checks the state machine, writes the change and its audit row in
+one transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from subscriptions.errors import CustomerError, TransitionNotAllowed
+from subscriptions.models import TRANSITIONS, Line, LineStatus, Plan, ServicePeriod
+from subscriptions.services.audit import audit_record
+
+
+def _locked(line: Line) -> Line:
+    return Line.objects.select_for_update().get(pk=line.pk)
+
+
+def _move(line: Line, to: str, *, by: User | None, reason: str, action: str) -> None:
+    """Move a locked line to ``to`` or raise TransitionNotAllowed."""
+    if to not in TRANSITIONS[line.status]:
+        raise TransitionNotAllowed(
+            _("A line that is %(status)s cannot become %(target)s.")
+            % {"status": line.get_status_display().lower(), "target": LineStatus(to).label.lower()}
+        )
+    before = line.status
+    line.status = to
+    line.status_changed_at = timezone.now()
+    line.save(update_fields=["status", "status_changed_at"])
+    audit_record(line=line, action=action, by=by, reason=reason, from_status=before, to_status=to)
+
+
+@transaction.atomic
+def line_transition(*, line: Line, to: str, by: User | None, reason: str, action: str = "status") -> Line:
+    """The one way to change a line's status by hand (support actions, tests)."""
+    locked = _locked(line)
+    _move(locked, to, by=by, reason=reason, action=action)
+    return locked
+
+
+def line_suspend(*, line: Line, by: User | None, reason: str) -> Line:
+    return line_transition(line=line, to=LineStatus.SUSPENDED, by=by, reason=reason, action="suspend")
+
+
+def line_resume(*, line: Line, by: User | None, reason: str) -> Line:
+    """Resume a suspended line; if its paid time ran out meanwhile it is expired."""
+    with transaction.atomic():
+        locked = _locked(line)
+        if locked.status != LineStatus.SUSPENDED:
+            raise TransitionNotAllowed(_("Only a suspended line can be resumed."))
+        paid = locked.expires_at is not None and locked.expires_at > timezone.now()
+        target = LineStatus.ACTIVE if paid else LineStatus.EXPIRED
+        _move(locked, target, by=by, reason=reason, action="resume")
+        return locked
+
+
+@transaction.atomic
+def line_add_period(
+    *, line: Line, plan: Plan, by: User | None, reason: str = "", source: str = "order", now: datetime | None = None
+) -> ServicePeriod:
+    """Append one period of ``plan`` to the line.
+
+    1. Lock the line.
+    2. Start where the last period ends, or now if the line has lapsed (an
+       expired line comes back from the moment of payment).
+    3. Copy the plan's allowances, move the line's expiry, and make a pending
+       or expired line active.
+    4. Write the audit row.
+    """
+    now = now or timezone.now()
+    locked = _locked(line)
+    if locked.status in (LineStatus.CANCELLED, LineStatus.QUARANTINED, LineStatus.CANCELLATION_PENDING):
+        raise CustomerError(_("This line is being cancelled or is cancelled, so it cannot be renewed."))
+    if plan.kind != locked.kind:
+        raise CustomerError(_("This plan is not for this kind of line."))
+    last_end = locked.expires_at
+    start = last_end if last_end is not None and last_end > now else now
+    period = ServicePeriod.objects.create(
+        line=locked,
+        plan=plan,
+        starts_at=start,
+        ends_at=plan.end_of_period_starting(start),
+        data_mb=plan.data_mb,
+        voice_minutes=plan.voice_minutes,
+        sms_count=plan.sms_count,
+        source=source,
+    )
+    locked.expires_at = period.ends_at
+    locked.save(update_fields=["expires_at"])
+    before = locked.status
+    if locked.status in (LineStatus.PENDING, LineStatus.EXPIRED):
+        _move(locked, LineStatus.ACTIVE, by=by, reason=reason, action="activate")
+    audit_record(
+        line=locked,
+        action="period_added",
+        by=by,
+        reason=reason,
+        from_status=before,
+        to_status=locked.status,
+        data={"plan": plan.code, "starts_at": start.isoformat(), "ends_at": period.ends_at.isoformat()},
+    )
+    line.refresh_from_db()
+    return period
+
+
+@transaction.atomic
+def line_extend(*, line: Line, days: int, by: User | None, reason: str) -> Line:
+    """Goodwill: add ``days`` of service at no charge. The last period is
+    lengthened (the line keeps its allowances); a lapsed line gets a new
+    period from now on its last plan and becomes active again."""
+    if not 1 <= days <= 365:
+        raise CustomerError(_("Extend by 1 to 365 days."))
+    if not reason.strip():
+        raise CustomerError(_("Say why, for the audit log."))
+    locked = _locked(line)
+    last = locked.periods.order_by("-ends_at").first()
+    if last is None:
+        raise CustomerError(_("This line has no period to extend yet."))
+    now = timezone.now()
+    if last.ends_at > now:
+        last.ends_at += timedelta(days=days)
+        last.save(update_fields=["ends_at"])
+        new_end = last.ends_at
+    else:
+        period = ServicePeriod.objects.create(
+            line=locked,
+            plan=last.plan,
+            starts_at=now,
+            ends_at=now + timedelta(days=days),
+            data_mb=last.data_mb,
+            voice_minutes=last.voice_minutes,
+            sms_count=last.sms_count,
+            source="goodwill",
+        )
+        new_end = period.ends_at
+    locked.expires_at = new_end
+    locked.save(update_fields=["expires_at"])
+    if locked.status == LineStatus.EXPIRED:
+        _move(locked, LineStatus.ACTIVE, by=by, reason=reason, action="activate")
+    audit_record(
+        line=locked, action="extend", by=by, reason=reason, data={"days": days, "ends_at": new_end.isoformat()}
+    )
+    return locked
+
+
+@transaction.atomic
+def line_set_low_balance_threshold(*, line: Line, threshold_ore: int | None, by: User) -> None:
+    if threshold_ore is not None and not 0 <= threshold_ore <= 100_000_00:
+        raise CustomerError(_("Choose an amount between 0 and 100 000 kr."))
+    locked = _locked(line)
+    locked.low_balance_threshold_ore = threshold_ore
+    locked.save(update_fields=["low_balance_threshold_ore"])
+    audit_record(line=locked, action="low_balance_threshold", by=by, data={"threshold_ore": threshold_ore})
