@@ -78,7 +78,16 @@ class AccountAdapter(DefaultAccountAdapter):
 
         return get_current_site(allauth_context.request)
 
-    # --- sign-up --------------------------------------------------------------
+    # --- sign-in and sign-up -----------------------------------------------------
+
+    def login(self, request: HttpRequest, user: User) -> None:
+        super().login(request, user)
+        # Messages added after sign-in ("Successfully signed in…") speak the
+        # account's language, not the browser's.
+        if user.language:
+            translation.activate(user.language)
+            request.LANGUAGE_CODE = user.language
+
 
     def save_user(self, request: HttpRequest, user: User, form: Any, commit: bool = True) -> User:
         user = super().save_user(request, user, form, commit=False)

@@ -37,7 +37,12 @@ def normalize_phone(raw: str) -> str:
 
 
 def format_phone(e164: str) -> str:
-    """The international display form, e.g. +47 912 34 567."""
+    """The international display form: +47 912 34 567 for a Norwegian mobile
+    (as Norwegians write them; the library would group them 2-2-2-2), the
+    library's international form for anything else."""
+    if len(e164) == 11 and e164.startswith(("+474", "+479")) and e164[1:].isdigit():
+        local = e164[3:]
+        return f"+47 {local[:3]} {local[3:5]} {local[5:]}"
     try:
         number = phonenumbers.parse(e164, DEFAULT_REGION)
     except phonenumbers.NumberParseException:

@@ -57,6 +57,10 @@ class Line(models.Model):
         verbose_name_plural = _("lines")
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["owner", "created_at"])]
+        permissions = [
+            ("suspend_line", _("Can suspend and resume lines")),
+            ("extend_line", _("Can extend lines as goodwill")),
+        ]
 
     def __str__(self) -> str:
         return self.number_display

@@ -35,7 +35,9 @@ def test_it_rejects_a_norwegian_landline_because_texts_cannot_reach_it():
 
 
 def test_it_formats_numbers_for_people():
-    assert format_phone("+4791234567") == "+47 91 23 45 67"
+    assert format_phone("+4791234567") == "+47 912 34 567"
+    assert format_phone("+4722123456") == "+47 22 12 34 56"
+    assert format_phone("+46701234567") == "+46 70 123 45 67"
 
 
 @pytest.mark.django_db

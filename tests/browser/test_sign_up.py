@@ -108,6 +108,8 @@ def test_sign_up_by_email_verify_sign_in_again_and_switch_to_chinese(portal: Any
     other.locator("main form button[type=submit]").first.click()
     expect(other).to_have_url(portal.url("/dashboard/"))
     expect(other.locator("html")).to_have_attribute("lang", "zh-hans")
+    # Even the message written during the sign-in request speaks Chinese.
+    expect(other.locator(".alert-success")).to_have_text("以 Ingrid Hansen 成功登录。")
 
     # Our own catalogue: the navbar in Chinese (needs locale/zh_Hans compiled).
     expect_our_chinese_catalogue(portal, other)
