@@ -88,7 +88,6 @@ class AccountAdapter(DefaultAccountAdapter):
             translation.activate(user.language)
             request.LANGUAGE_CODE = user.language
 
-
     def save_user(self, request: HttpRequest, user: User, form: Any, commit: bool = True) -> User:
         user = super().save_user(request, user, form, commit=False)
         user.email = user.email or None

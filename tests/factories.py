@@ -41,6 +41,7 @@ from datetime import timedelta  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from subscriptions.iccid import luhn_check_digit  # noqa: E402
+from subscriptions.services.lines import period_create  # noqa: E402
 from subscriptions.models import (  # noqa: E402
     EsimProfile,
     InventoryBatch,
@@ -51,7 +52,6 @@ from subscriptions.models import (  # noqa: E402
     Plan,
     PlanKind,
     PlanPeriod,
-    ServicePeriod,
     UsageKind,
     UsageRecord,
 )
@@ -109,15 +109,7 @@ class LineFactory(factory.django.DjangoModelFactory):
             return
         plan = extracted if isinstance(extracted, Plan) else PlanFactory(kind=self.kind)
         start = kwargs.get("start") or timezone.now() - timedelta(days=kwargs.get("days_ago", 10))
-        period = ServicePeriod.objects.create(
-            line=self,
-            plan=plan,
-            starts_at=start,
-            ends_at=plan.end_of_period_starting(start),
-            data_mb=plan.data_mb,
-            voice_minutes=plan.voice_minutes,
-            sms_count=plan.sms_count,
-        )
+        period = period_create(line=self, plan=plan, start=start, source="order")
         self.expires_at = period.ends_at
         self.status = LineStatus.ACTIVE if period.ends_at > timezone.now() else LineStatus.EXPIRED
         self.save(update_fields=["expires_at", "status"])

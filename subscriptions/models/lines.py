@@ -58,8 +58,8 @@ class Line(models.Model):
         ordering = ["created_at", "id"]
         indexes = [models.Index(fields=["owner", "created_at"])]
         permissions = [
-            ("suspend_line", _("Can suspend and resume lines")),
-            ("extend_line", _("Can extend lines as goodwill")),
+            ("suspend_line", "Can suspend and resume lines"),
+            ("extend_line", "Can extend lines as goodwill"),
         ]
 
     def __str__(self) -> str:

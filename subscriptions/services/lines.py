@@ -58,6 +58,21 @@ def line_resume(*, line: Line, by: User | None, reason: str) -> Line:
         return locked
 
 
+def period_create(*, line: Line, plan: Plan, start: datetime, source: str) -> ServicePeriod:
+    """A period of ``plan`` from ``start``, with the plan's allowances (the
+    caller holds the line's lock and keeps ``Line.expires_at`` in step)."""
+    return ServicePeriod.objects.create(
+        line=line,
+        plan=plan,
+        starts_at=start,
+        ends_at=plan.end_of_period_starting(start),
+        data_mb=plan.data_mb,
+        voice_minutes=plan.voice_minutes,
+        sms_count=plan.sms_count,
+        source=source,
+    )
+
+
 @transaction.atomic
 def line_add_period(
     *, line: Line, plan: Plan, by: User | None, reason: str = "", source: str = "order", now: datetime | None = None
@@ -79,16 +94,7 @@ def line_add_period(
         raise CustomerError(_("This plan is not for this kind of line."))
     last_end = locked.expires_at
     start = last_end if last_end is not None and last_end > now else now
-    period = ServicePeriod.objects.create(
-        line=locked,
-        plan=plan,
-        starts_at=start,
-        ends_at=plan.end_of_period_starting(start),
-        data_mb=plan.data_mb,
-        voice_minutes=plan.voice_minutes,
-        sms_count=plan.sms_count,
-        source=source,
-    )
+    period = period_create(line=locked, plan=plan, start=start, source=source)
     locked.expires_at = period.ends_at
     locked.save(update_fields=["expires_at"])
     before = locked.status
