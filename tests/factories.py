@@ -41,7 +41,6 @@ from datetime import timedelta  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from subscriptions.iccid import luhn_check_digit  # noqa: E402
-from subscriptions.services.lines import period_create  # noqa: E402
 from subscriptions.models import (  # noqa: E402
     EsimProfile,
     InventoryBatch,
@@ -55,6 +54,7 @@ from subscriptions.models import (  # noqa: E402
     UsageKind,
     UsageRecord,
 )
+from subscriptions.services.lines import period_create  # noqa: E402
 
 
 class PlanFactory(factory.django.DjangoModelFactory):
