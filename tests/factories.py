@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import factory
 from allauth.account.models import EmailAddress
+from django.utils import timezone
 
 from accounts.models import User
+from subscriptions.iccid import luhn_check_digit
+from subscriptions.models import (
+    EsimProfile,
+    InventoryBatch,
+    LedgerEntry,
+    LedgerKind,
+    Line,
+    LineStatus,
+    Plan,
+    PlanKind,
+    PlanPeriod,
+    UsageKind,
+    UsageRecord,
+)
+from subscriptions.services.lines import period_create
 
 DEFAULT_PASSWORD = "correct-horse-battery-9"
 
@@ -35,26 +52,6 @@ class UserFactory(factory.django.DjangoModelFactory):
 
 
 # --- subscriptions ---------------------------------------------------------
-
-from datetime import timedelta  # noqa: E402
-
-from django.utils import timezone  # noqa: E402
-
-from subscriptions.iccid import luhn_check_digit  # noqa: E402
-from subscriptions.models import (  # noqa: E402
-    EsimProfile,
-    InventoryBatch,
-    LedgerEntry,
-    LedgerKind,
-    Line,
-    LineStatus,
-    Plan,
-    PlanKind,
-    PlanPeriod,
-    UsageKind,
-    UsageRecord,
-)
-from subscriptions.services.lines import period_create  # noqa: E402
 
 
 class PlanFactory(factory.django.DjangoModelFactory):
