@@ -9,7 +9,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
+from accounts.views import AuthenticatedRequest
 from portal.celery import app as celery_app
+from subscriptions.selectors import dashboard_lines
 
 logger = logging.getLogger(__name__)
 
@@ -21,8 +23,8 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    return render(request, "portal/dashboard.html")
+def dashboard(request: AuthenticatedRequest) -> HttpResponse:
+    return render(request, "portal/dashboard.html", {"cards": dashboard_lines(user=request.user)})
 
 
 def _check_database() -> None:

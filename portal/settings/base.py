@@ -217,6 +217,13 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_TIMEZONE = "UTC"
 
+# --- Usage outside the bundle -------------------------------------------------
+# What a line's prepaid balance is charged, in øre (VAT included), for usage
+# beyond its period's allowance: per started MB of data, per started minute of
+# a call, per text message. A line with no current period pays for all of it.
+
+OUT_OF_BUNDLE_RATES_ORE = {"data": 50, "voice": 99, "sms": 79}
+
 # --- Security -------------------------------------------------------------------
 # No inline script or style anywhere: every script and stylesheet is a file we
 # serve. The TOTP QR code is an inline SVG data URI, hence data: for images.

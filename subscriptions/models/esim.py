@@ -30,6 +30,10 @@ class InventoryBatch(models.Model):
     )
     uploaded_at = models.DateTimeField(_("uploaded"), default=timezone.now)
 
+    # Not a column: set by subscriptions.services.inventory on the batch it
+    # returns, the profiles of the file that were already in stock.
+    profiles_skipped: int = 0
+
     class Meta:
         verbose_name = _("eSIM inventory batch")
         verbose_name_plural = _("eSIM inventory batches")

@@ -32,7 +32,10 @@ def test_translations_keep_every_placeholder(locale):
 
     placeholder = re.compile(r"%\(\w+\)s|\{\{ *\w+ *\}\}|%s|%d")
     for entry in polib.pofile(str(CATALOGUES[locale])).translated_entries():
-        assert sorted(placeholder.findall(entry.msgid)) == sorted(placeholder.findall(entry.msgstr)), entry.msgid
+        wanted = sorted(placeholder.findall(entry.msgid_plural or entry.msgid))
+        translations = entry.msgstr_plural.values() if entry.msgid_plural else [entry.msgstr]
+        for translation in translations:
+            assert sorted(placeholder.findall(translation)) == wanted, entry.msgid
 
 
 def test_the_catalogues_hold_every_message_id_in_the_code(tmp_path):

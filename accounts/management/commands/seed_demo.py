@@ -1,16 +1,31 @@
-"""Load the demo people (idempotent: run it as often as you like)."""
+"""Load the demo people and their lines (idempotent: run it as often as you like)."""
 
 from typing import Any
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from accounts.demo import demo_seed
+from subscriptions.demo import demo_lines_seed
 
 
 class Command(BaseCommand):
-    help = "Create or refresh the demo support agent and customers."
+    help = "Create or refresh the demo support agent and customers, the plan catalogue and the demo lines."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--fresh-lines",
+            action="store_true",
+            help="Remove the demo lines with all their history and build them again as of now.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         for login, created in demo_seed():
             state = "created" if created else "exists"
             self.stdout.write(f"{state:<8} {login.role:<22} {login.email:<28} {login.password}")
+        result = demo_lines_seed(fresh=options["fresh_lines"])
+        for line in result.lines_created:
+            self.stdout.write(f"created  line {line.number:<17} {line.owner_email:<28} {line.story}")
+        self.stdout.write(
+            f"plans: {result.plans_created} created; lines: {len(result.lines_created)} created; "
+            f"spare eSIM profiles: {result.profiles_created} created"
+        )

@@ -1,0 +1,422 @@
+"""Reads shaped for the customer's pages.
+
+Each function here runs a fixed number of SQL queries, however many lines,
+usage records or ledger entries the customer has: per-line figures come from
+grouped aggregates over all lines at once, never from a query per line.
+
+Units follow the usage records: data in kilobytes (1 MB = 1024 KB), calls in
+seconds, texts as a count. An allowance of ``None`` means unlimited.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from functools import cached_property
+
+from django.core.paginator import Page, Paginator
+from django.db.models import QuerySet, Sum
+from django.db.models.functions import TruncMonth
+from django.http import Http404
+from django.utils import timezone
+
+from accounts.models import User
+from subscriptions.models import LedgerEntry, LedgerKind, Line, LineStatus, ServicePeriod, UsageKind, UsageRecord
+from subscriptions.periods import OSLO, add_months
+
+NEAR_EXPIRY = timedelta(days=7)
+KB_PER_MB = 1024
+SECONDS_PER_MINUTE = 60
+USAGE_PER_PAGE = 25
+# Paging counts at most this many records; older ones are reached through the
+# month filter. Keeps the count query's cost bounded on a long history.
+USAGE_COUNT_CAP = 100 * USAGE_PER_PAGE
+MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
+
+SPENDING_BUCKETS = {LedgerKind.USAGE: "usage", LedgerKind.RENEWAL: "renewals"}
+# Lines whose expiry still means something to the customer: they can renew.
+RENEWABLE = frozenset({LineStatus.ACTIVE, LineStatus.SUSPENDED, LineStatus.EXPIRED})
+
+
+# --- shapes -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Allowance:
+    """One kind of allowance in the current period, in the usage unit (KB,
+    seconds, texts). ``included`` is None when unlimited."""
+
+    kind: str
+    included: int | None
+    used: int
+
+    @property
+    def label(self) -> str:
+        return str(UsageKind(self.kind).label)
+
+    @property
+    def unlimited(self) -> bool:
+        return self.included is None
+
+    @property
+    def not_included(self) -> bool:
+        return self.included == 0
+
+    @property
+    def remaining(self) -> int | None:
+        if self.included is None:
+            return None
+        return max(self.included - self.used, 0)
+
+    @property
+    def remaining_percent(self) -> int | None:
+        if not self.included:
+            return None
+        return round(100 * (self.remaining or 0) / self.included)
+
+
+@dataclass(frozen=True)
+class PeriodSummary:
+    plan_name: str
+    starts_at: datetime
+    ends_at: datetime
+    data_mb: int | None
+    voice_minutes: int | None
+    sms_count: int | None
+    is_current: bool
+
+
+@dataclass(frozen=True)
+class LineCard:
+    """What the dashboard (and the top of the line page) says about a line."""
+
+    line_id: int
+    number: str
+    number_display: str
+    kind: str
+    kind_label: str
+    status: str
+    status_label: str
+    plan_name: str | None
+    expires_at: datetime | None
+    days_left: int | None
+    allowances: list[Allowance]
+    balance_ore: int
+    low_balance_threshold_ore: int | None
+    is_number_keeping: bool
+    near_expiry: bool
+    expired: bool
+    low_balance: bool
+
+    @property
+    def needs_attention(self) -> bool:
+        return self.near_expiry or self.expired or self.low_balance
+
+
+@dataclass(frozen=True)
+class LineDetail:
+    line: Line
+    card: LineCard
+    current_period: PeriodSummary | None
+    upcoming_periods: list[PeriodSummary]
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    occurred_at: datetime
+    kind: str
+    kind_label: str
+    quantity: int
+    out_of_bundle: int
+    charge_ore: int
+    destination: str
+
+
+@dataclass(frozen=True)
+class UsagePage:
+    rows: list[UsageRow]
+    page: Page[UsageRecord]
+    kind: str
+    month: str
+    # True when there are more records than paging counts (USAGE_COUNT_CAP).
+    capped: bool
+
+
+@dataclass(frozen=True)
+class MonthSpending:
+    """Money out of the balance in one Oslo calendar month, in øre (positive)."""
+
+    month: date
+    usage_ore: int = 0
+    renewals_ore: int = 0
+    other_ore: int = 0
+
+    @property
+    def total_ore(self) -> int:
+        return self.usage_ore + self.renewals_ore + self.other_ore
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    created_at: datetime
+    kind: str
+    kind_label: str
+    amount_ore: int
+    description: str
+
+
+# --- the dashboard ----------------------------------------------------------
+
+
+def dashboard_lines(*, user: User, now: datetime | None = None) -> list[LineCard]:
+    """One card per line the customer holds (quarantined numbers are gone
+    and left out). Four queries: the lines, their current periods with
+    plans, usage in those periods grouped by period and kind, and balances
+    grouped by line."""
+    now = now or timezone.now()
+    lines = list(Line.objects.filter(owner=user).exclude(status=LineStatus.QUARANTINED).order_by("created_at", "id"))
+    current = {
+        period.line_id: period
+        for period in _current_periods(now).filter(line__owner=user).select_related("plan").order_by()
+    }
+    used = _usage_by_period(
+        UsageRecord.objects.filter(period__line__owner=user, period__starts_at__lte=now, period__ends_at__gt=now)
+    )
+    balances = _balances(LedgerEntry.objects.filter(line__owner=user))
+    return [
+        _card(
+            line,
+            period=current.get(line.id),
+            used=used.get(current[line.id].id, {}) if line.id in current else {},
+            balance_ore=balances.get(line.id, 0),
+            now=now,
+        )
+        for line in lines
+    ]
+
+
+# --- the line page ----------------------------------------------------------
+
+
+def line_get_owned(*, user: User, line_id: int) -> Line:
+    """The line if ``user`` holds it; Http404 for a missing line and for
+    another customer's line alike (one does not learn that it exists)."""
+    try:
+        return Line.objects.get(pk=line_id, owner=user)
+    except Line.DoesNotExist:
+        raise Http404("No such line") from None
+
+
+def line_detail(*, user: User, line_id: int, now: datetime | None = None) -> LineDetail:
+    """The line's card, its current period and the ones already paid for
+    after it. Four queries: the line, its current and upcoming periods, the
+    current period's usage by kind, the balance."""
+    now = now or timezone.now()
+    line = line_get_owned(user=user, line_id=line_id)
+    periods = list(line.periods.filter(ends_at__gt=now).select_related("plan").order_by("starts_at"))
+    current = next((period for period in periods if period.starts_at <= now), None)
+    used = _usage_by_period(UsageRecord.objects.filter(line=line, period__starts_at__lte=now, period__ends_at__gt=now))
+    balance = _balances(LedgerEntry.objects.filter(line=line)).get(line.id, 0)
+    card = _card(line, period=current, used=used.get(current.id, {}) if current else {}, balance_ore=balance, now=now)
+    return LineDetail(
+        line=line,
+        card=card,
+        current_period=_period_summary(current, now) if current else None,
+        upcoming_periods=[_period_summary(period, now) for period in periods if period.starts_at > now],
+    )
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """The first moment of an Oslo calendar month ("YYYY-MM") and of the next."""
+    match = MONTH_PATTERN.match(month)
+    if match is None:
+        raise ValueError(f"not a month: {month!r}")
+    start = datetime(int(match[1]), int(match[2]), 1, tzinfo=OSLO)
+    return start, add_months(start, 1)
+
+
+def recent_months(*, count: int, now: datetime | None = None) -> list[date]:
+    """The first day of the last ``count`` Oslo calendar months, oldest first,
+    ending with the current one."""
+    now = now or timezone.now()
+    local = now.astimezone(OSLO)
+    this_month = date(local.year, local.month, 1)
+    return [add_months_to_date(this_month, -offset) for offset in range(count - 1, -1, -1)]
+
+
+def add_months_to_date(day: date, months: int) -> date:
+    year, month0 = divmod(day.month - 1 + months, 12)
+    return date(day.year + year, month0 + 1, 1)
+
+
+class _CappedPaginator(Paginator):
+    """Counts at most ``cap`` rows: SELECT COUNT(*) FROM (... LIMIT cap)."""
+
+    cap = USAGE_COUNT_CAP
+
+    @cached_property
+    def count(self) -> int:
+        object_list: QuerySet[UsageRecord] = self.object_list  # type: ignore[assignment]
+        return object_list[: self.cap].count()
+
+
+def line_usage_page(*, line: Line, kind: str = "", month: str = "", page: int | str = 1) -> UsagePage:
+    """One page of the line's usage, newest first, optionally of one kind
+    and one Oslo calendar month. Two queries: a bounded count and the page.
+    A page number out of range gives the last page."""
+    records = UsageRecord.objects.filter(line=line).order_by("-occurred_at", "-id")
+    if kind:
+        records = records.filter(kind=kind)
+    if month:
+        start, end = month_bounds(month)
+        records = records.filter(occurred_at__gte=start, occurred_at__lt=end)
+    fields = ("id", "kind", "quantity", "out_of_bundle", "charge_ore", "occurred_at", "destination")
+    paginator = _CappedPaginator(records.only(*fields), USAGE_PER_PAGE)
+    current = paginator.get_page(page)
+    rows = [
+        UsageRow(
+            occurred_at=record.occurred_at,
+            kind=record.kind,
+            kind_label=record.get_kind_display(),
+            quantity=record.quantity,
+            out_of_bundle=record.out_of_bundle,
+            charge_ore=record.charge_ore,
+            destination=record.destination,
+        )
+        for record in current.object_list
+    ]
+    return UsagePage(rows=rows, page=current, kind=kind, month=month, capped=paginator.count >= paginator.cap)
+
+
+def line_spending_by_month(*, line: Line, months: int = 12, now: datetime | None = None) -> list[MonthSpending]:
+    """What left the balance in each of the last ``months`` Oslo calendar
+    months, oldest first, months without spending included. Spending is the
+    negative ledger entries (usage charges, renewals paid from the balance,
+    other debits), grouped by month and kind in one query."""
+    month_starts = recent_months(count=months, now=now)
+    first = datetime(month_starts[0].year, month_starts[0].month, 1, tzinfo=OSLO)
+    grouped = (
+        LedgerEntry.objects.filter(line=line, amount_ore__lt=0, created_at__gte=first)
+        .annotate(month=TruncMonth("created_at", tzinfo=OSLO))
+        .values("month", "kind")
+        .annotate(total=Sum("amount_ore"))
+        .order_by()
+    )
+    by_month: dict[date, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for row in grouped:
+        moment: datetime = row["month"]
+        local = moment.astimezone(OSLO) if timezone.is_aware(moment) else moment
+        bucket = SPENDING_BUCKETS.get(row["kind"], "other")
+        by_month[date(local.year, local.month, 1)][bucket] += -int(row["total"])
+    return [
+        MonthSpending(
+            month=start,
+            usage_ore=by_month[start]["usage"],
+            renewals_ore=by_month[start]["renewals"],
+            other_ore=by_month[start]["other"],
+        )
+        for start in month_starts
+    ]
+
+
+def line_ledger(*, line: Line, limit: int = 20) -> list[LedgerRow]:
+    """The latest ``limit`` ledger entries, newest first. One query."""
+    entries = LedgerEntry.objects.filter(line=line).order_by("-created_at", "-id")[:limit]
+    return [
+        LedgerRow(
+            created_at=entry.created_at,
+            kind=entry.kind,
+            kind_label=entry.get_kind_display(),
+            amount_ore=entry.amount_ore,
+            description=entry.description,
+        )
+        for entry in entries
+    ]
+
+
+# --- building blocks ----------------------------------------------------------
+
+
+def _current_periods(now: datetime) -> QuerySet[ServicePeriod]:
+    return ServicePeriod.objects.filter(starts_at__lte=now, ends_at__gt=now)
+
+
+def _usage_by_period(records: QuerySet[UsageRecord]) -> dict[int, dict[str, int]]:
+    """{period id: {kind: total quantity}} in one grouped query. The model's
+    default ordering is cleared, or it would join the GROUP BY."""
+    totals: dict[int, dict[str, int]] = defaultdict(dict)
+    for row in records.values("period_id", "kind").annotate(total=Sum("quantity")).order_by():
+        totals[row["period_id"]][row["kind"]] = int(row["total"] or 0)
+    return totals
+
+
+def _balances(entries: QuerySet[LedgerEntry]) -> dict[int, int]:
+    """{line id: balance in øre} in one grouped query."""
+    return {
+        row["line_id"]: int(row["total"] or 0)
+        for row in entries.values("line_id").annotate(total=Sum("amount_ore")).order_by()
+    }
+
+
+def _allowances(period: ServicePeriod, used: dict[str, int]) -> list[Allowance]:
+    def scaled(value: int | None, factor: int) -> int | None:
+        return None if value is None else value * factor
+
+    return [
+        Allowance(UsageKind.DATA, scaled(period.data_mb, KB_PER_MB), used.get(UsageKind.DATA, 0)),
+        Allowance(UsageKind.VOICE, scaled(period.voice_minutes, SECONDS_PER_MINUTE), used.get(UsageKind.VOICE, 0)),
+        Allowance(UsageKind.SMS, period.sms_count, used.get(UsageKind.SMS, 0)),
+    ]
+
+
+def _days_left(expires_at: datetime | None, now: datetime) -> int | None:
+    """Whole days, rounded up: a month bought a moment ago has 30 days left,
+    and a line with hours to go has 1."""
+    if expires_at is None:
+        return None
+    seconds = (expires_at - now).total_seconds()
+    return max(math.ceil(seconds / 86_400), 0)
+
+
+def _card(
+    line: Line, *, period: ServicePeriod | None, used: dict[str, int], balance_ore: int, now: datetime
+) -> LineCard:
+    renewable = line.status in RENEWABLE
+    lapsed = line.expires_at is not None and line.expires_at <= now
+    expired = line.status == LineStatus.EXPIRED or (renewable and lapsed)
+    near_expiry = renewable and not expired and line.expires_at is not None and line.expires_at - now <= NEAR_EXPIRY
+    threshold = line.low_balance_threshold_ore
+    return LineCard(
+        line_id=line.id,
+        number=line.number,
+        number_display=line.number_display,
+        kind=line.kind,
+        kind_label=line.get_kind_display(),
+        status=line.status,
+        status_label=line.get_status_display(),
+        plan_name=period.plan.name if period is not None else None,
+        expires_at=line.expires_at,
+        days_left=_days_left(line.expires_at, now),
+        allowances=[] if line.is_number_keeping or period is None else _allowances(period, used),
+        balance_ore=balance_ore,
+        low_balance_threshold_ore=threshold,
+        is_number_keeping=line.is_number_keeping,
+        near_expiry=near_expiry,
+        expired=expired,
+        low_balance=threshold is not None and balance_ore < threshold,
+    )
+
+
+def _period_summary(period: ServicePeriod, now: datetime) -> PeriodSummary:
+    return PeriodSummary(
+        plan_name=period.plan.name,
+        starts_at=period.starts_at,
+        ends_at=period.ends_at,
+        data_mb=period.data_mb,
+        voice_minutes=period.voice_minutes,
+        sms_count=period.sms_count,
+        is_current=period.starts_at <= now < period.ends_at,
+    )

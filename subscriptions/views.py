@@ -1,0 +1,65 @@
+"""The line page and its low-balance alert form. Every view fetches the line
+only if the signed-in customer holds it: anyone else gets a 404."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from accounts.views import AuthenticatedRequest
+from subscriptions import selectors
+from subscriptions.errors import CustomerError
+from subscriptions.forms import LowBalanceThresholdForm, UsageFilterForm
+from subscriptions.services.lines import line_set_low_balance_threshold
+
+SPENDING_MONTHS = 12
+LEDGER_ROWS = 20
+
+
+@login_required
+@require_GET
+def line_detail(request: AuthenticatedRequest, line_id: int) -> HttpResponse:
+    return _line_page(request, line_id, threshold_form=None)
+
+
+@login_required
+@require_POST
+def line_low_balance_threshold(request: AuthenticatedRequest, line_id: int) -> HttpResponse:
+    """Set or clear the alert; bad input comes back on the line page."""
+    line = selectors.line_get_owned(user=request.user, line_id=line_id)
+    form = LowBalanceThresholdForm(request.POST)
+    if form.is_valid():
+        try:
+            line_set_low_balance_threshold(line=line, threshold_ore=form.threshold_ore, by=request.user)
+        except CustomerError as error:
+            form.add_error("amount", str(error))
+        else:
+            if form.threshold_ore is None:
+                messages.success(request, _("The low-balance alert is off."))
+            else:
+                messages.success(request, _("Your low-balance alert is saved."))
+            return redirect(reverse("line_detail", args=[line.pk]) + "#low-balance")
+    return _line_page(request, line_id, threshold_form=form)
+
+
+def _line_page(
+    request: AuthenticatedRequest, line_id: int, *, threshold_form: LowBalanceThresholdForm | None
+) -> HttpResponse:
+    detail = selectors.line_detail(user=request.user, line_id=line_id)
+    usage_filter = UsageFilterForm(request.GET or None)
+    kind, month = usage_filter.filters()
+    context = {
+        "detail": detail,
+        "card": detail.card,
+        "usage": selectors.line_usage_page(line=detail.line, kind=kind, month=month, page=request.GET.get("page", 1)),
+        "usage_filter": usage_filter,
+        "spending": selectors.line_spending_by_month(line=detail.line, months=SPENDING_MONTHS),
+        "ledger": selectors.line_ledger(line=detail.line, limit=LEDGER_ROWS),
+        "threshold_form": threshold_form or LowBalanceThresholdForm.for_threshold(detail.line.low_balance_threshold_ore),
+    }
+    return render(request, "subscriptions/line_detail.html", context)
