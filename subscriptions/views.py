@@ -60,6 +60,7 @@ def _line_page(
         "usage_filter": usage_filter,
         "spending": selectors.line_spending_by_month(line=detail.line, months=SPENDING_MONTHS),
         "ledger": selectors.line_ledger(line=detail.line, limit=LEDGER_ROWS),
-        "threshold_form": threshold_form or LowBalanceThresholdForm.for_threshold(detail.line.low_balance_threshold_ore),
+        "threshold_form": threshold_form
+        or LowBalanceThresholdForm.for_threshold(detail.line.low_balance_threshold_ore),
     }
     return render(request, "subscriptions/line_detail.html", context)

@@ -92,7 +92,7 @@ def test_the_dashboard_shows_a_card_per_line(signed_in, line):
     assert "+47 912 34 567" in html
     assert "Fjord 10 GB" in html
     assert "NOK\xa0150.00" in html
-    assert 'href="/lines/%d/"' % line.pk in html
+    assert f'href="/lines/{line.pk}/"' in html
     assert "<progress" in html
     assert "Your number is kept" in html
     assert "You have no lines yet" not in html
