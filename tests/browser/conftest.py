@@ -71,6 +71,11 @@ class PageProblems:
         self.problems.append(f"uncaught exception: {error}")
 
     def on_request_failed(self, request: Request) -> None:
+        # A request the browser itself dropped because the page moved on (the
+        # favicon of a page left at once) is not a failure of ours; any
+        # status the server answered is caught by on_response.
+        if request.failure == "net::ERR_ABORTED":
+            return
         self.problems.append(f"request failed: {request.method} {request.url} ({request.failure})")
 
     def on_response(self, response: Response) -> None:
