@@ -161,3 +161,36 @@ def line_set_low_balance_threshold(*, line: Line, threshold_ore: int | None, by:
     locked.low_balance_threshold_ore = threshold_ore
     locked.save(update_fields=["low_balance_threshold_ore"])
     audit_record(line=locked, action="low_balance_threshold", by=by, data={"threshold_ore": threshold_ore})
+
+
+EXPIRY_BATCH = 500
+
+
+def lines_expire_lapsed(*, now: datetime | None = None, batch: int = EXPIRY_BATCH) -> int:
+    """Move every active line whose paid time has ended to expired; returns
+    how many moved.
+
+    Lines are taken in id order, a batch at a time, each in its own short
+    transaction under a row lock. A line renewed meanwhile (its expiry moved
+    on) or already moved by another runner is left alone, so two sweeps at
+    once, or one run twice, expire each line once with one audit row.
+    """
+    now = now or timezone.now()
+    moved = 0
+    after = 0
+    while True:
+        ids = list(
+            Line.objects.filter(status=LineStatus.ACTIVE, expires_at__lte=now, pk__gt=after)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch]
+        )
+        if not ids:
+            return moved
+        for line_id in ids:
+            with transaction.atomic():
+                line = Line.objects.select_for_update().get(pk=line_id)
+                if line.status != LineStatus.ACTIVE or line.expires_at is None or line.expires_at > now:
+                    continue
+                _move(line, LineStatus.EXPIRED, by=None, reason="The paid period ended.", action="expire")
+                moved += 1
+        after = ids[-1]
