@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 from typing import Any
 
 import factory
@@ -21,6 +22,7 @@ from subscriptions.models import (
     Plan,
     PlanKind,
     PlanPeriod,
+    ServicePeriod,
     UsageKind,
     UsageRecord,
 )
@@ -154,3 +156,31 @@ class LedgerEntryFactory(factory.django.DjangoModelFactory):
     line = factory.SubFactory(LineFactory)
     kind = LedgerKind.TOPUP
     amount_ore = 100_00
+
+
+def usage_bulk_create(
+    line: Line,
+    count: int,
+    *,
+    kind: str = UsageKind.DATA,
+    quantity: int = 1024,
+    start: datetime | None = None,
+    step: timedelta = timedelta(minutes=1),
+) -> None:
+    """``count`` usage records on the line's current period, newest at
+    ``start`` (an hour ago by default) and one ``step`` apart going back."""
+    now = timezone.now()
+    period = ServicePeriod.objects.filter(line=line, starts_at__lte=now, ends_at__gt=now).first()
+    start = start or now - timedelta(hours=1)
+    batch = uuid.uuid4().hex[:8]
+    UsageRecord.objects.bulk_create(
+        UsageRecord(
+            record_id=f"bulk-{batch}-{n}",
+            line=line,
+            period=period,
+            kind=kind,
+            quantity=quantity,
+            occurred_at=start - step * n,
+        )
+        for n in range(count)
+    )

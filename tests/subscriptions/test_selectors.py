@@ -13,7 +13,7 @@ from django.http import Http404
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from subscriptions.models import LedgerKind, LineStatus, PlanPeriod, ServicePeriod, UsageKind, UsageRecord
+from subscriptions.models import LedgerKind, LineStatus, PlanPeriod, ServicePeriod, UsageKind
 from subscriptions.selectors import (
     Allowance,
     dashboard_lines,
@@ -31,6 +31,7 @@ from tests.factories import (
     PlanFactory,
     UsageRecordFactory,
     UserFactory,
+    usage_bulk_create,
 )
 
 pytestmark = pytest.mark.django_db
@@ -57,19 +58,8 @@ def usage(line, kind=UsageKind.DATA, quantity=MB, *, at=None, period=True, charg
 
 
 def bulk_usage(line, count, *, start=None, kind=UsageKind.DATA):
-    period = current_period(line)
     start = start or timezone.now() - timedelta(days=1)
-    UsageRecord.objects.bulk_create(
-        UsageRecord(
-            record_id=f"bulk-{line.pk}-{n}",
-            line=line,
-            period=period,
-            kind=kind,
-            quantity=10,
-            occurred_at=start - timedelta(seconds=n),
-        )
-        for n in range(count)
-    )
+    usage_bulk_create(line, count, kind=kind, quantity=10, start=start, step=timedelta(seconds=1))
 
 
 def line_with_data(owner, **kwargs):

@@ -4,15 +4,14 @@ only, a fixed number of queries, forms that answer bad input on the page."""
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import timezone
 
-from subscriptions.models import AuditEvent, LedgerKind, Line, PlanPeriod, ServicePeriod, UsageKind, UsageRecord
+from subscriptions.models import AuditEvent, LedgerKind, Line, PlanPeriod, UsageKind
 from tests.factories import (
     LedgerEntryFactory,
     LineFactory,
@@ -20,6 +19,7 @@ from tests.factories import (
     PlanFactory,
     UsageRecordFactory,
     UserFactory,
+    usage_bulk_create,
 )
 
 pytestmark = pytest.mark.django_db
@@ -57,20 +57,7 @@ def threshold_url(line):
 
 
 def add_usage(line, count, *, kind=UsageKind.DATA, start=None):
-    now = timezone.now()
-    period = ServicePeriod.objects.get(line=line, starts_at__lte=now, ends_at__gt=now)
-    start = start or now - timedelta(hours=1)
-    UsageRecord.objects.bulk_create(
-        UsageRecord(
-            record_id=f"view-{line.pk}-{kind}-{n}-{start:%s}",
-            line=line,
-            period=period,
-            kind=kind,
-            quantity=2048,
-            occurred_at=start - timedelta(minutes=n),
-        )
-        for n in range(count)
-    )
+    usage_bulk_create(line, count, kind=kind, quantity=2048, start=start)
 
 
 def queries_for(client, url):
