@@ -1,0 +1,90 @@
+"""Money, usage units and the spending chart as the pages show them."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from django.utils import translation
+
+from subscriptions.selectors import MonthSpending
+from subscriptions.templatetags.charts import spending_chart
+from subscriptions.templatetags.money import nok
+from subscriptions.templatetags.units import megabytes, usage_amount, usage_record_amount
+
+NBSP = "\xa0"
+
+
+@pytest.mark.parametrize(
+    ("language", "ore", "shown"),
+    [
+        ("en", 12_345, "NOK 123.45"),
+        ("en", 123_456_78, "NOK 123,456.78"),
+        ("en", -5_00, "\u2212NOK 5.00"),
+        ("en", 0, "NOK 0.00"),
+    ],
+)
+def test_nok_shows_ore_as_kroner_with_two_decimals(language, ore, shown):
+    with translation.override(language):
+        assert nok(ore) == shown.replace(" ", NBSP)
+
+
+def test_nok_uses_the_decimal_comma_in_norwegian():
+    with translation.override("nb"):
+        assert "123,45" in nok(12_345)
+
+
+def test_nok_of_nothing_is_empty():
+    assert nok(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("kb", "shown"),
+    [(512, "0.5 MB"), (50 * 1024, "50.0 MB"), (300 * 1024, "300 MB"), (1536 * 1024, "1.50 GB")],
+)
+def test_data_is_shown_in_mb_or_gb(kb, shown):
+    with translation.override("en"):
+        assert usage_amount(kb, "data") == shown
+
+
+def test_allowance_minutes_are_rounded_down_and_a_call_is_shown_to_the_second():
+    with translation.override("en"):
+        assert usage_amount(125, "voice") == "2 minutes"
+        assert usage_amount(60, "voice") == "1 minute"
+        assert usage_record_amount(185, "voice") == "3 min 05 s"
+
+
+def test_texts_are_counted():
+    with translation.override("en"):
+        assert usage_amount(1, "sms") == "1 text"
+        assert usage_amount(12, "sms") == "12 texts"
+
+
+def test_a_period_allowance_in_mb_is_shown_like_usage():
+    with translation.override("en"):
+        assert megabytes(10_240) == "10.00 GB"
+        assert megabytes(None) == ""
+
+
+def test_the_chart_scales_bars_to_the_dearest_month():
+    months = [
+        MonthSpending(month=date(2026, 1, 1), usage_ore=50_00),
+        MonthSpending(month=date(2026, 2, 1)),
+        MonthSpending(month=date(2026, 3, 1), usage_ore=50_00, renewals_ore=50_00),
+    ]
+
+    context = spending_chart(months)
+    january, february, march = context["bars"]
+
+    assert context["top_ore"] == 100_00
+    assert march.height == 2 * january.height > 0
+    assert february.height == 0
+    assert march.y + march.height == january.y + january.height == context["baseline"]
+    assert january.x < february.x < march.x
+
+
+def test_the_chart_of_no_spending_has_no_scale():
+    context = spending_chart([MonthSpending(month=date(2026, 1, 1))])
+
+    assert context["top_ore"] == 0
+    assert context["bars"][0].height == 0
