@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
+from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
@@ -56,7 +58,9 @@ class AccountAdapter(DefaultAccountAdapter):
         services.sms_send(to=phone, body=body)
 
     def send_account_already_exists_sms(self, phone: str) -> None:
-        body = gettext("Someone tried to sign up with this number, which already has a Nordlys Mobil account.")
+        owner = self.get_user_by_phone(phone)
+        with translation.override(owner.language if owner else translation.get_language()):
+            body = gettext("Someone tried to sign up with this number, which already has a Nordlys Mobil account.")
         services.sms_send(to=phone, body=body)
 
     # --- email --------------------------------------------------------------
@@ -67,16 +71,11 @@ class AccountAdapter(DefaultAccountAdapter):
         recipient = User.objects.filter(email__iexact=email).only("language").first()
         language = recipient.language if recipient else translation.get_language()
         with translation.override(language):
-            ctx = {"request": context.get("request"), "email": email, "current_site": self._site(context)}
+            request = allauth_context.request
+            ctx = {"request": request, "email": email, "current_site": get_current_site(request)}
             ctx.update(context)
             message = self.render_mail(template_prefix, email, ctx)
         services.email_send(message=message)
-
-    def _site(self, context: dict[str, Any]) -> Any:
-        from allauth.core import context as allauth_context
-        from django.contrib.sites.shortcuts import get_current_site
-
-        return get_current_site(allauth_context.request)
 
     # --- sign-in and sign-up -----------------------------------------------------
 

@@ -31,7 +31,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import User
-from subscriptions.iccid import luhn_check_digit
+from subscriptions.iccid import with_check_digit
 from subscriptions.models import (
     AuditEvent,
     EsimProfile,
@@ -409,8 +409,7 @@ SMDP_ADDRESS = "smdp.nordlys.test"
 
 def demo_iccid(n: int) -> str:
     """A valid Norwegian ICCID (8947…, 19 digits with the Luhn digit)."""
-    payload = f"89470199{n:010d}"
-    return payload + luhn_check_digit(payload)
+    return with_check_digit(f"89470199{n:010d}")
 
 
 def _profile(batch: InventoryBatch, n: int) -> EsimProfile:

@@ -19,3 +19,8 @@ def luhn_check_digit(payload: str) -> str:
 
 def is_valid_iccid(value: str) -> bool:
     return value.isdigit() and 19 <= len(value) <= 20 and luhn_check_digit(value[:-1]) == value[-1]
+
+
+def with_check_digit(payload: str) -> str:
+    """``payload`` completed with its Luhn check digit: a full ICCID."""
+    return payload + luhn_check_digit(payload)

@@ -11,7 +11,7 @@ from allauth.account.models import EmailAddress
 from django.utils import timezone
 
 from accounts.models import User
-from subscriptions.iccid import luhn_check_digit
+from subscriptions.iccid import with_check_digit
 from subscriptions.models import (
     EsimProfile,
     InventoryBatch,
@@ -123,8 +123,7 @@ class InventoryBatchFactory(factory.django.DjangoModelFactory):
 
 
 def make_iccid(n: int) -> str:
-    payload = f"894700{n:012d}"  # 18 digits + the check digit = 19
-    return payload + luhn_check_digit(payload)
+    return with_check_digit(f"894700{n:012d}")  # 18 digits + the check digit = 19
 
 
 class EsimProfileFactory(factory.django.DjangoModelFactory):

@@ -7,7 +7,7 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from subscriptions.iccid import luhn_check_digit
+from subscriptions.iccid import with_check_digit
 from subscriptions.models import EsimProfile, EsimState, InventoryBatch
 from subscriptions.services.inventory import (
     InventoryFileAlreadyImported,
@@ -87,8 +87,7 @@ def test_a_spreadsheet_export_with_semicolons_a_byte_order_mark_and_capitals_is_
 
 
 def not_norwegian_iccid() -> str:
-    payload = "894600000000000001"  # Sweden
-    return payload + luhn_check_digit(payload)
+    return with_check_digit("894600000000000001")  # Sweden
 
 
 def wrong_check_digit() -> str:
