@@ -3,6 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from portal import views
+from subscriptions import urls as subscriptions_urls
 
 # Staff sign in through allauth, so its rate limits and two-factor apply.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
@@ -13,6 +14,11 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("dashboard/", views.dashboard, name="dashboard"),
     path("lines/", include("subscriptions.urls")),
+    path("plans/", include(subscriptions_urls.plan_patterns)),
+    path("orders/", include(subscriptions_urls.order_patterns)),
+    path("receipts/", include(subscriptions_urls.receipt_patterns)),
+    path("payments/", include(subscriptions_urls.payment_patterns)),
+    path("sandbox-pay/", include(subscriptions_urls.sandbox_patterns)),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),

@@ -1,13 +1,70 @@
-"""Celery tasks for lines: thin, they call a service."""
+"""Celery tasks for lines, orders and the sandbox provider: thin, they load
+by id and call a service, and are safe to run twice."""
 
 from __future__ import annotations
 
-from celery import shared_task
+import smtplib
 
+from celery import shared_task
+from django.conf import settings
+from django.urls import reverse
+from django.utils import translation
+
+from subscriptions.models import Receipt
+from subscriptions.payments import PaymentProviderError
+from subscriptions.payments.sandbox import sandbox_deliver_callback
+from subscriptions.services.autorenew import auto_renew_charge_run, auto_renew_sweep
 from subscriptions.services.lines import lines_expire_lapsed
+from subscriptions.services.orders import orders_reconcile
+
+TRANSIENT_MAIL = (smtplib.SMTPException, OSError)
 
 
 @shared_task(acks_late=True)
 def expire_lapsed_lines() -> int:
     """Run by beat every few minutes; safe to run twice or side by side."""
     return lines_expire_lapsed()
+
+
+@shared_task(acks_late=True)
+def reconcile_orders() -> dict[str, int]:
+    """Run by beat every minute: ask the provider about card orders pending
+    too long and abandon the ones it never settled."""
+    return orders_reconcile()
+
+
+@shared_task(autoretry_for=TRANSIENT_MAIL, retry_backoff=30, retry_backoff_max=3600, max_retries=8)
+def send_receipt(receipt_id: int) -> None:
+    """Email the receipt with its PDF, in the customer's language. At least
+    once: a retry after a lost answer from the mail server may send it again."""
+    from subscriptions.receipt_mail import receipt_email
+
+    receipt = Receipt.objects.select_related("owner", "plan").get(pk=receipt_id)
+    with translation.override(receipt.owner.language):
+        message = receipt_email(receipt, receipts_url=settings.SITE_URL + reverse("receipt_list"))
+        if message is not None:
+            message.send()
+
+
+@shared_task(autoretry_for=(PaymentProviderError,), retry_backoff=5, retry_backoff_max=600, max_retries=10)
+def sandbox_send_callback(payment_id: str) -> None:
+    """The sandbox provider's callback to the portal, retried until taken."""
+    sandbox_deliver_callback(payment_id=payment_id)
+
+
+@shared_task(acks_late=True)
+def charge_auto_renewals() -> int:
+    """Run by beat: claim the charges of lines due for auto-renew and start
+    a task per charge. Two beats or a run twice start a charge twice; the
+    charge itself runs once (see auto_renew_charge_run)."""
+    charge_ids = auto_renew_sweep()
+    for charge_id in charge_ids:
+        charge_auto_renewal.delay(charge_id)
+    return len(charge_ids)
+
+
+@shared_task(acks_late=True)
+def charge_auto_renewal(charge_id: int) -> str:
+    """One charge. Not retried by Celery: a run cut off (provider down, worker
+    killed) is picked up again by the sweep, with the same keys."""
+    return auto_renew_charge_run(charge_id=charge_id).status

@@ -1,8 +1,41 @@
+"""The subscriptions app's pages, in groups that portal/urls.py mounts
+under their own prefixes."""
+
 from django.urls import path
 
-from subscriptions import views
+from subscriptions.views import autorenew, checkout, lines, payments, receipts, vouchers
 
+# /lines/
 urlpatterns = [
-    path("<int:line_id>/", views.line_detail, name="line_detail"),
-    path("<int:line_id>/low-balance-alert/", views.line_low_balance_threshold, name="line_low_balance_threshold"),
+    path("<int:line_id>/", lines.line_detail, name="line_detail"),
+    path("<int:line_id>/low-balance-alert/", lines.line_low_balance_threshold, name="line_low_balance_threshold"),
+    path("<int:line_id>/renew/", checkout.renew, name="renew"),
+    path("<int:line_id>/renew/<slug:plan_code>/", checkout.renew_checkout, name="renew_checkout"),
+    path("<int:line_id>/top-up/", checkout.top_up, name="top_up"),
+    path("<int:line_id>/voucher/", vouchers.redeem, name="voucher_redeem"),
+    path("<int:line_id>/auto-renew/", autorenew.auto_renew_manage, name="auto_renew"),
+    path("<int:line_id>/auto-renew/off/", autorenew.auto_renew_off, name="auto_renew_off"),
+    path("auto-renew/<uuid:public_id>/return/", autorenew.auto_renew_return, name="auto_renew_return"),
+]
+
+# /plans/
+plan_patterns = [path("", checkout.plan_catalogue, name="plan_catalogue")]
+
+# /orders/
+order_patterns = [
+    path("<uuid:public_id>/", checkout.order_detail, name="order_detail"),
+    path("<uuid:public_id>/return/", checkout.order_return, name="order_return"),
+]
+
+# /receipts/
+receipt_patterns = [
+    path("", receipts.receipt_list, name="receipt_list"),
+    path("<int:receipt_id>/pdf/", receipts.receipt_download, name="receipt_download"),
+]
+
+# /payments/ (the providers' callbacks) and /sandbox-pay/ (the sandbox's hosted page)
+payment_patterns = [path("callback/<slug:provider_name>/", payments.payment_callback, name="payment_callback")]
+sandbox_patterns = [
+    path("<slug:payment_id>/", payments.sandbox_pay, name="sandbox_pay"),
+    path("<slug:payment_id>/replay/", payments.sandbox_replay, name="sandbox_replay"),
 ]

@@ -224,6 +224,53 @@ CELERY_TIMEZONE = "UTC"
 
 OUT_OF_BUNDLE_RATES_ORE = {"data": 50, "voice": 99, "sms": 79}
 
+# Where the portal is reached from outside: links in emails a worker sends.
+SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
+
+# --- Payments ------------------------------------------------------------------
+# New payments go to PAYMENT_PROVIDER; callbacks for any provider listed here
+# are accepted at /payments/callback/<name>/. The sandbox is the default in
+# every mode: a hosted page of its own under /sandbox-pay/ with signed callbacks.
+PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "sandbox")
+PAYMENT_PROVIDERS = {
+    "sandbox": "subscriptions.payments.sandbox.SandboxProvider",
+    "stripe": "subscriptions.payments.stripe_checkout.StripeCheckoutProvider",
+}
+# The key the sandbox signs its callbacks with (HMAC-SHA256).
+SANDBOX_PAY_SECRET = os.environ.get("SANDBOX_PAY_SECRET", "sandbox-callback-signing-key")
+STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
+STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
+# Only tests point the Stripe library elsewhere (a local server shaped like Stripe's API).
+STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+# A callback older than this (or from the future by as much) is refused.
+PAYMENT_CALLBACK_TOLERANCE_SECONDS = 300
+# A card order still pending after this long: ask the provider. After the
+# second: give it up as abandoned (a later payment is flagged for a refund).
+PAYMENT_STATUS_CHECK_AFTER_SECONDS = 120
+PAYMENT_ABANDON_AFTER_SECONDS = 3600
+# What a customer may top up by card, in øre.
+TOPUP_MIN_ORE = 50_00
+TOPUP_MAX_ORE = 2_000_00
+
+# Vouchers: codes are stored as HMAC-SHA256 with this key (production derives
+# one from SECRET_KEY unless given). Failed redemptions allowed per hour
+# before the form refuses to check more, per customer, IP address and line.
+VOUCHER_HASH_KEY = os.environ.get("VOUCHER_HASH_KEY", "dev-voucher-hash-key")
+VOUCHER_FAILURES_PER_HOUR = {"user": 5, "ip": 20, "line": 5}
+
+# Auto-renew: charge this many days before a line's paid period ends; after a
+# failed charge, try again after each of these delays; then give up.
+AUTO_RENEW_DAYS_BEFORE = int(os.environ.get("AUTO_RENEW_DAYS_BEFORE", "3"))
+AUTO_RENEW_RETRY_DELAYS_SECONDS = [3600, 24 * 3600]
+
+# The seller printed on receipts.
+SELLER = {
+    "name": "Nordlys Mobil AS",
+    "organisation_number": "NO 929 384 756 MVA",
+    "address": ["Storgata 1", "0155 Oslo", "Norge"],
+    "email": "kundeservice@nordlys.test",
+}
+
 # --- Security -------------------------------------------------------------------
 # No inline script or style anywhere: every script and stylesheet is a file we
 # serve. The TOTP QR code is an inline SVG data URI, hence data: for images.

@@ -3,13 +3,15 @@
 Refuses to start when a required variable is missing, so a half-configured
 deployment fails at boot rather than at the first customer."""
 
+import hashlib
+import hmac
 import os
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import env_bool, env_list
+from .base import PAYMENT_PROVIDER, env_bool, env_list
 
 REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL")
 missing = [name for name in REQUIRED if not os.environ.get(name, "").strip()]
@@ -47,3 +49,19 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 LANGUAGE_COOKIE_SECURE = True
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+
+SITE_URL = os.environ.get("SITE_URL", f"https://{ALLOWED_HOSTS[0]}").rstrip("/")
+
+# The sandbox signs its callbacks with a key of its own, derived from the
+# secret key unless one is given, so no deployment uses the public default.
+SANDBOX_PAY_SECRET = (
+    os.environ.get("SANDBOX_PAY_SECRET")
+    or hmac.new(SECRET_KEY.encode(), b"sandbox-pay-callbacks", hashlib.sha256).hexdigest()
+)
+VOUCHER_HASH_KEY = (
+    os.environ.get("VOUCHER_HASH_KEY") or hmac.new(SECRET_KEY.encode(), b"voucher-codes", hashlib.sha256).hexdigest()
+)
+if PAYMENT_PROVIDER == "stripe" and not (
+    os.environ.get("STRIPE_SECRET_KEY", "").strip() and os.environ.get("STRIPE_WEBHOOK_SECRET", "").strip()
+):
+    raise ImproperlyConfigured("PAYMENT_PROVIDER=stripe needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET")

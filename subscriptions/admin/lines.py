@@ -38,6 +38,7 @@ from accounts.phone import normalize_phone
 from subscriptions.errors import CustomerError
 from subscriptions.models import (
     AuditEvent,
+    AutoRenewCharge,
     EsimProfile,
     LedgerEntry,
     Line,
@@ -183,6 +184,14 @@ class LedgerEntryInline(LineRowsInline):
     @admin.display(description=_("amount"))
     def amount(self, entry: LedgerEntry) -> str:
         return nok(entry.amount_ore)
+
+
+class AutoRenewChargeInline(LineRowsInline):
+    model = AutoRenewCharge
+    verbose_name_plural = _("auto-renew charges (newest 50)")
+    fields = ["period_end", "plan", "card", "status", "attempts", "next_attempt_at", "last_error", "order"]
+    newest_first = ("-period_end", "-id")
+    select_related = ("plan", "card", "order")
 
 
 class UsageRecordInline(LineRowsInline):
@@ -341,7 +350,14 @@ class LineAdmin(SupportAdmin):
         (_("Balance"), {"fields": ["balance", "low_balance_threshold_ore", "auto_renew"]}),
         (_("History"), {"fields": ["history", "created_at"]}),
     ]
-    inlines = [ServicePeriodInline, EsimProfileInline, LedgerEntryInline, UsageRecordInline, AuditEventInline]
+    inlines = [
+        ServicePeriodInline,
+        EsimProfileInline,
+        LedgerEntryInline,
+        AutoRenewChargeInline,
+        UsageRecordInline,
+        AuditEventInline,
+    ]
     actions = ["suspend_lines", "resume_lines", "extend_lines"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Line]:

@@ -56,7 +56,11 @@ class Line(models.Model):
         verbose_name = _("line")
         verbose_name_plural = _("lines")
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["owner", "created_at"])]
+        indexes = [
+            models.Index(fields=["owner", "created_at"]),
+            # The auto-renew sweep's way to the lines it may charge soon.
+            models.Index(fields=["expires_at"], condition=Q(auto_renew=True), name="line_auto_renew_expiry"),
+        ]
         permissions = [
             ("suspend_line", "Can suspend and resume lines"),
             ("extend_line", "Can extend lines as goodwill"),

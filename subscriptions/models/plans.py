@@ -13,6 +13,11 @@ from subscriptions.periods import period_end
 VAT_RATE_PERCENT = 25
 
 
+def vat_inside(total_ore: int, rate_percent: int = VAT_RATE_PERCENT) -> int:
+    """The VAT contained in a VAT-inclusive price, rounded to the øre."""
+    return round(total_ore * rate_percent / (100 + rate_percent))
+
+
 class PlanKind(models.TextChoices):
     ESIM = "esim", _("eSIM line")
     NUMBER_KEEPING = "number_keeping", _("Number-keeping plan")
@@ -72,8 +77,11 @@ class Plan(models.Model):
 
     @property
     def vat_ore(self) -> int:
-        """The VAT inside the price, rounded to the øre."""
-        return round(self.price_ore * VAT_RATE_PERCENT / (100 + VAT_RATE_PERCENT))
+        return vat_inside(self.price_ore)
+
+    @property
+    def net_ore(self) -> int:
+        return self.price_ore - self.vat_ore
 
     def end_of_period_starting(self, start: datetime) -> datetime:
         return period_end(start, self.period)

@@ -85,8 +85,22 @@ def test_the_groups_hold_what_each_role_needs():
 
     assert {"view_line", "change_line", "suspend_line", "extend_line", "view_ledgerentry", "view_user"} <= agent
     assert {"view_auditevent", "view_usagerecord", "view_esimprofile", "view_serviceperiod", "view_plan"} <= agent
+    assert {"view_order", "view_paymentevent", "view_receipt"} <= agent
     assert not agent & {"add_plan", "change_plan", "add_inventorybatch", "add_cdrimport", "add_ledgerentry"}
-    assert supervisor == agent | {"add_plan", "change_plan", "add_inventorybatch", "add_cdrimport"}
+    assert not agent & {"refund_payment", "change_order", "change_paymentevent", "change_receipt"}
+    assert {"view_voucherbatch", "view_voucherattempt", "view_promocode", "view_autorenewcharge"} <= agent
+    assert not agent & {"add_voucherbatch", "void_voucher", "add_promocode", "change_promocode"}
+    assert supervisor == agent | {
+        "add_plan",
+        "change_plan",
+        "add_inventorybatch",
+        "add_cdrimport",
+        "refund_payment",
+        "add_voucherbatch",
+        "void_voucher",
+        "add_promocode",
+        "change_promocode",
+    }
 
 
 def test_a_support_agent_reads_lines_and_plans_but_cannot_edit_plans(client, wang):

@@ -101,7 +101,7 @@ def test_the_dashboard_calls_for_renewal_when_a_line_is_near_expiry(signed_in, c
 
     assert 'data-alert="near-expiry"' in html
     assert "Expires in 2 days" in html
-    assert f'href="/lines/{soon.pk}/#renew">Renew</a>' in html
+    assert f'href="/lines/{soon.pk}/renew/">Renew</a>' in html
 
 
 def test_the_dashboard_calls_for_renewal_of_an_expired_line(signed_in, customer):
@@ -110,7 +110,7 @@ def test_the_dashboard_calls_for_renewal_of_an_expired_line(signed_in, customer)
     html = signed_in.get("/dashboard/").content.decode()
 
     assert 'data-alert="expired"' in html
-    assert f'href="/lines/{expired.pk}/#renew">Renew</a>' in html
+    assert f'href="/lines/{expired.pk}/renew/">Renew</a>' in html
 
 
 def test_the_dashboard_warns_of_a_low_balance(signed_in, line):

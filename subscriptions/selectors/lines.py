@@ -215,7 +215,12 @@ def line_detail(*, user: User, line_id: int, now: datetime | None = None) -> Lin
     after it. Four queries: the line, its current and upcoming periods, the
     current period's usage by kind, the balance."""
     now = now or timezone.now()
-    line = line_get_owned(user=user, line_id=line_id)
+    try:
+        # The auto-renew choice comes with the line (a one-to-one join), so
+        # the page's auto-renew summary costs no query of its own.
+        line = Line.objects.select_related("auto_renewal__plan", "auto_renewal__card").get(pk=line_id, owner=user)
+    except Line.DoesNotExist:
+        raise Http404("No such line") from None
     periods = list(line.periods.filter(ends_at__gt=now).select_related("plan").order_by("starts_at"))
     current = next((period for period in periods if period.starts_at <= now), None)
     used = _usage_by_period(UsageRecord.objects.filter(line=line, period__starts_at__lte=now, period__ends_at__gt=now))

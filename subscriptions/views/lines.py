@@ -3,6 +3,7 @@ only if the signed-in customer holds it: anyone else gets a 404."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpResponse
@@ -16,6 +17,7 @@ from subscriptions import selectors
 from subscriptions.errors import CustomerError
 from subscriptions.forms import LowBalanceThresholdForm, UsageFilterForm
 from subscriptions.services.lines import line_set_low_balance_threshold
+from subscriptions.services.orders import CLOSED
 
 SPENDING_MONTHS = 12
 LEDGER_ROWS = 20
@@ -51,6 +53,7 @@ def _line_page(
     request: AuthenticatedRequest, line_id: int, *, threshold_form: LowBalanceThresholdForm | None
 ) -> HttpResponse:
     detail = selectors.line_detail(user=request.user, line_id=line_id)
+    auto_renew = selectors.line_auto_renew(line=detail.line)
     usage_filter = UsageFilterForm(request.GET or None)
     kind, month = usage_filter.filters()
     context = {
@@ -60,6 +63,9 @@ def _line_page(
         "usage_filter": usage_filter,
         "spending": selectors.line_spending_by_month(line=detail.line, months=SPENDING_MONTHS),
         "ledger": selectors.line_ledger(line=detail.line, limit=LEDGER_ROWS),
+        "can_renew": detail.line.status not in CLOSED,
+        "auto_renew": auto_renew,
+        "auto_renew_days": settings.AUTO_RENEW_DAYS_BEFORE,
         "threshold_form": threshold_form
         or LowBalanceThresholdForm.for_threshold(detail.line.low_balance_threshold_ore),
     }

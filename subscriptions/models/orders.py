@@ -1,0 +1,98 @@
+"""Orders: what a customer asked to buy (a renewal or a top-up) and how the
+payment for it went."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from subscriptions.models.lines import Line, ServicePeriod
+from subscriptions.models.plans import Plan
+
+
+class OrderKind(models.TextChoices):
+    RENEWAL = "renewal", _("Renewal")
+    TOPUP = "topup", _("Top-up")
+
+
+class OrderStatus(models.TextChoices):
+    PENDING = "pending", _("Waiting for payment")
+    PAID = "paid", _("Paid")
+    DECLINED = "declined", _("Declined")
+    ABANDONED = "abandoned", _("Abandoned")
+
+
+class PaymentMethod(models.TextChoices):
+    CARD = "card", _("Card")
+    BALANCE = "balance", _("Prepaid balance")
+    SAVED_CARD = "saved_card", _("Saved card (auto-renew)")
+
+
+class Order(models.Model):
+    """One purchase. Created once per checkout form (``idempotency_key``),
+    settled once under a row lock: paid (with its period or top-up and its
+    receipt), declined or abandoned. The customer sees it by ``public_id``."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders", verbose_name=_("customer")
+    )
+    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="orders", verbose_name=_("line"))
+    kind = models.CharField(_("kind"), max_length=10, choices=OrderKind.choices)
+    plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("plan")
+    )
+    amount_ore = models.PositiveIntegerField(_("amount (øre, VAT included)"))
+    # What a promotion code took off the plan's price (amount_ore is after it).
+    discount_ore = models.PositiveIntegerField(_("discount (øre)"), default=0)
+    method = models.CharField(_("paid by"), max_length=10, choices=PaymentMethod.choices)
+    status = models.CharField(_("status"), max_length=10, choices=OrderStatus.choices, default=OrderStatus.PENDING)
+    idempotency_key = models.CharField(_("checkout key"), max_length=64)
+    provider = models.CharField(_("payment provider"), max_length=20, blank=True)
+    provider_payment_id = models.CharField(_("provider's payment id"), max_length=255, blank=True)
+    provider_url = models.URLField(_("payment page"), max_length=2000, blank=True)
+    decline_reason = models.CharField(_("decline reason"), max_length=40, blank=True)
+    billing_name = models.CharField(_("name"), max_length=150)
+    billing_street = models.CharField(_("street address"), max_length=200, blank=True)
+    billing_postal_code = models.CharField(_("postal code"), max_length=10, blank=True)
+    billing_city = models.CharField(_("city"), max_length=100, blank=True)
+    period = models.OneToOneField(
+        ServicePeriod,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="order",
+        verbose_name=_("period bought"),
+    )
+    created_at = models.DateTimeField(_("created"), default=timezone.now)
+    settled_at = models.DateTimeField(_("settled"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("order")
+        verbose_name_plural = _("orders")
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "idempotency_key"], name="one_order_per_checkout"),
+            models.UniqueConstraint(
+                fields=["provider", "provider_payment_id"],
+                condition=~Q(provider_payment_id=""),
+                name="one_order_per_provider_payment",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "created_at"]),
+            models.Index(fields=["owner", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.public_id}"
+
+    @property
+    def billing_address_lines(self) -> list[str]:
+        place = " ".join(part for part in (self.billing_postal_code, self.billing_city) if part)
+        return [part for part in (self.billing_street, place) if part]

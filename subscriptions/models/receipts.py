@@ -1,0 +1,79 @@
+"""Receipts: one per paid order, numbered per year without gaps."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from accounts.phone import format_phone
+from subscriptions.models.orders import Order, OrderKind, PaymentMethod
+from subscriptions.models.plans import Plan
+
+
+class ReceiptSequence(models.Model):
+    """The last receipt number given in a year. Its row is locked in the
+    paying transaction, so a number is taken only by a payment that commits."""
+
+    year = models.PositiveSmallIntegerField(primary_key=True)
+    last_number = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.year}: {self.last_number}"
+
+
+class Receipt(models.Model):
+    """What was sold, to whom, for how much: a copy of the facts at the moment
+    of payment, so that a later change to the profile or the plan does not
+    rewrite it."""
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="receipt", verbose_name=_("order"))
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="receipts", verbose_name=_("customer")
+    )
+    year = models.PositiveSmallIntegerField(_("year"))
+    sequence = models.PositiveIntegerField(_("number in the year"))
+    issued_at = models.DateTimeField(_("issued"), default=timezone.now)
+    kind = models.CharField(_("kind"), max_length=10, choices=OrderKind.choices)
+    method = models.CharField(_("paid by"), max_length=10, choices=PaymentMethod.choices)
+    customer_name = models.CharField(_("customer"), max_length=150)
+    customer_address = models.CharField(_("address"), max_length=320, blank=True)
+    line_number = models.CharField(_("phone number"), max_length=16)
+    plan = models.ForeignKey(
+        Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("plan")
+    )
+    period_starts_at = models.DateTimeField(_("period starts"), null=True, blank=True)
+    period_ends_at = models.DateTimeField(_("period ends"), null=True, blank=True)
+    discount_ore = models.PositiveIntegerField(_("discount (øre)"), default=0)
+    total_ore = models.PositiveIntegerField(_("total (øre)"))
+    vat_ore = models.PositiveIntegerField(_("VAT (øre)"))
+    vat_rate_percent = models.PositiveSmallIntegerField(_("VAT rate (%)"))
+
+    class Meta:
+        verbose_name = _("receipt")
+        verbose_name_plural = _("receipts")
+        ordering = ["-year", "-sequence"]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "sequence"], name="one_receipt_per_number"),
+        ]
+        indexes = [models.Index(fields=["owner", "issued_at"])]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def number(self) -> str:
+        return f"{self.year}-{self.sequence:06d}"
+
+    @property
+    def line_number_display(self) -> str:
+        return format_phone(self.line_number)
+
+    @property
+    def net_ore(self) -> int:
+        return self.total_ore - self.vat_ore
+
+    @property
+    def address_lines(self) -> list[str]:
+        return [part for part in self.customer_address.split("\n") if part]

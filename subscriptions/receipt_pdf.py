@@ -1,0 +1,186 @@
+"""A receipt as a one-page A4 PDF, in the active language (the caller wraps
+the call in ``translation.override(user.language)``).
+
+Text is set in Helvetica, and each run of Chinese (East Asian wide)
+characters in reportlab's CID font STSong-Light, which PDF viewers supply
+themselves: nothing is embedded, so a receipt is a few kilobytes and renders
+in milliseconds. STSong-Light alone would cover every language, but reportlab
+sets æ, ø, å and the no-break space inside our amounts full-width in it, and
+Chinese names (王小明) appear on receipts in any language.
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import unicodedata
+from datetime import datetime
+from xml.sax.saxutils import escape
+
+from django.conf import settings
+from django.utils import formats
+from django.utils.translation import gettext
+from reportlab.lib import colors
+from reportlab.lib.enums import TA_RIGHT
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph, Spacer, Table, TableStyle
+
+from accounts.phone import format_phone
+from subscriptions.models import OrderKind, Receipt
+from subscriptions.periods import OSLO
+from subscriptions.templatetags.money import format_nok
+
+CJK_FONT = "STSong-Light"
+
+pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
+# A Chinese run inside bold text (a heading, the total) stays in the one weight there is.
+pdfmetrics.registerFontFamily(CJK_FONT, normal=CJK_FONT, bold=CJK_FONT, italic=CJK_FONT, boldItalic=CJK_FONT)
+
+MARGIN = 20 * mm
+WIDTH = A4[0] - 2 * MARGIN
+GREY = colors.HexColor("#555555")
+
+BODY = ParagraphStyle("body", fontName="Helvetica", fontSize=10, leading=14)
+BOLD = ParagraphStyle("bold", parent=BODY, fontName="Helvetica-Bold")
+LABEL = ParagraphStyle("label", parent=BODY, textColor=GREY)
+NOTE = ParagraphStyle("note", parent=BODY, fontSize=9, leading=12, textColor=GREY)
+TITLE = ParagraphStyle("title", parent=BODY, fontName="Helvetica-Bold", fontSize=18, leading=24)
+AMOUNT = ParagraphStyle("amount", parent=BODY, alignment=TA_RIGHT)
+TOTAL = ParagraphStyle("total", parent=BOLD, alignment=TA_RIGHT)
+# Tables line up with the margins, like the paragraphs around them.
+FLUSH = [("LEFTPADDING", (0, 0), (0, -1), 0), ("RIGHTPADDING", (-1, 0), (-1, -1), 0)]
+
+
+def receipt_pdf(receipt: Receipt) -> bytes:
+    """The receipt as PDF bytes, titled with its number. Reads ``receipt.plan``
+    (select it with the receipt)."""
+    seller = settings.SELLER
+    title = gettext("Receipt %(number)s") % {"number": receipt.number}
+    buffer = io.BytesIO()
+    document = BaseDocTemplate(
+        buffer, pagesize=A4, title=receipt.number, subject=title, author=seller["name"], creator=seller["name"]
+    )
+    # One frame without padding, so text and tables share the margins exactly.
+    frame = Frame(
+        MARGIN, MARGIN, WIDTH, A4[1] - 2 * MARGIN, leftPadding=0, rightPadding=0, topPadding=0, bottomPadding=0
+    )
+    document.addPageTemplates([PageTemplate(frames=[frame])])
+    document.build(
+        [
+            _para(title, TITLE),
+            _para(gettext("Issued %(moment)s") % {"moment": oslo_datetime(receipt.issued_at)}, LABEL),
+            Spacer(0, 8 * mm),
+            _parties_table(receipt),
+            Spacer(0, 8 * mm),
+            _purchase_table(receipt),
+            Spacer(0, 8 * mm),
+            _amounts_table(receipt),
+            Spacer(0, 10 * mm),
+            _para(gettext("Times are Norwegian time (Europe/Oslo)."), NOTE),
+        ]
+    )
+    return buffer.getvalue()
+
+
+def _parties_table(receipt: Receipt) -> Table:
+    seller = settings.SELLER
+    seller_lines = [
+        str(seller["name"]),
+        gettext("Organisation number %(number)s") % {"number": seller["organisation_number"]},
+        *seller["address"],
+        str(seller["email"]),
+    ]
+    customer_lines = [receipt.customer_name, *receipt.address_lines]
+    table = Table(
+        [
+            [_para(gettext("Seller"), BOLD), _para(gettext("Customer"), BOLD)],
+            [_para_lines(seller_lines), _para_lines(customer_lines)],
+        ],
+        colWidths=[WIDTH / 2, WIDTH / 2],
+    )
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), *FLUSH]))
+    return table
+
+
+def _purchase_table(receipt: Receipt) -> Table:
+    """What was bought for which number, and how it was paid."""
+    rows = [
+        [gettext("Phone number"), format_phone(receipt.line_number)],
+        [gettext("Bought"), receipt_purchase(receipt)],
+    ]
+    if receipt.kind == OrderKind.RENEWAL and receipt.period_starts_at and receipt.period_ends_at:
+        period = gettext("%(start)s to %(end)s") % {
+            "start": oslo_datetime(receipt.period_starts_at),
+            "end": oslo_datetime(receipt.period_ends_at),
+        }
+        rows.append([gettext("Period"), period])
+    rows.append([gettext("Paid by"), receipt.get_method_display()])
+    table = Table([[_para(label, LABEL), _para(value)] for label, value in rows], colWidths=[45 * mm, WIDTH - 45 * mm])
+    table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), *FLUSH]))
+    return table
+
+
+def _amounts_table(receipt: Receipt) -> Table:
+    """Net, VAT and total. A top-up carries no VAT: it is charged when the
+    balance is spent, and the receipt says so under the VAT line."""
+    vat_label = gettext("VAT %(rate)s %%") % {"rate": receipt.vat_rate_percent}
+    rows: list[list[Flowable | str]] = []
+    if receipt.discount_ore:
+        # VAT is on the price after the discount: the rows below show it so.
+        rows += [
+            [_para(gettext("Price")), _para(format_nok(receipt.total_ore + receipt.discount_ore), AMOUNT)],
+            [_para(gettext("Discount")), _para("\u2212" + format_nok(receipt.discount_ore), AMOUNT)],
+        ]
+    rows += [
+        [_para(gettext("Net amount")), _para(format_nok(receipt.net_ore), AMOUNT)],
+        [_para(vat_label), _para(format_nok(receipt.vat_ore), AMOUNT)],
+    ]
+    if receipt.kind == OrderKind.TOPUP:
+        rows.append([_para(gettext("VAT is charged when the balance is used."), NOTE), ""])
+    rows.append([_para(gettext("Total"), BOLD), _para(format_nok(receipt.total_ore), TOTAL)])
+    table = Table(rows, colWidths=[WIDTH - 50 * mm, 50 * mm])
+    table.setStyle(
+        TableStyle(
+            [
+                ("LINEABOVE", (0, 0), (-1, 0), 0.5, GREY),
+                ("LINEABOVE", (0, -1), (-1, -1), 0.5, GREY),
+                ("LINEBELOW", (0, -1), (-1, -1), 1, colors.black),
+                *FLUSH,
+            ]
+        )
+    )
+    return table
+
+
+def receipt_purchase(receipt: Receipt) -> str:
+    """What was bought, in the active language: the plan, or the top-up."""
+    if receipt.kind == OrderKind.TOPUP:
+        return gettext("Top-up of the prepaid balance")
+    return receipt.plan.name if receipt.plan else receipt.get_kind_display()
+
+
+def oslo_datetime(moment: datetime) -> str:
+    """A moment as Oslo wall-clock time, in the active language's format."""
+    return formats.date_format(moment.astimezone(OSLO), "DATETIME_FORMAT")
+
+
+def _para(text: str, style: ParagraphStyle = BODY) -> Paragraph:
+    return Paragraph(_markup(text), style)
+
+
+def _para_lines(lines: list[str], style: ParagraphStyle = BODY) -> Paragraph:
+    return Paragraph("<br/>".join(_markup(line) for line in lines), style)
+
+
+def _markup(text: str) -> str:
+    """Paragraph markup for plain text: escaped, with each run of East Asian
+    wide characters in the CJK font (Helvetica has no glyphs for them)."""
+    runs = []
+    for wide, chars in itertools.groupby(text, key=lambda ch: unicodedata.east_asian_width(ch) in ("W", "F")):
+        run = escape("".join(chars))
+        runs.append(f'<font face="{CJK_FONT}">{run}</font>' if wide else run)
+    return "".join(runs)

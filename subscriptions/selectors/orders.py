@@ -1,0 +1,50 @@
+"""Reads for the plan catalogue, orders and receipts."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.db.models import QuerySet
+from django.http import Http404
+
+from accounts.models import User
+from subscriptions.models import Order, Plan, Receipt
+
+__all__ = ["order_exists_for_checkout", "order_get_owned", "plans_on_sale", "receipt_get_owned", "receipts_of"]
+
+
+def plans_on_sale(*, kind: str | None = None) -> list[Plan]:
+    """The catalogue, cheapest first within each kind. One query."""
+    plans = Plan.objects.filter(is_active=True)
+    if kind is not None:
+        plans = plans.filter(kind=kind)
+    return list(plans.order_by("kind", "price_ore", "id"))
+
+
+def order_get_owned(*, user: User, public_id: uuid.UUID) -> Order:
+    """The order if ``user`` placed it; Http404 otherwise, as for a missing one."""
+    order = (
+        Order.objects.select_related("line", "plan", "period", "receipt")
+        .filter(public_id=public_id, owner=user)
+        .first()
+    )
+    if order is None:
+        raise Http404("No such order")
+    return order
+
+
+def order_exists_for_checkout(*, user: User, idempotency_key: str) -> bool:
+    """Whether this checkout form was already sent (and made an order)."""
+    return Order.objects.filter(owner=user, idempotency_key=idempotency_key.strip()).exists()
+
+
+def receipts_of(*, user: User) -> QuerySet[Receipt]:
+    """The customer's receipts, newest first, with their plans. One query."""
+    return Receipt.objects.filter(owner=user).select_related("plan").order_by("-issued_at", "-id")
+
+
+def receipt_get_owned(*, user: User, receipt_id: int) -> Receipt:
+    receipt = Receipt.objects.select_related("plan", "owner").filter(pk=receipt_id, owner=user).first()
+    if receipt is None:
+        raise Http404("No such receipt")
+    return receipt

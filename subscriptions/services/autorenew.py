@@ -1,0 +1,374 @@
+"""Auto-renew (自动扣款): turning it on with a saved card, off, and the sweep
+that charges lines a few days before their paid period ends.
+
+Once per period, whatever happens: the sweep claims a line's period by
+creating its ``AutoRenewCharge`` row (unique per line and period end); a
+charge run takes the row under a lock and moves it to "charging" before it
+talks to the provider; the order it pays is keyed by the charge and the
+attempt, and the provider's key by the order, so a run repeated after a
+killed worker gets the same charge's answer instead of a second charge.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef, QuerySet, Value
+from django.db.models.functions import Coalesce
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from accounts.messaging import email_send
+from accounts.models import User
+from subscriptions.errors import CustomerError
+from subscriptions.models import (
+    AutoRenewal,
+    AutoRenewCharge,
+    CardSetup,
+    ChargeStatus,
+    Line,
+    LineStatus,
+    Order,
+    OrderKind,
+    OrderStatus,
+    PaymentMethod,
+    PaymentState,
+    Plan,
+    SavedCard,
+    SetupStatus,
+)
+from subscriptions.payments import PaymentProviderError, get_provider
+from subscriptions.services.audit import audit_record
+from subscriptions.services.orders import CLOSED, Billing, OrderRequest, order_charge_saved_card
+
+logger = logging.getLogger(__name__)
+
+# A charge left "charging" this long was cut off (a worker killed mid-charge):
+# the next sweep runs it again, with the same keys.
+STALE_CHARGE = timedelta(minutes=10)
+SWEEP_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class NextCharge:
+    when: datetime
+    amount_ore: int
+    plan: Plan
+    card: SavedCard
+
+
+# --- the customer's choices ---------------------------------------------------------------
+
+
+def _check_plan(line: Line, plan: Plan) -> None:
+    if line.status in CLOSED:
+        raise CustomerError(_("This line is being cancelled or is cancelled, so it cannot be renewed."))
+    if plan.kind != line.kind or not plan.is_active:
+        raise CustomerError(_("This plan is not available for this line."))
+
+
+def auto_renew_start(*, owner: User, line: Line, plan: Plan, site_url: str) -> CardSetup:
+    """Begin turning auto-renew on with a new card: the provider's page
+    where the customer saves it. Auto-renew is on once they come back and
+    the provider says the card is saved (``auto_renew_setup_finish``)."""
+    _check_plan(line, plan)
+    provider = get_provider()
+    setup = CardSetup.objects.create(owner=owner, line=line, plan=plan, provider=provider.name)
+    try:
+        created = provider.create_card_setup(
+            reference=str(setup.public_id),
+            customer_reference=f"user-{owner.pk}",
+            customer_email=owner.email or "",
+            idempotency_key=f"setup-{setup.public_id}",
+            return_url=site_url + reverse("auto_renew_return", args=[setup.public_id]),
+            language=owner.language,
+        )
+    except PaymentProviderError:
+        logger.warning("payment provider %s could not start a card setup", provider.name)
+        setup.status = SetupStatus.FAILED
+        setup.save(update_fields=["status"])
+        raise CustomerError(_("The payment service did not answer. Please try again in a moment.")) from None
+    setup.setup_id = created.payment_id
+    setup.provider_url = created.redirect_url
+    setup.save(update_fields=["setup_id", "provider_url"])
+    return setup
+
+
+def auto_renew_setup_finish(*, setup: CardSetup) -> CardSetup:
+    """Ask the provider how saving the card went; once saved, keep the card
+    and turn auto-renew on for the line with the chosen plan."""
+    if setup.status != SetupStatus.PENDING:
+        return setup
+    try:
+        result = get_provider(setup.provider).fetch_card_setup(setup_id=setup.setup_id)
+    except PaymentProviderError:
+        logger.warning("payment provider %s did not answer about card setup %s", setup.provider, setup.public_id)
+        return setup
+    if result.state == PaymentState.PENDING:
+        return setup
+    with transaction.atomic():
+        locked = CardSetup.objects.select_for_update().get(pk=setup.pk)
+        if locked.status != SetupStatus.PENDING:
+            return locked
+        if result.state != PaymentState.PAID or result.method is None:
+            locked.status = SetupStatus.FAILED
+            locked.save(update_fields=["status"])
+            return locked
+        method = result.method
+        card, _created = SavedCard.objects.get_or_create(
+            provider=locked.provider,
+            method_id=method.method_id,
+            defaults={
+                "owner": locked.owner,
+                "provider_customer_id": method.customer_id,
+                "brand": method.brand,
+                "last4": method.last4,
+                "exp_month": method.exp_month,
+                "exp_year": method.exp_year,
+            },
+        )
+        locked.status = SetupStatus.SAVED
+        locked.card = card
+        locked.save(update_fields=["status", "card"])
+        auto_renew_enable(line=locked.line, plan=locked.plan, card=card, by=locked.owner)
+        return locked
+
+
+@transaction.atomic
+def auto_renew_enable(*, line: Line, plan: Plan, card: SavedCard, by: User) -> AutoRenewal:
+    """Turn auto-renew on (or change its plan or card)."""
+    locked = Line.objects.select_for_update().get(pk=line.pk)
+    _check_plan(locked, plan)
+    if card.owner_id != locked.owner_id or card.removed_at is not None:
+        raise CustomerError(_("This card is not yours to use."))
+    setting, _created = AutoRenewal.objects.update_or_create(
+        line=locked, defaults={"plan": plan, "card": card, "enabled": True, "updated_at": timezone.now()}
+    )
+    if not locked.auto_renew:
+        locked.auto_renew = True
+        locked.save(update_fields=["auto_renew"])
+    # A charge already scheduled for this period uses the new choice; one
+    # cancelled when auto-renew was turned off in this period is scheduled
+    # again (the sweep claims a period once, so it would never make another).
+    AutoRenewCharge.objects.filter(line=locked, status=ChargeStatus.SCHEDULED).update(plan=plan, card=card)
+    if locked.expires_at is not None:
+        AutoRenewCharge.objects.filter(line=locked, period_end=locked.expires_at, status=ChargeStatus.CANCELLED).update(
+            status=ChargeStatus.SCHEDULED,
+            plan=plan,
+            card=card,
+            next_attempt_at=Coalesce("next_attempt_at", Value(timezone.now())),
+            updated_at=timezone.now(),
+        )
+    audit_record(line=locked, action="auto_renew_on", by=by, data={"plan": plan.code, "card": str(card)})
+    return setting
+
+
+@transaction.atomic
+def auto_renew_disable(*, line: Line, by: User) -> None:
+    """Turn auto-renew off; a charge waiting for this period is cancelled."""
+    locked = Line.objects.select_for_update().get(pk=line.pk)
+    AutoRenewal.objects.filter(line=locked).update(enabled=False, updated_at=timezone.now())
+    AutoRenewCharge.objects.filter(line=locked, status=ChargeStatus.SCHEDULED).update(
+        status=ChargeStatus.CANCELLED, updated_at=timezone.now()
+    )
+    if locked.auto_renew:
+        locked.auto_renew = False
+        locked.save(update_fields=["auto_renew"])
+        audit_record(line=locked, action="auto_renew_off", by=by)
+
+
+def auto_renew_next_charge(
+    *, line: Line, setting: AutoRenewal, charge: AutoRenewCharge | None, now: datetime | None = None
+) -> NextCharge | None:
+    """When the next automatic charge will happen and for how much, given
+    the line's choice and the charge already made for its current period."""
+    # Only an active line is charged (see lines_due_for_auto_renew): the page
+    # promises no charge for a suspended one.
+    if not setting.enabled or line.expires_at is None or line.status != LineStatus.ACTIVE:
+        return None
+    if charge is not None and charge.status not in (ChargeStatus.SCHEDULED, ChargeStatus.CHARGING):
+        return None  # this period's charge is done (paid, or given up)
+    now = now or timezone.now()
+    when = charge.next_attempt_at if charge and charge.next_attempt_at else _charge_moment(line.expires_at)
+    return NextCharge(when=max(when, now), amount_ore=setting.plan.price_ore, plan=setting.plan, card=setting.card)
+
+
+def _charge_moment(expires_at: datetime) -> datetime:
+    return expires_at - timedelta(days=settings.AUTO_RENEW_DAYS_BEFORE)
+
+
+# --- the sweep ---------------------------------------------------------------------------------
+
+
+def lines_due_for_auto_renew(*, now: datetime, within: timedelta | None = None) -> QuerySet[Line]:
+    """Active lines with auto-renew on whose paid period ends within
+    ``within`` (AUTO_RENEW_DAYS_BEFORE days unless given) and has no charge
+    yet. Found through the partial index on expiry of auto-renew lines: the
+    work grows with the lines due, not with all lines."""
+    horizon = now + (within if within is not None else timedelta(days=settings.AUTO_RENEW_DAYS_BEFORE))
+    claimed = AutoRenewCharge.objects.filter(line=OuterRef("pk"), period_end=OuterRef("expires_at"))
+    return Line.objects.filter(
+        auto_renew=True, status=LineStatus.ACTIVE, expires_at__gt=now, expires_at__lte=horizon
+    ).exclude(Exists(claimed))
+
+
+def auto_renew_sweep(*, now: datetime | None = None) -> list[int]:
+    """Claim a charge for every line due, and return the ids of the charges
+    to run now (new ones, retries whose time has come, and runs cut off)."""
+    now = now or timezone.now()
+    due = lines_due_for_auto_renew(now=now).order_by("pk").values_list("pk", "expires_at")
+    for line_id, expires_at in due.iterator(chunk_size=SWEEP_CHUNK):
+        assert expires_at is not None  # the filter asks for one
+        setting = AutoRenewal.objects.filter(line_id=line_id, enabled=True).first()
+        if setting is None:
+            continue
+        try:
+            with transaction.atomic():
+                AutoRenewCharge.objects.create(
+                    line_id=line_id,
+                    period_end=expires_at,
+                    plan_id=setting.plan_id,
+                    card_id=setting.card_id,
+                    next_attempt_at=now,
+                )
+        except IntegrityError:
+            pass  # another sweep claimed it first
+    ready = AutoRenewCharge.objects.filter(status=ChargeStatus.SCHEDULED, next_attempt_at__lte=now)
+    stale = AutoRenewCharge.objects.filter(status=ChargeStatus.CHARGING, updated_at__lte=now - STALE_CHARGE)
+    return sorted(set(ready.values_list("pk", flat=True)) | set(stale.values_list("pk", flat=True)))
+
+
+# --- one charge --------------------------------------------------------------------------------
+
+
+def auto_renew_charge_run(*, charge_id: int, now: datetime | None = None) -> AutoRenewCharge:
+    """Run one charge, once.
+
+    1. Take it under a lock: scheduled and due, or charging but cut off long
+       ago; anything else (paid, failed, cancelled, another run busy) is
+       left alone. A line renewed by hand since, or with auto-renew off, is
+       cancelled without a charge, unless a run cut off had already placed
+       this attempt's order: that one is finished, never charged twice.
+    2. Charge the saved card through the order of this attempt (the same
+       order and keys if this attempt was cut off before).
+    3. Paid: the order added the period and sent the receipt. Declined:
+       schedule the next retry, or give up after the last; email the
+       customer either way.
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        charge = AutoRenewCharge.objects.select_for_update(of=("self",)).select_related("line").get(pk=charge_id)
+        ready = charge.status == ChargeStatus.SCHEDULED and (charge.next_attempt_at or now) <= now
+        cut_off = charge.status == ChargeStatus.CHARGING and charge.updated_at <= now - STALE_CHARGE
+        if not (ready or cut_off):
+            return charge
+        line = charge.line
+        key = f"auto-renew-{charge.pk}-{charge.attempts + 1}"
+        # A run cut off after the provider charged (and the order added the
+        # period) must still record that payment, not take the moved expiry
+        # for a renewal by hand.
+        begun = cut_off and Order.objects.filter(owner_id=line.owner_id, idempotency_key=key).exists()
+        wanted = line.expires_at == charge.period_end and line.auto_renew and line.status == LineStatus.ACTIVE
+        if not (begun or wanted):
+            charge.status = ChargeStatus.CANCELLED
+            charge.updated_at = now
+            charge.save(update_fields=["status", "updated_at"])
+            return charge
+        charge.status = ChargeStatus.CHARGING
+        charge.updated_at = now
+        charge.save(update_fields=["status", "updated_at"])
+    attempt = charge.attempts + 1
+    owner = line.owner
+    request = OrderRequest(
+        line=line,
+        kind=OrderKind.RENEWAL,
+        amount_ore=charge.plan.price_ore,
+        method=PaymentMethod.SAVED_CARD,
+        plan=charge.plan,
+    )
+    # The profile as it is: an order saves a billing that differs back to
+    # the profile, and a charge nobody watches must not rename anyone.
+    billing = Billing(
+        name=owner.full_name,
+        street=owner.street_address,
+        postal_code=owner.postal_code,
+        city=owner.city,
+    )
+    order: Order | None = None
+    try:
+        order = order_charge_saved_card(
+            owner=owner,
+            request=request,
+            billing=billing,
+            idempotency_key=key,
+            card=charge.card,
+        )
+    except CustomerError as error:
+        failure = str(error)
+    except PaymentProviderError:
+        # Nothing known about this attempt: it stays "charging" and the sweep
+        # runs it again after STALE_CHARGE, with the same keys.
+        logger.warning("payment provider %s did not answer about auto-renew charge %s", charge.card.provider, charge.pk)
+        return charge
+    else:
+        failure = order.decline_reason
+    with transaction.atomic():
+        charge = AutoRenewCharge.objects.select_for_update(of=("self",)).select_related("line").get(pk=charge_id)
+        if charge.status != ChargeStatus.CHARGING:
+            return charge
+        charge.order = order
+        charge.attempts = attempt
+        charge.updated_at = timezone.now()
+        if order is not None and order.status == OrderStatus.PAID:
+            charge.status = ChargeStatus.PAID
+            charge.last_error = ""
+        elif order is not None and order.status == OrderStatus.PENDING:
+            # The provider has not decided: the order's reconciling sweep will;
+            # this attempt is run again (same keys) after the stale time.
+            charge.attempts = attempt - 1
+            charge.save(update_fields=["order", "attempts", "updated_at"])
+            return charge
+        else:
+            delays = settings.AUTO_RENEW_RETRY_DELAYS_SECONDS
+            charge.last_error = (failure or "declined")[:200]
+            if attempt <= len(delays):
+                charge.status = ChargeStatus.SCHEDULED
+                charge.next_attempt_at = now + timedelta(seconds=delays[attempt - 1])
+            else:
+                charge.status = ChargeStatus.FAILED
+                charge.next_attempt_at = None
+            _email_failure(charge)
+        charge.save()
+        audit_record(
+            line=charge.line,
+            action="auto_renew_charge",
+            by=None,
+            data={"status": charge.status, "attempt": attempt, "order": str(order.public_id) if order else None},
+        )
+    return charge
+
+
+def _email_failure(charge: AutoRenewCharge) -> None:
+    """Tell the customer a charge failed: when we try again, or, after the
+    last try, that the line expires at its end unless they renew by hand."""
+    owner = charge.line.owner
+    if not owner.email:
+        return
+    with translation.override(owner.language):
+        context = {
+            "user": owner,
+            "line": charge.line,
+            "charge": charge,
+            "final": charge.status == ChargeStatus.FAILED,
+            "renew_url": settings.SITE_URL + reverse("renew", args=[charge.line_id]),
+        }
+        subject = render_to_string("emails/auto_renew_failed_subject.txt", context).strip()
+        body = render_to_string("emails/auto_renew_failed_message.txt", context)
+    email_send(message=EmailMessage(subject=subject, body=body, to=[owner.email]))

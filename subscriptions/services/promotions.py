@@ -1,0 +1,83 @@
+"""Promotion codes at checkout: what a code takes off, and taking a use of
+it for an order within its limits.
+
+A quote (for the checkout page) reads without locking. Taking a use happens
+in the transaction that creates the order, under a lock on the code's row,
+so the total and per-customer limits hold when many checkouts race. Uses by
+orders that end declined or abandoned give their place back: only pending
+and paid orders count."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from accounts.models import User
+from subscriptions.errors import CustomerError
+from subscriptions.models import Order, OrderStatus, Plan, PromoCode, PromoUse
+
+COUNTING = (OrderStatus.PENDING, OrderStatus.PAID)
+
+
+class PromoError(CustomerError):
+    """The code cannot be used here; the message says why."""
+
+
+@dataclass(frozen=True)
+class Quote:
+    promo: PromoCode
+    price_ore: int
+    discount_ore: int
+
+    @property
+    def total_ore(self) -> int:
+        return self.price_ore - self.discount_ore
+
+
+def promo_normalize(code: str) -> str:
+    return "".join(code.split()).upper()
+
+
+def promo_quote(*, code: str, user: User, plan: Plan, now: datetime | None = None) -> Quote:
+    """What ``code`` takes off ``plan`` for ``user`` now; PromoError if it
+    cannot be used (unknown, outside its dates, not for this plan, only for
+    a first purchase, used up)."""
+    promo = PromoCode.objects.filter(code=promo_normalize(code), is_active=True).first()
+    if promo is None:
+        raise PromoError(_("We do not know this promotion code. Check it and try again."))
+    _check(promo, user=user, plan=plan, now=now or timezone.now())
+    return Quote(promo=promo, price_ore=plan.price_ore, discount_ore=promo.discount_for(plan.price_ore))
+
+
+def promo_take(*, code: str, user: User, plan: Plan, order: Order) -> PromoUse:
+    """Take one use of ``code`` for ``order`` (made in the same transaction)
+    and set the order's discount and amount. Locks the code's row."""
+    assert transaction.get_connection().in_atomic_block, "promo_take needs the order's transaction"
+    quote = promo_quote(code=code, user=user, plan=plan)
+    promo = PromoCode.objects.select_for_update().get(pk=quote.promo.pk)
+    _check(promo, user=user, plan=plan, now=timezone.now())
+    order.discount_ore = quote.discount_ore
+    order.amount_ore = quote.total_ore
+    order.save(update_fields=["discount_ore", "amount_ore"])
+    return PromoUse.objects.create(promo=promo, order=order, user=user, discount_ore=quote.discount_ore)
+
+
+def _check(promo: PromoCode, *, user: User, plan: Plan, now: datetime) -> None:
+    if now < promo.valid_from:
+        raise PromoError(_("This promotion code is not valid yet."))
+    if now >= promo.valid_until:
+        raise PromoError(_("This promotion code has expired."))
+    plans = list(promo.plans.values_list("pk", flat=True))
+    if plans and plan.pk not in plans:
+        raise PromoError(_("This promotion code is not for this plan."))
+    if promo.first_purchase_only and Order.objects.filter(owner=user, status=OrderStatus.PAID).exists():
+        raise PromoError(_("This promotion code is only for a first purchase."))
+    uses = PromoUse.objects.filter(promo=promo, order__status__in=COUNTING)
+    if promo.max_uses is not None and uses.count() >= promo.max_uses:
+        raise PromoError(_("This promotion code has been used up."))
+    if uses.filter(user=user).count() >= promo.max_uses_per_customer:
+        raise PromoError(_("You have already used this promotion code."))

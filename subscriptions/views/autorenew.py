@@ -1,0 +1,99 @@
+"""Auto-renew on a line's page: turn it on (with a saved card or a new one),
+change the plan or card, turn it off, and the provider's return after a card
+is saved. Only the line's owner; anyone else gets a 404."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from accounts.views import AuthenticatedRequest
+from subscriptions import selectors
+from subscriptions.errors import CustomerError
+from subscriptions.forms import AutoRenewForm
+from subscriptions.models import AutoRenewal, CardSetup, Line, SetupStatus
+from subscriptions.services.autorenew import (
+    auto_renew_disable,
+    auto_renew_enable,
+    auto_renew_setup_finish,
+    auto_renew_start,
+)
+
+
+def _back(line_id: int) -> HttpResponse:
+    return redirect(reverse("line_detail", args=[line_id]) + "#auto-renew")
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def auto_renew_manage(request: AuthenticatedRequest, line_id: int) -> HttpResponse:
+    """Turn auto-renew on, or change its plan or card: a saved card is used
+    at once; "a new card" goes to the provider's page to save one."""
+    line = selectors.line_get_owned(user=request.user, line_id=line_id)
+    if request.method == "POST":
+        form = AutoRenewForm(request.POST, line=line, user=request.user)
+        if form.is_valid():
+            plan, card = form.cleaned_data["plan"], form.cleaned_data["card"]
+            try:
+                if card is None:
+                    site_url = request.build_absolute_uri("/").rstrip("/")
+                    setup = auto_renew_start(owner=request.user, line=line, plan=plan, site_url=site_url)
+                    return redirect(setup.provider_url)
+                auto_renew_enable(line=line, plan=plan, card=card, by=request.user)
+            except CustomerError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, _("Auto-renew is on."))
+                return _back(line.pk)
+    else:
+        form = AutoRenewForm(line=line, user=request.user, initial=_initial(line))
+    state = selectors.line_auto_renew(line=line)
+    context = {"line": line, "form": form, "auto_renew": state, "days": settings.AUTO_RENEW_DAYS_BEFORE}
+    return render(request, "subscriptions/auto_renew.html", context)
+
+
+def _initial(line: Line) -> dict[str, int | None]:
+    """The current choice, or the plan of the line's latest period."""
+    try:
+        setting = line.auto_renewal
+    except AutoRenewal.DoesNotExist:
+        latest = line.periods.order_by("-ends_at").only("plan_id").first()
+        return {"plan": latest.plan_id if latest else None, "card": None}
+    return {"plan": setting.plan_id, "card": setting.card_id}
+
+
+@login_required
+@require_POST
+def auto_renew_off(request: AuthenticatedRequest, line_id: int) -> HttpResponse:
+    line = selectors.line_get_owned(user=request.user, line_id=line_id)
+    auto_renew_disable(line=line, by=request.user)
+    messages.success(request, _("Auto-renew is off. Nothing will be charged automatically."))
+    return _back(line.pk)
+
+
+@login_required
+@require_GET
+def auto_renew_return(request: AuthenticatedRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Back from the provider's page: ask it whether the card was saved."""
+    setup = get_object_or_404(CardSetup, public_id=public_id, owner=request.user)
+    try:
+        setup = auto_renew_setup_finish(setup=setup)
+    except CustomerError as error:
+        # The line or plan changed while the customer was on the card page.
+        messages.error(request, str(error))
+        return _back(setup.line_id)
+    if setup.status == SetupStatus.SAVED:
+        messages.success(request, _("Your card is saved and auto-renew is on."))
+    elif setup.status == SetupStatus.FAILED:
+        messages.error(request, _("The card was not saved, so auto-renew is still off."))
+    else:
+        messages.info(request, _("The payment service has not confirmed the card yet. Try again in a moment."))
+    return _back(setup.line_id)

@@ -1,0 +1,172 @@
+"""Buying: the plan catalogue, renewing a line, topping up its balance, and
+the page that says how the payment went. Every view fetches the line or
+order only if the signed-in customer holds it: anyone else gets a 404."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.models import User
+from accounts.views import AuthenticatedRequest
+from subscriptions import selectors
+from subscriptions.errors import CustomerError
+from subscriptions.forms import RenewalForm, TopUpForm
+from subscriptions.models import EventResult, OrderStatus, PaymentMethod, Plan
+from subscriptions.models.plans import vat_inside
+from subscriptions.payments import decline_message
+from subscriptions.services.ledger import ledger_balance
+from subscriptions.services.orders import (
+    CLOSED,
+    OrderRequest,
+    order_place,
+    order_refresh,
+    renewal_request,
+    topup_request,
+)
+from subscriptions.services.promotions import PromoError, Quote, promo_quote
+
+# How often the result page of a pending payment reloads itself, in seconds.
+PENDING_REFRESH_SECONDS = 3
+
+
+@require_GET
+def plan_catalogue(request: HttpRequest) -> HttpResponse:
+    """Every plan on sale, for anyone (no sign-in needed)."""
+    return render(request, "subscriptions/plan_catalogue.html", {"plans": selectors.plans_on_sale()})
+
+
+@login_required
+@require_GET
+def renew(request: AuthenticatedRequest, line_id: int) -> HttpResponse:
+    """Step 1: choose a plan for the line."""
+    line = selectors.line_get_owned(user=request.user, line_id=line_id)
+    context = {"line": line, "plans": selectors.plans_on_sale(kind=line.kind), "closed": line.status in CLOSED}
+    return render(request, "subscriptions/renew.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def renew_checkout(request: AuthenticatedRequest, line_id: int, plan_code: str) -> HttpResponse:
+    """Steps 2 and 3: confirm name and address, apply a promotion code (the
+    discount is shown before paying), choose how to pay, pay."""
+    line = selectors.line_get_owned(user=request.user, line_id=line_id)
+    plan = get_object_or_404(Plan, code=plan_code, kind=line.kind, is_active=True)
+    balance = ledger_balance(line=line)
+    quote = None
+    if request.method == "POST":
+        form = RenewalForm(request.POST)
+        if form.is_valid():
+            # A form sent again finds its order: its code was taken and its
+            # balance spent by the first send, so neither is checked again.
+            sent_before = "apply" not in request.POST and selectors.order_exists_for_checkout(
+                user=request.user, idempotency_key=form.cleaned_data["idempotency_key"]
+            )
+            quote = None if sent_before else _quote(form, request.user, plan)
+            total = quote.total_ore if quote else plan.price_ore
+            if form.cleaned_data["method"] == PaymentMethod.BALANCE and balance < total and not sent_before:
+                form.add_error(
+                    "method", _("The prepaid balance does not cover the price. Pay by card or top up first.")
+                )
+        if form.is_valid() and "apply" not in request.POST:
+            try:
+                wanted = renewal_request(
+                    line=line, plan=plan, method=form.cleaned_data["method"], promo_code=form.cleaned_data["promo_code"]
+                )
+                return _place(request, wanted, form)
+            except PromoError as error:
+                form.add_error("promo_code", str(error))
+            except CustomerError as error:
+                form.add_error(None, str(error))
+    else:
+        form = RenewalForm.for_customer(request.user)
+    total = quote.total_ore if quote else plan.price_ore
+    context = {
+        "line": line,
+        "plan": plan,
+        "form": form,
+        "quote": quote,
+        "total_ore": total,
+        "vat_ore": vat_inside(total),
+        "net_ore": total - vat_inside(total),
+        "balance_ore": balance,
+        "balance_covers": balance >= total,
+    }
+    return render(request, "subscriptions/renew_checkout.html", context)
+
+
+def _quote(form: RenewalForm, user: User, plan: Plan) -> Quote | None:
+    """The promotion code's discount, or its error on the form."""
+    code = form.cleaned_data["promo_code"]
+    if not code:
+        return None
+    try:
+        return promo_quote(code=code, user=user, plan=plan)
+    except PromoError as error:
+        form.add_error("promo_code", str(error))
+        return None
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def top_up(request: AuthenticatedRequest, line_id: int) -> HttpResponse:
+    """Add money to the line's prepaid balance by card."""
+    line = selectors.line_get_owned(user=request.user, line_id=line_id)
+    if request.method == "POST":
+        form = TopUpForm(request.POST)
+        if form.is_valid():
+            try:
+                return _place(request, topup_request(line=line, amount_ore=form.amount_ore), form)
+            except CustomerError as error:
+                form.add_error(None, str(error))
+    else:
+        form = TopUpForm.for_customer(request.user)
+    context = {"line": line, "form": form, "balance_ore": ledger_balance(line=line), "closed": line.status in CLOSED}
+    return render(request, "subscriptions/top_up.html", context)
+
+
+def _place(request: AuthenticatedRequest, wanted: OrderRequest, form: RenewalForm | TopUpForm) -> HttpResponse:
+    """Place the order (or find it again) and send the browser on: to the
+    provider's page while the payment is open, else to the result."""
+    order = order_place(
+        owner=request.user,
+        request=wanted,
+        billing=form.billing,
+        idempotency_key=form.cleaned_data["idempotency_key"],
+        site_url=request.build_absolute_uri("/").rstrip("/"),
+    )
+    if order.status == OrderStatus.PENDING and order.provider_url:
+        return redirect(order.provider_url)
+    return redirect("order_detail", public_id=order.public_id)
+
+
+@login_required
+@require_GET
+def order_return(request: AuthenticatedRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Where the provider sends the browser back. The browser's word proves
+    nothing: ask the provider how the payment stands, then show the result."""
+    order = selectors.order_get_owned(user=request.user, public_id=public_id)
+    order_refresh(order=order)
+    return redirect("order_detail", public_id=order.public_id)
+
+
+@login_required
+@require_GET
+def order_detail(request: AuthenticatedRequest, public_id: uuid.UUID) -> HttpResponse:
+    """Paid (with the new expiry), declined (with why), still pending (the
+    page reloads itself) or abandoned."""
+    order = selectors.order_get_owned(user=request.user, public_id=public_id)
+    context = {
+        "order": order,
+        "line": order.line,
+        "receipt": getattr(order, "receipt", None),
+        "reason": decline_message(order.decline_reason) if order.decline_reason else "",
+        "refund_due": order.payment_events.filter(result=EventResult.REFUND_DUE).exists(),
+        "refresh_seconds": PENDING_REFRESH_SECONDS if order.status == OrderStatus.PENDING else None,
+    }
+    return render(request, "subscriptions/order_detail.html", context)

@@ -1,0 +1,68 @@
+"""The payment providers' side of the portal: the endpoint their
+server-to-server callbacks reach, and the sandbox provider's hosted page,
+which stands in for a third party's (its own look, no sign-in: whoever has
+the payment's link may pay it, as on a real provider's page)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.utils import translation
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_http_methods, require_POST
+
+from subscriptions.models import SandboxOutcome, SandboxPayment
+from subscriptions.payments import InvalidCallback, get_provider
+from subscriptions.payments.sandbox import sandbox_decide
+from subscriptions.services.orders import payment_update_apply
+from subscriptions.tasks import sandbox_send_callback
+
+logger = logging.getLogger(__name__)
+
+
+@csrf_exempt
+@require_POST
+def payment_callback(request: HttpRequest, provider_name: str) -> HttpResponse:
+    """A provider tells us about a payment. Anything not genuine is a 400;
+    anything recorded (even a repeat) is a 200, so the provider stops
+    sending; an error of ours is a 500, so it sends again."""
+    try:
+        provider = get_provider(provider_name)
+    except LookupError:
+        raise Http404("No such provider") from None
+    try:
+        update = provider.verify_callback(body=request.body, headers=request.headers)
+    except InvalidCallback as error:
+        logger.warning("refused a %s callback: %s", provider_name, error)
+        return HttpResponseBadRequest("invalid callback")
+    if update is not None:
+        payment_update_apply(provider=provider.name, update=update)
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@require_http_methods(["GET", "POST"])
+def sandbox_pay(request: HttpRequest, payment_id: str) -> HttpResponse:
+    """The sandbox's hosted page: the tester picks what happens, then the
+    browser goes back to the shop."""
+    payment = SandboxPayment.objects.filter(payment_id=payment_id).first()
+    if payment is None:
+        raise Http404("No such payment")
+    if request.method == "POST":
+        outcome = request.POST.get("outcome", "")
+        if outcome in SandboxOutcome.values:
+            payment = sandbox_decide(payment_id=payment_id, outcome=outcome) or payment
+            return redirect(payment.return_url)
+    with translation.override(payment.language):
+        return render(request, "sandbox/pay.html", {"payment": payment, "outcomes": SandboxOutcome})
+
+
+@require_POST
+def sandbox_replay(request: HttpRequest, payment_id: str) -> HttpResponse:
+    """Send the payment's callback again, as a provider replays an event."""
+    payment = SandboxPayment.objects.filter(payment_id=payment_id).exclude(outcome="").first()
+    if payment is None:
+        raise Http404("No such payment")
+    sandbox_send_callback.delay(payment.payment_id)
+    return redirect("sandbox_pay", payment_id=payment.payment_id)

@@ -1,0 +1,216 @@
+"""Paying under fire, on PostgreSQL: one checkout form sent fifty times at
+once, a provider's callback sent again and again while the browser comes
+back, and many payments settled at the same moment. Each charge happens
+once, each paid order adds one period and one receipt, and receipt numbers
+run without a gap.
+
+No worker runs here: the callback and receipt tasks queued on commit stay in
+Redis and are purged, so the callbacks these tests need are posted by hand.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from portal.celery import app
+from subscriptions.models import (
+    EventResult,
+    LedgerEntry,
+    LedgerKind,
+    Line,
+    LineStatus,
+    Order,
+    OrderStatus,
+    PaymentEvent,
+    PaymentMethod,
+    Receipt,
+    ReceiptSequence,
+    SandboxOutcome,
+    SandboxPayment,
+    ServicePeriod,
+)
+from subscriptions.payments.sandbox import SIGNATURE_HEADER, sandbox_callback, sandbox_decide
+from subscriptions.periods import OSLO
+from subscriptions.services.ledger import ledger_balance
+from subscriptions.services.orders import Billing, order_place, renewal_request
+from tests.factories import LedgerEntryFactory, LineFactory, PlanFactory, UserFactory
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+CALLBACK = "/payments/callback/sandbox/"
+SITE = "http://testserver"
+SUBMITS = 50
+
+
+@pytest.fixture(autouse=True)
+def _no_queued_tasks_outlive_the_test() -> Iterator[None]:
+    """sandbox_decide and every paid order queue a task on commit; with no
+    worker here they would wait in Redis for the next test's worker."""
+    app.control.purge()
+    yield
+    app.control.purge()
+
+
+@pytest.fixture
+def plan() -> Any:
+    return PlanFactory(code="fjord-month", price_ore=199_00)
+
+
+@pytest.fixture
+def customer() -> Any:
+    return UserFactory(full_name="Kari Nordmann", street_address="Storgata 5", postal_code="0155", city="Oslo")
+
+
+@pytest.fixture
+def line(customer: Any, plan: Any) -> Any:
+    return LineFactory(owner=customer, with_period=plan)
+
+
+def at_once(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run the calls in threads released together by a barrier and return
+    what each returned; fail with what any of them raised (the test client
+    re-raises a view's exception). Each thread closes its database connection."""
+    start = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(index: int, call: Callable[[], Any]) -> None:
+        try:
+            start.wait(timeout=10)
+            results[index] = call()
+        except Exception as error:  # reported by the test, not lost in the thread
+            results[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    raised = [result for result in results if isinstance(result, Exception)]
+    assert not raised, f"{len(raised)} of {len(calls)} raised: {sorted(set(map(repr, raised)))}"
+    return results
+
+
+def signed_in(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def checkout(client: Client, line: Any, plan: Any, *, method: str, key: str) -> Callable[[], Any]:
+    form = {
+        "full_name": "Kari Nordmann",
+        "street_address": "Storgata 5",
+        "postal_code": "0155",
+        "city": "Oslo",
+        "method": method,
+        "idempotency_key": key,
+    }
+    return lambda: client.post(f"/lines/{line.pk}/renew/{plan.code}/", form)
+
+
+def callback(body: bytes, headers: dict[str, str]) -> Callable[[], Any]:
+    client = Client()
+    signature = {SIGNATURE_HEADER: headers[SIGNATURE_HEADER]}
+    return lambda: client.post(CALLBACK, data=body, content_type="application/json", headers=signature)
+
+
+def back_from_the_provider(client: Client, order: Order) -> Callable[[], Any]:
+    return lambda: client.get(f"/orders/{order.public_id}/return/")
+
+
+def approved_card_order(owner: Any, line: Any, plan: Any, *, key: str = "form-key") -> Order:
+    """A card order the tester approved on the sandbox page; its callback is
+    not delivered yet."""
+    request = renewal_request(line=line, plan=plan, method=PaymentMethod.CARD)
+    billing = Billing(name=owner.full_name)
+    order = order_place(owner=owner, request=request, billing=billing, idempotency_key=key, site_url=SITE)
+    sandbox_decide(payment_id=order.provider_payment_id, outcome=SandboxOutcome.APPROVE)
+    return order
+
+
+def locations(responses: list[Any]) -> set[str]:
+    assert all(getattr(response, "status_code", None) == 302 for response in responses), responses
+    return {response["Location"] for response in responses}
+
+
+def test_fifty_submits_of_one_card_checkout_make_one_order_and_one_payment_page(customer, line, plan):
+    clients = [signed_in(customer) for _ in range(SUBMITS)]
+
+    responses = at_once([checkout(client, line, plan, method="card", key="form-key") for client in clients])
+
+    order = Order.objects.get()
+    payment = SandboxPayment.objects.get()
+    assert order.status == OrderStatus.PENDING
+    assert order.provider_payment_id == payment.payment_id
+    assert locations(responses) == {f"{SITE}/sandbox-pay/{payment.payment_id}/"}
+
+
+def test_callbacks_racing_the_browser_return_pay_the_order_once(customer, line, plan):
+    before = line.expires_at
+    order = approved_card_order(customer, line, plan)
+    body, headers = sandbox_callback(SandboxPayment.objects.get(payment_id=order.provider_payment_id))
+    returns = [signed_in(customer) for _ in range(10)]
+
+    responses = at_once(
+        [callback(body, headers) for _ in range(10)] + [back_from_the_provider(client, order) for client in returns]
+    )
+
+    callbacks, browsers = responses[:10], responses[10:]
+    assert [(response.status_code, response.content) for response in callbacks] == [(200, b"ok")] * 10
+    assert locations(browsers) == {f"/orders/{order.public_id}/"}
+    order.refresh_from_db()
+    line.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert PaymentEvent.objects.filter(result=EventResult.APPLIED).get().order == order
+    assert not PaymentEvent.objects.exclude(result__in=[EventResult.APPLIED, EventResult.NO_CHANGE]).exists()
+    assert ServicePeriod.objects.filter(line=line).count() == 2
+    assert Receipt.objects.get().order == order
+    assert order.period is not None
+    assert order.period.starts_at == before
+    assert line.expires_at == order.period.ends_at == plan.end_of_period_starting(before)
+
+
+def test_fifty_submits_of_one_balance_checkout_debit_the_balance_once(customer, line, plan):
+    LedgerEntryFactory(line=line, amount_ore=500_00)
+    before = line.expires_at
+    clients = [signed_in(customer) for _ in range(SUBMITS)]
+
+    responses = at_once([checkout(client, line, plan, method="balance", key="form-key") for client in clients])
+
+    order = Order.objects.get()
+    line.refresh_from_db()
+    assert locations(responses) == {f"/orders/{order.public_id}/"}
+    assert order.status == OrderStatus.PAID
+    assert LedgerEntry.objects.filter(line=line, kind=LedgerKind.RENEWAL).get().amount_ore == -199_00
+    assert ledger_balance(line=line) == 500_00 - 199_00
+    assert ServicePeriod.objects.filter(line=line).count() == 2
+    assert Receipt.objects.get().order == order
+    assert line.expires_at == plan.end_of_period_starting(before)
+
+
+def test_payments_settled_at_once_take_receipt_numbers_without_a_gap(plan):
+    paid = [approved_card_order(line.owner, line, plan) for line in (LineFactory(with_period=plan) for _ in range(20))]
+    # Paid for lines cancelled meanwhile: kept for a refund, no receipt, no number.
+    refused = [
+        approved_card_order(line.owner, line, plan) for line in (LineFactory(with_period=plan) for _ in range(4))
+    ]
+    Line.objects.filter(orders__in=refused).update(status=LineStatus.CANCELLED)
+    payments = SandboxPayment.objects.filter(payment_id__in=[order.provider_payment_id for order in paid + refused])
+
+    responses = at_once([callback(*sandbox_callback(payment)) for payment in payments])
+
+    assert [response.status_code for response in responses] == [200] * 24
+    year = timezone.now().astimezone(OSLO).year
+    assert sorted(Receipt.objects.filter(year=year).values_list("sequence", flat=True)) == list(range(1, 21))
+    assert ReceiptSequence.objects.get(year=year).last_number == 20
+    assert set(Receipt.objects.values_list("order", flat=True)) == {order.pk for order in paid}
+    assert PaymentEvent.objects.filter(result=EventResult.REFUND_DUE).count() == 4

@@ -1,0 +1,147 @@
+"""Promotion code limits under fire, on PostgreSQL: twenty customers check
+out with a code that has five uses left, and one customer sends ten checkout
+forms with a once-per-customer code, all at the same moment. The lock on the
+code's row lets exactly as many through as the limits allow; the others are
+told why on the page, and no order is left behind for them.
+
+No worker runs here: anything queued on commit stays in Redis and is purged.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.utils import timezone
+
+from portal.celery import app
+from subscriptions.models import DiscountKind, Order, OrderStatus, PromoCode, PromoUse, SandboxPayment
+from tests.factories import LineFactory, PlanFactory, UserFactory
+
+pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
+
+SITE = "http://testserver"
+USED_UP = "This promotion code has been used up."
+ALREADY_USED = "You have already used this promotion code."
+
+
+@pytest.fixture(autouse=True)
+def _no_queued_tasks_outlive_the_test() -> Iterator[None]:
+    app.control.purge()
+    yield
+    app.control.purge()
+
+
+@pytest.fixture
+def plan() -> Any:
+    return PlanFactory(code="fjord-month", price_ore=199_00)
+
+
+def promo(**fields: Any) -> PromoCode:
+    now = timezone.now()
+    values: dict[str, Any] = {
+        "code": "SUMMER20",
+        "kind": DiscountKind.PERCENT,
+        "percent": 20,
+        "valid_from": now - timedelta(days=1),
+        "valid_until": now + timedelta(days=30),
+    }
+    values.update(fields)
+    return PromoCode.objects.create(**values)
+
+
+def at_once(calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run the calls in threads released together by a barrier and return
+    what each returned; fail with what any of them raised (the test client
+    re-raises a view's exception). Each thread closes its database connection."""
+    start = threading.Barrier(len(calls))
+    results: list[Any] = [None] * len(calls)
+
+    def run(index: int, call: Callable[[], Any]) -> None:
+        try:
+            start.wait(timeout=10)
+            results[index] = call()
+        except Exception as error:  # reported by the test, not lost in the thread
+            results[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    raised = [result for result in results if isinstance(result, Exception)]
+    assert not raised, f"{len(raised)} of {len(calls)} raised: {sorted(set(map(repr, raised)))}"
+    return results
+
+
+def signed_in(user: Any) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def checkout(client: Client, line: Any, plan: Any, *, key: str, code: str = "SUMMER20") -> Callable[[], Any]:
+    form = {
+        "full_name": "Kari Nordmann",
+        "street_address": "Storgata 5",
+        "postal_code": "0155",
+        "city": "Oslo",
+        "method": "card",
+        "idempotency_key": key,
+        "promo_code": code,
+    }
+    return lambda: client.post(f"/lines/{line.pk}/renew/{plan.code}/", form)
+
+
+def promo_error(response: Any) -> str:
+    """The error under the promotion code field of a re-rendered checkout."""
+    found = re.search(r'id="promo-errors"><div>([^<]*)</div>', response.content.decode())
+    return found.group(1) if found else ""
+
+
+def outcome(response: Any) -> str:
+    if response.status_code == 302:
+        return "sent to pay"
+    return promo_error(response) or f"HTTP {response.status_code} without a promotion error"
+
+
+def test_twenty_customers_racing_for_five_uses_get_exactly_five(plan):
+    promo(max_uses=5)
+    lines = [LineFactory(with_period=plan, owner=UserFactory(full_name="Kari Nordmann")) for _ in range(20)]
+
+    responses = at_once([checkout(signed_in(line.owner), line, plan, key=f"form-{line.pk}") for line in lines])
+
+    assert Counter(outcome(response) for response in responses) == {"sent to pay": 5, USED_UP: 15}
+    orders = Order.objects.all()
+    assert orders.count() == 5
+    assert {(order.amount_ore, order.discount_ore, order.status) for order in orders} == {
+        (159_20, 39_80, OrderStatus.PENDING)
+    }
+    assert set(PromoUse.objects.values_list("order", flat=True)) == {order.pk for order in orders}
+    assert set(SandboxPayment.objects.values_list("amount_ore", flat=True)) == {159_20}
+    assert SandboxPayment.objects.count() == 5
+    winners = {response["Location"] for response in responses if response.status_code == 302}
+    assert winners == {f"{SITE}/sandbox-pay/{order.provider_payment_id}/" for order in orders}
+
+
+def test_ten_checkout_forms_of_one_customer_take_a_once_per_customer_code_once(plan):
+    promo(max_uses_per_customer=1)
+    customer = UserFactory(full_name="Kari Nordmann", street_address="Storgata 5", postal_code="0155", city="Oslo")
+    line = LineFactory(owner=customer, with_period=plan)
+
+    responses = at_once([checkout(signed_in(customer), line, plan, key=f"form-{n}") for n in range(10)])
+
+    assert Counter(outcome(response) for response in responses) == {"sent to pay": 1, ALREADY_USED: 9}
+    order = Order.objects.get()
+    assert (order.amount_ore, order.discount_ore) == (159_20, 39_80)
+    assert PromoUse.objects.get().order == order
+    assert SandboxPayment.objects.get().amount_ore == 159_20

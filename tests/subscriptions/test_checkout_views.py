@@ -1,0 +1,385 @@
+"""The renewal, top-up, result and receipt pages, the provider's callback
+endpoint and the sandbox's hosted page, as a customer (or a provider) meets
+them: only their own orders, bad input answered on the page, nothing twice."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from subscriptions.models import (
+    LedgerKind,
+    LineStatus,
+    Order,
+    OrderStatus,
+    PaymentEvent,
+    PaymentMethod,
+    Receipt,
+    SandboxOutcome,
+    SandboxPayment,
+)
+from subscriptions.payments.sandbox import sandbox_callback, sandbox_decide
+from subscriptions.services.ledger import ledger_balance
+from tests.factories import LedgerEntryFactory, LineFactory, NumberKeepingPlanFactory, PlanFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+LANGUAGES = ["en", "nb", "zh-hans"]
+CALLBACK = "/payments/callback/sandbox/"
+
+
+@pytest.fixture
+def customer():
+    return UserFactory(full_name="Kari Nordmann", street_address="Storgata 5", postal_code="0155", city="Oslo")
+
+
+@pytest.fixture
+def plan():
+    return PlanFactory(code="fjord-month", name_en="Fjord 10 GB", price_ore=199_00)
+
+
+@pytest.fixture
+def line(customer, plan):
+    return LineFactory(owner=customer, number="+4791234567", with_period=plan)
+
+
+@pytest.fixture
+def signed_in(client, customer):
+    client.force_login(customer)
+    return client
+
+
+@pytest.fixture
+def stranger_client():
+    client = Client()
+    client.force_login(UserFactory())
+    return client
+
+
+def checkout_url(line, plan):
+    return f"/lines/{line.pk}/renew/{plan.code}/"
+
+
+def checkout_form(**changes):
+    form = {
+        "full_name": "Kari Nordmann",
+        "street_address": "Storgata 5",
+        "postal_code": "0155",
+        "city": "Oslo",
+        "method": "card",
+        "idempotency_key": "form-key-1",
+    }
+    form.update(changes)
+    return form
+
+
+def pay_by_card(client, line, plan, **changes):
+    response = client.post(checkout_url(line, plan), checkout_form(**changes))
+    assert response.status_code == 302, response.content.decode()[:2000]
+    return Order.objects.get(idempotency_key=changes.get("idempotency_key", "form-key-1")), response
+
+
+def deliver_callback(client, order):
+    body, headers = sandbox_callback(SandboxPayment.objects.get(payment_id=order.provider_payment_id))
+    return client.post(
+        CALLBACK,
+        data=body,
+        content_type="application/json",
+        headers={"Sandbox-Signature": headers["Sandbox-Signature"]},
+    )
+
+
+# --- the catalogue and choosing a plan ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_catalogue_shows_every_plan_with_its_price_and_vat_to_anyone(client, plan, language):
+    NumberKeepingPlanFactory(code="keep-quarter")
+    client.cookies["portal_language"] = language
+
+    html = client.get("/plans/").content.decode()
+
+    expected = {"en": plan.name_en, "nb": plan.name_nb, "zh-hans": plan.name_zh_hans}[language]
+    assert expected in html
+    assert 'data-plan="fjord-month"' in html
+    assert 'data-plan="keep-quarter"' in html
+
+
+def test_the_renew_page_offers_only_plans_for_the_lines_kind(signed_in, line, plan):
+    PlanFactory(code="retired", is_active=False)
+    NumberKeepingPlanFactory(code="keep-quarter")
+
+    html = signed_in.get(f"/lines/{line.pk}/renew/").content.decode()
+
+    assert re.findall(r'data-plan="([\w-]+)"', html) == ["fjord-month"]
+    assert f'href="/lines/{line.pk}/renew/fjord-month/"' in html
+
+
+def test_the_checkout_is_pre_filled_from_the_profile_with_a_fresh_key(signed_in, line, plan):
+    html = signed_in.get(checkout_url(line, plan)).content.decode()
+
+    assert 'value="Kari Nordmann"' in html
+    assert 'value="Storgata 5"' in html
+    keys = re.findall(r'name="idempotency_key" value="(\w+)"', html)
+    assert len(keys) == 1
+    assert keys != re.findall(
+        r'name="idempotency_key" value="(\w+)"', signed_in.get(checkout_url(line, plan)).content.decode()
+    )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_checkout_page_speaks_the_customers_language(signed_in, customer, line, plan, language):
+    customer.language = language
+    customer.save()
+
+    html = signed_in.get(checkout_url(line, plan)).content.decode()
+
+    expected = {"en": "Pay with", "nb": "Betal med", "zh-hans": "支付方式"}[language]
+    assert expected in html
+
+
+def test_a_plan_of_another_kind_or_not_on_sale_is_not_found(signed_in, line):
+    assert signed_in.get(checkout_url(line, NumberKeepingPlanFactory(code="keep"))).status_code == 404
+    assert signed_in.get(checkout_url(line, PlanFactory(code="retired", is_active=False))).status_code == 404
+
+
+# --- paying by card ---------------------------------------------------------------------------------
+
+
+def test_paying_by_card_sends_the_browser_to_the_providers_page(signed_in, line, plan):
+    order, response = pay_by_card(signed_in, line, plan)
+
+    assert response["Location"] == f"http://testserver/sandbox-pay/{order.provider_payment_id}/"
+    page = signed_in.get(response["Location"]).content.decode()
+    assert "Sandpay" in page
+    assert "Fjord 10 GB" in page
+
+
+def test_a_double_submit_reuses_the_order_and_its_payment_page(signed_in, line, plan):
+    _, first = pay_by_card(signed_in, line, plan)
+    _, second = pay_by_card(signed_in, line, plan)
+
+    assert first["Location"] == second["Location"]
+    assert Order.objects.count() == 1
+    assert SandboxPayment.objects.count() == 1
+
+
+def test_approved_on_the_sandbox_then_back_shows_paid_with_the_new_expiry(signed_in, line, plan):
+    order, response = pay_by_card(signed_in, line, plan)
+
+    back = signed_in.post(response["Location"], {"outcome": "approve"})
+    assert back["Location"] == f"http://testserver/orders/{order.public_id}/return/"
+    result = signed_in.get(back["Location"], follow=True)
+
+    line.refresh_from_db()
+    html = result.content.decode()
+    assert 'data-status="paid"' in html
+    assert f'datetime="{timezone.localtime(line.expires_at).isoformat()}"' in html
+    receipt = Receipt.objects.get(order=order)
+    assert f'href="/receipts/{receipt.pk}/pdf/"' in html
+
+
+def test_a_declined_card_shows_the_reason_and_charges_nothing(signed_in, line, plan):
+    before = line.expires_at
+    order, response = pay_by_card(signed_in, line, plan)
+
+    signed_in.post(response["Location"], {"outcome": "insufficient_funds"})
+    html = signed_in.get(f"/orders/{order.public_id}/return/", follow=True).content.decode()
+
+    line.refresh_from_db()
+    assert 'data-status="declined"' in html
+    assert "There is not enough money on the card" in html
+    assert "Nothing was charged." in html
+    assert line.expires_at == before
+    assert not Receipt.objects.exists()
+
+
+def test_a_pending_payment_page_refreshes_itself(signed_in, line, plan):
+    order, response = pay_by_card(signed_in, line, plan)
+    signed_in.post(response["Location"], {"outcome": "never_answer"})
+
+    html = signed_in.get(f"/orders/{order.public_id}/return/", follow=True).content.decode()
+
+    assert 'data-status="pending"' in html
+    assert '<meta http-equiv="refresh" content="3">' in html
+
+
+def test_an_abandoned_payment_says_so(signed_in, line, plan):
+    order, response = pay_by_card(signed_in, line, plan)
+    signed_in.post(response["Location"], {"outcome": "cancel"})
+
+    html = signed_in.get(f"/orders/{order.public_id}/return/", follow=True).content.decode()
+
+    assert 'data-status="abandoned"' in html
+    assert "Nothing was charged." in html
+
+
+@pytest.mark.parametrize(
+    ("changes", "error"),
+    [
+        ({"full_name": "  "}, "This field is required."),
+        ({"postal_code": "12"}, "A Norwegian postal code has four digits"),
+        ({"method": "cash"}, "Select a valid choice."),
+        ({"method": "balance"}, "The prepaid balance does not cover the price."),
+        ({"idempotency_key": ""}, "This checkout form has expired."),
+    ],
+)
+def test_bad_checkout_input_is_answered_on_the_page(signed_in, line, plan, changes, error):
+    response = signed_in.post(checkout_url(line, plan), checkout_form(**changes))
+
+    assert response.status_code == 200
+    assert error in response.content.decode()
+    assert not Order.objects.exists()
+
+
+def test_a_renewal_paid_from_the_balance_is_done_at_once(signed_in, line, plan):
+    LedgerEntryFactory(line=line, kind=LedgerKind.TOPUP, amount_ore=200_00)
+
+    response = signed_in.post(checkout_url(line, plan), checkout_form(method="balance"), follow=True)
+
+    assert 'data-status="paid"' in response.content.decode()
+    assert ledger_balance(line=line) == 1_00
+    assert Order.objects.get().method == PaymentMethod.BALANCE
+
+
+def test_a_renewal_paid_from_the_balance_and_sent_again_shows_the_same_order(signed_in, line, plan):
+    LedgerEntryFactory(line=line, kind=LedgerKind.TOPUP, amount_ore=199_00)
+
+    first = signed_in.post(checkout_url(line, plan), checkout_form(method="balance"))
+    again = signed_in.post(checkout_url(line, plan), checkout_form(method="balance"))
+
+    order = Order.objects.get()
+    assert first["Location"] == again["Location"] == f"/orders/{order.public_id}/"
+    assert ledger_balance(line=line) == 0
+
+
+def test_a_cancelled_line_cannot_be_renewed(signed_in, line, plan):
+    line.status = LineStatus.CANCELLED
+    line.save()
+
+    response = signed_in.post(checkout_url(line, plan), checkout_form())
+
+    assert "cannot be renewed" in response.content.decode()
+    assert not Order.objects.exists()
+
+
+# --- top-ups ----------------------------------------------------------------------------------------
+
+
+def test_a_top_up_goes_to_the_providers_page_for_the_amount_typed(signed_in, line):
+    response = signed_in.post(f"/lines/{line.pk}/top-up/", {**checkout_form(), "amount": "150,50"})
+
+    order = Order.objects.get()
+    assert (order.kind, order.amount_ore) == ("topup", 150_50)
+    assert response["Location"].endswith(f"/sandbox-pay/{order.provider_payment_id}/")
+
+
+@pytest.mark.parametrize(("amount", "error"), [("10", "Top up between 50 and 2000 kr."), ("abc", "Enter a number.")])
+def test_a_top_up_amount_out_of_bounds_is_answered_on_the_page(signed_in, line, amount, error):
+    response = signed_in.post(f"/lines/{line.pk}/top-up/", {**checkout_form(), "amount": amount})
+
+    assert error in response.content.decode()
+    assert not Order.objects.exists()
+
+
+# --- one customer's things are not another's ---------------------------------------------------------
+
+
+def test_another_customer_cannot_renew_or_top_up_the_line(stranger_client, line, plan):
+    assert stranger_client.get(f"/lines/{line.pk}/renew/").status_code == 404
+    assert stranger_client.get(checkout_url(line, plan)).status_code == 404
+    assert stranger_client.post(checkout_url(line, plan), checkout_form()).status_code == 404
+    assert stranger_client.post(f"/lines/{line.pk}/top-up/", {**checkout_form(), "amount": "100"}).status_code == 404
+    assert not Order.objects.exists()
+
+
+def test_another_customer_cannot_see_or_return_to_an_order(signed_in, stranger_client, line, plan):
+    order, _ = pay_by_card(signed_in, line, plan)
+    sandbox_decide(payment_id=order.provider_payment_id, outcome=SandboxOutcome.APPROVE)
+
+    assert stranger_client.get(f"/orders/{order.public_id}/").status_code == 404
+    assert stranger_client.get(f"/orders/{order.public_id}/return/").status_code == 404
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING  # the stranger's return did not even ask
+
+
+def test_another_customer_cannot_see_or_download_a_receipt(signed_in, stranger_client, line, plan):
+    order, response = pay_by_card(signed_in, line, plan)
+    signed_in.post(response["Location"], {"outcome": "approve"})
+    signed_in.get(f"/orders/{order.public_id}/return/")
+    receipt = Receipt.objects.get()
+
+    assert stranger_client.get(f"/receipts/{receipt.pk}/pdf/").status_code == 404
+    assert receipt.number not in stranger_client.get("/receipts/").content.decode()
+    own = signed_in.get(f"/receipts/{receipt.pk}/pdf/")
+    assert own["Content-Type"] == "application/pdf"
+    assert own.content.startswith(b"%PDF")
+    assert receipt.number in signed_in.get("/receipts/").content.decode()
+
+
+def test_signed_out_visitors_are_sent_to_sign_in(client, line, plan):
+    for url in (f"/lines/{line.pk}/renew/", checkout_url(line, plan), "/receipts/", f"/lines/{line.pk}/top-up/"):
+        assert client.get(url)["Location"].startswith("/accounts/login/")
+
+
+# --- the provider's callback --------------------------------------------------------------------------
+
+
+def test_a_signed_callback_settles_the_order_once(signed_in, client, line, plan):
+    order, _ = pay_by_card(signed_in, line, plan)
+    sandbox_decide(payment_id=order.provider_payment_id, outcome=SandboxOutcome.APPROVE)
+
+    first = deliver_callback(client, order)
+    second = deliver_callback(client, order)
+
+    order.refresh_from_db()
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert order.status == OrderStatus.PAID
+    assert PaymentEvent.objects.count() == 1
+    assert Receipt.objects.count() == 1
+
+
+def test_a_callback_with_a_bad_signature_is_refused(signed_in, client, line, plan):
+    order, _ = pay_by_card(signed_in, line, plan)
+    sandbox_decide(payment_id=order.provider_payment_id, outcome=SandboxOutcome.APPROVE)
+    body, _headers = sandbox_callback(SandboxPayment.objects.get())
+
+    forged = client.post(
+        CALLBACK, data=body, content_type="application/json", headers={"Sandbox-Signature": "t=1,v1=00"}
+    )
+    unsigned = client.post(CALLBACK, data=body, content_type="application/json")
+
+    order.refresh_from_db()
+    assert (forged.status_code, unsigned.status_code) == (400, 400)
+    assert order.status == OrderStatus.PENDING
+    assert not PaymentEvent.objects.exists()
+
+
+def test_a_stale_callback_is_refused(signed_in, client, line, plan, settings):
+    order, _ = pay_by_card(signed_in, line, plan)
+    sandbox_decide(payment_id=order.provider_payment_id, outcome=SandboxOutcome.APPROVE)
+    settings.PAYMENT_CALLBACK_TOLERANCE_SECONDS = -1
+
+    assert deliver_callback(client, order).status_code == 400
+
+
+def test_an_unknown_provider_is_not_found(client):
+    assert client.post("/payments/callback/nobody/", data=b"{}", content_type="application/json").status_code == 404
+
+
+def test_the_sandbox_page_of_an_unknown_payment_is_not_found(client):
+    assert client.get("/sandbox-pay/sbx_nothing/").status_code == 404
+
+
+def test_the_sandbox_answers_a_payment_once(signed_in, line, plan):
+    _order, response = pay_by_card(signed_in, line, plan)
+
+    signed_in.post(response["Location"], {"outcome": "decline"})
+    signed_in.post(response["Location"], {"outcome": "approve"})
+
+    payment = SandboxPayment.objects.get()
+    assert (payment.outcome, payment.state) == ("decline", "declined")
+    assert "already answered" in signed_in.get(response["Location"]).content.decode()

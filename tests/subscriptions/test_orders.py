@@ -1,0 +1,490 @@
+"""Orders and payments: placed once per checkout form, settled once by what
+the provider says, fulfilled with one period and one receipt."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from subscriptions.errors import CustomerError
+from subscriptions.models import (
+    AuditEvent,
+    EventResult,
+    LedgerEntry,
+    LedgerKind,
+    LineStatus,
+    Order,
+    OrderStatus,
+    PaymentEvent,
+    PaymentMethod,
+    PaymentState,
+    Receipt,
+    ReceiptSequence,
+    SandboxOutcome,
+    SandboxPayment,
+    ServicePeriod,
+)
+from subscriptions.payments import PaymentUpdate
+from subscriptions.payments.sandbox import SandboxProvider, sandbox_decide
+from subscriptions.services.ledger import ledger_balance
+from subscriptions.services.orders import (
+    Billing,
+    order_place,
+    order_refresh,
+    orders_reconcile,
+    payment_refund,
+    payment_update_apply,
+    renewal_request,
+    topup_request,
+)
+from tests.factories import LedgerEntryFactory, LineFactory, NumberKeepingPlanFactory, PlanFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+SITE = "http://testserver"
+BILLING = Billing(name="王小明", street="Storgata 5", postal_code="0155", city="Oslo")
+
+
+@pytest.fixture
+def customer():
+    return UserFactory(full_name="", street_address="", postal_code="", city="")
+
+
+@pytest.fixture
+def plan():
+    return PlanFactory(code="fjord-month", price_ore=199_00)
+
+
+@pytest.fixture
+def line(customer, plan):
+    return LineFactory(owner=customer, with_period=plan)
+
+
+def place(customer, line, plan, *, key="key-1", method=PaymentMethod.CARD, billing=BILLING):
+    request = renewal_request(line=line, plan=plan, method=method)
+    return order_place(owner=customer, request=request, billing=billing, idempotency_key=key, site_url=SITE)
+
+
+def settle(order, outcome=SandboxOutcome.APPROVE):
+    """The tester's choice on the sandbox page, then the callback's content as
+    the portal gets it. (On-commit work, such as the sandbox's HTTP callback
+    task, does not run inside a test's transaction.)"""
+    sandbox_decide(payment_id=order.provider_payment_id, outcome=outcome)
+    update = SandboxProvider().fetch_status(payment_id=order.provider_payment_id)
+    callback = PaymentUpdate(
+        event_id=f"evt_{update.payment_id}_{update.state}",
+        payment_id=update.payment_id,
+        reference=update.reference,
+        state=update.state,
+        amount_ore=update.amount_ore,
+        reason=update.reason,
+    )
+    return payment_update_apply(provider="sandbox", update=callback)
+
+
+# --- placing ------------------------------------------------------------------------
+
+
+def test_a_card_order_opens_one_hosted_payment_and_waits(customer, line, plan):
+    order = place(customer, line, plan)
+
+    assert order.status == OrderStatus.PENDING
+    assert order.amount_ore == 199_00
+    assert order.provider == "sandbox"
+    assert order.provider_url == f"{SITE}/sandbox-pay/{order.provider_payment_id}/"
+    payment = SandboxPayment.objects.get()
+    assert payment.amount_ore == 199_00
+    assert payment.return_url == f"{SITE}/orders/{order.public_id}/return/"
+    assert payment.notify_url == f"{SITE}/payments/callback/sandbox/"
+
+
+def test_the_same_checkout_form_sent_twice_is_one_order_and_one_payment(customer, line, plan):
+    first = place(customer, line, plan)
+    second = place(customer, line, plan)
+
+    assert second.pk == first.pk
+    assert second.provider_url == first.provider_url
+    assert Order.objects.count() == 1
+    assert SandboxPayment.objects.count() == 1
+
+
+def test_the_same_form_with_other_choices_is_refused(customer, line, plan):
+    place(customer, line, plan)
+    other = PlanFactory(code="fjord-year", price_ore=1990_00)
+
+    with pytest.raises(CustomerError, match="already sent with other choices"):
+        place(customer, line, other)
+    assert Order.objects.count() == 1
+
+
+def test_the_name_and_address_are_saved_back_to_the_profile(customer, line, plan):
+    place(customer, line, plan)
+
+    customer.refresh_from_db()
+    assert (customer.full_name, customer.street_address, customer.postal_code, customer.city) == (
+        "王小明",
+        "Storgata 5",
+        "0155",
+        "Oslo",
+    )
+
+
+def test_a_cancelled_line_cannot_be_renewed(customer, line, plan):
+    line.status = LineStatus.CANCELLED
+    line.save()
+
+    with pytest.raises(CustomerError, match="cannot be renewed"):
+        renewal_request(line=line, plan=plan, method=PaymentMethod.CARD)
+
+
+def test_a_plan_for_another_kind_of_line_is_refused(line):
+    with pytest.raises(CustomerError, match="not available"):
+        renewal_request(line=line, plan=NumberKeepingPlanFactory(), method=PaymentMethod.CARD)
+
+
+def test_a_plan_no_longer_on_sale_is_refused(line):
+    retired = PlanFactory(code="old-plan", is_active=False)
+    with pytest.raises(CustomerError, match="not available"):
+        renewal_request(line=line, plan=retired, method=PaymentMethod.CARD)
+
+
+@pytest.mark.parametrize("amount_ore", [49_99, 2_000_01])
+def test_a_top_up_outside_the_limits_is_refused(line, amount_ore):
+    with pytest.raises(CustomerError, match="Top up between 50 and 2000 kr"):
+        topup_request(line=line, amount_ore=amount_ore)
+
+
+def test_a_provider_that_does_not_answer_charges_nothing_and_can_be_retried(customer, line, plan, monkeypatch):
+    from subscriptions.payments import PaymentProviderError
+
+    def unreachable(self, **kwargs):
+        raise PaymentProviderError("timed out")
+
+    monkeypatch.setattr(SandboxProvider, "create_payment", unreachable)
+    with pytest.raises(CustomerError, match="did not answer"):
+        place(customer, line, plan)
+    monkeypatch.undo()
+
+    order = place(customer, line, plan)
+    assert order.provider_url
+    assert Order.objects.count() == 1
+
+
+# --- settling a card payment ----------------------------------------------------------
+
+
+def test_an_approved_renewal_appends_one_period_where_the_current_one_ends(customer, line, plan):
+    before = line.expires_at
+    order = place(customer, line, plan)
+
+    event = settle(order)
+
+    order.refresh_from_db()
+    line.refresh_from_db()
+    assert event.result == EventResult.APPLIED
+    assert order.status == OrderStatus.PAID
+    assert order.period.starts_at == before
+    assert line.expires_at == order.period.ends_at > before
+    assert line.status == LineStatus.ACTIVE
+    receipt = Receipt.objects.get(order=order)
+    assert receipt.number == f"{timezone.now().year}-000001"
+    assert (receipt.total_ore, receipt.vat_ore, receipt.net_ore) == (199_00, 39_80, 159_20)
+    assert receipt.customer_name == "王小明"
+    assert receipt.customer_address == "Storgata 5\n0155 Oslo"
+    assert (receipt.period_starts_at, receipt.period_ends_at) == (order.period.starts_at, order.period.ends_at)
+
+
+def test_an_expired_line_is_reactivated_from_the_moment_of_payment(customer, plan):
+    line = LineFactory(owner=customer, with_period=plan, with_period__days_ago=40)
+    assert line.status == LineStatus.EXPIRED
+    order = place(customer, line, plan)
+
+    settle(order)
+
+    line.refresh_from_db()
+    order.refresh_from_db()
+    assert line.status == LineStatus.ACTIVE
+    assert timezone.now() - order.period.starts_at < timedelta(seconds=5)
+
+
+def test_a_number_keeping_line_renews_the_same_way(customer):
+    keep = NumberKeepingPlanFactory(code="keep-quarter")
+    line = LineFactory(owner=customer, kind="number_keeping", with_period=keep)
+    before = line.expires_at
+    order = place(customer, line, keep)
+
+    settle(order)
+
+    line.refresh_from_db()
+    assert ServicePeriod.objects.filter(line=line).count() == 2
+    assert line.expires_at > before
+
+
+def test_a_repeated_callback_changes_nothing(customer, line, plan):
+    order = place(customer, line, plan)
+    settle(order)
+
+    again = settle(order)
+
+    assert again.result == EventResult.APPLIED  # the first record, returned again
+    assert PaymentEvent.objects.count() == 1
+    assert ServicePeriod.objects.filter(line=line).count() == 2
+    assert Receipt.objects.count() == 1
+
+
+def test_the_status_answer_after_the_callback_adds_nothing(customer, line, plan):
+    order = place(customer, line, plan)
+    settle(order)
+    order.refresh_from_db()
+
+    order_refresh(order=order)  # already paid: not even asked
+    update = SandboxProvider().fetch_status(payment_id=order.provider_payment_id)
+    event = payment_update_apply(provider="sandbox", update=update)
+
+    assert event.result == EventResult.NO_CHANGE
+    assert Receipt.objects.count() == 1
+    assert ServicePeriod.objects.filter(line=line).count() == 2
+
+
+def test_the_browser_return_settles_from_the_providers_answer_before_the_callback(customer, line, plan):
+    order = place(customer, line, plan)
+    sandbox_decide(payment_id=order.provider_payment_id, outcome=SandboxOutcome.APPROVE)
+
+    order_refresh(order=order)
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert settle(order).result == EventResult.NO_CHANGE  # then the callback arrives
+    assert Receipt.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("outcome", "reason"),
+    [(SandboxOutcome.DECLINE, "card_declined"), (SandboxOutcome.INSUFFICIENT_FUNDS, "insufficient_funds")],
+)
+def test_a_declined_payment_closes_the_order_with_the_reason_and_charges_nothing(customer, line, plan, outcome, reason):
+    before = line.expires_at
+    order = place(customer, line, plan)
+
+    settle(order, outcome)
+
+    order.refresh_from_db()
+    line.refresh_from_db()
+    assert (order.status, order.decline_reason) == (OrderStatus.DECLINED, reason)
+    assert line.expires_at == before
+    assert not Receipt.objects.exists()
+
+
+def test_a_cancelled_payment_abandons_the_order(customer, line, plan):
+    order = place(customer, line, plan)
+
+    settle(order, SandboxOutcome.CANCEL)
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ABANDONED
+
+
+def test_a_payment_for_an_abandoned_order_is_kept_for_a_refund(customer, line, plan):
+    order = place(customer, line, plan)
+    Order.objects.filter(pk=order.pk).update(status=OrderStatus.ABANDONED)
+
+    event = settle(order)
+
+    assert event.result == EventResult.REFUND_DUE
+    assert event.order == order
+    assert not Receipt.objects.exists()
+    assert AuditEvent.objects.filter(line=line, action="refund_due").exists()
+
+
+def test_a_second_payment_for_a_paid_order_is_kept_for_a_refund(customer, line, plan):
+    order = place(customer, line, plan)
+    settle(order)
+    other = PaymentUpdate(
+        event_id="evt_other", payment_id="sbx_other", reference=str(order.public_id), state=PaymentState.PAID
+    )
+
+    event = payment_update_apply(provider="sandbox", update=other)
+
+    assert event.result == EventResult.REFUND_DUE
+    assert Receipt.objects.count() == 1
+
+
+def test_a_payment_of_the_wrong_amount_is_not_fulfilled(customer, line, plan):
+    order = place(customer, line, plan)
+    wrong = PaymentUpdate(
+        event_id="evt_wrong",
+        payment_id=order.provider_payment_id,
+        reference=str(order.public_id),
+        state=PaymentState.PAID,
+        amount_ore=1_00,
+    )
+
+    event = payment_update_apply(provider="sandbox", update=wrong)
+
+    order.refresh_from_db()
+    assert event.result == EventResult.REFUND_DUE
+    assert (order.status, order.decline_reason) == (OrderStatus.DECLINED, "amount_mismatch")
+
+
+def test_a_payment_for_a_line_cancelled_meanwhile_is_kept_for_a_refund(customer, line, plan):
+    order = place(customer, line, plan)
+    line.status = LineStatus.CANCELLED
+    line.save()
+
+    event = settle(order)
+
+    order.refresh_from_db()
+    assert event.result == EventResult.REFUND_DUE
+    assert (order.status, order.decline_reason) == (OrderStatus.DECLINED, "not_renewable")
+    assert not Receipt.objects.exists()
+
+
+def test_a_payment_for_no_order_of_ours_is_kept_for_a_refund():
+    stray = PaymentUpdate(event_id="evt_stray", payment_id="sbx_x", reference="not-a-uuid", state=PaymentState.PAID)
+
+    assert payment_update_apply(provider="sandbox", update=stray).result == EventResult.REFUND_DUE
+
+
+def test_the_receipt_is_emailed_in_the_customers_language_once_the_payment_commits(
+    customer, line, plan, mailoutbox, django_capture_on_commit_callbacks
+):
+    customer.language = "nb"
+    customer.save()
+    order = place(customer, line, plan)
+    SandboxPayment.objects.filter(payment_id=order.provider_payment_id).update(state=PaymentState.PAID)
+    update = SandboxProvider().fetch_status(payment_id=order.provider_payment_id)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        payment_update_apply(provider="sandbox", update=update)
+        assert mailoutbox == []
+
+    receipt = Receipt.objects.get()
+    [message] = mailoutbox
+    assert message.to == [customer.email]
+    assert receipt.number in message.subject
+    assert "Kvittering" in message.subject
+    [(filename, content, mimetype)] = message.attachments
+    assert (filename, mimetype) == (f"receipt-{receipt.number}.pdf", "application/pdf")
+    assert content.startswith(b"%PDF")
+
+
+# --- paying from the balance -------------------------------------------------------------
+
+
+def test_a_renewal_paid_from_the_balance_debits_it_once(customer, line, plan):
+    LedgerEntryFactory(line=line, kind=LedgerKind.TOPUP, amount_ore=250_00)
+
+    order = place(customer, line, plan, method=PaymentMethod.BALANCE)
+    again = place(customer, line, plan, method=PaymentMethod.BALANCE)
+
+    assert order.status == OrderStatus.PAID
+    assert again.pk == order.pk
+    assert ledger_balance(line=line) == 51_00
+    assert LedgerEntry.objects.filter(kind=LedgerKind.RENEWAL).count() == 1
+    assert Receipt.objects.get().method == PaymentMethod.BALANCE
+    assert not SandboxPayment.objects.exists()
+
+
+def test_a_balance_that_no_longer_covers_the_price_declines_without_debit(customer, line, plan):
+    LedgerEntryFactory(line=line, kind=LedgerKind.TOPUP, amount_ore=100_00)
+
+    order = place(customer, line, plan, method=PaymentMethod.BALANCE)
+
+    assert (order.status, order.decline_reason) == (OrderStatus.DECLINED, "insufficient_balance")
+    assert ledger_balance(line=line) == 100_00
+    assert not Receipt.objects.exists()
+
+
+# --- top-ups -------------------------------------------------------------------------------
+
+
+def test_a_paid_top_up_credits_the_balance_with_a_receipt_without_vat(customer, line):
+    request = topup_request(line=line, amount_ore=300_00)
+    order = order_place(owner=customer, request=request, billing=BILLING, idempotency_key="t1", site_url=SITE)
+
+    settle(order)
+
+    assert ledger_balance(line=line) == 300_00
+    receipt = Receipt.objects.get()
+    assert (receipt.total_ore, receipt.vat_ore, receipt.vat_rate_percent) == (300_00, 0, 0)
+    assert receipt.plan is None
+
+
+# --- numbering -----------------------------------------------------------------------------
+
+
+def test_receipt_numbers_run_on_within_a_year(customer, line, plan):
+    for key in ("a", "b", "c"):
+        settle(place(customer, line, plan, key=key))
+
+    numbers = sorted(Receipt.objects.values_list("sequence", flat=True))
+    assert numbers == [1, 2, 3]
+    assert ReceiptSequence.objects.get().last_number == 3
+
+
+# --- the reconciling sweep ------------------------------------------------------------------
+
+
+def test_the_sweep_settles_an_order_the_callback_never_reached(customer, line, plan, settings):
+    order = place(customer, line, plan)
+    sandbox_decide(payment_id=order.provider_payment_id, outcome=SandboxOutcome.APPROVE)
+    later = timezone.now() + timedelta(seconds=settings.PAYMENT_STATUS_CHECK_AFTER_SECONDS + 1)
+
+    counts = orders_reconcile(now=later)
+
+    order.refresh_from_db()
+    assert counts == {"checked": 1, "settled": 1, "abandoned": 0}
+    assert order.status == OrderStatus.PAID
+
+
+def test_the_sweep_leaves_a_young_pending_order_alone(customer, line, plan):
+    order = place(customer, line, plan)
+
+    assert orders_reconcile()["checked"] == 0
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING
+
+
+def test_the_sweep_abandons_an_order_the_provider_never_answered(customer, line, plan, settings):
+    order = place(customer, line, plan)
+    sandbox_decide(payment_id=order.provider_payment_id, outcome=SandboxOutcome.NEVER_ANSWER)
+    later = timezone.now() + timedelta(seconds=settings.PAYMENT_ABANDON_AFTER_SECONDS + 1)
+
+    counts = orders_reconcile(now=later)
+    again = orders_reconcile(now=later)
+
+    order.refresh_from_db()
+    assert counts["abandoned"] == 1
+    assert again["abandoned"] == 0
+    assert (order.status, order.decline_reason) == (OrderStatus.ABANDONED, "timeout")
+
+
+# --- refunds -------------------------------------------------------------------------------------
+
+
+def test_a_payment_flagged_for_a_refund_is_refunded_once(customer, line, plan):
+    staff = UserFactory(is_staff=True)
+    order = place(customer, line, plan)
+    Order.objects.filter(pk=order.pk).update(status=OrderStatus.ABANDONED)
+    event = settle(order)
+
+    refunded = payment_refund(event=event, by=staff)
+
+    payment = SandboxPayment.objects.get()
+    assert refunded.result == EventResult.REFUNDED
+    assert refunded.refund_id.startswith("sbr_")
+    assert payment.refunded_ore == 199_00
+    assert AuditEvent.objects.filter(line=line, action="refund", actor=staff).exists()
+    with pytest.raises(CustomerError, match="Only a payment flagged for a refund"):
+        payment_refund(event=refunded, by=staff)
+    assert SandboxPayment.objects.get().refunded_ore == 199_00
+
+
+def test_a_paid_order_is_not_refundable_by_this_path(customer, line, plan):
+    order = place(customer, line, plan)
+    event = settle(order)
+
+    with pytest.raises(CustomerError):
+        payment_refund(event=event, by=UserFactory(is_staff=True))

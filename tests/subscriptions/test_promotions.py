@@ -1,0 +1,738 @@
+"""Promotion codes: what a code takes off, when and for whom it may be used,
+how its limits count (only pending and paid orders hold a use), and how the
+checkout page shows the discount before paying and charges it after; the
+receipt carries the discount, with VAT on the discounted price."""
+
+from __future__ import annotations
+
+import io
+import re
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.utils import timezone, translation
+from django.utils.translation import gettext
+from pypdf import PdfReader
+
+from subscriptions.errors import CustomerError
+from subscriptions.models import (
+    DiscountKind,
+    LedgerEntry,
+    LedgerKind,
+    Order,
+    OrderStatus,
+    PaymentMethod,
+    PromoCode,
+    PromoUse,
+    Receipt,
+    SandboxOutcome,
+    SandboxPayment,
+    ServicePeriod,
+)
+from subscriptions.payments import PaymentUpdate
+from subscriptions.payments.sandbox import SandboxProvider, sandbox_decide
+from subscriptions.receipt_pdf import receipt_pdf
+from subscriptions.services.ledger import ledger_balance
+from subscriptions.services.orders import Billing, order_abandon, order_place, payment_update_apply, renewal_request
+from subscriptions.services.promotions import PromoError, promo_quote
+from subscriptions.templatetags.money import format_nok
+from tests.factories import LedgerEntryFactory, LineFactory, PlanFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+SITE = "http://testserver"
+BILLING = Billing(name="Kari Nordmann", street="Storgata 5", postal_code="0155", city="Oslo")
+
+UNKNOWN = "We do not know this promotion code. Check it and try again."
+NOT_YET = "This promotion code is not valid yet."
+EXPIRED = "This promotion code has expired."
+OTHER_PLAN = "This promotion code is not for this plan."
+FIRST_ONLY = "This promotion code is only for a first purchase."
+USED_UP = "This promotion code has been used up."
+ALREADY_USED = "You have already used this promotion code."
+OTHER_CHOICES = "This checkout was already sent with other choices. Please start again."
+
+
+def promo(**fields: Any) -> PromoCode:
+    """A code valid from yesterday for a month: 20 % off every plan, once
+    per customer, without a total limit, unless ``fields`` say otherwise."""
+    now = timezone.now()
+    values: dict[str, Any] = {
+        "code": "SUMMER20",
+        "kind": DiscountKind.PERCENT,
+        "percent": 20,
+        "valid_from": now - timedelta(days=1),
+        "valid_until": now + timedelta(days=30),
+    }
+    values.update(fields)
+    plans = values.pop("plans", [])
+    code = PromoCode.objects.create(**values)
+    code.plans.set(plans)
+    return code
+
+
+def fixed(code: str, amount_ore: int, **fields: Any) -> PromoCode:
+    return promo(code=code, kind=DiscountKind.FIXED, percent=None, amount_ore=amount_ore, **fields)
+
+
+@pytest.fixture
+def customer():
+    return UserFactory(full_name="Kari Nordmann", street_address="Storgata 5", postal_code="0155", city="Oslo")
+
+
+@pytest.fixture
+def plan():
+    return PlanFactory(code="fjord-month", name_en="Fjord 10 GB", price_ore=199_00)
+
+
+@pytest.fixture
+def line(customer, plan):
+    return LineFactory(owner=customer, number="+4791234567", with_period=plan)
+
+
+def place(customer, line, plan, *, code="", key="key-1", method=PaymentMethod.CARD):
+    request = renewal_request(line=line, plan=plan, method=method, promo_code=code)
+    return order_place(owner=customer, request=request, billing=BILLING, idempotency_key=key, site_url=SITE)
+
+
+def someone_else_places(plan, code, *, key="other-key"):
+    """Another customer, with a line of their own, checks out with ``code``."""
+    line = LineFactory(with_period=plan)
+    return place(line.owner, line, plan, code=code, key=key)
+
+
+def settle(order, outcome=SandboxOutcome.APPROVE):
+    """The tester's choice on the sandbox page, then the callback as the
+    portal gets it (on-commit work does not run inside a test's transaction)."""
+    sandbox_decide(payment_id=order.provider_payment_id, outcome=outcome)
+    update = SandboxProvider().fetch_status(payment_id=order.provider_payment_id)
+    callback = PaymentUpdate(
+        event_id=f"evt_{update.payment_id}_{update.state}",
+        payment_id=update.payment_id,
+        reference=update.reference,
+        state=update.state,
+        amount_ore=update.amount_ore,
+        reason=update.reason,
+    )
+    payment_update_apply(provider="sandbox", update=callback)
+    order.refresh_from_db()
+    return order
+
+
+def pdf_text(content: bytes) -> str:
+    """The PDF's text with each run of white space (a table's cell breaks,
+    the no-break spaces inside amounts) read as one space."""
+    text = " ".join(page.extract_text() for page in PdfReader(io.BytesIO(content)).pages)
+    return " ".join(text.split())
+
+
+def nok(ore: int) -> str:
+    return format_nok(ore)
+
+
+# --- what a code takes off ----------------------------------------------------------------------
+
+
+def test_a_percent_code_takes_its_share_of_the_price(customer, plan):
+    promo(percent=20)
+
+    quote = promo_quote(code="SUMMER20", user=customer, plan=plan)
+
+    assert (quote.price_ore, quote.discount_ore, quote.total_ore) == (199_00, 39_80, 159_20)
+
+
+@pytest.mark.parametrize(
+    ("price_ore", "percent", "discount_ore"),
+    [
+        (99_99, 15, 15_00),  # 14,9985 kr
+        (99_99, 10, 10_00),  # 9,999 kr
+        (123_45, 33, 40_74),  # 40,7385 kr
+        (1_01, 1, 1),  # 1,01 øre
+    ],
+)
+def test_a_percent_discount_is_rounded_to_the_nearest_ore(customer, price_ore, percent, discount_ore):
+    plan = PlanFactory(code="odd-price", price_ore=price_ore)
+    promo(percent=percent)
+
+    quote = promo_quote(code="SUMMER20", user=customer, plan=plan)
+
+    assert (quote.discount_ore, quote.total_ore) == (discount_ore, price_ore - discount_ore)
+
+
+def test_a_fixed_code_takes_its_amount(customer, plan):
+    fixed("FIFTY", 50_00)
+
+    quote = promo_quote(code="FIFTY", user=customer, plan=plan)
+
+    assert (quote.discount_ore, quote.total_ore) == (50_00, 149_00)
+
+
+def test_a_fixed_code_worth_more_than_the_price_makes_it_free_not_negative(customer, plan):
+    fixed("BIG", 500_00)
+
+    quote = promo_quote(code="BIG", user=customer, plan=plan)
+
+    assert (quote.discount_ore, quote.total_ore) == (199_00, 0)
+
+
+def test_a_100_percent_code_makes_a_free_order_fulfilled_at_once_with_a_receipt_of_0(customer, line, plan):
+    promo(code="FREE", percent=100)
+    before = line.expires_at
+
+    order = place(customer, line, plan, code="FREE")
+
+    line.refresh_from_db()
+    assert (order.status, order.amount_ore, order.discount_ore) == (OrderStatus.PAID, 0, 199_00)
+    assert not order.provider_payment_id
+    assert not SandboxPayment.objects.exists()
+    assert ServicePeriod.objects.filter(line=line).count() == 2
+    assert line.expires_at == plan.end_of_period_starting(before)
+    receipt = Receipt.objects.get(order=order)
+    assert (receipt.total_ore, receipt.discount_ore, receipt.vat_ore, receipt.net_ore) == (0, 199_00, 0, 0)
+    assert PromoUse.objects.get().order == order
+
+
+def test_a_free_order_paid_from_the_balance_leaves_the_balance_alone(customer, line, plan):
+    promo(code="FREE", percent=100)
+    LedgerEntryFactory(line=line, kind=LedgerKind.TOPUP, amount_ore=10_00)
+
+    order = place(customer, line, plan, code="FREE", method=PaymentMethod.BALANCE)
+
+    assert order.status == OrderStatus.PAID
+    assert ledger_balance(line=line) == 10_00
+    assert not LedgerEntry.objects.filter(kind=LedgerKind.RENEWAL).exists()
+
+
+# --- when, for what and for whom ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("moment", "error"),
+    [
+        ("just before the start", NOT_YET),
+        ("at the start", None),
+        ("just before the end", None),
+        ("at the end", EXPIRED),
+    ],
+)
+def test_a_code_is_valid_from_its_start_until_just_before_its_end(customer, plan, moment, error):
+    code = promo()
+    instant = timedelta(microseconds=1)
+    now = {
+        "just before the start": code.valid_from - instant,
+        "at the start": code.valid_from,
+        "just before the end": code.valid_until - instant,
+        "at the end": code.valid_until,
+    }[moment]
+
+    if error:
+        with pytest.raises(PromoError, match=error):
+            promo_quote(code="SUMMER20", user=customer, plan=plan, now=now)
+    else:
+        assert promo_quote(code="SUMMER20", user=customer, plan=plan, now=now).discount_ore == 39_80
+
+
+def test_an_expired_code_is_refused_at_checkout_and_makes_no_order(customer, line, plan):
+    promo(valid_from=timezone.now() - timedelta(days=30), valid_until=timezone.now() - timedelta(seconds=1))
+
+    with pytest.raises(PromoError, match=EXPIRED):
+        place(customer, line, plan, code="SUMMER20")
+    assert not Order.objects.exists()
+    assert not PromoUse.objects.exists()
+
+
+def test_a_code_not_started_yet_is_refused_at_checkout(customer, line, plan):
+    promo(valid_from=timezone.now() + timedelta(hours=1), valid_until=timezone.now() + timedelta(days=1))
+
+    with pytest.raises(PromoError, match=NOT_YET):
+        place(customer, line, plan, code="SUMMER20")
+    assert not Order.objects.exists()
+
+
+def test_an_inactive_code_is_as_unknown_as_one_never_made(customer, line, plan):
+    promo(is_active=False)
+
+    with pytest.raises(PromoError, match=UNKNOWN):
+        promo_quote(code="SUMMER20", user=customer, plan=plan)
+    with pytest.raises(PromoError, match=UNKNOWN):
+        promo_quote(code="NOSUCHCODE", user=customer, plan=plan)
+    with pytest.raises(PromoError, match=UNKNOWN):
+        place(customer, line, plan, code="SUMMER20")
+    assert not Order.objects.exists()
+
+
+def test_a_code_for_some_plans_is_refused_for_another(customer, line, plan):
+    quarter = PlanFactory(code="fjord-quarter", price_ore=499_00)
+    promo(plans=[quarter])
+
+    with pytest.raises(PromoError, match=OTHER_PLAN):
+        place(customer, line, plan, code="SUMMER20")
+    assert not Order.objects.exists()
+    assert promo_quote(code="SUMMER20", user=customer, plan=quarter).discount_ore == 99_80
+
+
+def test_a_code_for_some_plans_is_taken_for_one_of_them(customer, line, plan):
+    promo(plans=[plan, PlanFactory(code="fjord-quarter")])
+
+    order = place(customer, line, plan, code="SUMMER20")
+
+    assert (order.amount_ore, order.discount_ore) == (159_20, 39_80)
+
+
+def test_a_first_purchase_code_is_refused_to_a_customer_who_has_paid_before(customer, line, plan):
+    settle(place(customer, line, plan, key="earlier"))
+    promo(first_purchase_only=True)
+
+    with pytest.raises(PromoError, match=FIRST_ONLY):
+        place(customer, line, plan, code="SUMMER20")
+    assert Order.objects.count() == 1
+
+
+def test_a_declined_order_is_not_a_first_purchase(customer, line, plan):
+    settle(place(customer, line, plan, key="earlier"), SandboxOutcome.DECLINE)
+    promo(first_purchase_only=True)
+
+    order = place(customer, line, plan, code="SUMMER20")
+
+    assert (order.status, order.amount_ore) == (OrderStatus.PENDING, 159_20)
+
+
+def test_a_first_purchase_code_is_taken_by_a_new_customer(customer, line, plan):
+    promo(first_purchase_only=True)
+
+    assert place(customer, line, plan, code="SUMMER20").discount_ore == 39_80
+
+
+# --- limits -------------------------------------------------------------------------------------
+
+
+def test_a_code_used_up_by_others_is_refused_and_makes_no_order(customer, line, plan):
+    promo(max_uses=2)
+    someone_else_places(plan, "SUMMER20")
+    someone_else_places(plan, "SUMMER20")
+
+    with pytest.raises(PromoError, match=USED_UP):
+        promo_quote(code="SUMMER20", user=customer, plan=plan)
+    with pytest.raises(PromoError, match=USED_UP):
+        place(customer, line, plan, code="SUMMER20")
+    assert not Order.objects.filter(owner=customer).exists()
+    assert PromoUse.objects.count() == 2
+
+
+def test_a_customer_uses_a_code_as_often_as_it_allows_them(customer, line, plan):
+    promo(max_uses_per_customer=2)
+    place(customer, line, plan, code="SUMMER20", key="form-1")
+    place(customer, line, plan, code="SUMMER20", key="form-2")
+
+    with pytest.raises(PromoError, match=ALREADY_USED):
+        place(customer, line, plan, code="SUMMER20", key="form-3")
+    assert PromoUse.objects.filter(user=customer).count() == 2
+    assert Order.objects.count() == 2
+
+
+def test_once_per_customer_does_not_stop_other_customers(customer, line, plan):
+    promo()
+    place(customer, line, plan, code="SUMMER20")
+
+    other = someone_else_places(plan, "SUMMER20")
+
+    assert other.discount_ore == 39_80
+    with pytest.raises(PromoError, match=ALREADY_USED):
+        place(customer, line, plan, code="SUMMER20", key="key-2")
+
+
+@pytest.mark.parametrize("outcome", [SandboxOutcome.DECLINE, SandboxOutcome.INSUFFICIENT_FUNDS, SandboxOutcome.CANCEL])
+def test_an_order_that_is_not_paid_gives_its_use_back(customer, line, plan, outcome):
+    promo(max_uses=1)
+    first = settle(place(customer, line, plan, code="SUMMER20"), outcome)
+    assert first.status in (OrderStatus.DECLINED, OrderStatus.ABANDONED)
+
+    again = place(customer, line, plan, code="SUMMER20", key="key-2")
+    other = LineFactory(with_period=plan)
+
+    assert again.discount_ore == 39_80
+    with pytest.raises(PromoError, match=USED_UP):
+        place(other.owner, other, plan, code="SUMMER20")
+
+
+def test_an_abandoned_order_gives_its_use_back(customer, line, plan):
+    promo(max_uses=1)
+    first = place(customer, line, plan, code="SUMMER20")
+    assert order_abandon(order=first)
+
+    assert someone_else_places(plan, "SUMMER20").discount_ore == 39_80
+
+
+def test_a_paid_order_keeps_its_use(customer, line, plan):
+    promo(max_uses=1, max_uses_per_customer=5)
+    settle(place(customer, line, plan, code="SUMMER20"))
+
+    with pytest.raises(PromoError, match=USED_UP):
+        place(customer, line, plan, code="SUMMER20", key="key-2")
+
+
+# --- charged, and on the receipt ----------------------------------------------------------------
+
+
+def test_the_discounted_price_is_what_the_provider_is_asked_for(customer, line, plan):
+    promo()
+
+    order = place(customer, line, plan, code="SUMMER20")
+
+    assert (order.amount_ore, order.discount_ore) == (159_20, 39_80)
+    assert SandboxPayment.objects.get().amount_ore == 159_20
+    use = PromoUse.objects.get()
+    assert (use.order, use.user, use.discount_ore, use.promo.code) == (order, customer, 39_80, "SUMMER20")
+
+
+def test_the_receipt_shows_the_discount_and_vat_on_the_discounted_price(customer, line, plan):
+    promo()
+
+    order = settle(place(customer, line, plan, code="SUMMER20"))
+
+    assert order.status == OrderStatus.PAID
+    receipt = Receipt.objects.get(order=order)
+    # 199 kr − 20 % = 159,20 kr, of which 25 % VAT inside is 31,84 kr.
+    assert (receipt.discount_ore, receipt.total_ore, receipt.vat_ore, receipt.net_ore) == (
+        39_80,
+        159_20,
+        31_84,
+        127_36,
+    )
+
+
+def test_a_fixed_code_on_the_receipt(customer, line, plan):
+    fixed("FIFTY", 50_00)
+
+    order = settle(place(customer, line, plan, code="FIFTY"))
+
+    receipt = Receipt.objects.get(order=order)
+    assert (receipt.discount_ore, receipt.total_ore, receipt.vat_ore) == (50_00, 149_00, 29_80)
+
+
+def test_the_receipt_pdf_shows_the_price_the_discount_and_vat_on_the_rest(customer, line, plan):
+    promo()
+    order = settle(place(customer, line, plan, code="SUMMER20"))
+    receipt = Receipt.objects.select_related("plan").get(order=order)
+
+    with translation.override("en"):
+        text = pdf_text(receipt_pdf(receipt))
+        amounts = {ore: nok(ore).replace("\xa0", " ") for ore in (199_00, 39_80, 127_36, 31_84, 159_20)}
+
+    assert f"Price {amounts[199_00]}" in text
+    assert f"Discount \u2212{amounts[39_80]}" in text
+    assert f"Net amount {amounts[127_36]}" in text
+    assert f"VAT 25 % {amounts[31_84]}" in text
+    assert f"Total {amounts[159_20]}" in text
+
+
+def test_a_receipt_without_a_discount_has_no_discount_rows(customer, line, plan):
+    order = settle(place(customer, line, plan))
+    receipt = Receipt.objects.select_related("plan").get(order=order)
+
+    with translation.override("en"):
+        text = pdf_text(receipt_pdf(receipt))
+
+    assert receipt.discount_ore == 0
+    assert "Discount" not in text
+    assert "Total" in text
+
+
+def test_paying_from_the_balance_with_a_code_debits_the_discounted_price(customer, line, plan):
+    promo()
+    LedgerEntryFactory(line=line, kind=LedgerKind.TOPUP, amount_ore=200_00)
+
+    order = place(customer, line, plan, code="SUMMER20", method=PaymentMethod.BALANCE)
+
+    assert order.status == OrderStatus.PAID
+    assert LedgerEntry.objects.get(line=line, kind=LedgerKind.RENEWAL).amount_ore == -159_20
+    assert ledger_balance(line=line) == 40_80
+    assert Receipt.objects.get(order=order).discount_ore == 39_80
+
+
+# --- one checkout form, one use -----------------------------------------------------------------
+
+
+def test_the_same_form_sent_again_with_its_code_is_one_order_and_one_use(customer, line, plan):
+    promo()
+
+    first = place(customer, line, plan, code="SUMMER20")
+    second = place(customer, line, plan, code="SUMMER20")
+
+    assert second.pk == first.pk
+    assert second.provider_url == first.provider_url
+    assert Order.objects.count() == 1
+    assert PromoUse.objects.count() == 1
+    assert SandboxPayment.objects.count() == 1
+
+
+@pytest.mark.parametrize(("first_code", "then"), [("SUMMER20", "FIFTY"), ("SUMMER20", ""), ("", "SUMMER20")])
+def test_the_same_form_sent_again_with_another_code_or_none_is_refused(customer, line, plan, first_code, then):
+    promo()
+    fixed("FIFTY", 50_00)
+    place(customer, line, plan, code=first_code)
+
+    with pytest.raises(CustomerError, match=OTHER_CHOICES):
+        place(customer, line, plan, code=then)
+    assert Order.objects.count() == 1
+    assert PromoUse.objects.count() == (1 if first_code else 0)
+
+
+def test_a_code_typed_in_lower_case_with_spaces_is_the_same_code(customer, line, plan):
+    promo()
+
+    assert promo_quote(code=" summer 20 ", user=customer, plan=plan).discount_ore == 39_80
+    order = place(customer, line, plan, code="  summer 20\t")
+    again = place(customer, line, plan, code="SUMMER20")
+
+    assert order.discount_ore == 39_80
+    assert again.pk == order.pk
+    assert PromoUse.objects.get().promo.code == "SUMMER20"
+
+
+# --- the checkout page --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def signed_in(client, customer):
+    client.force_login(customer)
+    return client
+
+
+def checkout_url(line, plan):
+    return f"/lines/{line.pk}/renew/{plan.code}/"
+
+
+def checkout_form(**changes):
+    form = {
+        "full_name": "Kari Nordmann",
+        "street_address": "Storgata 5",
+        "postal_code": "0155",
+        "city": "Oslo",
+        "method": "card",
+        "idempotency_key": "form-key-1",
+        "promo_code": "SUMMER20",
+    }
+    form.update(changes)
+    return form
+
+
+def page_errors(html: str) -> list[str]:
+    """The error messages a checkout page shows, for a failing assertion."""
+    return re.findall(r'class="(?:invalid-feedback|alert alert-danger)[^"]*"[^>]*>\s*(?:<div>)?([^<]+)', html)
+
+
+def apply(client, line, plan, **changes):
+    response = client.post(checkout_url(line, plan), {**checkout_form(**changes), "apply": "1"})
+    assert response.status_code == 200
+    return response.content.decode()
+
+
+def test_applying_a_code_shows_the_discount_and_the_new_total_before_paying(signed_in, line, plan):
+    promo()
+
+    html = apply(signed_in, line, plan)
+
+    assert f'checkout-discount">\u2212{nok(39_80)}<' in html
+    assert "Discount (SUMMER20)" in html
+    assert f'checkout-total">{nok(159_20)}<' in html
+    assert f">{nok(31_84)}<" in html  # VAT inside the discounted total
+    assert f"{nok(39_80)} off." in html
+    assert f"Pay {nok(159_20)}" in html
+    assert 'value="SUMMER20"' in html
+    assert 'name="idempotency_key" value="form-key-1"' in html
+    assert not Order.objects.exists()
+    assert not PromoUse.objects.exists()
+
+
+def test_applying_a_code_typed_in_lower_case_with_spaces_works(signed_in, line, plan):
+    promo()
+
+    html = apply(signed_in, line, plan, promo_code=" summer 20 ")
+
+    assert f'checkout-total">{nok(159_20)}<' in html
+
+
+def test_applying_a_code_takes_no_use(signed_in, line, plan):
+    promo(max_uses=1)
+
+    apply(signed_in, line, plan)
+
+    assert someone_else_places(plan, "SUMMER20").discount_ore == 39_80
+
+
+def test_without_a_code_there_is_no_discount_row(signed_in, line, plan):
+    html = signed_in.get(checkout_url(line, plan)).content.decode()
+
+    assert "checkout-discount" not in html
+    assert f'checkout-total">{nok(199_00)}<' in html
+    assert 'id="id_promo_code"' in html
+    assert 'id="apply-promo"' in html
+
+
+def test_paying_with_a_code_charges_the_discounted_price(signed_in, line, plan):
+    promo()
+
+    response = signed_in.post(checkout_url(line, plan), checkout_form())
+
+    order = Order.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == f"{SITE}/sandbox-pay/{order.provider_payment_id}/"
+    assert (order.amount_ore, order.discount_ore) == (159_20, 39_80)
+    assert SandboxPayment.objects.get().amount_ore == 159_20
+    assert nok(159_20) in signed_in.get(response["Location"]).content.decode()
+
+
+def test_paying_with_a_code_then_approving_gives_a_receipt_with_the_discount(signed_in, line, plan):
+    promo()
+    response = signed_in.post(checkout_url(line, plan), checkout_form())
+    order = Order.objects.get()
+
+    signed_in.post(response["Location"], {"outcome": "approve"})
+    html = signed_in.get(f"/orders/{order.public_id}/return/", follow=True).content.decode()
+
+    assert 'data-status="paid"' in html
+    receipt = Receipt.objects.get(order=order)
+    assert (receipt.discount_ore, receipt.total_ore, receipt.vat_ore) == (39_80, 159_20, 31_84)
+    pdf = signed_in.get(f"/receipts/{receipt.pk}/pdf/")
+    assert f"Discount \u2212{nok(39_80)}".replace("\xa0", " ") in pdf_text(pdf.content)
+
+
+def test_a_free_order_from_the_page_is_paid_at_once(signed_in, line, plan):
+    promo(code="FREE", percent=100)
+
+    response = signed_in.post(checkout_url(line, plan), checkout_form(promo_code="free"), follow=True)
+
+    order = Order.objects.get()
+    assert 'data-status="paid"' in response.content.decode()
+    assert (order.status, order.amount_ore) == (OrderStatus.PAID, 0)
+    assert Receipt.objects.get(order=order).total_ore == 0
+    assert not SandboxPayment.objects.exists()
+
+
+def test_a_balance_that_covers_only_the_discounted_price_may_pay(signed_in, line, plan):
+    promo()
+    LedgerEntryFactory(line=line, kind=LedgerKind.TOPUP, amount_ore=160_00)
+
+    applied = apply(signed_in, line, plan, method="balance")
+    response = signed_in.post(checkout_url(line, plan), checkout_form(method="balance"), follow=True)
+
+    assert 'id="method-balance" value="balance" checked' in applied
+    assert "does not cover" not in applied
+    assert 'data-status="paid"' in response.content.decode()
+    assert ledger_balance(line=line) == 80
+    assert LedgerEntry.objects.get(line=line, kind=LedgerKind.RENEWAL).amount_ore == -159_20
+
+
+def test_the_same_form_sent_again_with_its_code_finds_the_same_order(signed_in, line, plan):
+    promo()
+
+    first = signed_in.post(checkout_url(line, plan), checkout_form())
+    again = signed_in.post(checkout_url(line, plan), checkout_form())
+
+    assert again.status_code == 302, page_errors(again.content.decode())
+    assert first["Location"] == again["Location"]
+    assert Order.objects.count() == 1
+    assert PromoUse.objects.count() == 1
+    assert SandboxPayment.objects.count() == 1
+
+
+def test_the_same_form_sent_again_with_another_code_is_refused_on_the_page(signed_in, line, plan):
+    promo()
+    fixed("FIFTY", 50_00)
+    signed_in.post(checkout_url(line, plan), checkout_form())
+
+    response = signed_in.post(checkout_url(line, plan), checkout_form(promo_code="FIFTY"))
+
+    assert response.status_code == 200
+    assert OTHER_CHOICES in response.content.decode()
+    assert Order.objects.get().discount_ore == 39_80
+    assert PromoUse.objects.get().promo.code == "SUMMER20"
+
+
+def refusal(case: str, *, customer, line, plan) -> str:
+    """Make the code refused for the reason ``case`` names; its message."""
+    now = timezone.now()
+    if case == "unknown":
+        return UNKNOWN
+    if case == "not yet":
+        promo(valid_from=now + timedelta(days=1), valid_until=now + timedelta(days=2))
+        return NOT_YET
+    if case == "expired":
+        promo(valid_from=now - timedelta(days=2), valid_until=now - timedelta(days=1))
+        return EXPIRED
+    if case == "other plan":
+        promo(plans=[PlanFactory(code="fjord-quarter")])
+        return OTHER_PLAN
+    if case == "first purchase":
+        promo(first_purchase_only=True)
+        settle(place(customer, line, plan, key="earlier"))
+        return FIRST_ONLY
+    if case == "used up":
+        promo(max_uses=1)
+        someone_else_places(plan, "SUMMER20")
+        return USED_UP
+    assert case == "already used"
+    promo()
+    place(customer, line, plan, code="SUMMER20", key="earlier")
+    return ALREADY_USED
+
+
+CASES = ["unknown", "not yet", "expired", "other plan", "first purchase", "used up", "already used"]
+
+
+@pytest.mark.parametrize("button", ["apply", "pay"])
+@pytest.mark.parametrize("case", CASES)
+def test_a_refused_code_is_explained_next_to_the_field_and_makes_no_order(
+    signed_in, customer, line, plan, case, button
+):
+    message = refusal(case, customer=customer, line=line, plan=plan)
+    orders_before = Order.objects.count()
+    uses_before = PromoUse.objects.count()
+    form = checkout_form()
+    if button == "apply":
+        form["apply"] = "1"
+
+    response = signed_in.post(checkout_url(line, plan), form)
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'<div class="invalid-feedback" id="promo-errors"><div>{message}</div></div>' in html
+    assert 'aria-describedby="promo-errors"' in html
+    assert "checkout-discount" not in html
+    assert f'checkout-total">{nok(199_00)}<' in html
+    assert (Order.objects.count(), PromoUse.objects.count()) == (orders_before, uses_before)
+
+
+@pytest.mark.parametrize("language", ["nb", "zh-hans"])
+@pytest.mark.parametrize("case", CASES)
+def test_a_refused_code_is_explained_in_the_customers_language(signed_in, customer, line, plan, case, language):
+    message = refusal(case, customer=customer, line=line, plan=plan)
+    customer.language = language
+    customer.save(update_fields=["language"])
+    with translation.override(language):
+        expected = gettext(message)
+
+    html = signed_in.post(checkout_url(line, plan), {**checkout_form(), "apply": "1"}).content.decode()
+
+    assert expected != message, f"no {language} translation of {message!r}"
+    assert f'id="promo-errors"><div>{expected}</div>' in html
+
+
+@pytest.mark.parametrize("language", ["nb", "zh-hans"])
+def test_the_discount_is_shown_in_the_customers_language(signed_in, customer, line, plan, language):
+    promo()
+    customer.language = language
+    customer.save(update_fields=["language"])
+    with translation.override(language):
+        label = gettext("Discount (%(code)s)") % {"code": "SUMMER20"}
+        off = gettext("%(amount)s off.") % {"amount": nok(39_80)}
+        total = nok(159_20)
+
+    html = apply(signed_in, line, plan)
+
+    assert label != "Discount (SUMMER20)", f"no {language} translation of 'Discount (%(code)s)'"
+    assert label in html
+    assert off in html
+    assert f'checkout-total">{total}<' in html

@@ -1,0 +1,193 @@
+"""The receipt PDF: what a customer reads in it, in each language."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from django.utils import translation
+from pypdf import PdfReader
+
+from subscriptions.models import Order, OrderKind, OrderStatus, PaymentMethod, Receipt
+from subscriptions.receipt_pdf import receipt_pdf
+from tests.factories import LineFactory, PlanFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+ISSUED = datetime(2026, 3, 5, 12, 7, tzinfo=UTC)  # 13:07 in Oslo
+ENDS = datetime(2026, 4, 5, 11, 7, tzinfo=UTC)  # 13:07 in Oslo, summer time
+
+
+def make_receipt(*, kind: str = OrderKind.RENEWAL, owner: Any = None, **fields: Any) -> Receipt:
+    """A paid order and its receipt, the way the payment service leaves them:
+    a renewal of 199 kr with 25 % VAT inside, or a top-up of 200 kr without."""
+    owner = owner or UserFactory()
+    line = LineFactory(owner=owner, number="+4791234567")
+    renewal = kind == OrderKind.RENEWAL
+    plan = (
+        PlanFactory(name_en="Fjord 10 GB", name_nb="Fjord 10 GB måned", name_zh_hans="峡湾 10 GB") if renewal else None
+    )
+    total = 199_00 if renewal else 200_00
+    method = fields.pop("method", PaymentMethod.CARD)
+    order = Order.objects.create(
+        owner=owner,
+        line=line,
+        kind=kind,
+        plan=plan,
+        amount_ore=total,
+        method=method,
+        status=OrderStatus.PAID,
+        idempotency_key=f"key-{Order.objects.count()}",
+        billing_name="Kari Nordmann",
+    )
+    values: dict[str, Any] = {
+        "order": order,
+        "owner": owner,
+        "year": 2026,
+        "sequence": Receipt.objects.count() + 1,
+        "issued_at": ISSUED,
+        "kind": kind,
+        "method": method,
+        "customer_name": "Kari Nordmann",
+        "customer_address": "Storgata 5\n0155 Oslo",
+        "line_number": line.number,
+        "plan": plan,
+        "period_starts_at": ISSUED if renewal else None,
+        "period_ends_at": ENDS if renewal else None,
+        "total_ore": total,
+        "vat_ore": 39_80 if renewal else 0,
+        "vat_rate_percent": 25 if renewal else 0,
+    }
+    values.update(fields)
+    return Receipt.objects.create(**values)
+
+
+def pdf_text(data: bytes) -> str:
+    """The text a reader copies out of the PDF, with no-break spaces as spaces."""
+    return "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(data)).pages).replace("\xa0", " ")
+
+
+def render(receipt: Receipt, language: str = "en") -> str:
+    with translation.override(language):
+        return pdf_text(receipt_pdf(receipt))
+
+
+def test_it_renders_one_a4_page_titled_with_the_receipt_number():
+    receipt = make_receipt()
+
+    reader = PdfReader(io.BytesIO(receipt_pdf(receipt)))
+
+    assert len(reader.pages) == 1
+    assert (round(float(reader.pages[0].mediabox.width)), round(float(reader.pages[0].mediabox.height))) == (595, 842)
+    assert reader.metadata is not None
+    assert reader.metadata.title == "2026-000001"
+
+
+def test_it_shows_the_seller_and_the_customer():
+    text = render(make_receipt())
+
+    assert "Receipt 2026-000001" in text
+    for seller_line in (
+        "Nordlys Mobil AS",
+        "NO 929 384 756 MVA",
+        "Storgata 1",
+        "0155 Oslo",
+        "kundeservice@nordlys.test",
+    ):
+        assert seller_line in text
+    assert "Kari Nordmann" in text
+    assert "Storgata 5" in text
+
+
+def test_it_shows_what_was_bought_for_which_number_and_how_it_was_paid():
+    text = render(make_receipt())
+
+    assert "Fjord 10 GB" in text
+    assert "+47 912 34 567" in text
+    assert "Card" in text
+
+
+def test_it_shows_the_issue_time_and_the_period_in_oslo_time():
+    text = render(make_receipt(), "nb")
+
+    assert "5. mars 2026 13:07" in text
+    assert "5. april 2026 13:07" in text
+
+
+def test_it_shows_net_vat_and_total_of_a_renewal():
+    text = render(make_receipt())
+
+    assert "Net amount" in text
+    assert "NOK 159.20" in text
+    assert "VAT 25 %" in text
+    assert "NOK 39.80" in text
+    assert "Total" in text
+    assert "NOK 199.00" in text
+
+
+def test_it_formats_the_amounts_the_norwegian_way_in_norwegian():
+    text = render(make_receipt(), "nb")
+
+    assert "159,20 kr" in text
+    assert "39,80 kr" in text
+    assert "199,00 kr" in text
+    assert "Fjord 10 GB måned" in text
+
+
+def test_it_shows_a_top_up_without_vat_and_says_when_vat_is_charged():
+    text = render(make_receipt(kind=OrderKind.TOPUP, method=PaymentMethod.CARD))
+
+    assert "Top-up of the prepaid balance" in text
+    assert "VAT 0 %" in text
+    assert "NOK 0.00" in text
+    assert "VAT is charged when the balance is used." in text
+    assert "NOK 200.00" in text
+    assert "VAT 25 %" not in text
+
+
+def test_it_says_a_renewal_paid_from_the_balance_was_paid_by_prepaid_balance():
+    text = render(make_receipt(method=PaymentMethod.BALANCE))
+
+    assert "Prepaid balance" in text
+
+
+@pytest.mark.parametrize("language", ["en", "nb", "zh-hans"])
+def test_it_shows_a_chinese_name_in_every_language(language):
+    text = render(make_receipt(customer_name="王小明"), language)
+
+    assert "王小明" in text
+
+
+def test_it_renders_a_valid_pdf_in_chinese():
+    receipt = make_receipt(customer_name="王小明")
+
+    with translation.override("zh-hans"):
+        data = receipt_pdf(receipt)
+
+    assert data.startswith(b"%PDF-")
+    text = pdf_text(data)
+    assert "王小明" in text
+    assert "峡湾 10 GB" in text
+    assert "199.00 克朗" in text
+    assert "2026年3月5日 13:07" in text
+
+
+def test_it_prints_markup_in_a_name_as_typed():
+    text = render(make_receipt(customer_name="Dahl & <Sønner> AS"))
+
+    assert "Dahl & <Sønner> AS" in text
+
+
+def test_it_shows_the_amount_paid_even_after_the_plan_price_changes():
+    receipt = make_receipt()
+    assert receipt.plan is not None
+    receipt.plan.price_ore = 299_00
+    receipt.plan.save(update_fields=["price_ore"])
+    receipt.refresh_from_db()
+
+    text = render(receipt)
+
+    assert "NOK 199.00" in text
+    assert "NOK 299.00" not in text

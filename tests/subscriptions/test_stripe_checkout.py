@@ -1,0 +1,1028 @@
+"""The Stripe Checkout adapter, tested at the HTTP boundary with payloads
+shaped like Stripe's: a local server plays Stripe's API, and webhooks are
+signed here the way Stripe documents it."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import pytest
+
+from subscriptions.models import (
+    EventResult,
+    Order,
+    OrderStatus,
+    PaymentEvent,
+    PaymentMethod,
+    PaymentState,
+    SavedCard,
+)
+from subscriptions.payments import (
+    CreatedPayment,
+    InvalidCallback,
+    PaymentProviderError,
+    PaymentUpdate,
+    SavedMethod,
+    SetupResult,
+    get_provider,
+)
+from subscriptions.payments.stripe_checkout import StripeCheckoutProvider
+from subscriptions.services.orders import Billing, order_charge_saved_card, payment_update_apply, renewal_request
+from tests.factories import LineFactory, PlanFactory, UserFactory
+
+WEBHOOK_SECRET = "whsec_test_5f2b8c1d9e"
+SESSION_ID = "cs_test_a1B2c3D4e5F6g7H8"
+ORDER = "7b0c5a7e-3f2d-4c1e-9a51-2f8d6e4b1c90"
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    form: dict[str, str]
+    headers: dict[str, str]
+    query: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class FakeStripe:
+    """Stripe's API as far as the adapter uses it: answers by (method, path),
+    remembers every request."""
+
+    requests: list[Request] = field(default_factory=list)
+    answers: dict[tuple[str, str], tuple[int, dict[str, Any]]] = field(default_factory=dict)
+
+    def answer(self, method: str, path: str, body: dict[str, Any], status: int = 200) -> None:
+        self.answers[method, path] = (status, body)
+
+
+class StripeHandler(BaseHTTPRequestHandler):
+    server: StripeServer
+
+    def do_GET(self) -> None:
+        self.reply()
+
+    def do_POST(self) -> None:
+        self.reply()
+
+    def reply(self) -> None:
+        fake = self.server.fake
+        url = urlsplit(self.path)
+        path = url.path
+        length = int(self.headers.get("Content-Length") or 0)
+        form = dict(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
+        query = dict(parse_qsl(url.query, keep_blank_values=True))
+        fake.requests.append(Request(self.command, path, form, dict(self.headers.items()), query))
+        status, body = fake.answers.get(
+            (self.command, path),
+            (404, {"error": {"type": "invalid_request_error", "message": f"Unrecognized request URL ({path})."}}),
+        )
+        content = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(content)))
+        self.send_header("Request-Id", "req_test_1")
+        self.end_headers()
+        self.wfile.write(content)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+class StripeServer(ThreadingHTTPServer):
+    fake: FakeStripe
+
+
+@pytest.fixture
+def stripe_api(settings: Any) -> Iterator[FakeStripe]:
+    server = StripeServer(("127.0.0.1", 0), StripeHandler)
+    server.fake = FakeStripe()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{server.server_address[1]}"
+    settings.STRIPE_SECRET_KEY = "sk_test_51Nordlys"
+    yield server.fake
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+@pytest.fixture
+def webhook_secret(settings: Any) -> str:
+    settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.PAYMENT_CALLBACK_TOLERANCE_SECONDS = 300
+    return WEBHOOK_SECRET
+
+
+def checkout_session(**changes: Any) -> dict[str, Any]:
+    session = {
+        "id": SESSION_ID,
+        "object": "checkout.session",
+        "url": f"https://checkout.stripe.com/c/pay/{SESSION_ID}#fidkdWxOYHwnPyd1blpxYHZxWjA0",
+        "mode": "payment",
+        "status": "open",
+        "payment_status": "unpaid",
+        "amount_total": 199_00,
+        "currency": "nok",
+        "client_reference_id": ORDER,
+        "metadata": {"order": ORDER},
+        "payment_intent": "pi_3PqR7sT8uV9wX0yZ",
+        "livemode": False,
+    }
+    return session | changes
+
+
+def event(event_type: str, session: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": "evt_1PqR7sT8uV9wX0yZaBcDeFgH",
+        "object": "event",
+        "api_version": "2025-09-30.clover",
+        "created": int(time.time()),
+        "type": event_type,
+        "data": {"object": session},
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+    }
+
+
+def signed(body: bytes, *, at: float | None = None, secret: str = WEBHOOK_SECRET) -> dict[str, str]:
+    """The headers Stripe sends: t=<unix time>,v1=<HMAC-SHA256 of "<t>.<body>">."""
+    timestamp = int(time.time() if at is None else at)
+    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+    return {"Content-Type": "application/json", "Stripe-Signature": f"t={timestamp},v1={digest}"}
+
+
+def create(provider: StripeCheckoutProvider, **changes: Any) -> CreatedPayment:
+    arguments: dict[str, Any] = {
+        "reference": ORDER,
+        "amount_ore": 199_00,
+        "description": "Fornyelse av 912 34 567, 30 dager",
+        "idempotency_key": f"order-{ORDER}",
+        "return_url": f"https://portal.test/orders/{ORDER}/return/",
+        "notify_url": "https://portal.test/payments/callback/stripe/",
+        "language": "nb",
+    }
+    return provider.create_payment(**(arguments | changes))
+
+
+# --- creating a payment -------------------------------------------------------------------
+
+
+def test_it_is_the_provider_settings_call_stripe(stripe_api: FakeStripe) -> None:
+    assert isinstance(get_provider("stripe"), StripeCheckoutProvider)
+    assert get_provider("stripe").name == "stripe"
+
+
+def test_it_creates_a_checkout_session_with_the_idempotency_key(stripe_api: FakeStripe) -> None:
+    stripe_api.answer("POST", "/v1/checkout/sessions", checkout_session())
+
+    created = create(StripeCheckoutProvider())
+
+    assert created == CreatedPayment(payment_id=SESSION_ID, redirect_url=checkout_session()["url"])
+    [request] = stripe_api.requests
+    assert (request.method, request.path) == ("POST", "/v1/checkout/sessions")
+    assert request.headers["Idempotency-Key"] == f"order-{ORDER}"
+    assert request.headers["Authorization"] == "Bearer sk_test_51Nordlys"
+    assert request.form == {
+        "mode": "payment",
+        "line_items[0][price_data][currency]": "nok",
+        "line_items[0][price_data][unit_amount]": "19900",
+        "line_items[0][price_data][product_data][name]": "Fornyelse av 912 34 567, 30 dager",
+        "line_items[0][quantity]": "1",
+        "success_url": f"https://portal.test/orders/{ORDER}/return/",
+        "cancel_url": f"https://portal.test/orders/{ORDER}/return/",
+        "client_reference_id": ORDER,
+        "metadata[order]": ORDER,
+        "payment_intent_data[metadata][order]": ORDER,
+        "locale": "nb",
+    }
+
+
+@pytest.mark.parametrize(("language", "locale"), [("nb", "nb"), ("zh-hans", "zh"), ("en", "en"), ("de", "en")])
+def test_it_shows_checkout_in_the_customers_language(stripe_api: FakeStripe, language: str, locale: str) -> None:
+    stripe_api.answer("POST", "/v1/checkout/sessions", checkout_session())
+
+    create(StripeCheckoutProvider(), language=language)
+
+    assert stripe_api.requests[0].form["locale"] == locale
+
+
+def test_it_reports_an_api_error_as_a_provider_error(stripe_api: FakeStripe) -> None:
+    stripe_api.answer(
+        "POST",
+        "/v1/checkout/sessions",
+        {"error": {"type": "api_error", "message": "An unknown error occurred"}},
+        status=500,
+    )
+
+    with pytest.raises(PaymentProviderError, match="unknown error") as raised:
+        create(StripeCheckoutProvider())
+
+    assert raised.value.__cause__ is not None
+    assert len(stripe_api.requests) == 1  # asked once, no retries sleeping in the customer's request
+
+
+def test_it_reports_a_refused_request_as_a_provider_error(stripe_api: FakeStripe) -> None:
+    stripe_api.answer(
+        "POST",
+        "/v1/checkout/sessions",
+        {"error": {"type": "invalid_request_error", "message": "Invalid currency: nok", "param": "currency"}},
+        status=400,
+    )
+
+    with pytest.raises(PaymentProviderError, match="Invalid currency"):
+        create(StripeCheckoutProvider())
+
+
+def test_it_reports_an_unreachable_stripe_as_a_provider_error(settings: Any) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{port}"
+    settings.STRIPE_SECRET_KEY = "sk_test_51Nordlys"
+
+    with pytest.raises(PaymentProviderError):
+        create(StripeCheckoutProvider())
+
+
+# --- webhooks ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("event_type", "payment_status", "state", "reason"),
+    [
+        ("checkout.session.completed", "paid", PaymentState.PAID, ""),
+        ("checkout.session.completed", "no_payment_required", PaymentState.PAID, ""),
+        ("checkout.session.completed", "unpaid", PaymentState.PENDING, ""),
+        ("checkout.session.async_payment_succeeded", "paid", PaymentState.PAID, ""),
+        ("checkout.session.async_payment_failed", "unpaid", PaymentState.DECLINED, "card_declined"),
+        ("checkout.session.expired", "unpaid", PaymentState.CANCELLED, ""),
+    ],
+)
+def test_it_reads_what_each_checkout_event_says_about_the_payment(
+    webhook_secret: str, event_type: str, payment_status: str, state: PaymentState, reason: str
+) -> None:
+    body = json.dumps(event(event_type, checkout_session(status="complete", payment_status=payment_status))).encode()
+
+    update = StripeCheckoutProvider().verify_callback(body=body, headers=signed(body))
+
+    assert update is not None
+    assert (update.state, update.reason) == (state, reason)
+
+
+def test_it_keeps_the_event_its_session_and_the_order_in_the_update(webhook_secret: str) -> None:
+    payload = event("checkout.session.completed", checkout_session(status="complete", payment_status="paid"))
+    body = json.dumps(payload).encode()
+
+    update = StripeCheckoutProvider().verify_callback(body=body, headers=signed(body))
+
+    assert update is not None
+    assert update.event_id == "evt_1PqR7sT8uV9wX0yZaBcDeFgH"
+    assert update.payment_id == SESSION_ID
+    assert update.reference == ORDER
+    assert update.amount_ore == 199_00
+    assert update.payload == payload
+    json.dumps(update.payload)  # storable as it came
+
+
+def test_it_finds_the_order_in_the_metadata_without_a_client_reference(webhook_secret: str) -> None:
+    session = checkout_session(status="complete", payment_status="paid", client_reference_id=None)
+    body = json.dumps(event("checkout.session.completed", session)).encode()
+
+    update = StripeCheckoutProvider().verify_callback(body=body, headers=signed(body))
+
+    assert update is not None
+    assert update.reference == ORDER
+
+
+def test_it_ignores_a_session_that_is_not_an_order_of_ours(webhook_secret: str) -> None:
+    session = checkout_session(status="complete", payment_status="paid", client_reference_id=None, metadata={})
+    body = json.dumps(event("checkout.session.completed", session)).encode()
+
+    assert StripeCheckoutProvider().verify_callback(body=body, headers=signed(body)) is None
+
+
+def test_it_ignores_an_unrelated_event(webhook_secret: str) -> None:
+    intent = {"id": "pi_3PqR7sT8uV9wX0yZ", "object": "payment_intent", "status": "succeeded", "amount": 199_00}
+    body = json.dumps(event("payment_intent.succeeded", intent)).encode()
+
+    assert StripeCheckoutProvider().verify_callback(body=body, headers=signed(body)) is None
+
+
+def test_it_refuses_a_webhook_signed_with_another_secret(webhook_secret: str) -> None:
+    body = json.dumps(event("checkout.session.completed", checkout_session(payment_status="paid"))).encode()
+
+    with pytest.raises(InvalidCallback, match="signature"):
+        StripeCheckoutProvider().verify_callback(body=body, headers=signed(body, secret="whsec_someone_else"))
+
+
+def test_it_refuses_a_webhook_whose_body_was_changed(webhook_secret: str) -> None:
+    body = json.dumps(event("checkout.session.completed", checkout_session(payment_status="unpaid"))).encode()
+    headers = signed(body)
+
+    with pytest.raises(InvalidCallback):
+        StripeCheckoutProvider().verify_callback(body=body.replace(b'"unpaid"', b'"paid"'), headers=headers)
+
+
+def test_it_refuses_a_webhook_without_a_signature(webhook_secret: str) -> None:
+    body = json.dumps(event("checkout.session.completed", checkout_session(payment_status="paid"))).encode()
+
+    with pytest.raises(InvalidCallback):
+        StripeCheckoutProvider().verify_callback(body=body, headers={"Content-Type": "application/json"})
+
+
+def test_it_refuses_a_stale_webhook(webhook_secret: str) -> None:
+    body = json.dumps(event("checkout.session.completed", checkout_session(payment_status="paid"))).encode()
+
+    with pytest.raises(InvalidCallback, match="tolerance"):
+        StripeCheckoutProvider().verify_callback(body=body, headers=signed(body, at=time.time() - 301))
+
+
+def test_it_refuses_a_webhook_signed_in_the_future(webhook_secret: str) -> None:
+    body = json.dumps(event("checkout.session.completed", checkout_session(payment_status="paid"))).encode()
+
+    with pytest.raises(InvalidCallback, match="future"):
+        StripeCheckoutProvider().verify_callback(body=body, headers=signed(body, at=time.time() + 600))
+
+
+@pytest.mark.parametrize("body", [b"<html>not json</html>", b'["an", "array"]', b'{"id": "evt_1", "object": "event"}'])
+def test_it_refuses_a_signed_body_that_is_not_an_event(webhook_secret: str, body: bytes) -> None:
+    with pytest.raises(InvalidCallback):
+        StripeCheckoutProvider().verify_callback(body=body, headers=signed(body))
+
+
+# --- asking for a payment's status --------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "payment_status", "state"),
+    [
+        ("open", "unpaid", PaymentState.PENDING),
+        ("complete", "paid", PaymentState.PAID),
+        ("complete", "unpaid", PaymentState.PENDING),
+        ("expired", "unpaid", PaymentState.CANCELLED),
+    ],
+)
+def test_it_asks_stripe_how_the_session_stands(
+    stripe_api: FakeStripe, status: str, payment_status: str, state: PaymentState
+) -> None:
+    session = checkout_session(status=status, payment_status=payment_status)
+    stripe_api.answer("GET", f"/v1/checkout/sessions/{SESSION_ID}", session)
+
+    update = StripeCheckoutProvider().fetch_status(payment_id=SESSION_ID)
+
+    assert update.state == state
+    assert update.event_id == f"status:{SESSION_ID}:{state}"
+    assert (update.payment_id, update.reference, update.amount_ore) == (SESSION_ID, ORDER, 199_00)
+    assert [(r.method, r.path) for r in stripe_api.requests] == [("GET", f"/v1/checkout/sessions/{SESSION_ID}")]
+
+
+def test_it_reports_an_unknown_session_as_a_provider_error(stripe_api: FakeStripe) -> None:
+    stripe_api.answer(
+        "GET",
+        "/v1/checkout/sessions/cs_test_gone",
+        {"error": {"type": "invalid_request_error", "message": "No such checkout.session: 'cs_test_gone'"}},
+        status=404,
+    )
+
+    with pytest.raises(PaymentProviderError, match="No such"):
+        StripeCheckoutProvider().fetch_status(payment_id="cs_test_gone")
+
+
+# --- refunds ----------------------------------------------------------------------------------
+
+
+def test_it_refunds_the_sessions_payment_intent_with_the_idempotency_key(stripe_api: FakeStripe) -> None:
+    paid = checkout_session(status="complete", payment_status="paid")
+    stripe_api.answer("GET", f"/v1/checkout/sessions/{SESSION_ID}", paid)
+    stripe_api.answer(
+        "POST",
+        "/v1/refunds",
+        {
+            "id": "re_3PqR7sT8uV9wX0yZ1aBcDeFg",
+            "object": "refund",
+            "amount": 50_00,
+            "currency": "nok",
+            "payment_intent": "pi_3PqR7sT8uV9wX0yZ",
+            "status": "succeeded",
+        },
+    )
+
+    refund_id = StripeCheckoutProvider().refund(payment_id=SESSION_ID, amount_ore=50_00, idempotency_key="refund-42")
+
+    assert refund_id == "re_3PqR7sT8uV9wX0yZ1aBcDeFg"
+    lookup, refund = stripe_api.requests
+    assert (lookup.method, lookup.path) == ("GET", f"/v1/checkout/sessions/{SESSION_ID}")
+    assert (refund.method, refund.path) == ("POST", "/v1/refunds")
+    assert refund.form == {"payment_intent": "pi_3PqR7sT8uV9wX0yZ", "amount": "5000"}
+    assert refund.headers["Idempotency-Key"] == "refund-42"
+
+
+def test_it_refuses_to_refund_a_session_that_took_no_payment(stripe_api: FakeStripe) -> None:
+    stripe_api.answer("GET", f"/v1/checkout/sessions/{SESSION_ID}", checkout_session(payment_intent=None))
+
+    with pytest.raises(PaymentProviderError, match="no payment"):
+        StripeCheckoutProvider().refund(payment_id=SESSION_ID, amount_ore=50_00, idempotency_key="refund-42")
+
+    assert [r.path for r in stripe_api.requests] == [f"/v1/checkout/sessions/{SESSION_ID}"]
+
+
+def test_it_reports_a_refused_refund_as_a_provider_error(stripe_api: FakeStripe) -> None:
+    stripe_api.answer("GET", f"/v1/checkout/sessions/{SESSION_ID}", checkout_session(payment_status="paid"))
+    stripe_api.answer(
+        "POST",
+        "/v1/refunds",
+        {
+            "error": {
+                "type": "invalid_request_error",
+                "code": "charge_already_refunded",
+                "message": "Charge ch_3PqR7sT8uV9wX0yZ has already been refunded.",
+            }
+        },
+        status=400,
+    )
+
+    with pytest.raises(PaymentProviderError, match="already been refunded"):
+        StripeCheckoutProvider().refund(payment_id=SESSION_ID, amount_ore=50_00, idempotency_key="refund-42")
+
+
+# --- saving a card for auto-renew ---------------------------------------------------------------
+
+SETUP = "3e8f1c2a-6b4d-4f0e-8a7c-5d9b2e1f0a63"
+SETUP_SESSION_ID = "cs_test_c1S2e3T4u5P6v7W8"
+SETUP_INTENT_ID = "seti_1PqR7sT8uV9wX0yZsEtUp"
+CUSTOMER_ID = "cus_QpR7sT8uV9wX0y"
+METHOD_ID = "pm_1PqR7sT8uV9wX0yZcArD"
+INTENT_ID = "pi_3PqS8tU9vW0xY1zA"
+
+
+def setup_session(**changes: Any) -> dict[str, Any]:
+    session = {
+        "id": SETUP_SESSION_ID,
+        "object": "checkout.session",
+        "url": f"https://checkout.stripe.com/c/pay/{SETUP_SESSION_ID}#fidkdWxOYHwnPyd1blpxYHZxWjA0",
+        "mode": "setup",
+        "status": "open",
+        "payment_status": "no_payment_required",
+        "amount_total": None,
+        "currency": "nok",
+        "client_reference_id": SETUP,
+        "customer": CUSTOMER_ID,
+        "metadata": {"card_setup": SETUP},
+        "payment_intent": None,
+        "setup_intent": SETUP_INTENT_ID,
+        "livemode": False,
+    }
+    return session | changes
+
+
+def card_method() -> dict[str, Any]:
+    return {
+        "id": METHOD_ID,
+        "object": "payment_method",
+        "type": "card",
+        "customer": CUSTOMER_ID,
+        "card": {
+            "brand": "visa",
+            "country": "NO",
+            "exp_month": 8,
+            "exp_year": 2031,
+            "funding": "debit",
+            "last4": "4242",
+        },
+        "livemode": False,
+    }
+
+
+def setup_intent(**changes: Any) -> dict[str, Any]:
+    intent = {
+        "id": SETUP_INTENT_ID,
+        "object": "setup_intent",
+        "status": "requires_payment_method",
+        "usage": "off_session",
+        "customer": CUSTOMER_ID,
+        "payment_method": None,
+        "metadata": {"card_setup": SETUP, "portal_customer": "user-17"},
+        "livemode": False,
+    }
+    return intent | changes
+
+
+def customer(**changes: Any) -> dict[str, Any]:
+    found = {
+        "id": CUSTOMER_ID,
+        "object": "customer",
+        "email": "kari@example.no",
+        "metadata": {"portal_customer": "user-17"},
+        "livemode": False,
+    }
+    return found | changes
+
+
+def search_result(*customers: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "object": "search_result",
+        "url": "/v1/customers/search",
+        "has_more": False,
+        "next_page": None,
+        "data": list(customers),
+    }
+
+
+def create_setup(provider: StripeCheckoutProvider, **changes: Any) -> CreatedPayment:
+    arguments: dict[str, Any] = {
+        "reference": SETUP,
+        "customer_reference": "user-17",
+        "customer_email": "kari@example.no",
+        "idempotency_key": f"setup-{SETUP}",
+        "return_url": f"https://portal.test/auto-renew/{SETUP}/return/",
+        "language": "nb",
+    }
+    return provider.create_card_setup(**(arguments | changes))
+
+
+def test_it_saves_a_card_on_a_new_customer_with_the_idempotency_keys(stripe_api: FakeStripe) -> None:
+    stripe_api.answer("GET", "/v1/customers/search", search_result())
+    stripe_api.answer("POST", "/v1/customers", customer())
+    stripe_api.answer("POST", "/v1/checkout/sessions", setup_session())
+
+    created = create_setup(StripeCheckoutProvider())
+
+    assert created == CreatedPayment(payment_id=SETUP_SESSION_ID, redirect_url=setup_session()["url"])
+    search, made, session = stripe_api.requests
+    assert (search.method, search.path) == ("GET", "/v1/customers/search")
+    assert search.query == {"query": "metadata['portal_customer']:'user-17'", "limit": "1"}
+    assert (made.method, made.path) == ("POST", "/v1/customers")
+    assert made.form == {"email": "kari@example.no", "metadata[portal_customer]": "user-17"}
+    assert made.headers["Idempotency-Key"] == f"setup-{SETUP}-customer"
+    assert (session.method, session.path) == ("POST", "/v1/checkout/sessions")
+    assert session.headers["Idempotency-Key"] == f"setup-{SETUP}"
+    assert session.form == {
+        "mode": "setup",
+        "currency": "nok",
+        "allowed_payment_method_types[0]": "card",
+        "customer": CUSTOMER_ID,
+        "success_url": f"https://portal.test/auto-renew/{SETUP}/return/",
+        "cancel_url": f"https://portal.test/auto-renew/{SETUP}/return/",
+        "client_reference_id": SETUP,
+        "metadata[card_setup]": SETUP,
+        "setup_intent_data[metadata][card_setup]": SETUP,
+        "setup_intent_data[metadata][portal_customer]": "user-17",
+        "locale": "nb",
+    }
+
+
+def test_it_saves_a_card_on_the_customer_stripe_already_has(stripe_api: FakeStripe) -> None:
+    stripe_api.answer("GET", "/v1/customers/search", search_result(customer(id="cus_Earlier1")))
+    stripe_api.answer("POST", "/v1/checkout/sessions", setup_session(customer="cus_Earlier1"))
+
+    create_setup(StripeCheckoutProvider(), language="zh-hans")
+
+    assert [(r.method, r.path) for r in stripe_api.requests] == [
+        ("GET", "/v1/customers/search"),
+        ("POST", "/v1/checkout/sessions"),
+    ]
+    assert stripe_api.requests[1].form["customer"] == "cus_Earlier1"
+    assert stripe_api.requests[1].form["locale"] == "zh"
+
+
+def test_it_makes_a_customer_without_an_email_for_a_customer_who_has_none(stripe_api: FakeStripe) -> None:
+    stripe_api.answer("GET", "/v1/customers/search", search_result())
+    stripe_api.answer("POST", "/v1/customers", customer(email=None))
+    stripe_api.answer("POST", "/v1/checkout/sessions", setup_session())
+
+    create_setup(StripeCheckoutProvider(), customer_email="")
+
+    assert stripe_api.requests[1].form == {"metadata[portal_customer]": "user-17"}
+
+
+def test_it_reports_a_refused_card_setup_as_a_provider_error(stripe_api: FakeStripe) -> None:
+    stripe_api.answer("GET", "/v1/customers/search", search_result(customer()))
+    stripe_api.answer(
+        "POST",
+        "/v1/checkout/sessions",
+        {"error": {"type": "invalid_request_error", "message": "Invalid currency: nok", "param": "currency"}},
+        status=400,
+    )
+
+    with pytest.raises(PaymentProviderError, match="Invalid currency"):
+        create_setup(StripeCheckoutProvider())
+
+
+def test_it_reports_a_failed_customer_search_as_a_provider_error(stripe_api: FakeStripe) -> None:
+    stripe_api.answer(
+        "GET",
+        "/v1/customers/search",
+        {"error": {"type": "api_error", "message": "An unknown error occurred"}},
+        status=500,
+    )
+
+    with pytest.raises(PaymentProviderError, match="unknown error"):
+        create_setup(StripeCheckoutProvider())
+
+    assert len(stripe_api.requests) == 1  # no customer made, no session
+
+
+def test_it_reads_the_saved_card_once_the_setup_succeeded(stripe_api: FakeStripe) -> None:
+    saved = setup_intent(status="succeeded", payment_method=card_method())
+    stripe_api.answer(
+        "GET", f"/v1/checkout/sessions/{SETUP_SESSION_ID}", setup_session(status="complete", setup_intent=saved)
+    )
+
+    result = StripeCheckoutProvider().fetch_card_setup(setup_id=SETUP_SESSION_ID)
+
+    assert result == SetupResult(
+        state=PaymentState.PAID,
+        method=SavedMethod(
+            method_id=METHOD_ID, customer_id=CUSTOMER_ID, brand="visa", last4="4242", exp_month=8, exp_year=2031
+        ),
+    )
+    [request] = stripe_api.requests
+    assert (request.method, request.path) == ("GET", f"/v1/checkout/sessions/{SETUP_SESSION_ID}")
+    assert request.query == {"expand[0]": "setup_intent", "expand[1]": "setup_intent.payment_method"}
+
+
+@pytest.mark.parametrize(
+    ("status", "intent_status", "state"),
+    [
+        ("open", "requires_payment_method", PaymentState.PENDING),
+        ("complete", "processing", PaymentState.PENDING),
+        ("expired", "requires_payment_method", PaymentState.CANCELLED),
+        ("complete", "canceled", PaymentState.CANCELLED),
+    ],
+)
+def test_it_has_no_card_until_the_setup_succeeded(
+    stripe_api: FakeStripe, status: str, intent_status: str, state: PaymentState
+) -> None:
+    session = setup_session(status=status, setup_intent=setup_intent(status=intent_status))
+    stripe_api.answer("GET", f"/v1/checkout/sessions/{SETUP_SESSION_ID}", session)
+
+    assert StripeCheckoutProvider().fetch_card_setup(setup_id=SETUP_SESSION_ID) == SetupResult(state=state)
+
+
+def test_it_reports_an_unknown_setup_session_as_a_provider_error(stripe_api: FakeStripe) -> None:
+    stripe_api.answer(
+        "GET",
+        "/v1/checkout/sessions/cs_test_gone",
+        {"error": {"type": "invalid_request_error", "message": "No such checkout.session: 'cs_test_gone'"}},
+        status=404,
+    )
+
+    with pytest.raises(PaymentProviderError, match="No such"):
+        StripeCheckoutProvider().fetch_card_setup(setup_id="cs_test_gone")
+
+
+# --- charging a saved card ----------------------------------------------------------------------
+
+SAVED = SavedMethod(method_id=METHOD_ID, customer_id=CUSTOMER_ID)
+
+
+def payment_intent(**changes: Any) -> dict[str, Any]:
+    intent = {
+        "id": INTENT_ID,
+        "object": "payment_intent",
+        "amount": 199_00,
+        "amount_received": 199_00,
+        "currency": "nok",
+        "status": "succeeded",
+        "customer": CUSTOMER_ID,
+        "payment_method": METHOD_ID,
+        "description": "Fjord 30 dager for 912 34 567",
+        "metadata": {"order": ORDER, "charge": "saved_card"},
+        "last_payment_error": None,
+        "livemode": False,
+    }
+    return intent | changes
+
+
+def card_error(code: str, decline_code: str | None, message: str) -> dict[str, Any]:
+    """Stripe's 402 answer to an off-session charge that did not go through:
+    the error, with the PaymentIntent it left waiting for another card."""
+    error: dict[str, Any] = {
+        "type": "card_error",
+        "code": code,
+        "message": message,
+        "charge": "ch_3PqS8tU9vW0xY1zA0bCdEfGh",
+        "doc_url": f"https://docs.stripe.com/error-codes/{code}",
+        "request_log_url": "https://dashboard.stripe.com/test/logs/req_test_1",
+    }
+    if decline_code:
+        error["decline_code"] = decline_code
+    intent = payment_intent(status="requires_payment_method", amount_received=0, last_payment_error=dict(error))
+    return {"error": error | {"payment_intent": intent, "payment_method": card_method()}}
+
+
+def charge(provider: StripeCheckoutProvider, **changes: Any) -> PaymentUpdate:
+    arguments: dict[str, Any] = {
+        "method": SAVED,
+        "reference": ORDER,
+        "amount_ore": 199_00,
+        "description": "Fjord 30 dager for 912 34 567",
+        "idempotency_key": f"order-{ORDER}",
+    }
+    return provider.charge_saved_card(**(arguments | changes))
+
+
+def test_it_charges_the_saved_card_off_session_with_the_idempotency_key(stripe_api: FakeStripe) -> None:
+    stripe_api.answer("POST", "/v1/payment_intents", payment_intent())
+
+    update = charge(StripeCheckoutProvider())
+
+    assert update == PaymentUpdate(
+        event_id=f"charge:{INTENT_ID}:{PaymentState.PAID}",
+        payment_id=INTENT_ID,
+        reference=ORDER,
+        state=PaymentState.PAID,
+        amount_ore=199_00,
+    )
+    [request] = stripe_api.requests
+    assert (request.method, request.path) == ("POST", "/v1/payment_intents")
+    assert request.headers["Idempotency-Key"] == f"order-{ORDER}"
+    assert request.form == {
+        "amount": "19900",
+        "currency": "nok",
+        "customer": CUSTOMER_ID,
+        "payment_method": METHOD_ID,
+        "off_session": "true",
+        "confirm": "true",
+        "description": "Fjord 30 dager for 912 34 567",
+        "metadata[order]": ORDER,
+        "metadata[charge]": "saved_card",
+    }
+
+
+def test_it_asks_again_with_the_same_key_and_gets_the_same_charge(stripe_api: FakeStripe) -> None:
+    stripe_api.answer("POST", "/v1/payment_intents", payment_intent())
+    provider = StripeCheckoutProvider()
+
+    first, again = charge(provider), charge(provider)
+
+    assert first == again  # one event id: our books record it once
+    assert [r.headers["Idempotency-Key"] for r in stripe_api.requests] == [f"order-{ORDER}"] * 2
+
+
+@pytest.mark.parametrize(
+    ("code", "decline_code", "message", "reason"),
+    [
+        ("card_declined", "insufficient_funds", "Your card has insufficient funds.", "insufficient_funds"),
+        ("card_declined", "generic_decline", "Your card was declined.", "generic_decline"),
+        (
+            "authentication_required",
+            "authentication_required",
+            "Your card was declined. This transaction requires authentication.",
+            "authentication_required",
+        ),
+        ("expired_card", None, "Your card has expired.", "expired_card"),
+    ],
+)
+def test_it_reads_a_card_error_as_a_decline_with_its_code(
+    stripe_api: FakeStripe, code: str, decline_code: str | None, message: str, reason: str
+) -> None:
+    stripe_api.answer("POST", "/v1/payment_intents", card_error(code, decline_code, message), status=402)
+
+    update = charge(StripeCheckoutProvider())
+
+    assert (update.state, update.reason) == (PaymentState.DECLINED, reason)
+
+
+def test_it_keeps_the_payment_intent_a_declined_charge_left(stripe_api: FakeStripe) -> None:
+    answer = card_error("card_declined", "insufficient_funds", "Your card has insufficient funds.")
+    stripe_api.answer("POST", "/v1/payment_intents", answer, status=402)
+
+    update = charge(StripeCheckoutProvider())
+
+    assert update.event_id == f"charge:{INTENT_ID}:{PaymentState.DECLINED}"
+    assert (update.payment_id, update.reference, update.amount_ore) == (INTENT_ID, ORDER, 199_00)
+    assert update.payload == answer
+    assert len(stripe_api.requests) == 1
+
+
+def test_it_declines_a_card_stripe_no_longer_has(stripe_api: FakeStripe) -> None:
+    stripe_api.answer(
+        "POST",
+        "/v1/payment_intents",
+        {
+            "error": {
+                "type": "invalid_request_error",
+                "code": "resource_missing",
+                "param": "payment_method",
+                "message": f"No such PaymentMethod: '{METHOD_ID}'",
+            }
+        },
+        status=400,
+    )
+
+    update = charge(StripeCheckoutProvider())
+
+    assert (update.state, update.reason, update.payment_id) == (PaymentState.DECLINED, "resource_missing", "")
+    assert update.event_id == f"charge:order-{ORDER}:{PaymentState.DECLINED}"
+
+
+@pytest.mark.parametrize("status", ["processing", "requires_action"])
+def test_it_leaves_a_charge_stripe_has_not_decided_pending(stripe_api: FakeStripe, status: str) -> None:
+    stripe_api.answer("POST", "/v1/payment_intents", payment_intent(status=status, amount_received=0))
+
+    update = charge(StripeCheckoutProvider())
+
+    assert (update.state, update.payment_id) == (PaymentState.PENDING, INTENT_ID)
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [
+        (500, {"error": {"type": "api_error", "message": "An unknown error occurred"}}),
+        (
+            400,
+            {
+                "error": {
+                    "type": "idempotency_error",
+                    "message": "Keys for idempotent requests can only be used with the same parameters "
+                    "they were first used with.",
+                }
+            },
+        ),
+        (400, {"error": {"type": "invalid_request_error", "message": "Invalid currency: nok", "param": "currency"}}),
+    ],
+)
+def test_it_reports_a_charge_stripe_did_not_make_as_a_provider_error(
+    stripe_api: FakeStripe, status: int, body: dict[str, Any]
+) -> None:
+    stripe_api.answer("POST", "/v1/payment_intents", body, status=status)
+
+    with pytest.raises(PaymentProviderError, match=body["error"]["message"][:20]):
+        charge(StripeCheckoutProvider())
+
+    assert len(stripe_api.requests) == 1
+
+
+def test_it_asks_stripe_how_a_saved_card_charge_stands(stripe_api: FakeStripe) -> None:
+    stripe_api.answer("GET", f"/v1/payment_intents/{INTENT_ID}", payment_intent(status="processing"))
+
+    update = StripeCheckoutProvider().fetch_status(payment_id=INTENT_ID)
+
+    assert update.event_id == f"status:{INTENT_ID}:{PaymentState.PENDING}"
+    assert (update.state, update.payment_id, update.reference) == (PaymentState.PENDING, INTENT_ID, ORDER)
+    assert [(r.method, r.path) for r in stripe_api.requests] == [("GET", f"/v1/payment_intents/{INTENT_ID}")]
+
+
+def test_it_refunds_a_saved_card_charge_on_its_payment_intent(stripe_api: FakeStripe) -> None:
+    stripe_api.answer(
+        "POST",
+        "/v1/refunds",
+        {"id": "re_3PqS8tU9vW0xY1zA", "object": "refund", "amount": 199_00, "payment_intent": INTENT_ID},
+    )
+
+    refund_id = StripeCheckoutProvider().refund(payment_id=INTENT_ID, amount_ore=199_00, idempotency_key="refund-7")
+
+    assert refund_id == "re_3PqS8tU9vW0xY1zA"
+    [refund] = stripe_api.requests  # no session to look up
+    assert refund.form == {"payment_intent": INTENT_ID, "amount": "19900"}
+    assert refund.headers["Idempotency-Key"] == "refund-7"
+
+
+# --- webhooks about saved cards -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("event_type", "intent", "state", "reason"),
+    [
+        ("payment_intent.succeeded", payment_intent(), PaymentState.PAID, ""),
+        (
+            "payment_intent.payment_failed",
+            card_error("card_declined", "insufficient_funds", "Your card has insufficient funds.")["error"][
+                "payment_intent"
+            ],
+            PaymentState.DECLINED,
+            "insufficient_funds",
+        ),
+        ("payment_intent.canceled", payment_intent(status="canceled"), PaymentState.CANCELLED, ""),
+    ],
+)
+def test_it_reads_what_each_event_says_about_a_saved_card_charge(
+    webhook_secret: str, event_type: str, intent: dict[str, Any], state: PaymentState, reason: str
+) -> None:
+    payload = event(event_type, intent)
+    body = json.dumps(payload).encode()
+
+    update = StripeCheckoutProvider().verify_callback(body=body, headers=signed(body))
+
+    assert update == PaymentUpdate(
+        event_id="evt_1PqR7sT8uV9wX0yZaBcDeFgH",
+        payment_id=INTENT_ID,
+        reference=ORDER,
+        state=state,
+        amount_ore=199_00,
+        reason=reason,
+        payload=payload,
+    )
+
+
+def test_it_leaves_the_payment_intent_of_a_checkout_payment_to_its_session(webhook_secret: str) -> None:
+    body = json.dumps(event("payment_intent.succeeded", payment_intent(metadata={"order": ORDER}))).encode()
+
+    assert StripeCheckoutProvider().verify_callback(body=body, headers=signed(body)) is None
+
+
+@pytest.mark.parametrize("event_type", ["checkout.session.completed", "checkout.session.expired"])
+def test_it_ignores_the_events_of_a_card_setup(webhook_secret: str, event_type: str) -> None:
+    body = json.dumps(event(event_type, setup_session(status="complete"))).encode()
+
+    assert StripeCheckoutProvider().verify_callback(body=body, headers=signed(body)) is None
+
+
+# --- with the orders it pays ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def saved_card_order(db: Any, settings: Any) -> Callable[[], Order]:
+    """A renewal paid with a card saved at Stripe, charged the way auto-renew does it."""
+    settings.PAYMENT_PROVIDER = "stripe"
+    owner = UserFactory()
+    plan = PlanFactory(code="fjord-month", price_ore=199_00)
+    line = LineFactory(owner=owner, with_period=plan)
+    card = SavedCard.objects.create(
+        owner=owner,
+        provider="stripe",
+        method_id=METHOD_ID,
+        provider_customer_id=CUSTOMER_ID,
+        brand="visa",
+        last4="4242",
+    )
+
+    def place() -> Order:
+        return order_charge_saved_card(
+            owner=owner,
+            request=renewal_request(line=line, plan=plan, method=PaymentMethod.SAVED_CARD),
+            billing=Billing(name="Kari Nordmann"),
+            idempotency_key="auto-renew-1-1",
+            card=card,
+        )
+
+    return place
+
+
+def intent_for(order: Order, **changes: Any) -> dict[str, Any]:
+    return payment_intent(metadata={"order": str(order.public_id), "charge": "saved_card"}, **changes)
+
+
+def webhook(event_type: str, intent: dict[str, Any]) -> PaymentEvent:
+    """The webhook as the callback view takes it: verified, then applied."""
+    body = json.dumps(event(event_type, intent) | {"id": f"evt_{event_type}"}).encode()
+    update = StripeCheckoutProvider().verify_callback(body=body, headers=signed(body))
+    assert update is not None
+    return payment_update_apply(provider="stripe", update=update)
+
+
+def test_a_saved_card_charge_pays_the_order_and_its_webhook_changes_nothing(
+    stripe_api: FakeStripe, webhook_secret: str, saved_card_order: Callable[[], Order]
+) -> None:
+    stripe_api.answer("POST", "/v1/payment_intents", payment_intent())
+
+    order = saved_card_order()
+
+    assert (order.status, order.provider, order.provider_payment_id) == (OrderStatus.PAID, "stripe", INTENT_ID)
+    late = webhook("payment_intent.succeeded", intent_for(order))
+    assert (late.order, late.result) == (order, EventResult.NO_CHANGE)
+    assert not PaymentEvent.objects.filter(result=EventResult.REFUND_DUE).exists()
+
+
+def test_a_declined_saved_card_closes_the_order_with_the_decline_code(
+    stripe_api: FakeStripe, webhook_secret: str, saved_card_order: Callable[[], Order]
+) -> None:
+    answer = card_error("card_declined", "insufficient_funds", "Your card has insufficient funds.")
+    stripe_api.answer("POST", "/v1/payment_intents", answer, status=402)
+
+    order = saved_card_order()
+
+    assert (order.status, order.decline_reason, order.provider_payment_id) == (
+        OrderStatus.DECLINED,
+        "insufficient_funds",
+        INTENT_ID,
+    )
+    late = webhook("payment_intent.payment_failed", answer["error"]["payment_intent"])
+    assert (late.order, late.result) == (order, EventResult.NO_CHANGE)
+
+
+def test_a_saved_card_charge_stripe_is_still_processing_is_settled_by_its_webhook(
+    stripe_api: FakeStripe, webhook_secret: str, saved_card_order: Callable[[], Order]
+) -> None:
+    stripe_api.answer("POST", "/v1/payment_intents", payment_intent(status="processing", amount_received=0))
+
+    order = saved_card_order()
+    assert (order.status, order.provider_payment_id) == (OrderStatus.PENDING, INTENT_ID)
+
+    settled = webhook("payment_intent.succeeded", intent_for(order))
+
+    order.refresh_from_db()
+    assert (settled.result, order.status) == (EventResult.APPLIED, OrderStatus.PAID)
