@@ -34,6 +34,7 @@ from accounts.models import User
 from subscriptions.iccid import with_check_digit
 from subscriptions.models import (
     AuditEvent,
+    DiscountKind,
     EsimProfile,
     EsimState,
     InventoryBatch,
@@ -41,15 +42,23 @@ from subscriptions.models import (
     LedgerKind,
     Line,
     LineStatus,
+    Order,
+    PaymentEvent,
     Plan,
     PlanKind,
     PlanPeriod,
+    PromoCode,
+    Receipt,
     ServicePeriod,
     UsageKind,
     UsageRecord,
+    VoucherBatch,
+    VoucherValue,
 )
 from subscriptions.periods import DAYS, MONTHS, OSLO, add_months, period_end
 from subscriptions.services.lines import line_add_period, line_set_low_balance_threshold, line_transition
+from subscriptions.services.vouchers import voucher_batch_create
+from subscriptions.voucher_codes import code_format
 
 T = TypeVar("T")
 
@@ -498,6 +507,56 @@ def demo_lines_seed(*, now: datetime | None = None, fresh: bool = False) -> Demo
 
 def _remove_demo_lines() -> None:
     lines = Line.objects.filter(number__in=[spec.number for spec in DEMO_LINES])
+    orders = Order.objects.filter(line__in=lines)
+    Receipt.objects.filter(order__in=orders).delete()
+    PaymentEvent.objects.filter(order__in=orders).delete()
+    orders.delete()
     LedgerEntry.objects.filter(line__in=lines).delete()
     EsimProfile.objects.filter(line__in=lines).delete()
     lines.delete()  # periods, usage and audit rows go with them
+
+
+DEMO_PROMO_CODE = "VELKOMMEN20"
+DEMO_VOUCHER_LABEL = "Demo: Narvesen Oslo S"
+DEMO_VOUCHER_COUNT = 5
+DEMO_VOUCHER_AMOUNT_ORE = 100_00
+
+
+@dataclass
+class DemoOffersResult:
+    promo_code: str = DEMO_PROMO_CODE
+    promo_created: bool = False
+    # The demo voucher codes, only on the seed that made them (as the printer's CSV would).
+    voucher_codes: list[str] = field(default_factory=list)
+
+
+@transaction.atomic
+def demo_offers_seed(*, now: datetime | None = None) -> DemoOffersResult:
+    """A promotion code for trying checkout, and a batch of 100 kr vouchers
+    made by the demo support user through the real service (so the codes are
+    random and stored hashed: they are returned once, when made)."""
+    now = now or timezone.now()
+    result = DemoOffersResult()
+    _promo, result.promo_created = PromoCode.objects.get_or_create(
+        code=DEMO_PROMO_CODE,
+        defaults={
+            "kind": DiscountKind.PERCENT,
+            "percent": 20,
+            "valid_from": now - timedelta(days=1),
+            "valid_until": now + timedelta(days=365),
+            "max_uses_per_customer": 1,
+        },
+    )
+    staff = User.objects.filter(is_staff=True, is_active=True).order_by("pk").first()
+    if staff is not None and not VoucherBatch.objects.filter(label=DEMO_VOUCHER_LABEL).exists():
+        _batch, codes = voucher_batch_create(
+            label=DEMO_VOUCHER_LABEL,
+            value_kind=VoucherValue.AMOUNT,
+            amount_ore=DEMO_VOUCHER_AMOUNT_ORE,
+            plan=None,
+            count=DEMO_VOUCHER_COUNT,
+            expires_on=(now + timedelta(days=365)).date(),
+            by=staff,
+        )
+        result.voucher_codes = [code_format(code) for _serial, code in codes]
+    return result

@@ -1,6 +1,7 @@
 """`manage.py seed_demo`: the demo people, the plan catalogue and lines with a
 believable history, created once however often it runs."""
 
+import re
 import time
 from datetime import timedelta
 from io import StringIO
@@ -24,14 +25,29 @@ from subscriptions.models import (
     LineStatus,
     Plan,
     PlanKind,
+    PromoCode,
     ServicePeriod,
     UsageRecord,
+    Voucher,
 )
 from subscriptions.services.ledger import ledger_balance
+from subscriptions.services.vouchers import voucher_redeem
 
 pytestmark = pytest.mark.django_db
 
-COUNTED = [User, Plan, Line, ServicePeriod, UsageRecord, LedgerEntry, AuditEvent, EsimProfile, InventoryBatch]
+COUNTED = [
+    User,
+    Plan,
+    Line,
+    ServicePeriod,
+    UsageRecord,
+    LedgerEntry,
+    AuditEvent,
+    EsimProfile,
+    InventoryBatch,
+    PromoCode,
+    Voucher,
+]
 
 
 def seed() -> str:
@@ -151,3 +167,36 @@ def test_fresh_lines_rebuilds_the_scenarios_without_duplicates():
     assert counts()["Line"] == first["Line"]
     assert counts()["EsimProfile"] == first["EsimProfile"]
     assert Line.objects.get(number="+4741234567").expires_at > timezone.now()
+
+
+def test_fresh_lines_also_removes_what_was_bought_for_the_demo_lines():
+    from subscriptions.models import LedgerKind, Order, PaymentMethod, Receipt
+    from subscriptions.services.ledger import ledger_add
+    from subscriptions.services.orders import Billing, order_place, renewal_request
+
+    seed()
+    line = Line.objects.get(number="+4741234567")
+    plan = line.periods.order_by("-ends_at").first().plan
+    ledger_add(line=line, kind=LedgerKind.TOPUP, amount_ore=plan.price_ore)
+    request = renewal_request(line=line, plan=plan, method=PaymentMethod.BALANCE)
+    order_place(owner=line.owner, request=request, billing=Billing(name="Kari"), idempotency_key="k", site_url="")
+    assert Receipt.objects.exists()
+
+    call_command("seed_demo", "--fresh-lines", stdout=StringIO())
+
+    assert not Order.objects.exists()
+    assert not Receipt.objects.exists()
+
+
+def test_the_demo_vouchers_are_printed_once_and_each_redeems_100_kr_on_a_demo_line():
+    first = seed()
+    again = seed()
+
+    codes = re.findall(r"^ +(\d{4} \d{4} \d{4} \d{4})$", first, re.MULTILINE)
+    assert len(codes) == 5
+    assert "VELKOMMEN20" in first
+    assert not re.search(r"\d{4} \d{4} \d{4} \d{4}", again)
+    line = Line.objects.get(number="+4746123456")
+    before = ledger_balance(line=line)
+    redemption = voucher_redeem(user=line.owner, line=line, code=codes[0], ip_address=None)
+    assert redemption.balance_ore == before + 100_00

@@ -5,7 +5,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 
 from accounts.demo import demo_seed
-from subscriptions.demo import demo_lines_seed
+from subscriptions.demo import demo_lines_seed, demo_offers_seed
 
 
 class Command(BaseCommand):
@@ -29,3 +29,10 @@ class Command(BaseCommand):
             f"plans: {result.plans_created} created; lines: {len(result.lines_created)} created; "
             f"spare eSIM profiles: {result.profiles_created} created"
         )
+        offers = demo_offers_seed()
+        if offers.promo_created:
+            self.stdout.write(f"created  promotion code {offers.promo_code}: 20 % off one renewal per customer")
+        if offers.voucher_codes:
+            self.stdout.write("created  demo vouchers worth 100 kr (shown this once, like the printer's CSV):")
+            for code in offers.voucher_codes:
+                self.stdout.write(f"         {code}")
