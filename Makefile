@@ -8,7 +8,7 @@ PIP := $(VENV)/bin/pip
 MANAGE := $(PY) manage.py
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint typecheck pytest pytest-services install static translations migrate seed clean
+.PHONY: run test lint typecheck pytest pytest-services install static translations migrate seed clean bench
 
 run: install static translations migrate seed
 	$(VENV)/bin/honcho -f Procfile.dev start
@@ -72,6 +72,18 @@ pytest: $(VENV)/.dev-installed
 # Service tests on PostgreSQL with a real Celery worker over Redis.
 pytest-services: $(VENV)/.dev-installed
 	PORTAL_TEST_SERVICES=1 $(VENV)/bin/pytest -m services
+
+# The benchmark (issue 6), not part of `make test`: a large dataset in the
+# portal_bench database on the local PostgreSQL (built once, then reused),
+# gunicorn driven by wrk, the sweeps and generators timed; prints a table and
+# writes var/bench/*.json. Needs PostgreSQL and Redis running; installs wrk.
+# Options: make bench BENCH_ARGS="--scale 0.02 --seconds 3" (manage.py bench --help).
+BENCH_ARGS ?=
+bench: $(VENV)/.installed static translations
+	@command -v wrk >/dev/null 2>&1 || { \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get install -y wrk || { $$sudo apt-get update && $$sudo apt-get install -y wrk; }; }
+	DJANGO_SETTINGS_MODULE=portal.settings.bench $(MANAGE) bench $(BENCH_ARGS)
 
 clean:
 	rm -rf var static/vendor

@@ -1,0 +1,331 @@
+"""`manage.py bench` (run by `make bench`): the portal's speed beside the
+stack's own ceiling, on a large dataset. Prints figures; fails nothing.
+
+1. Make sure the bench database exists, is migrated, and holds the dataset
+   (built in bulk, or reused when one of the same scale and version is there).
+2. Sign in a random sample of customers; count the SQL of each page for a
+   sample of them (and for the customers with the most lines, usage and
+   receipts) in this process.
+3. Start gunicorn with these settings; drive each page and the bare view
+   with wrk at each concurrency.
+4. Time the sweeps and the generators.
+5. Print the table, write it as JSON under var/bench/, compare it with the
+   previous run.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.db import connection
+from django.db.models import Count
+from django.utils import timezone
+from psycopg import sql
+
+from portal.bench import dataset as bench_dataset
+from portal.bench.load import Page, wrk_run
+from portal.bench.queries import QueryCount, queries_count, request_profile
+from portal.bench.report import report_text, report_write, targets_check
+from portal.bench.server import ServerConfig, gunicorn_running
+from portal.bench.sessions import SignedIn, sessions_create, sessions_file_write
+from portal.bench.timers import generators_time, sweeps_time
+from subscriptions.models import Line, Receipt, UsageRecord
+
+PAGES = [
+    Page("bare view", "/bench/bare/", signed_in=False),
+    Page("bare view, signed in", "/bench/bare/"),
+    Page("dashboard", "/dashboard/"),
+    Page("line page", "/lines/{line}/"),
+    Page("receipts", "/receipts/"),
+    Page("plan catalogue", "/plans/"),
+]
+BARE = PAGES[0].name
+BARE_SIGNED_IN = PAGES[1].name
+# The issue's limit on SQL statements per page: pages above it list theirs.
+QUERIES_LIMIT = 8
+# How far ahead the due-line selections look: the reminders' schedule (7, 3
+# and 1 days before expiry), AUTO_RENEW_DAYS_BEFORE being 3.
+WINDOWS = [timedelta(days=1), timedelta(days=3), timedelta(days=7)]
+
+
+def _int_list(value: str) -> list[int]:
+    return [int(part) for part in value.split(",") if part.strip()]
+
+
+class Command(BaseCommand):
+    help = "Benchmark the portal under gunicorn and wrk on a large dataset (portal.settings.bench only)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--scale", type=float, default=1.0, help="dataset size as a fraction of the full one")
+        parser.add_argument("--rebuild", action="store_true", help="build the dataset even if one is there")
+        parser.add_argument("--seconds", type=float, default=10, help="wrk's duration per page and concurrency")
+        parser.add_argument("--concurrency", type=_int_list, default=[4, 16, 64], help="comma-separated")
+        parser.add_argument("--workers", type=int, default=0, help="gunicorn workers (0: 2 x CPUs + 1)")
+        parser.add_argument("--worker-class", default="sync", choices=["sync", "gthread"])
+        parser.add_argument("--threads", type=int, default=1, help="threads per worker (gthread)")
+        parser.add_argument("--port", type=int, default=8765)
+        parser.add_argument("--sessions", type=int, default=5_000, help="customers signed in for wrk")
+        parser.add_argument("--query-sample", type=int, default=60, help="customers whose SQL is counted")
+        parser.add_argument("--profile", action="store_true", help="write a cProfile of each page under var/bench")
+        parser.add_argument("--skip-load", action="store_true", help="no gunicorn and wrk")
+        parser.add_argument("--skip-sweeps", action="store_true", help="no sweeps and generators")
+        parser.add_argument("--output", type=Path, default=None, help="where the JSON goes (var/bench)")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        if not getattr(settings, "BENCH", False):
+            raise CommandError("Run it with DJANGO_SETTINGS_MODULE=portal.settings.bench (`make bench` does).")
+        output: Path = options["output"] or settings.VAR_DIR / "bench"
+        load_before = _load_average()
+        self.say("== the database")
+        _database_ensure()
+        call_command("migrate", interactive=False, verbosity=0)
+        call_command("collectstatic", interactive=False, verbosity=0)
+
+        self.say("== the dataset")
+        data = self._dataset(scale=bench_dataset.Scale().times(options["scale"]), rebuild=options["rebuild"])
+
+        self.say("== signing in customers")
+        heavy = _heaviest_customers()
+        signed_in = sessions_create(count=options["sessions"], seed=data.seed, also=heavy.values())
+        sessions_file = sessions_file_write(output / "wrk-sessions.txt", signed_in)
+        self.say(f"  {len(signed_in):,} sessions in {sessions_file}")
+        sample = _query_sample(signed_in, options["query_sample"], heavy)
+
+        self.say("== SQL per request (in this process)")
+        counts: dict[str, QueryCount] = {}
+        for page in PAGES:
+            counts[page.name] = queries_count(page, sample)
+            count = counts[page.name]
+            self.say(
+                f"  {page.name:<22} max {count.max:>3}  mean {count.mean:5.1f}"
+                f"  {count.app_ms:6.1f} ms a request here, {count.sql_ms:5.1f} ms of it SQL"
+            )
+            if count.max > QUERIES_LIMIT:
+                self.say(f"    over {QUERIES_LIMIT}: the statements of {count.worst_path}")
+                for statement in count.worst:
+                    self.say(f"      {statement[:110]}")
+        if options["profile"]:
+            self._profiles(sample, output)
+
+        workers = options["workers"] or 2 * (os.cpu_count() or 1) + 1
+        server = ServerConfig(
+            workers=workers,
+            worker_class=options["worker_class"],
+            threads=options["threads"],
+            port=options["port"],
+        )
+        wrk_threads = min(2, os.cpu_count() or 1)
+        pages: list[dict[str, Any]] = []
+        if not options["skip_load"]:
+            self.say(f"== load: {server.describe()}, wrk {options['seconds']:g} s per run")
+            pages = self._load(server, sessions_file, options["concurrency"], options["seconds"], wrk_threads, counts)
+
+        sweeps: list[dict[str, Any]] = []
+        generators: list[dict[str, Any]] = []
+        if not options["skip_sweeps"]:
+            self.say("== sweeps and generators")
+            now = timezone.now()
+            for timing in sweeps_time(now=now, windows=WINDOWS):
+                self.say(f"  {timing.name:<34} {timing.rows:>8,} rows  {timing.seconds * 1000:9.1f} ms")
+                sweeps.append(timing.to_json())
+            for generated in generators_time(runs=200):
+                self.say(f"  {generated.name:<34} {generated.median_ms:9.2f} ms median")
+                generators.append(generated.to_json())
+
+        report: dict[str, Any] = {
+            "meta": {
+                "finished_at": datetime.now(tz=UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "commit": _commit(),
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+                "load_before": load_before,
+                "load_after": _load_average(),
+                "server": server.describe(),
+                "settings": os.environ.get("DJANGO_SETTINGS_MODULE", ""),
+                "session_engine": settings.SESSION_ENGINE,
+                "wrk_seconds": options["seconds"],
+                "wrk_threads": wrk_threads,
+                "sessions": len(signed_in),
+                "query_sample": len(sample),
+            },
+            "dataset": {**data.to_json(), "reused": data.reused},
+            "pages": pages,
+            "queries": {name: count.to_json() for name, count in counts.items()},
+            "sweeps": sweeps,
+            "generators": generators,
+        }
+        report["targets"] = [target.to_json() for target in targets_check(report)]
+        path, previous = report_write(report, output)
+        self.stdout.write("\n" + report_text(report, previous))
+        self.say(f"Written to {path} and {output / 'latest.json'}.")
+
+    def say(self, message: str) -> None:
+        self.stdout.write(message)
+        self.stdout.flush()
+
+    def _dataset(self, *, scale: bench_dataset.Scale, rebuild: bool) -> bench_dataset.Dataset:
+        stored = bench_dataset.dataset_stored()
+        if (
+            not rebuild
+            and stored is not None
+            and stored.version == bench_dataset.DATASET_VERSION
+            and stored.scale == scale
+        ):
+            stored.reused = True
+            self.say(
+                f"  reusing the dataset built {stored.built_at:%Y-%m-%d %H:%M} UTC in {stored.seconds:.0f} s "
+                f"({stored.rows.get('usage', 0):,} usage records); --rebuild builds it again"
+            )
+            return stored
+        reason = "asked to" if rebuild else "none of this scale and version is stored"
+        self.say(f"  building ({reason}): {scale}")
+        built = bench_dataset.dataset_build(scale=scale, now=timezone.now(), say=self.say)
+        self.say(f"  built in {built.seconds:.1f} s")
+        return built
+
+    def _load(
+        self,
+        server: ServerConfig,
+        sessions_file: Path,
+        concurrencies: list[int],
+        seconds: float,
+        wrk_threads: int,
+        counts: dict[str, QueryCount],
+    ) -> list[dict[str, Any]]:
+        results: list[dict[str, Any]] = []
+        cookie = settings.SESSION_COOKIE_NAME
+        with gunicorn_running(server, log_path=settings.VAR_DIR / "bench" / "gunicorn.log") as url:
+            for page in PAGES:  # every worker compiles its templates and opens its connection first
+                wrk_run(
+                    url=url,
+                    page=page,
+                    sessions_file=sessions_file,
+                    cookie_name=cookie,
+                    concurrency=max(concurrencies),
+                    seconds=2,
+                    threads=wrk_threads,
+                )
+            for concurrency in concurrencies:
+                bare_rps = bare_signed_in_rps = 0.0
+                for page in PAGES:
+                    result = wrk_run(
+                        url=url,
+                        page=page,
+                        sessions_file=sessions_file,
+                        cookie_name=cookie,
+                        concurrency=concurrency,
+                        seconds=seconds,
+                        threads=wrk_threads,
+                    )
+                    if page.name == BARE:
+                        bare_rps = result.rps
+                    elif page.name == BARE_SIGNED_IN:
+                        bare_signed_in_rps = result.rps
+                    row = {
+                        **result.to_json(),
+                        "ratio": round(result.rps / bare_rps, 3) if bare_rps else 0.0,
+                        "ratio_signed_in": (
+                            round(result.rps / bare_signed_in_rps, 3) if page.signed_in and bare_signed_in_rps else None
+                        ),
+                        "queries_max": counts[page.name].max,
+                        "queries_mean": round(counts[page.name].mean, 2),
+                        "app_ms": round(counts[page.name].app_ms, 2),
+                        "sql_ms": round(counts[page.name].sql_ms, 2),
+                    }
+                    results.append(row)
+                    self.say(
+                        f"  {page.name:<22} c={concurrency:<3} {result.rps:8.1f} req/s  p50 {result.p50_ms:7.1f} ms"
+                        f"  p99 {result.p99_ms:7.1f} ms  ({row['ratio']:.0%} of bare)"
+                        + (f"  {result.non_200} not 200!" if result.non_200 else "")
+                    )
+                    time.sleep(1)  # let sockets in TIME_WAIT and the database settle between runs
+        return results
+
+    def _profiles(self, sample: list[SignedIn], output: Path) -> None:
+        entry = sample[0]
+        for page in PAGES:
+            path = page.path.replace("{line}", str(entry.line_ids[0])) if entry.line_ids else page.path
+            text = request_profile(path, entry if page.signed_in else None)
+            target = output / f"profile-{page.name.replace(' ', '-').replace(',', '')}.txt"
+            target.write_text(text)
+            self.say(f"  profile of {path}: {target}")
+
+
+def _database_ensure() -> None:
+    """Create the bench database if it does not exist (PostgreSQL only)."""
+    if connection.vendor != "postgresql":
+        return
+    params = settings.DATABASES["default"]
+    name = str(params["NAME"])
+    with psycopg.connect(
+        host=str(params.get("HOST") or "127.0.0.1"),
+        port=str(params.get("PORT") or 5432),
+        user=str(params.get("USER") or "postgres"),
+        password=str(params.get("PASSWORD") or "") or None,
+        dbname="postgres",
+        autocommit=True,
+    ) as maintenance:
+        exists = maintenance.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
+        if not exists:
+            maintenance.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def _heaviest_customers() -> dict[str, int]:
+    """The customers whose pages have the most to show: the most lines, the
+    line with the most usage, the most receipts."""
+    heavy: dict[str, int] = {}
+    most_lines = Line.objects.values("owner_id").annotate(n=Count("id")).order_by("-n").first()
+    if most_lines:
+        heavy["most lines"] = most_lines["owner_id"]
+    busiest = UsageRecord.objects.values("line_id").annotate(n=Count("id")).order_by("-n").first()
+    if busiest:
+        heavy["busiest line"] = Line.objects.values_list("owner_id", flat=True).get(pk=busiest["line_id"])
+    most_receipts = Receipt.objects.values("owner_id").annotate(n=Count("id")).order_by("-n").first()
+    if most_receipts:
+        heavy["most receipts"] = most_receipts["owner_id"]
+    return heavy
+
+
+def _query_sample(signed_in: list[SignedIn], size: int, heavy: dict[str, int]) -> list[SignedIn]:
+    by_user = {entry.user_id: entry for entry in signed_in}
+    chosen = [by_user[user_id] for user_id in heavy.values() if user_id in by_user]
+    chosen += [entry for entry in signed_in[:: max(1, len(signed_in) // max(size, 1))] if entry not in chosen]
+    return chosen[: max(size, len(heavy))]
+
+
+def _load_average() -> str:
+    try:
+        return " ".join(f"{value:.2f}" for value in os.getloadavg())
+    except OSError:
+        return "?"
+
+
+def _commit() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            cwd=settings.BASE_DIR,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],  # noqa: S607
+            capture_output=True,
+            text=True,
+            cwd=settings.BASE_DIR,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return ""
+    return head + ("+changes" if dirty else "")

@@ -1,0 +1,51 @@
+"""`make bench`: production settings, less what a loopback benchmark cannot
+have, plus the bare view that measures the stack's own ceiling.
+
+Everything else is production's: PostgreSQL with persistent, health-checked
+connections, the Redis cache, database sessions, DEBUG off, whitenoise
+serving hashed static files, every middleware.
+
+The benchmark's database and Redis database are its own, named by
+BENCH_DATABASE_URL and BENCH_REDIS_URL (a `portal_bench` database on the local
+PostgreSQL and Redis database 14 unless given): a DATABASE_URL or REDIS_URL
+left in the environment for another purpose is ignored, because building
+the dataset empties the customer tables. The key below signs nothing but the
+benchmark's own sessions.
+"""
+
+import os
+
+os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal_bench")
+os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
+os.environ.pop("CELERY_BROKER_URL", None)
+os.environ.setdefault("SECRET_KEY", "bench-only-not-secret-" + "b3nchK7q9Zt2Lw5Xr8Vn1Mc4" * 2)
+os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+
+from .production import *  # noqa: F403
+from .production import VAR_DIR
+
+# Plain HTTP on 127.0.0.1: no proxy in front sets X-Forwarded-Proto, so a
+# redirect to HTTPS would answer every request with a 301, and HSTS and
+# secure-only cookies mean nothing there.
+SECURE_SSL_REDIRECT = False
+SECURE_HSTS_SECONDS = 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+SECURE_HSTS_PRELOAD = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+LANGUAGE_COOKIE_SECURE = False
+SITE_URL = "http://127.0.0.1:8000"
+
+# Collected apart from any other mode's files.
+STATIC_ROOT = VAR_DIR / "bench" / "staticfiles"
+
+# Production's session store unless a run asks for another to compare, e.g.
+# BENCH_SESSION_ENGINE=django.contrib.sessions.backends.cached_db (the
+# report records which one ran).
+if os.environ.get("BENCH_SESSION_ENGINE"):
+    SESSION_ENGINE = os.environ["BENCH_SESSION_ENGINE"]
+
+# The portal's URLs plus /bench/bare/ (portal.bench.urls refuses to load
+# unless BENCH is on, so no other mode can mount it by mistake).
+BENCH = True
+ROOT_URLCONF = "portal.bench.urls"
