@@ -2,7 +2,7 @@
 have, plus the bare view that measures the stack's own ceiling.
 
 Everything else is production's: PostgreSQL with persistent, health-checked
-connections, the Redis cache, database sessions, DEBUG off, whitenoise
+connections, the Redis cache, sessions cached in Redis over the database, DEBUG off, whitenoise
 serving hashed static files, every middleware.
 
 The benchmark's database and Redis database are its own, named by
@@ -40,8 +40,8 @@ SITE_URL = "http://127.0.0.1:8000"
 STATIC_ROOT = VAR_DIR / "bench" / "staticfiles"
 
 # Production's session store unless a run asks for another to compare, e.g.
-# BENCH_SESSION_ENGINE=django.contrib.sessions.backends.cached_db (the
-# report records which one ran).
+# BENCH_SESSION_ENGINE=django.contrib.sessions.backends.db (the report
+# records which one ran).
 if os.environ.get("BENCH_SESSION_ENGINE"):
     SESSION_ENGINE = os.environ["BENCH_SESSION_ENGINE"]
 

@@ -32,6 +32,9 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
 
 REDIS_URL = os.environ["REDIS_URL"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+# Sessions are read from Redis and written through to PostgreSQL: a signed-in
+# page costs no SQL for its session, and a Redis flush signs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", REDIS_URL)
 # An ETA or retry countdown longer than this would be delivered twice by Redis.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}

@@ -18,8 +18,8 @@ from datetime import date, datetime, timedelta
 from functools import cached_property
 
 from django.core.paginator import Page, Paginator
-from django.db.models import QuerySet, Sum
-from django.db.models.functions import TruncMonth
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce, TruncMonth
 from django.http import Http404
 from django.utils import timezone
 
@@ -173,28 +173,17 @@ class LedgerRow:
 
 def dashboard_lines(*, user: User, now: datetime | None = None) -> list[LineCard]:
     """One card per line the customer holds (quarantined numbers are gone
-    and left out). Four queries: the lines, their current periods with
-    plans, usage in those periods grouped by period and kind, and balances
-    grouped by line."""
+    and left out). Two queries: the lines with their balances, and their
+    current periods with plans and what was used in them."""
     now = now or timezone.now()
-    lines = list(Line.objects.filter(owner=user).exclude(status=LineStatus.QUARANTINED).order_by("created_at", "id"))
+    lines = _with_balance(Line.objects.filter(owner=user).exclude(status=LineStatus.QUARANTINED))
     current = {
         period.line_id: period
-        for period in _current_periods(now).filter(line__owner=user).select_related("plan").order_by()
+        for period in _with_usage(_current_periods(now).filter(line__owner=user).select_related("plan"))
     }
-    used = _usage_by_period(
-        UsageRecord.objects.filter(period__line__owner=user, period__starts_at__lte=now, period__ends_at__gt=now)
-    )
-    balances = _balances(LedgerEntry.objects.filter(line__owner=user))
     return [
-        _card(
-            line,
-            period=current.get(line.id),
-            used=used.get(current[line.id].id, {}) if line.id in current else {},
-            balance_ore=balances.get(line.id, 0),
-            now=now,
-        )
-        for line in lines
+        _card(line, period=current.get(line.id), balance_ore=_annotated(line, "balance_total"), now=now)
+        for line in lines.order_by("created_at", "id")
     ]
 
 
@@ -212,20 +201,22 @@ def line_get_owned(*, user: User, line_id: int) -> Line:
 
 def line_detail(*, user: User, line_id: int, now: datetime | None = None) -> LineDetail:
     """The line's card, its current period and the ones already paid for
-    after it. Four queries: the line, its current and upcoming periods, the
-    current period's usage by kind, the balance."""
+    after it. Two queries: the line with its balance and auto-renew choice,
+    and its current and upcoming periods with what was used in them."""
     now = now or timezone.now()
     try:
         # The auto-renew choice comes with the line (a one-to-one join), so
         # the page's auto-renew summary costs no query of its own.
-        line = Line.objects.select_related("auto_renewal__plan", "auto_renewal__card").get(pk=line_id, owner=user)
+        line = (
+            _with_balance(Line.objects.select_related("auto_renewal__plan", "auto_renewal__card"))
+            .filter(owner=user)
+            .get(pk=line_id)
+        )
     except Line.DoesNotExist:
         raise Http404("No such line") from None
-    periods = list(line.periods.filter(ends_at__gt=now).select_related("plan").order_by("starts_at"))
+    periods = list(_with_usage(line.periods.filter(ends_at__gt=now).select_related("plan")).order_by("starts_at"))
     current = next((period for period in periods if period.starts_at <= now), None)
-    used = _usage_by_period(UsageRecord.objects.filter(line=line, period__starts_at__lte=now, period__ends_at__gt=now))
-    balance = _balances(LedgerEntry.objects.filter(line=line)).get(line.id, 0)
-    card = _card(line, period=current, used=used.get(current.id, {}) if current else {}, balance_ore=balance, now=now)
+    card = _card(line, period=current, balance_ore=_annotated(line, "balance_total"), now=now)
     return LineDetail(
         line=line,
         card=card,
@@ -349,32 +340,51 @@ def _current_periods(now: datetime) -> QuerySet[ServicePeriod]:
     return ServicePeriod.objects.filter(starts_at__lte=now, ends_at__gt=now)
 
 
-def _usage_by_period(records: QuerySet[UsageRecord]) -> dict[int, dict[str, int]]:
-    """{period id: {kind: total quantity}} in one grouped query. The model's
-    default ordering is cleared, or it would join the GROUP BY."""
-    totals: dict[int, dict[str, int]] = defaultdict(dict)
-    for row in records.values("period_id", "kind").annotate(total=Sum("quantity")).order_by():
-        totals[row["period_id"]][row["kind"]] = int(row["total"] or 0)
-    return totals
+def _with_usage(periods: QuerySet[ServicePeriod]) -> QuerySet[ServicePeriod]:
+    """The periods, each with the quantity used in it per kind
+    (``used_data``, ``used_voice``, ``used_sms``), summed in the same query
+    over the (period, kind) index."""
+    return periods.annotate(
+        **{f"used_{kind}": Coalesce(Sum("usage__quantity", filter=Q(usage__kind=kind)), 0) for kind in UsageKind.values}
+    )
 
 
-def _balances(entries: QuerySet[LedgerEntry]) -> dict[int, int]:
-    """{line id: balance in øre} in one grouped query."""
-    return {
-        row["line_id"]: int(row["total"] or 0)
-        for row in entries.values("line_id").annotate(total=Sum("amount_ore")).order_by()
-    }
+def _with_balance(lines: QuerySet[Line]) -> QuerySet[Line]:
+    """The lines, each with its balance in øre (``balance_total``) from a
+    subquery over its ledger, in the same query. The ledger's default
+    ordering is cleared, or it would join the GROUP BY."""
+    total = (
+        LedgerEntry.objects.filter(line=OuterRef("pk"))
+        .order_by()
+        .values("line")
+        .annotate(total=Sum("amount_ore"))
+        .values("total")
+    )
+    return lines.annotate(balance_total=Coalesce(Subquery(total), 0))
 
 
-def _allowances(period: ServicePeriod, used: dict[str, int]) -> list[Allowance]:
+def _allowances(period: ServicePeriod) -> list[Allowance]:
+    """What the period gives and what has been used of it; the period comes
+    from ``_with_usage``."""
+
     def scaled(value: int | None, factor: int) -> int | None:
         return None if value is None else value * factor
 
     return [
-        Allowance(UsageKind.DATA, scaled(period.data_mb, KB_PER_MB), used.get(UsageKind.DATA, 0)),
-        Allowance(UsageKind.VOICE, scaled(period.voice_minutes, SECONDS_PER_MINUTE), used.get(UsageKind.VOICE, 0)),
-        Allowance(UsageKind.SMS, period.sms_count, used.get(UsageKind.SMS, 0)),
+        Allowance(UsageKind.DATA, scaled(period.data_mb, KB_PER_MB), _annotated(period, "used_data")),
+        Allowance(
+            UsageKind.VOICE,
+            scaled(period.voice_minutes, SECONDS_PER_MINUTE),
+            _annotated(period, "used_voice"),
+        ),
+        Allowance(UsageKind.SMS, period.sms_count, _annotated(period, "used_sms")),
     ]
+
+
+def _annotated(instance: Line | ServicePeriod, name: str) -> int:
+    """A sum the query annotated onto ``instance`` (``_with_balance``,
+    ``_with_usage``)."""
+    return int(getattr(instance, name))
 
 
 def _days_left(expires_at: datetime | None, now: datetime) -> int | None:
@@ -386,9 +396,7 @@ def _days_left(expires_at: datetime | None, now: datetime) -> int | None:
     return max(math.ceil(seconds / 86_400), 0)
 
 
-def _card(
-    line: Line, *, period: ServicePeriod | None, used: dict[str, int], balance_ore: int, now: datetime
-) -> LineCard:
+def _card(line: Line, *, period: ServicePeriod | None, balance_ore: int, now: datetime) -> LineCard:
     renewable = line.status in RENEWABLE
     lapsed = line.expires_at is not None and line.expires_at <= now
     expired = line.status == LineStatus.EXPIRED or (renewable and lapsed)
@@ -405,7 +413,7 @@ def _card(
         plan_name=period.plan.name if period is not None else None,
         expires_at=line.expires_at,
         days_left=_days_left(line.expires_at, now),
-        allowances=[] if line.is_number_keeping or period is None else _allowances(period, used),
+        allowances=[] if line.is_number_keeping or period is None else _allowances(period),
         balance_ore=balance_ore,
         low_balance_threshold_ore=threshold,
         is_number_keeping=line.is_number_keeping,

@@ -61,14 +61,15 @@ def test_every_mode_keeps_rate_limits_in_a_real_cache(mode):
     assert result.stdout.strip().startswith("django.core.cache.backends.")
 
 
-def test_production_uses_redis_for_cache_and_broker():
+def test_production_uses_redis_for_cache_sessions_and_broker():
     code = (
         "from django.conf import settings as s; "
-        "print(s.CACHES['default']['BACKEND'], s.CELERY_BROKER_URL, s.DATABASES['default']['ENGINE'])"
+        "print(s.CACHES['default']['BACKEND'], s.SESSION_ENGINE, s.CELERY_BROKER_URL, s.DATABASES['default']['ENGINE'])"
     )
     result = run(["-c", f"import django; django.setup(); {code}"], PRODUCTION_ENV, "portal.settings.production")
     assert result.stdout.split() == [
         "django.core.cache.backends.redis.RedisCache",
+        "django.contrib.sessions.backends.cached_db",
         "redis://127.0.0.1:6379/0",
         "django.db.backends.postgresql",
     ]

@@ -80,7 +80,7 @@ def count_queries(function, **kwargs):
 # --- dashboard_lines --------------------------------------------------------
 
 
-def test_dashboard_uses_four_queries_for_one_line_and_for_twenty():
+def test_dashboard_uses_two_queries_for_one_line_and_for_twenty():
     one, many = UserFactory(), UserFactory()
     line_with_data(one)
     for _ in range(20):
@@ -90,7 +90,7 @@ def test_dashboard_uses_four_queries_for_one_line_and_for_twenty():
     queries_many, cards_many = count_queries(dashboard_lines, user=many)
 
     assert (len(cards_one), len(cards_many)) == (1, 20)
-    assert queries_one == queries_many == 4
+    assert queries_one == queries_many == 2
 
 
 def test_dashboard_query_count_does_not_grow_with_ten_thousand_usage_records(django_assert_num_queries):
@@ -98,9 +98,9 @@ def test_dashboard_query_count_does_not_grow_with_ten_thousand_usage_records(dja
     bulk_usage(LineFactory(owner=few, with_period=True), 10)
     bulk_usage(LineFactory(owner=lots, with_period=True), 10_000)
 
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(2):
         [few_card] = dashboard_lines(user=few)
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(2):
         [lots_card] = dashboard_lines(user=lots)
 
     assert few_card.allowances[0].used == 10 * 10
@@ -112,6 +112,23 @@ def test_dashboard_shows_only_the_customers_own_lines():
     LineFactory(with_period=True)
 
     assert [card.line_id for card in dashboard_lines(user=mine.owner)] == [mine.pk]
+
+
+def test_each_card_has_its_own_lines_usage_and_balance():
+    owner = UserFactory()
+    first, second = LineFactory(owner=owner, with_period=True), LineFactory(owner=owner, with_period=True)
+    usage(first, UsageKind.DATA, 7 * MB)
+    usage(second, UsageKind.DATA, 2 * MB)
+    usage(second, UsageKind.SMS, 4)
+    LedgerEntryFactory(line=first, amount_ore=30_00)
+    LedgerEntryFactory(line=first, amount_ore=-5_00)
+    LedgerEntryFactory(line=second, amount_ore=80_00)
+
+    cards = {card.line_id: card for card in dashboard_lines(user=owner)}
+
+    assert [allowance.used for allowance in cards[first.pk].allowances] == [7 * MB, 0, 0]
+    assert [allowance.used for allowance in cards[second.pk].allowances] == [2 * MB, 0, 4]
+    assert (cards[first.pk].balance_ore, cards[second.pk].balance_ore) == (25_00, 80_00)
 
 
 def test_dashboard_leaves_out_quarantined_numbers():
@@ -303,7 +320,7 @@ def test_line_detail_shows_the_current_and_the_upcoming_periods(django_assert_nu
     LedgerEntryFactory(line=line, amount_ore=20_00)
     owner = line.owner
 
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(2):
         detail = line_detail(user=owner, line_id=line.pk)
 
     assert detail.current_period is not None and detail.current_period.is_current
@@ -327,13 +344,13 @@ def test_line_detail_of_a_missing_line_is_a_404():
         line_detail(user=UserFactory(), line_id=999_999)
 
 
-def test_line_detail_uses_four_queries_whatever_the_usage(django_assert_num_queries):
+def test_line_detail_uses_two_queries_whatever_the_usage(django_assert_num_queries):
     few, lots = LineFactory(with_period=True), LineFactory(with_period=True)
     bulk_usage(few, 10)
     bulk_usage(lots, 10_000)
 
     for line in (few, lots):
-        with django_assert_num_queries(4):
+        with django_assert_num_queries(2):
             line_detail(user=line.owner, line_id=line.pk)
 
 
