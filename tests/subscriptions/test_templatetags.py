@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
-from django.utils import translation
+from django.template import Context, Template
+from django.template.defaultfilters import date as date_filter
+from django.utils import timezone, translation
 
 from subscriptions.selectors import MonthSpending
 from subscriptions.templatetags.charts import spending_chart
+from subscriptions.templatetags.moments import isoformat, moment
 from subscriptions.templatetags.money import nok
 from subscriptions.templatetags.units import megabytes, usage_amount, usage_record_amount
 
 NBSP = "\xa0"
+OSLO = ZoneInfo("Europe/Oslo")
 
 
 @pytest.mark.parametrize(
@@ -95,3 +100,48 @@ def test_the_chart_of_no_spending_has_no_scale():
 
     assert context["top_ore"] == 0
     assert context["bars"][0].height == 0
+
+
+# --- moments ----------------------------------------------------------------
+
+MOMENTS = [
+    datetime(2026, 11, 22, 13, 5, tzinfo=UTC),
+    datetime(2026, 1, 1, 0, 0, tzinfo=UTC),
+    # The night the clocks go back in Oslo, and the one they go forward.
+    datetime(2026, 10, 25, 0, 30, tzinfo=UTC),
+    datetime(2026, 3, 29, 1, 30, tzinfo=UTC),
+]
+
+
+@pytest.mark.parametrize("language", ["en", "nb", "zh-hans"])
+@pytest.mark.parametrize("format_name", ["DATETIME_FORMAT", "SHORT_DATETIME_FORMAT", "DATE_FORMAT", "M"])
+def test_moment_writes_what_the_date_filter_writes(language, format_name):
+    with translation.override(language), timezone.override(OSLO):
+        for value in MOMENTS:
+            local = timezone.localtime(value)
+            assert moment(local, format_name) == date_filter(local, format_name)
+            assert isoformat(local) == date_filter(local, "c")
+
+
+def test_moment_of_a_month_and_in_words():
+    with translation.override("nb"):
+        assert moment(date(2026, 11, 1), "YEAR_MONTH_FORMAT") == "november 2026"
+    with translation.override("zh-hans"):
+        assert moment(date(2026, 11, 1), "YEAR_MONTH_FORMAT") == "2026年11月"
+
+
+def test_a_page_shows_moments_in_oslo_time():
+    rendered = Template("{% load moments %}{{ at|isoformat }} {{ at|moment }}").render(
+        Context({"at": datetime(2026, 11, 22, 13, 5, tzinfo=UTC)})
+    )
+    with translation.override("nb"):
+        in_norwegian = Template("{% load moments %}{{ at|moment }}").render(
+            Context({"at": datetime(2026, 11, 22, 13, 5, tzinfo=UTC)})
+        )
+
+    assert rendered.startswith("2026-11-22T14:05:00+01:00 ")
+    assert in_norwegian == "22. november 2026 14:05"
+
+
+def test_no_moment_is_empty():
+    assert moment(None) == isoformat(None) == moment("") == ""
