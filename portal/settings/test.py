@@ -33,7 +33,8 @@ if SERVICES:
             "PORT": os.environ.get("PGPORT", "5432"),
             "USER": os.environ.get("PGUSER", "postgres"),
             "PASSWORD": os.environ.get("PGPASSWORD", ""),
-            "NAME": "portal",
+            # Two test runs on one machine each need their own (test_<name>).
+            "NAME": os.environ.get("PORTAL_TEST_DB", "portal"),
         }
     }
     CELERY_BROKER_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
