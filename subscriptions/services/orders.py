@@ -331,11 +331,17 @@ def _order_fulfil(order: Order) -> None:
             line=order.line, plan=order.plan, by=order.owner, reason=f"order {order.public_id}", now=now
         )
     else:
+        # Checked again here, not only at checkout: the line may have been
+        # cancelled while its owner was on the provider's page, and money
+        # for a closed line is to be refunded, not credited to it.
+        line = Line.objects.select_for_update().get(pk=order.line_id)
+        if line.status in CLOSED:
+            raise CustomerError(_("This line is being cancelled or is cancelled, so it cannot be topped up."))
         # In the customer's words: a callback has no language of its own.
         with translation.override(order.owner.language):
             description = _("Card top-up")
         ledger_add(
-            line=order.line,
+            line=line,
             kind=LedgerKind.TOPUP,
             amount_ore=order.amount_ore,
             reference=f"order:{order.public_id}",
@@ -445,7 +451,8 @@ def _apply(order: Order | None, update: PaymentUpdate) -> tuple[str, str]:
             _order_fulfil(order)
     except CustomerError as error:
         order.refresh_from_db()
-        _order_close(order, OrderStatus.DECLINED, reason="not_renewable")
+        reason = "not_renewable" if order.kind == OrderKind.RENEWAL else "line_closed"
+        _order_close(order, OrderStatus.DECLINED, reason=reason)
         return EventResult.REFUND_DUE, f"paid, but not fulfilled: {error}"[:200]
     return EventResult.APPLIED, ""
 

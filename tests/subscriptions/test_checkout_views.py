@@ -17,12 +17,15 @@ from subscriptions.models import (
     OrderStatus,
     PaymentEvent,
     PaymentMethod,
+    PaymentState,
     Receipt,
     SandboxOutcome,
     SandboxPayment,
 )
+from subscriptions.payments import PaymentUpdate
 from subscriptions.payments.sandbox import sandbox_callback, sandbox_decide
 from subscriptions.services.ledger import ledger_balance
+from subscriptions.services.orders import Billing, order_place, payment_update_apply, renewal_request
 from tests.factories import LedgerEntryFactory, LineFactory, NumberKeepingPlanFactory, PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -195,6 +198,67 @@ def test_a_declined_card_shows_the_reason_and_charges_nothing(signed_in, line, p
     assert "Nothing was charged." in html
     assert line.expires_at == before
     assert not Receipt.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("code", "language", "expected"),
+    [
+        ("do_not_honor", "en", "Your bank declined the payment without giving a reason."),
+        ("do_not_honor", "nb", "Banken din avviste betalingen uten å oppgi noen grunn."),
+        ("authentication_required", "en", "Your bank wanted you to confirm the payment"),
+        ("authentication_required", "zh-hans", "您的银行要求您确认这笔付款"),
+        ("incorrect_cvc", "en", "The security code (CVC) was wrong."),
+        ("incorrect_cvc", "nb", "Sikkerhetskoden (CVC) var feil."),
+        ("expired_card", "zh-hans", "此卡已过期"),
+        ("card_declined", "nb", "Banken din avviste kortet"),
+        ("generic_decline", "en", "Your bank declined the card."),
+        ("insufficient_funds", "zh-hans", "卡内资金不足"),
+        ("card_velocity_exceeded", "en", "The card has reached its spending limit."),
+    ],
+)
+def test_a_card_declined_by_the_bank_says_why_in_the_customers_language(
+    signed_in, customer, line, plan, code, language, expected
+):
+    customer.language = language
+    customer.save()
+    order, _ = pay_by_card(signed_in, line, plan)
+    declined = PaymentUpdate(
+        event_id="evt_declined",
+        payment_id=order.provider_payment_id,
+        reference=str(order.public_id),
+        state=PaymentState.DECLINED,
+        reason=code,
+    )
+    payment_update_apply(provider="sandbox", update=declined)
+
+    html = signed_in.get(f"/orders/{order.public_id}/").content.decode()
+
+    assert 'data-status="declined"' in html
+    assert expected in html
+
+
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "The prepaid balance does not cover the price."),
+        ("nb", "Den forhåndsbetalte saldoen dekker ikke prisen."),
+        ("zh-hans", "预付余额不足以支付此费用"),
+    ],
+)
+def test_a_balance_spent_before_the_renewal_says_so(signed_in, customer, line, plan, language, expected):
+    customer.language = language
+    customer.save()
+    LedgerEntryFactory(line=line, kind=LedgerKind.TOPUP, amount_ore=50_00)
+    request = renewal_request(line=line, plan=plan, method=PaymentMethod.BALANCE)
+    order = order_place(
+        owner=customer, request=request, billing=Billing(name="Kari"), idempotency_key="k", site_url="http://testserver"
+    )
+
+    html = signed_in.get(f"/orders/{order.public_id}/").content.decode()
+
+    assert 'data-status="declined"' in html
+    assert expected in html
+    assert ledger_balance(line=line) == 50_00
 
 
 def test_a_pending_payment_page_refreshes_itself(signed_in, line, plan):

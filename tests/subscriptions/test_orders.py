@@ -341,6 +341,24 @@ def test_a_payment_for_a_line_cancelled_meanwhile_is_kept_for_a_refund(customer,
     assert not Receipt.objects.exists()
 
 
+@pytest.mark.parametrize("status", [LineStatus.CANCELLATION_PENDING, LineStatus.CANCELLED, LineStatus.QUARANTINED])
+def test_a_top_up_paid_for_a_line_closed_meanwhile_is_kept_for_a_refund(customer, line, status):
+    request = topup_request(line=line, amount_ore=300_00)
+    order = order_place(owner=customer, request=request, billing=BILLING, idempotency_key="t1", site_url=SITE)
+    line.status = status
+    line.save()
+
+    event = settle(order)
+
+    order.refresh_from_db()
+    assert event.result == EventResult.REFUND_DUE
+    assert (order.status, order.decline_reason) == (OrderStatus.DECLINED, "line_closed")
+    assert ledger_balance(line=line) == 0
+    assert not LedgerEntry.objects.filter(kind=LedgerKind.TOPUP).exists()
+    assert not Receipt.objects.exists()
+    assert AuditEvent.objects.filter(line=line, action="refund_due").exists()
+
+
 def test_a_payment_for_no_order_of_ours_is_kept_for_a_refund():
     stray = PaymentUpdate(event_id="evt_stray", payment_id="sbx_x", reference="not-a-uuid", state=PaymentState.PAID)
 
