@@ -100,7 +100,9 @@ class SandboxProvider:
         except (KeyError, ValueError):
             raise InvalidCallback("no signature") from None
         expected = sign(body, timestamp=timestamp, secret=settings.SANDBOX_PAY_SECRET).split("v1=", 1)[1]
-        if not hmac.compare_digest(given, expected):
+        # Compared as bytes: compare_digest refuses a str that is not ASCII
+        # (a TypeError), and a header is whatever the sender put in it.
+        if not hmac.compare_digest(given.encode(), expected.encode()):
             raise InvalidCallback("bad signature")
         if abs(time.time() - timestamp) > settings.PAYMENT_CALLBACK_TOLERANCE_SECONDS:
             raise InvalidCallback("stale signature")

@@ -151,11 +151,15 @@ class StripeCheckoutProvider:
         of ours."""
         header = headers.get(SIGNATURE_HEADER, "")
         tolerance = settings.PAYMENT_CALLBACK_TOLERANCE_SECONDS
+        if not header.isascii():
+            # Stripe's signatures are hex; its library would fail on anything
+            # else with a TypeError (from hmac.compare_digest), not its own error.
+            raise InvalidCallback("bad signature: not ASCII")
         try:
             event = self.client.construct_event(body, header, settings.STRIPE_WEBHOOK_SECRET, tolerance)
         except stripe.SignatureVerificationError as error:
             raise InvalidCallback(f"bad signature: {error}") from None
-        except (ValueError, AttributeError) as error:
+        except (ValueError, AttributeError, TypeError) as error:
             raise InvalidCallback(f"not an event: {error}") from None
         # Stripe's check lets a timestamp from the future through.
         if _signed_at(header) > time.time() + tolerance:

@@ -422,6 +422,22 @@ def test_a_callback_with_a_bad_signature_is_refused(signed_in, client, line, pla
     assert not PaymentEvent.objects.exists()
 
 
+@pytest.mark.parametrize("signature", ["t=1,v1=éé", "t=1,v1=签名", "t=١,v1=00"])
+def test_a_callback_whose_signature_is_not_ascii_is_refused(signed_in, client, line, plan, signature):
+    order, _ = pay_by_card(signed_in, line, plan)
+    sandbox_decide(payment_id=order.provider_payment_id, outcome=SandboxOutcome.APPROVE)
+    body, _headers = sandbox_callback(SandboxPayment.objects.get())
+
+    response = client.post(
+        CALLBACK, data=body, content_type="application/json", headers={"Sandbox-Signature": signature}
+    )
+
+    order.refresh_from_db()
+    assert response.status_code == 400
+    assert order.status == OrderStatus.PENDING
+    assert not PaymentEvent.objects.exists()
+
+
 def test_a_stale_callback_is_refused(signed_in, client, line, plan, settings):
     order, _ = pay_by_card(signed_in, line, plan)
     sandbox_decide(payment_id=order.provider_payment_id, outcome=SandboxOutcome.APPROVE)

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from django.test import Client
 
 from subscriptions.models import (
     EventResult,
@@ -43,6 +44,7 @@ from tests.factories import LineFactory, PlanFactory, UserFactory
 WEBHOOK_SECRET = "whsec_test_5f2b8c1d9e"
 SESSION_ID = "cs_test_a1B2c3D4e5F6g7H8"
 ORDER = "7b0c5a7e-3f2d-4c1e-9a51-2f8d6e4b1c90"
+STRIPE_CALLBACK = "/payments/callback/stripe/"
 
 
 @dataclass
@@ -354,6 +356,21 @@ def test_it_refuses_a_webhook_signed_in_the_future(webhook_secret: str) -> None:
 
     with pytest.raises(InvalidCallback, match="future"):
         StripeCheckoutProvider().verify_callback(body=body, headers=signed(body, at=time.time() + 600))
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("signature", ["t=1,v1=éé", f"t={int(time.time())},v1=签名", "t=1,v1=00,v1=é"])
+def test_the_webhook_endpoint_refuses_a_signature_that_is_not_ascii(
+    client: Client, webhook_secret: str, signature: str
+) -> None:
+    body = json.dumps(event("checkout.session.completed", checkout_session(payment_status="paid"))).encode()
+
+    response = client.post(
+        STRIPE_CALLBACK, data=body, content_type="application/json", headers={"Stripe-Signature": signature}
+    )
+
+    assert response.status_code == 400
+    assert not PaymentEvent.objects.exists()
 
 
 @pytest.mark.parametrize("body", [b"<html>not json</html>", b'["an", "array"]', b'{"id": "evt_1", "object": "event"}'])
