@@ -31,7 +31,7 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://…)")
 
 REDIS_URL = os.environ["REDIS_URL"]
-CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+CACHES = {"default": {"BACKEND": "portal.cache.RedisCache", "LOCATION": REDIS_URL}}
 # Sessions are read from Redis and written through to PostgreSQL: a signed-in
 # page costs no SQL for its session, and a Redis flush signs nobody out.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"

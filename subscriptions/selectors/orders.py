@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 
 from django.db.models import QuerySet
@@ -10,7 +11,14 @@ from django.http import Http404
 from accounts.models import User
 from subscriptions.models import Order, Plan, Receipt
 
-__all__ = ["order_exists_for_checkout", "order_get_owned", "plans_on_sale", "receipt_get_owned", "receipts_of"]
+__all__ = [
+    "order_exists_for_checkout",
+    "order_get_owned",
+    "plans_on_sale",
+    "plans_version",
+    "receipt_get_owned",
+    "receipts_of",
+]
 
 
 def plans_on_sale(*, kind: str | None = None) -> list[Plan]:
@@ -19,6 +27,16 @@ def plans_on_sale(*, kind: str | None = None) -> list[Plan]:
     if kind is not None:
         plans = plans.filter(kind=kind)
     return list(plans.order_by("kind", "price_ore", "id"))
+
+
+def plans_version(plans: list[Plan]) -> str:
+    """A fingerprint of everything the catalogue shows of ``plans``: part of
+    the cache key of the catalogue's rendered cards, so a plan edited in the
+    admin (price, names, allowances, on sale or not) shows at once, with no
+    invalidation to forget."""
+    fields = [field.attname for field in Plan._meta.concrete_fields]
+    values = repr([[getattr(plan, name) for name in fields] for plan in plans])
+    return hashlib.blake2b(values.encode(), digest_size=12).hexdigest()
 
 
 def order_get_owned(*, user: User, public_id: uuid.UUID) -> Order:

@@ -38,7 +38,9 @@ PENDING_REFRESH_SECONDS = 3
 @require_GET
 def plan_catalogue(request: HttpRequest) -> HttpResponse:
     """Every plan on sale, for anyone (no sign-in needed)."""
-    return render(request, "subscriptions/plan_catalogue.html", {"plans": selectors.plans_on_sale()})
+    plans = selectors.plans_on_sale()
+    context = {"plans": plans, "plans_version": selectors.plans_version(plans)}
+    return render(request, "subscriptions/plan_catalogue.html", context)
 
 
 @login_required

@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.backends import cached_db
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import Count, Max, Min, Sum
 from django.test import RequestFactory
@@ -391,3 +393,16 @@ def test_signed_in_customers_are_written_for_wrk_with_their_lines(tmp_path, clie
     }
     client.cookies["sessionid"] = signed_in[0].session_key
     assert client.get("/dashboard/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_cached_db_sessions_are_in_the_cache_before_their_first_request(settings, django_assert_num_queries):
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "bench"}}
+    bench_dataset.dataset_build(scale=TINY, now=timezone.now())
+    signed_in = sessions_create(count=3, seed=1)
+
+    # As after a real sign-in, reading the session needs no query.
+    with django_assert_num_queries(0):
+        session = cached_db.SessionStore(signed_in[0].session_key).load()
+    assert session[SESSION_KEY] == str(signed_in[0].user_id)
