@@ -14,11 +14,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import reduce
+from operator import or_
 
 from django.conf import settings
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef, QuerySet, Value
+from django.db.models import Exists, OuterRef, Q, QuerySet, Value
 from django.db.models.functions import Coalesce
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -41,6 +43,7 @@ from subscriptions.models import (
     PaymentMethod,
     PaymentState,
     Plan,
+    PlanPeriod,
     SavedCard,
     SetupStatus,
 )
@@ -196,27 +199,61 @@ def auto_renew_next_charge(
     if charge is not None and charge.status not in (ChargeStatus.SCHEDULED, ChargeStatus.CHARGING):
         return None  # this period's charge is done (paid, or given up)
     now = now or timezone.now()
-    when = charge.next_attempt_at if charge and charge.next_attempt_at else _charge_moment(line.expires_at)
+    if charge and charge.next_attempt_at:
+        when = charge.next_attempt_at
+    else:
+        when = line.expires_at - auto_renew_window(setting.plan.period)
     return NextCharge(when=max(when, now), amount_ore=setting.plan.price_ore, plan=setting.plan, card=setting.card)
 
 
-def _charge_moment(expires_at: datetime) -> datetime:
-    return expires_at - timedelta(days=settings.AUTO_RENEW_DAYS_BEFORE)
+# Half of each plan period's nominal length. A line is charged no earlier
+# than this before its paid end, so the period bought always ends further
+# away than the window: exactly one period is bought ahead, never several
+# (a day plan inside a three-day window would otherwise be bought again at
+# every sweep).
+HALF_PERIOD = {
+    PlanPeriod.DAY: timedelta(hours=12),
+    PlanPeriod.WEEK: timedelta(days=3, hours=12),
+    PlanPeriod.MONTH: timedelta(days=14),
+    PlanPeriod.QUARTER: timedelta(days=45),
+    PlanPeriod.YEAR: timedelta(days=182),
+}
+
+
+def auto_renew_window(period: str, *, within: timedelta | None = None) -> timedelta:
+    """How long before the paid end a line renewing with a plan of
+    ``period`` is charged: AUTO_RENEW_DAYS_BEFORE days (or ``within``), at
+    most half of the period."""
+    cap = within if within is not None else timedelta(days=settings.AUTO_RENEW_DAYS_BEFORE)
+    return min(cap, HALF_PERIOD[PlanPeriod(period)])
 
 
 # --- the sweep ---------------------------------------------------------------------------------
 
 
 def lines_due_for_auto_renew(*, now: datetime, within: timedelta | None = None) -> QuerySet[Line]:
-    """Active lines with auto-renew on whose paid period ends within
-    ``within`` (AUTO_RENEW_DAYS_BEFORE days unless given) and has no charge
-    yet. Found through the partial index on expiry of auto-renew lines: the
-    work grows with the lines due, not with all lines."""
-    horizon = now + (within if within is not None else timedelta(days=settings.AUTO_RENEW_DAYS_BEFORE))
+    """Active lines with auto-renew on whose paid period ends within the
+    window of the plan they renew with (``auto_renew_window``: ``within``,
+    AUTO_RENEW_DAYS_BEFORE days unless given, at most half the plan's
+    period) and has no charge yet. Found through the partial index on expiry
+    of auto-renew lines: the work grows with the lines due, not with all
+    lines."""
+    windows = {period: auto_renew_window(period, within=within) for period in PlanPeriod.values}
+    in_window = reduce(
+        or_,
+        (Q(auto_renewal__plan__period=period, expires_at__lte=now + window) for period, window in windows.items()),
+    )
     claimed = AutoRenewCharge.objects.filter(line=OuterRef("pk"), period_end=OuterRef("expires_at"))
-    return Line.objects.filter(
-        auto_renew=True, status=LineStatus.ACTIVE, expires_at__gt=now, expires_at__lte=horizon
-    ).exclude(Exists(claimed))
+    return (
+        Line.objects.filter(
+            auto_renew=True,
+            status=LineStatus.ACTIVE,
+            expires_at__gt=now,
+            expires_at__lte=now + max(windows.values()),
+        )
+        .filter(in_window)
+        .exclude(Exists(claimed))
+    )
 
 
 def auto_renew_sweep(*, now: datetime | None = None) -> list[int]:
@@ -275,7 +312,25 @@ def auto_renew_charge_run(*, charge_id: int, now: datetime | None = None) -> Aut
         # period) must still record that payment, not take the moved expiry
         # for a renewal by hand.
         begun = cut_off and Order.objects.filter(owner_id=line.owner_id, idempotency_key=key).exists()
-        wanted = line.expires_at == charge.period_end and line.auto_renew and line.status == LineStatus.ACTIVE
+        unrenewed = line.expires_at == charge.period_end and line.auto_renew
+        # A retry that comes after the paid end (scheduled before retries
+        # were kept inside the period) is too late: the customer is told the
+        # charge failed for good, as after the last retry, not left to wonder.
+        lapsed = unrenewed and charge.period_end <= now and line.status in (LineStatus.ACTIVE, LineStatus.EXPIRED)
+        if not begun and charge.attempts and lapsed:
+            charge.status = ChargeStatus.FAILED
+            charge.next_attempt_at = None
+            charge.updated_at = now
+            charge.save(update_fields=["status", "next_attempt_at", "updated_at"])
+            _email_failure(charge, now=now)
+            audit_record(
+                line=line,
+                action="auto_renew_charge",
+                by=None,
+                data={"status": charge.status, "attempt": charge.attempts, "order": None, "lapsed": True},
+            )
+            return charge
+        wanted = unrenewed and line.status == LineStatus.ACTIVE
         if not (begun or wanted):
             charge.status = ChargeStatus.CANCELLED
             charge.updated_at = now
@@ -338,13 +393,16 @@ def auto_renew_charge_run(*, charge_id: int, now: datetime | None = None) -> Aut
         else:
             delays = settings.AUTO_RENEW_RETRY_DELAYS_SECONDS
             charge.last_error = (failure or "declined")[:200]
-            if attempt <= len(delays):
+            retry_at = now + timedelta(seconds=delays[attempt - 1]) if attempt <= len(delays) else None
+            # A retry at or after the paid end would find the line expired:
+            # this attempt is the last one, and the customer is told so now.
+            if retry_at is not None and retry_at < charge.period_end:
                 charge.status = ChargeStatus.SCHEDULED
-                charge.next_attempt_at = now + timedelta(seconds=delays[attempt - 1])
+                charge.next_attempt_at = retry_at
             else:
                 charge.status = ChargeStatus.FAILED
                 charge.next_attempt_at = None
-            _email_failure(charge)
+            _email_failure(charge, now=now)
         charge.save()
         audit_record(
             line=charge.line,
@@ -355,9 +413,10 @@ def auto_renew_charge_run(*, charge_id: int, now: datetime | None = None) -> Aut
     return charge
 
 
-def _email_failure(charge: AutoRenewCharge) -> None:
+def _email_failure(charge: AutoRenewCharge, *, now: datetime) -> None:
     """Tell the customer a charge failed: when we try again, or, after the
-    last try, that the line expires at its end unless they renew by hand."""
+    last try, that the line expires at its end (or has expired) unless they
+    renew by hand."""
     owner = charge.line.owner
     if not owner.email:
         return
@@ -367,6 +426,7 @@ def _email_failure(charge: AutoRenewCharge) -> None:
             "line": charge.line,
             "charge": charge,
             "final": charge.status == ChargeStatus.FAILED,
+            "lapsed": charge.period_end <= now,
             "renew_url": settings.SITE_URL + reverse("renew", args=[charge.line_id]),
         }
         subject = render_to_string("emails/auto_renew_failed_subject.txt", context).strip()

@@ -5,6 +5,7 @@ declined card, the emails, and turning it off or changing plan and card."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timedelta
 
 import pytest
@@ -27,6 +28,7 @@ from subscriptions.models import (
     OrderKind,
     OrderStatus,
     PaymentMethod,
+    PaymentState,
     Plan,
     PlanPeriod,
     Receipt,
@@ -212,12 +214,77 @@ def test_a_line_is_due_within_the_days_before_its_end_until_its_period_is_claime
     assert not off.auto_renew
 
 
-def test_the_days_before_come_from_the_settings(settings, customer, plan):
+def test_the_days_before_come_from_the_settings(settings, customer, plan, month_plan):
     settings.AUTO_RENEW_DAYS_BEFORE = 5
     line = LineFactory(owner=customer, with_period=plan, with_period__days_ago=3)  # ends in 4 days
-    turn_on(line, plan)
+    turn_on(line, month_plan)
 
     assert list(lines_due_for_auto_renew(now=timezone.now())) == [line]
+
+
+@pytest.fixture
+def day_plan() -> Plan:
+    plan: Plan = PlanFactory(
+        code="fjord-day", period=PlanPeriod.DAY, price_ore=19_00, name_en="Fjord day", name_nb="Fjord døgn"
+    )
+    return plan
+
+
+def test_a_day_plan_is_bought_one_day_ahead_not_several(customer, day_plan, django_capture_on_commit_callbacks):
+    line = LineFactory(owner=customer, with_period=day_plan, with_period__days_ago=0)  # ends in a day
+    turn_on(line, day_plan)
+    assert line.expires_at is not None
+    end = line.expires_at
+
+    # Half a day before its end at the earliest, though the days before are 3.
+    assert sweep_and_charge(end - 12 * HOUR - timedelta(seconds=1)) == []
+    with django_capture_on_commit_callbacks(execute=True):
+        [charge] = sweep_and_charge(end - 12 * HOUR)
+        # The sweep runs every ten minutes: the day bought is not bought again.
+        for minutes in (10, 20, 30):
+            assert sweep_and_charge(end - 12 * HOUR + timedelta(minutes=minutes)) == []
+
+    line.refresh_from_db()
+    assert (charge.status, charge.period_end) == (ChargeStatus.PAID, end)
+    assert line.expires_at == day_plan.end_of_period_starting(end)
+    assert Order.objects.count() == 1
+    assert Receipt.objects.count() == 1
+    assert SandboxPayment.objects.filter(mode="payment").count() == 1
+
+    # The next day is bought in its own turn, half a day before the new end.
+    assert sweep_and_charge(line.expires_at - 12 * HOUR - timedelta(seconds=1)) == []
+    [following] = sweep_and_charge(line.expires_at - 12 * HOUR)
+    assert (following.status, following.period_end) == (ChargeStatus.PAID, line.expires_at)
+    assert Order.objects.count() == 2
+
+
+def test_a_week_plan_is_charged_the_days_before_but_never_more_than_half_a_week_ahead(settings, customer, plan):
+    line = LineFactory(owner=customer, with_period=plan, with_period__days_ago=2)  # ends in five days
+    turn_on(line, plan)
+    assert line.expires_at is not None
+    end = line.expires_at
+
+    assert sweep_and_charge(end - 3 * DAY - timedelta(seconds=1)) == []
+    settings.AUTO_RENEW_DAYS_BEFORE = 5
+    assert sweep_and_charge(end - timedelta(days=3, hours=12, seconds=1)) == []
+    [charge] = sweep_and_charge(end - timedelta(days=3, hours=12))
+
+    line.refresh_from_db()
+    assert charge.status == ChargeStatus.PAID
+    assert line.expires_at == plan.end_of_period_starting(end)
+    assert sweep_and_charge(end - 3 * DAY) == []
+    assert Order.objects.count() == 1
+
+
+def test_the_line_page_promises_a_day_plans_charge_half_a_day_before_the_end(customer, day_plan):
+    line = LineFactory(owner=customer, with_period=day_plan, with_period__days_ago=0)
+    turn_on(line, day_plan)
+    assert line.expires_at is not None
+
+    state = line_auto_renew(line=Line.objects.get(pk=line.pk), now=timezone.now())
+
+    assert state.next_charge is not None
+    assert state.next_charge.when == line.expires_at - 12 * HOUR
 
 
 def test_lines_that_are_not_active_are_not_due(customer, plan):
@@ -442,6 +509,51 @@ def test_a_provider_that_does_not_answer_leaves_the_charge_to_the_next_sweep(
     assert Receipt.objects.get().number in receipt_email.subject
 
 
+def test_a_charge_the_provider_has_not_decided_stays_charging_and_is_settled_later_with_the_same_order(
+    line, plan, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The provider answers "processing": no attempt is counted and no
+    retry with a new key is scheduled (it could charge twice); the run after
+    the stale time asks again about the same order and payment."""
+    turn_on(line, plan)
+    now = timezone.now()
+    charge_saved_card = SandboxProvider.charge_saved_card
+
+    def processing(self, **kwargs):
+        update = charge_saved_card(self, **kwargs)
+        SandboxPayment.objects.filter(payment_id=update.payment_id).update(
+            state=PaymentState.PENDING, outcome="", reason="", decided_at=None
+        )
+        return dataclasses.replace(update, state=PaymentState.PENDING, event_id=f"charge:{update.payment_id}:pending")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        with monkeypatch.context() as patched:
+            patched.setattr(SandboxProvider, "charge_saved_card", processing)
+            [charge] = sweep_and_charge(now)
+
+        order = Order.objects.get()
+        assert (charge.status, charge.attempts, charge.order) == (ChargeStatus.CHARGING, 0, order)
+        assert order.status == OrderStatus.PENDING
+        assert auto_renew_sweep(now=now + HOUR / 60) == []
+        assert mail.outbox == []
+
+        # The provider decides; the next run records that answer.
+        [payment] = SandboxPayment.objects.filter(mode="payment")
+        payment.state, payment.outcome = PaymentState.PAID, SandboxOutcome.APPROVE
+        payment.save(update_fields=["state", "outcome"])
+        later = now + STALE_CHARGE + timedelta(seconds=5)
+        [charge] = sweep_and_charge(later)
+
+    line.refresh_from_db()
+    assert (charge.status, charge.attempts, charge.order) == (ChargeStatus.PAID, 1, order)
+    assert Order.objects.get().status == OrderStatus.PAID
+    assert SandboxPayment.objects.filter(mode="payment").count() == 1
+    assert Receipt.objects.count() == 1
+    assert ServicePeriod.objects.filter(line=line).count() == 2
+    [receipt_email] = mail.outbox
+    assert Receipt.objects.get().number in receipt_email.subject
+
+
 def test_a_line_renewed_by_hand_meanwhile_is_not_charged(line, plan):
     turn_on(line, plan)
     now = timezone.now()
@@ -494,6 +606,86 @@ def test_a_declined_card_is_tried_again_after_an_hour_then_after_a_day_then_give
     assert [order.decline_reason for order in orders] == ["card_declined"] * 3
     assert not Receipt.objects.exists()
     assert ServicePeriod.objects.filter(line=line).count() == 1
+
+
+@pytest.mark.parametrize("language", ["nb", "zh-hans"])
+def test_a_retry_that_would_come_after_the_end_is_not_made_the_last_try_says_so(
+    language, settings, customer, plan, django_capture_on_commit_callbacks
+):
+    """With AUTO_RENEW_DAYS_BEFORE at 1 the first try is a day before the
+    end: the retry an hour later is the last, since the one a day after
+    that would find the line expired."""
+    settings.AUTO_RENEW_DAYS_BEFORE = 1
+    customer.language = language
+    customer.save(update_fields=["language"])
+    line = LineFactory(owner=customer, number="+4791234567", with_period=plan, with_period__days_ago=5)
+    turn_on(line, plan, declining=True)
+    assert line.expires_at is not None
+    end = line.expires_at
+    start = end - DAY
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert sweep_and_charge(start - timedelta(seconds=1)) == []
+        [first] = sweep_and_charge(start)
+        [second] = sweep_and_charge(start + HOUR)
+
+    assert (first.status, first.next_attempt_at) == (ChargeStatus.SCHEDULED, start + HOUR)
+    assert (second.status, second.attempts, second.next_attempt_at) == (ChargeStatus.FAILED, 2, None)
+    assert auto_renew_sweep(now=end) == []
+    next_try, last = mail.outbox
+    number = "+47 912 34 567"
+    assert translated("Next try: %(when)s", language, when=shown_as(start + HOUR, language)) in next_try.body
+    assert last.subject == translated("Automatic renewal of %(number)s failed", language, number=number)
+    assert (
+        translated(
+            "We will not try again. Your line stays active until %(end)s and then expires. "
+            "To keep it, renew it yourself:",
+            language,
+            end=shown_as(end, language),
+        )
+        in last.body
+    )
+    assert Order.objects.count() == 2
+
+
+@pytest.mark.parametrize("language", ["nb", "zh-hans"])
+def test_a_retry_found_after_the_line_lapsed_fails_with_the_last_email_instead_of_vanishing(
+    language, customer, line, plan, django_capture_on_commit_callbacks
+):
+    """A retry scheduled for after the end (as they were before retries were
+    kept inside the period) finds the line expired: the charge has failed
+    for good and the customer is told to renew by hand."""
+    customer.language = language
+    customer.save(update_fields=["language"])
+    turn_on(line, plan, declining=True)
+    assert line.expires_at is not None
+    end = line.expires_at
+    now = timezone.now()
+    [charge] = sweep_and_charge(now)
+    AutoRenewCharge.objects.filter(pk=charge.pk).update(next_attempt_at=end + HOUR)
+    assert lines_expire_lapsed(now=end) == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        [charge] = sweep_and_charge(end + HOUR)
+
+    assert (charge.status, charge.attempts, charge.next_attempt_at) == (ChargeStatus.FAILED, 1, None)
+    assert Order.objects.count() == 1
+    line.refresh_from_db()
+    assert line.status == LineStatus.EXPIRED
+    [last] = mail.outbox
+    assert last.subject == translated("Automatic renewal of %(number)s failed", language, number="+47 912 34 567")
+    assert (
+        translated(
+            "We will not try again. Your line expired at %(end)s. To get it back, renew it yourself:",
+            language,
+            end=shown_as(end, language),
+        )
+        in last.body
+    )
+    assert settings.SITE_URL + reverse("renew", args=[line.pk]) in last.body
+    state = line_auto_renew(line=Line.objects.get(pk=line.pk), now=end + HOUR)
+    assert state.failed_charge == charge
+    assert state.next_charge is None
 
 
 def test_after_the_last_failure_the_line_expires_at_its_end(line, plan):
