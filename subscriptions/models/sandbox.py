@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from subscriptions.models.payments import PaymentState
 
@@ -13,20 +14,20 @@ from subscriptions.models.payments import PaymentState
 class SandboxOutcome(models.TextChoices):
     """What the tester picks on the sandbox's hosted page."""
 
-    APPROVE = "approve", "Approve"
-    DECLINE = "decline", "Decline"
-    INSUFFICIENT_FUNDS = "insufficient_funds", "Insufficient funds"
-    NEVER_ANSWER = "never_answer", "Never answer"
-    CANCEL = "cancel", "Cancel"
+    APPROVE = "approve", _("Approve")
+    DECLINE = "decline", _("Decline")
+    INSUFFICIENT_FUNDS = "insufficient_funds", _("Insufficient funds")
+    NEVER_ANSWER = "never_answer", _("Never answer")
+    CANCEL = "cancel", _("Cancel")
     # Saving a card (setup mode): a card that pays, or one whose later
     # off-session charges are declined.
-    SAVE_CARD = "save_card", "Save card"
-    SAVE_DECLINING_CARD = "save_declining_card", "Save a card that will decline"
+    SAVE_CARD = "save_card", _("Save card")
+    SAVE_DECLINING_CARD = "save_declining_card", _("Save a card that will decline")
 
 
 class SandboxMode(models.TextChoices):
-    PAYMENT = "payment", "Payment"
-    SETUP = "setup", "Save a card"
+    PAYMENT = "payment", _("Payment")
+    SETUP = "setup", _("Save a card")
 
 
 class SandboxCard(models.Model):

@@ -454,6 +454,29 @@ def test_the_sandbox_page_of_an_unknown_payment_is_not_found(client):
     assert client.get("/sandbox-pay/sbx_nothing/").status_code == 404
 
 
+@pytest.mark.parametrize(
+    ("language", "outcome", "label"),
+    [
+        ("zh-hans", "approve", "批准"),
+        ("zh-hans", "insufficient_funds", "资金不足"),
+        ("nb", "decline", "Avvis"),
+        ("nb", "never_answer", "Svar aldri"),
+        ("nb", "cancel", "Avbryt"),
+    ],
+)
+def test_the_sandbox_page_names_the_answer_in_the_customers_language(
+    signed_in, customer, line, plan, language, outcome, label
+):
+    customer.language = language
+    customer.save()
+    _order, response = pay_by_card(signed_in, line, plan)
+    signed_in.post(response["Location"], {"outcome": outcome})
+
+    html = signed_in.get(response["Location"]).content.decode()
+
+    assert f"<strong>{label}</strong>" in html
+
+
 def test_the_sandbox_answers_a_payment_once(signed_in, line, plan):
     _order, response = pay_by_card(signed_in, line, plan)
 
