@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol
 
 from subscriptions.models import PaymentState
@@ -76,9 +77,15 @@ class PaymentProvider(Protocol):
         description: str,
         idempotency_key: str,
         return_url: str,
+        cancel_url: str,
         notify_url: str,
         language: str,
-    ) -> CreatedPayment: ...
+        expires_at: datetime,
+    ) -> CreatedPayment:
+        """A hosted payment. The browser comes back to ``return_url``, or to
+        ``cancel_url`` when the customer gives up on the provider's page; a
+        provider that can closes the payment at ``expires_at``."""
+        ...
 
     def verify_callback(self, *, body: bytes, headers: Mapping[str, str]) -> PaymentUpdate | None:
         """What a signed callback says about a payment (None for an event
@@ -86,6 +93,12 @@ class PaymentProvider(Protocol):
         ...
 
     def fetch_status(self, *, payment_id: str) -> PaymentUpdate: ...
+
+    def cancel_payment(self, *, payment_id: str) -> PaymentUpdate:
+        """Close a hosted payment that is still open, so it can no longer be
+        paid, and say how it stands afterwards: CANCELLED, or PAID if it was
+        paid first."""
+        ...
 
     def refund(self, *, payment_id: str, amount_ore: int, idempotency_key: str) -> str:
         """Refund; returns the provider's refund id."""

@@ -20,6 +20,7 @@ import json
 import secrets
 import time
 from collections.abc import Mapping
+from datetime import datetime
 from urllib.parse import urljoin
 
 import requests
@@ -68,12 +69,17 @@ class SandboxProvider:
         description: str,
         idempotency_key: str,
         return_url: str,
+        cancel_url: str,
         notify_url: str,
         language: str,
+        expires_at: datetime,
     ) -> CreatedPayment:
         """One payment per idempotency key, as a real provider keeps it: the
         same key again returns the same payment; with another amount it is
-        refused."""
+        refused. The hosted page's own "cancel" answers with a callback and
+        sends the browser to ``return_url``, so ``cancel_url`` is not needed;
+        a payment left open is abandoned by the portal's sweep, so neither is
+        ``expires_at``."""
         payment, _created = SandboxPayment.objects.get_or_create(
             idempotency_key=idempotency_key,
             defaults={
@@ -127,6 +133,12 @@ class SandboxProvider:
         except SandboxPayment.DoesNotExist:
             raise PaymentProviderError(f"no sandbox payment {payment_id}") from None
         return _update(payment, event_id=f"status:{payment.payment_id}:{payment.state}")
+
+    def cancel_payment(self, *, payment_id: str) -> PaymentUpdate:
+        """As if the tester had chosen "cancel" on the hosted page (with its
+        callback); a payment answered already keeps its answer."""
+        sandbox_decide(payment_id=payment_id, outcome=SandboxOutcome.CANCEL)
+        return self.fetch_status(payment_id=payment_id)
 
     def refund(self, *, payment_id: str, amount_ore: int, idempotency_key: str) -> str:
         refund_id = "sbr_" + hashlib.sha256(idempotency_key.encode()).hexdigest()[:24]

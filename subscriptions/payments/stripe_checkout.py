@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import stripe
@@ -111,9 +112,15 @@ class StripeCheckoutProvider:
         description: str,
         idempotency_key: str,
         return_url: str,
+        cancel_url: str,
         notify_url: str,
         language: str,
+        expires_at: datetime,
     ) -> CreatedPayment:
+        """A Checkout Session for the order, closed by Stripe at
+        ``expires_at`` (which Stripe takes between 30 minutes and 24 hours
+        from now). The same idempotency key must come with the same
+        parameters, so the caller derives ``expires_at`` from the order."""
         metadata = {"order": reference}
         try:
             session = self.client.v1.checkout.sessions.create(
@@ -131,7 +138,8 @@ class StripeCheckoutProvider:
                     ],
                     # The return page asks us how the order stands, paid or not.
                     "success_url": return_url,
-                    "cancel_url": return_url,
+                    "cancel_url": cancel_url,
+                    "expires_at": int(expires_at.timestamp()),
                     "client_reference_id": reference,
                     "metadata": metadata,
                     "payment_intent_data": {"metadata": metadata},
@@ -182,14 +190,22 @@ class StripeCheckoutProvider:
             intent = self._intent(payment_id)
             state = _intent_state(intent)
             return _intent_update(intent, event_id=f"status:{intent['id']}:{state}", state=state)
-        session = self._session(payment_id)
-        if session["status"] == "complete" and session["payment_status"] in PAID_STATUSES:
-            state = PaymentState.PAID
-        elif session["status"] == "expired":
-            state = PaymentState.CANCELLED
-        else:
-            state = PaymentState.PENDING
-        return _update(session, event_id=f"status:{session['id']}:{state}", state=state)
+        return _session_status(self._session(payment_id))
+
+    def cancel_payment(self, *, payment_id: str) -> PaymentUpdate:
+        """Expire the Checkout Session, so it can no longer be paid. Stripe
+        refuses to expire one that is not open (paid, or expired already):
+        then its status says how it stands. A saved card's charge is not
+        cancelled here; its status is returned."""
+        if payment_id.startswith(INTENT_PREFIX):
+            return self.fetch_status(payment_id=payment_id)
+        try:
+            session = self.client.v1.checkout.sessions.expire(payment_id).to_dict()
+        except stripe.InvalidRequestError:
+            return self.fetch_status(payment_id=payment_id)
+        except stripe.StripeError as error:
+            raise PaymentProviderError(f"Stripe did not expire checkout session {payment_id}: {error}") from error
+        return _session_status(session)
 
     def refund(self, *, payment_id: str, amount_ore: int, idempotency_key: str) -> str:
         """Refund on the PaymentIntent: a saved card's charge is one, a
@@ -362,6 +378,17 @@ class StripeCheckoutProvider:
             return self.client.v1.payment_intents.retrieve(payment_id).to_dict()
         except stripe.StripeError as error:
             raise PaymentProviderError(f"Stripe did not return payment intent {payment_id}: {error}") from error
+
+
+def _session_status(session: Mapping[str, Any]) -> PaymentUpdate:
+    """A status answer about a Checkout Session in payment mode."""
+    if session["status"] == "complete" and session["payment_status"] in PAID_STATUSES:
+        state = PaymentState.PAID
+    elif session["status"] == "expired":
+        state = PaymentState.CANCELLED
+    else:
+        state = PaymentState.PENDING
+    return _update(session, event_id=f"status:{session['id']}:{state}", state=state)
 
 
 def _session_event(

@@ -57,6 +57,15 @@ logger = logging.getLogger(__name__)
 # Lines that cannot be renewed or topped up any more.
 CLOSED = frozenset({LineStatus.CANCELLATION_PENDING, LineStatus.CANCELLED, LineStatus.QUARANTINED})
 
+# The query parameter on the return address that says the customer gave up
+# on the provider's page (its "back" or "cancel" link).
+CANCELLED_MARK = "cancelled"
+# How long a provider's payment page may stay open: Stripe takes 30 minutes
+# to 24 hours from the moment it creates the session (a minute's margin for
+# the request on each side).
+PAGE_LIFETIME_MIN = timedelta(minutes=31)
+PAGE_LIFETIME_MAX = timedelta(hours=24) - timedelta(minutes=1)
+
 
 @dataclass(frozen=True)
 class Billing:
@@ -215,15 +224,18 @@ def _order_open_payment(*, order: Order, site_url: str) -> None:
     provider = get_provider()
     with translation.override(order.owner.language):
         description = order_description(order)
+    return_url = site_url + reverse("order_return", args=[order.public_id])
     try:
         created = provider.create_payment(
             reference=str(order.public_id),
             amount_ore=order.amount_ore,
             description=description,
             idempotency_key=f"order-{order.public_id}",
-            return_url=site_url + reverse("order_return", args=[order.public_id]),
+            return_url=return_url,
+            cancel_url=f"{return_url}?{CANCELLED_MARK}=1",
             notify_url=site_url + reverse("payment_callback", args=[provider.name]),
             language=order.owner.language,
+            expires_at=_payment_page_expiry(order),
         )
     except PaymentProviderError:
         logger.warning("payment provider %s failed to create a payment for order %s", provider.name, order.public_id)
@@ -234,6 +246,16 @@ def _order_open_payment(*, order: Order, site_url: str) -> None:
         provider=provider.name, provider_payment_id=created.payment_id, provider_url=created.redirect_url
     )
     order.refresh_from_db()
+
+
+def _payment_page_expiry(order: Order) -> datetime:
+    """When the provider should close the order's payment page: when the
+    sweep would abandon the order anyway. Taken from the order, not the
+    clock, so a second call with the same idempotency key sends the same
+    parameters (Stripe refuses other ones); kept within what Stripe takes."""
+    now = timezone.now()
+    wanted = order.created_at + timedelta(seconds=settings.PAYMENT_ABANDON_AFTER_SECONDS)
+    return min(max(wanted, now + PAGE_LIFETIME_MIN), now + PAGE_LIFETIME_MAX)
 
 
 def order_charge_saved_card(
@@ -471,6 +493,37 @@ def order_refresh(*, order: Order) -> Order:
     if update.state != PaymentState.PENDING:
         payment_update_apply(provider=order.provider, update=update)
         order.refresh_from_db()
+    return order
+
+
+def order_cancel(*, order: Order) -> Order:
+    """The customer left the provider's page by its cancel link: close the
+    order now rather than leave it waiting for the sweep.
+
+    1. Ask the provider how the payment stands: one paid after all is
+       settled as paid, and that is the end of it.
+    2. Still open: have the provider close it (Stripe expires the session),
+       so it can no longer be paid; its answer is applied like any other
+       (cancelled abandons the order, paid first settles it).
+    3. Still pending (the provider did not answer): abandon the order under
+       its lock all the same. A payment that gets through anyway is recorded
+       and flagged for a refund when it is reported.
+    """
+    order = order_refresh(order=order)
+    if order.status != OrderStatus.PENDING or not order.provider_payment_id:
+        return order
+    try:
+        update = get_provider(order.provider).cancel_payment(payment_id=order.provider_payment_id)
+    except PaymentProviderError:
+        logger.warning("payment provider %s did not cancel the payment of order %s", order.provider, order.public_id)
+    else:
+        if update.state != PaymentState.PENDING:
+            payment_update_apply(provider=order.provider, update=update)
+    with transaction.atomic():
+        locked = Order.objects.select_for_update().get(pk=order.pk)
+        if locked.status == OrderStatus.PENDING:
+            _order_close(locked, OrderStatus.ABANDONED, reason="cancelled")
+    order.refresh_from_db()
     return order
 
 

@@ -22,8 +22,10 @@ from subscriptions.models.plans import vat_inside
 from subscriptions.payments import decline_message
 from subscriptions.services.ledger import ledger_balance
 from subscriptions.services.orders import (
+    CANCELLED_MARK,
     CLOSED,
     OrderRequest,
+    order_cancel,
     order_place,
     order_refresh,
     renewal_request,
@@ -151,9 +153,13 @@ def _place(request: AuthenticatedRequest, wanted: OrderRequest, form: RenewalFor
 @require_GET
 def order_return(request: AuthenticatedRequest, public_id: uuid.UUID) -> HttpResponse:
     """Where the provider sends the browser back. The browser's word proves
-    nothing: ask the provider how the payment stands, then show the result."""
+    nothing: ask the provider how the payment stands, then show the result.
+    Back by the provider's cancel link, the payment is closed as well."""
     order = selectors.order_get_owned(user=request.user, public_id=public_id)
-    order_refresh(order=order)
+    if CANCELLED_MARK in request.GET:
+        order_cancel(order=order)
+    else:
+        order_refresh(order=order)
     return redirect("order_detail", public_id=order.public_id)
 
 

@@ -12,6 +12,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
@@ -26,6 +27,7 @@ from subscriptions.models import (
     PaymentEvent,
     PaymentMethod,
     PaymentState,
+    Receipt,
     SavedCard,
 )
 from subscriptions.payments import (
@@ -45,6 +47,7 @@ WEBHOOK_SECRET = "whsec_test_5f2b8c1d9e"
 SESSION_ID = "cs_test_a1B2c3D4e5F6g7H8"
 ORDER = "7b0c5a7e-3f2d-4c1e-9a51-2f8d6e4b1c90"
 STRIPE_CALLBACK = "/payments/callback/stripe/"
+EXPIRES_AT = datetime(2026, 12, 1, 13, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -62,10 +65,23 @@ class FakeStripe:
     remembers every request."""
 
     requests: list[Request] = field(default_factory=list)
-    answers: dict[tuple[str, str], tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    answers: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
 
     def answer(self, method: str, path: str, body: dict[str, Any], status: int = 200) -> None:
-        self.answers[method, path] = (status, body)
+        self.answers[method, path] = [(status, body)]
+
+    def answer_in_turn(self, method: str, path: str, *replies: tuple[int, dict[str, Any]]) -> None:
+        """Answer each request with the next reply, then keep giving the last."""
+        self.answers[method, path] = list(replies)
+
+    def reply_to(self, method: str, path: str) -> tuple[int, dict[str, Any]]:
+        replies = self.answers.get((method, path))
+        if not replies:
+            return 404, {"error": {"type": "invalid_request_error", "message": f"Unrecognized request URL ({path})."}}
+        return replies.pop(0) if len(replies) > 1 else replies[0]
+
+    def calls(self) -> list[tuple[str, str]]:
+        return [(r.method, r.path) for r in self.requests]
 
 
 class StripeHandler(BaseHTTPRequestHandler):
@@ -85,10 +101,7 @@ class StripeHandler(BaseHTTPRequestHandler):
         form = dict(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
         query = dict(parse_qsl(url.query, keep_blank_values=True))
         fake.requests.append(Request(self.command, path, form, dict(self.headers.items()), query))
-        status, body = fake.answers.get(
-            (self.command, path),
-            (404, {"error": {"type": "invalid_request_error", "message": f"Unrecognized request URL ({path})."}}),
-        )
+        status, body = fake.reply_to(self.command, path)
         content = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -172,8 +185,10 @@ def create(provider: StripeCheckoutProvider, **changes: Any) -> CreatedPayment:
         "description": "Fornyelse av 912 34 567, 30 dager",
         "idempotency_key": f"order-{ORDER}",
         "return_url": f"https://portal.test/orders/{ORDER}/return/",
+        "cancel_url": f"https://portal.test/orders/{ORDER}/return/?cancelled=1",
         "notify_url": "https://portal.test/payments/callback/stripe/",
         "language": "nb",
+        "expires_at": EXPIRES_AT,
     }
     return provider.create_payment(**(arguments | changes))
 
@@ -203,7 +218,8 @@ def test_it_creates_a_checkout_session_with_the_idempotency_key(stripe_api: Fake
         "line_items[0][price_data][product_data][name]": "Fornyelse av 912 34 567, 30 dager",
         "line_items[0][quantity]": "1",
         "success_url": f"https://portal.test/orders/{ORDER}/return/",
-        "cancel_url": f"https://portal.test/orders/{ORDER}/return/",
+        "cancel_url": f"https://portal.test/orders/{ORDER}/return/?cancelled=1",
+        "expires_at": str(int(EXPIRES_AT.timestamp())),
         "client_reference_id": ORDER,
         "metadata[order]": ORDER,
         "payment_intent_data[metadata][order]": ORDER,
@@ -1043,3 +1059,158 @@ def test_a_saved_card_charge_stripe_is_still_processing_is_settled_by_its_webhoo
 
     order.refresh_from_db()
     assert (settled.result, order.status) == (EventResult.APPLIED, OrderStatus.PAID)
+
+
+# --- at the portal's pages, with Stripe as the provider ----------------------------------------------
+
+
+@dataclass
+class Shop:
+    client: Client
+    line: Any
+    plan: Any
+    stripe: FakeStripe
+
+    def checkout(self, key: str = "form-key-1") -> tuple[Order, Any]:
+        """Send the renewal form, paying by card."""
+        form = {"full_name": "Kari Nordmann", "method": "card", "idempotency_key": key}
+        response = self.client.post(f"/lines/{self.line.pk}/renew/{self.plan.code}/", form)
+        return Order.objects.get(idempotency_key=key), response
+
+    def session(self, order: Order, **changes: Any) -> dict[str, Any]:
+        """The order's Checkout Session as Stripe shows it."""
+        reference = str(order.public_id)
+        return checkout_session(client_reference_id=reference, metadata={"order": reference}, **changes)
+
+    def stripe_says(self, order: Order, **changes: Any) -> None:
+        self.stripe.answer("GET", f"/v1/checkout/sessions/{SESSION_ID}", self.session(order, **changes))
+
+    def webhook(self, event_type: str, session: dict[str, Any], *, event_id: str = "evt_1") -> Any:
+        body = json.dumps(event(event_type, session) | {"id": event_id}).encode()
+        headers = signed(body)
+        return self.client.post(
+            STRIPE_CALLBACK,
+            data=body,
+            content_type="application/json",
+            headers={"Stripe-Signature": headers["Stripe-Signature"]},
+        )
+
+
+@pytest.fixture
+def shop(db: Any, settings: Any, client: Client, stripe_api: FakeStripe, webhook_secret: str) -> Shop:
+    settings.PAYMENT_PROVIDER = "stripe"
+    owner = UserFactory(full_name="Kari Nordmann")
+    plan = PlanFactory(code="fjord-month", price_ore=199_00)
+    line = LineFactory(owner=owner, with_period=plan)
+    client.force_login(owner)
+    stripe_api.answer("POST", "/v1/checkout/sessions", checkout_session())
+    return Shop(client=client, line=line, plan=plan, stripe=stripe_api)
+
+
+EXPIRE = f"/v1/checkout/sessions/{SESSION_ID}/expire"
+
+
+def test_the_checkout_session_has_a_cancel_link_and_closes_when_the_order_would_be_abandoned(
+    shop: Shop, settings: Any
+) -> None:
+    order, response = shop.checkout()
+
+    assert response["Location"] == checkout_session()["url"]
+    [created] = shop.stripe.requests
+    back = f"http://testserver/orders/{order.public_id}/return/"
+    assert (created.form["success_url"], created.form["cancel_url"]) == (back, back + "?cancelled=1")
+    closes = order.created_at + timedelta(seconds=settings.PAYMENT_ABANDON_AFTER_SECONDS)
+    assert created.form["expires_at"] == str(int(closes.timestamp()))
+
+
+def test_the_checkout_session_stays_open_at_least_the_30_minutes_stripe_asks_for(shop: Shop, settings: Any) -> None:
+    settings.PAYMENT_ABANDON_AFTER_SECONDS = 60
+
+    before = time.time()
+    shop.checkout()
+
+    expires_at = int(shop.stripe.requests[0].form["expires_at"])
+    assert before + 30 * 60 < expires_at < time.time() + 24 * 3600
+
+
+def test_a_customer_who_cancels_on_stripes_page_sees_the_order_closed_at_once(shop: Shop) -> None:
+    order, _ = shop.checkout()
+    shop.stripe_says(order)
+    shop.stripe.answer("POST", EXPIRE, shop.session(order, status="expired"))
+
+    page = shop.client.get(f"/orders/{order.public_id}/return/?cancelled=1", follow=True)
+
+    order.refresh_from_db()
+    assert (order.status, order.decline_reason) == (OrderStatus.ABANDONED, "cancelled")
+    assert 'data-status="abandoned"' in page.content.decode()
+    assert ("POST", EXPIRE) in shop.stripe.calls()
+    late = shop.webhook("checkout.session.expired", shop.session(order, status="expired"))
+    assert late.status_code == 200
+    assert PaymentEvent.objects.get(event_id="evt_1").result == EventResult.NO_CHANGE
+
+
+def test_the_plain_return_leaves_an_open_session_alone(shop: Shop) -> None:
+    order, _ = shop.checkout()
+    shop.stripe_says(order)
+
+    page = shop.client.get(f"/orders/{order.public_id}/return/", follow=True)
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PENDING
+    assert 'data-status="pending"' in page.content.decode()
+    assert ("POST", EXPIRE) not in shop.stripe.calls()
+
+
+def test_a_cancel_link_after_the_payment_went_through_shows_it_paid(shop: Shop) -> None:
+    order, _ = shop.checkout()
+    shop.stripe_says(order, status="complete", payment_status="paid")
+
+    page = shop.client.get(f"/orders/{order.public_id}/return/?cancelled=1", follow=True)
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert 'data-status="paid"' in page.content.decode()
+    assert ("POST", EXPIRE) not in shop.stripe.calls()
+    assert Receipt.objects.filter(order=order).count() == 1
+
+
+def test_a_session_paid_just_before_stripe_was_asked_to_expire_it_is_settled_as_paid(shop: Shop) -> None:
+    order, _ = shop.checkout()
+    shop.stripe.answer_in_turn(
+        "GET",
+        f"/v1/checkout/sessions/{SESSION_ID}",
+        (200, shop.session(order)),
+        (200, shop.session(order, status="complete", payment_status="paid")),
+    )
+    not_open = {
+        "error": {
+            "type": "invalid_request_error",
+            "message": 'Only Checkout Sessions with a status in ["open"] can be expired.',
+        }
+    }
+    shop.stripe.answer("POST", EXPIRE, not_open, status=400)
+
+    shop.client.get(f"/orders/{order.public_id}/return/?cancelled=1")
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.PAID
+    assert not PaymentEvent.objects.filter(result=EventResult.REFUND_DUE).exists()
+
+
+def test_a_payment_that_gets_through_after_the_cancel_is_kept_for_a_refund(shop: Shop) -> None:
+    order, _ = shop.checkout()
+    shop.stripe_says(order)
+    shop.stripe.answer("POST", EXPIRE, {"error": {"type": "api_error", "message": "Try again"}}, status=500)
+
+    shop.client.get(f"/orders/{order.public_id}/return/?cancelled=1")
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ABANDONED
+    paid = shop.webhook("checkout.session.completed", shop.session(order, status="complete", payment_status="paid"))
+
+    order.refresh_from_db()
+    assert paid.status_code == 200
+    assert order.status == OrderStatus.ABANDONED
+    assert PaymentEvent.objects.get(event_id="evt_1").result == EventResult.REFUND_DUE
+    assert not Receipt.objects.exists()
+    page = shop.client.get(f"/orders/{order.public_id}/").content.decode()
+    assert "It will be refunded to your card" in page
