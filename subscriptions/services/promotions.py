@@ -5,7 +5,16 @@ A quote (for the checkout page) reads without locking. Taking a use happens
 in the transaction that creates the order, under a lock on the code's row,
 so the total and per-customer limits hold when many checkouts race. Uses by
 orders that end declined or abandoned give their place back: only pending
-and paid orders count."""
+and paid orders count.
+
+A customer who leaves the provider's page with Back and checks out again
+would find the code held by their own first order, still pending until the
+reconciling sweep gives it up an hour later. So when their limit (or the
+code's) is reached, taking a use for the new order abandons as many of
+their own older pending orders with this code as it needs, each under its
+row lock and only if still pending; one paid meanwhile keeps its use and the
+new order is refused. An abandoned order paid afterwards is not fulfilled
+(its payment is kept for a refund), so the discount is never given twice."""
 
 from __future__ import annotations
 
@@ -19,6 +28,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from subscriptions.errors import CustomerError
 from subscriptions.models import Order, OrderStatus, Plan, PromoCode, PromoUse
+from subscriptions.services.audit import audit_record
 
 COUNTING = (OrderStatus.PENDING, OrderStatus.PAID)
 
@@ -45,11 +55,12 @@ def promo_normalize(code: str) -> str:
 def promo_quote(*, code: str, user: User, plan: Plan, now: datetime | None = None) -> Quote:
     """What ``code`` takes off ``plan`` for ``user`` now; PromoError if it
     cannot be used (unknown, outside its dates, not for this plan, only for
-    a first purchase, used up)."""
+    a first purchase, used up). The customer's own pending orders do not
+    count: taking the code for a new order gives their uses back."""
     promo = PromoCode.objects.filter(code=promo_normalize(code), is_active=True).first()
     if promo is None:
         raise PromoError(_("We do not know this promotion code. Check it and try again."))
-    _check(promo, user=user, plan=plan, now=now or timezone.now())
+    _check(promo, user=user, plan=plan, now=now or timezone.now(), own_pending_count=False)
     return Quote(promo=promo, price_ore=plan.price_ore, discount_ore=promo.discount_for(plan.price_ore))
 
 
@@ -59,14 +70,15 @@ def promo_take(*, code: str, user: User, plan: Plan, order: Order) -> PromoUse:
     assert transaction.get_connection().in_atomic_block, "promo_take needs the order's transaction"
     quote = promo_quote(code=code, user=user, plan=plan)
     promo = PromoCode.objects.select_for_update().get(pk=quote.promo.pk)
-    _check(promo, user=user, plan=plan, now=timezone.now())
+    _release_own_pending(promo, user=user, order=order)
+    _check(promo, user=user, plan=plan, now=timezone.now(), own_pending_count=True)
     order.discount_ore = quote.discount_ore
     order.amount_ore = quote.total_ore
     order.save(update_fields=["discount_ore", "amount_ore"])
     return PromoUse.objects.create(promo=promo, order=order, user=user, discount_ore=quote.discount_ore)
 
 
-def _check(promo: PromoCode, *, user: User, plan: Plan, now: datetime) -> None:
+def _check(promo: PromoCode, *, user: User, plan: Plan, now: datetime, own_pending_count: bool) -> None:
     if now < promo.valid_from:
         raise PromoError(_("This promotion code is not valid yet."))
     if now >= promo.valid_until:
@@ -77,7 +89,40 @@ def _check(promo: PromoCode, *, user: User, plan: Plan, now: datetime) -> None:
     if promo.first_purchase_only and Order.objects.filter(owner=user, status=OrderStatus.PAID).exists():
         raise PromoError(_("This promotion code is only for a first purchase."))
     uses = PromoUse.objects.filter(promo=promo, order__status__in=COUNTING)
+    if not own_pending_count:
+        uses = uses.exclude(user=user, order__status=OrderStatus.PENDING)
     if promo.max_uses is not None and uses.count() >= promo.max_uses:
         raise PromoError(_("This promotion code has been used up."))
     if uses.filter(user=user).count() >= promo.max_uses_per_customer:
         raise PromoError(_("You have already used this promotion code."))
+
+
+def _release_own_pending(promo: PromoCode, *, user: User, order: Order) -> None:
+    """Abandon the customer's own older pending orders holding ``promo``, as
+    many as the new ``order`` needs to fit the per-customer and total limits.
+    The caller holds the code's row lock, so the counts cannot move under us
+    except by one of those orders being settled, which its own lock decides."""
+    # orders.py takes uses through this module, so it is imported here.
+    from subscriptions.services.orders import order_abandon
+
+    counting = PromoUse.objects.filter(promo=promo, order__status__in=COUNTING)
+    excess = counting.filter(user=user).count() - (promo.max_uses_per_customer - 1)
+    if promo.max_uses is not None:
+        excess = max(excess, counting.count() - (promo.max_uses - 1))
+    if excess <= 0:
+        return
+    mine = (
+        Order.objects.filter(promo_use__promo=promo, promo_use__user=user, status=OrderStatus.PENDING)
+        .exclude(pk=order.pk)
+        .select_related("line")
+        .order_by("created_at", "pk")
+    )
+    for older in mine[:excess]:
+        if order_abandon(order=older):
+            audit_record(
+                line=older.line,
+                action="order_abandoned",
+                by=user,
+                reason="the promotion code went to a newer checkout",
+                data={"order": str(older.public_id), "code": promo.code, "for": str(order.public_id)},
+            )

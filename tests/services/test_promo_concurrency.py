@@ -2,7 +2,9 @@
 out with a code that has five uses left, and one customer sends ten checkout
 forms with a once-per-customer code, all at the same moment. The lock on the
 code's row lets exactly as many through as the limits allow; the others are
-told why on the page, and no order is left behind for them.
+told why on the page, and no order is left behind for them. A customer's own
+newer checkout takes the code from their older pending one, which is
+abandoned under its lock: the discount is still given once.
 
 No worker runs here: anything queued on commit stays in Redis and is purged.
 """
@@ -22,7 +24,20 @@ from django.test import Client
 from django.utils import timezone
 
 from portal.celery import app
-from subscriptions.models import DiscountKind, Order, OrderStatus, PromoCode, PromoUse, SandboxPayment
+from subscriptions.models import (
+    DiscountKind,
+    EventResult,
+    Order,
+    OrderStatus,
+    PaymentEvent,
+    PromoCode,
+    PromoUse,
+    Receipt,
+    SandboxOutcome,
+    SandboxPayment,
+)
+from subscriptions.payments.sandbox import SandboxProvider, sandbox_decide
+from subscriptions.services.orders import payment_update_apply
 from tests.factories import LineFactory, PlanFactory, UserFactory
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -133,15 +148,79 @@ def test_twenty_customers_racing_for_five_uses_get_exactly_five(plan):
     assert winners == {f"{SITE}/sandbox-pay/{order.provider_payment_id}/" for order in orders}
 
 
-def test_ten_checkout_forms_of_one_customer_take_a_once_per_customer_code_once(plan):
+def pay(order: Order) -> Callable[[], Any]:
+    """The provider's word that the order's payment page was paid."""
+
+    def paid() -> Any:
+        sandbox_decide(payment_id=order.provider_payment_id, outcome=SandboxOutcome.APPROVE)
+        update = SandboxProvider().fetch_status(payment_id=order.provider_payment_id)
+        return payment_update_apply(provider="sandbox", update=update)
+
+    return paid
+
+
+def test_ten_checkout_forms_of_one_customer_leave_one_use_and_paying_them_all_gives_one_discount(plan):
+    """A newer checkout of the same customer takes the code from their older
+    pending one, which is abandoned: one use is held at any moment, and
+    paying every page at once fulfils one order; the rest are kept for a
+    refund."""
     promo(max_uses_per_customer=1)
     customer = UserFactory(full_name="Kari Nordmann", street_address="Storgata 5", postal_code="0155", city="Oslo")
     line = LineFactory(owner=customer, with_period=plan)
 
     responses = at_once([checkout(signed_in(customer), line, plan, key=f"form-{n}") for n in range(10)])
 
-    assert Counter(outcome(response) for response in responses) == {"sent to pay": 1, ALREADY_USED: 9}
-    order = Order.objects.get()
-    assert (order.amount_ore, order.discount_ore) == (159_20, 39_80)
-    assert PromoUse.objects.get().order == order
-    assert SandboxPayment.objects.get().amount_ore == 159_20
+    assert {response.status_code for response in responses} == {302}
+    assert Counter(Order.objects.values_list("status", flat=True)) == {
+        OrderStatus.PENDING: 1,
+        OrderStatus.ABANDONED: 9,
+    }
+    holding = PromoUse.objects.get(order__status=OrderStatus.PENDING)
+    assert (holding.order.amount_ore, holding.order.discount_ore) == (159_20, 39_80)
+
+    opened = list(Order.objects.exclude(provider_payment_id=""))
+    at_once([pay(order) for order in opened])
+
+    [paid] = Order.objects.filter(status=OrderStatus.PAID)
+    assert paid == holding.order
+    assert Receipt.objects.get().order == paid
+    refunds = PaymentEvent.objects.filter(result=EventResult.REFUND_DUE)
+    assert refunds.count() == len(opened) - 1
+    assert PromoUse.objects.filter(order__status__in=[OrderStatus.PENDING, OrderStatus.PAID]).count() == 1
+
+
+def test_a_new_checkout_racing_the_payment_of_the_customers_older_one_gives_the_discount_once(plan):
+    """Six customers each go back from a payment page and check out again
+    while the first page's payment arrives: whichever wins the older
+    order's lock, the code is counted once per customer and one order is
+    paid with it or left to pay."""
+    promo(max_uses_per_customer=1)
+    customers = [UserFactory(full_name="Kari Nordmann") for _ in range(6)]
+    lines = [LineFactory(owner=customer, with_period=plan) for customer in customers]
+    firsts = []
+    for line in lines:
+        assert checkout(signed_in(line.owner), line, plan, key="form-1")().status_code == 302
+        firsts.append(Order.objects.get(owner=line.owner, idempotency_key="form-1"))
+
+    calls: list[Callable[[], Any]] = []
+    for line, first in zip(lines, firsts, strict=True):
+        calls += [checkout(signed_in(line.owner), line, plan, key="form-2"), pay(first)]
+    results = at_once(calls)
+
+    for index, (line, first) in enumerate(zip(lines, firsts, strict=True)):
+        first.refresh_from_db()
+        second = Order.objects.filter(owner=line.owner, idempotency_key="form-2").first()
+        if first.status == OrderStatus.PAID:
+            assert promo_error(results[2 * index]) == ALREADY_USED
+            assert second is None
+        else:
+            assert first.status == OrderStatus.ABANDONED
+            assert PaymentEvent.objects.get(order=first).result == EventResult.REFUND_DUE
+            assert second is not None
+            assert (second.status, second.discount_ore) == (OrderStatus.PENDING, 39_80)
+        holding = PromoUse.objects.filter(user=line.owner, order__status__in=[OrderStatus.PENDING, OrderStatus.PAID])
+        assert holding.count() == 1
+    assert (
+        Receipt.objects.filter(order__status=OrderStatus.PAID).count()
+        == Order.objects.filter(status=OrderStatus.PAID).count()
+    )

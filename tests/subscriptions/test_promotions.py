@@ -17,11 +17,14 @@ from pypdf import PdfReader
 
 from subscriptions.errors import CustomerError
 from subscriptions.models import (
+    AuditEvent,
     DiscountKind,
+    EventResult,
     LedgerEntry,
     LedgerKind,
     Order,
     OrderStatus,
+    PaymentEvent,
     PaymentMethod,
     PromoCode,
     PromoUse,
@@ -322,8 +325,8 @@ def test_a_code_used_up_by_others_is_refused_and_makes_no_order(customer, line, 
 
 def test_a_customer_uses_a_code_as_often_as_it_allows_them(customer, line, plan):
     promo(max_uses_per_customer=2)
-    place(customer, line, plan, code="SUMMER20", key="form-1")
-    place(customer, line, plan, code="SUMMER20", key="form-2")
+    settle(place(customer, line, plan, code="SUMMER20", key="form-1"))
+    settle(place(customer, line, plan, code="SUMMER20", key="form-2"))
 
     with pytest.raises(PromoError, match=ALREADY_USED):
         place(customer, line, plan, code="SUMMER20", key="form-3")
@@ -333,13 +336,95 @@ def test_a_customer_uses_a_code_as_often_as_it_allows_them(customer, line, plan)
 
 def test_once_per_customer_does_not_stop_other_customers(customer, line, plan):
     promo()
-    place(customer, line, plan, code="SUMMER20")
+    settle(place(customer, line, plan, code="SUMMER20"))
 
     other = someone_else_places(plan, "SUMMER20")
 
     assert other.discount_ore == 39_80
     with pytest.raises(PromoError, match=ALREADY_USED):
         place(customer, line, plan, code="SUMMER20", key="key-2")
+
+
+def test_a_customer_back_from_the_payment_page_checks_out_again_with_the_code(customer, line, plan):
+    """The first checkout is still pending on the provider's page: the new
+    one takes the code and the first is abandoned, so one use counts."""
+    promo()
+    first = place(customer, line, plan, code="SUMMER20", key="form-1")
+
+    again = place(customer, line, plan, code="SUMMER20", key="form-2")
+
+    first.refresh_from_db()
+    assert (again.status, again.amount_ore, again.discount_ore) == (OrderStatus.PENDING, 159_20, 39_80)
+    assert again.provider_url
+    assert first.status == OrderStatus.ABANDONED
+    assert list(PromoUse.objects.filter(order__status__in=[OrderStatus.PENDING, OrderStatus.PAID])) == [again.promo_use]
+    assert AuditEvent.objects.filter(line=line, action="order_abandoned").count() == 1
+
+
+def test_the_first_checkout_paid_after_the_customer_went_back_gets_no_second_discount(customer, line, plan):
+    """Both payment pages get paid: the abandoned first order is not
+    fulfilled (its money is kept for a refund), the second is."""
+    promo()
+    first = place(customer, line, plan, code="SUMMER20", key="form-1")
+    again = place(customer, line, plan, code="SUMMER20", key="form-2")
+
+    first = settle(first)
+    again = settle(again)
+
+    assert (first.status, again.status) == (OrderStatus.ABANDONED, OrderStatus.PAID)
+    assert PaymentEvent.objects.get(order=first).result == EventResult.REFUND_DUE
+    assert Receipt.objects.get().order == again
+    assert ServicePeriod.objects.filter(line=line).count() == 2
+
+
+def test_a_first_checkout_paid_before_the_customer_checks_out_again_keeps_the_code(customer, line, plan):
+    promo()
+    first = settle(place(customer, line, plan, code="SUMMER20", key="form-1"))
+
+    with pytest.raises(PromoError, match=ALREADY_USED):
+        place(customer, line, plan, code="SUMMER20", key="form-2")
+    assert first.status == OrderStatus.PAID
+    assert Order.objects.count() == 1
+
+
+def test_going_back_abandons_only_as_many_of_the_customers_checkouts_as_the_limit_needs(customer, line, plan):
+    promo(max_uses_per_customer=2)
+    first = place(customer, line, plan, code="SUMMER20", key="form-1")
+    second = place(customer, line, plan, code="SUMMER20", key="form-2")
+
+    third = place(customer, line, plan, code="SUMMER20", key="form-3")
+
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert [first.status, second.status, third.status] == [
+        OrderStatus.ABANDONED,
+        OrderStatus.PENDING,
+        OrderStatus.PENDING,
+    ]
+    assert third.discount_ore == 39_80
+
+
+def test_the_last_use_of_a_code_held_by_the_customers_own_checkout_goes_to_their_new_one(customer, line, plan):
+    promo(max_uses=1, max_uses_per_customer=5)
+    first = place(customer, line, plan, code="SUMMER20", key="form-1")
+
+    again = place(customer, line, plan, code="SUMMER20", key="form-2")
+
+    first.refresh_from_db()
+    assert (first.status, again.discount_ore) == (OrderStatus.ABANDONED, 39_80)
+    with pytest.raises(PromoError, match=USED_UP):
+        someone_else_places(plan, "SUMMER20")
+
+
+def test_another_customers_pending_checkout_is_never_abandoned_for_a_code(customer, line, plan):
+    promo(max_uses=1)
+    others = someone_else_places(plan, "SUMMER20")
+
+    with pytest.raises(PromoError, match=USED_UP):
+        place(customer, line, plan, code="SUMMER20")
+    others.refresh_from_db()
+    assert others.status == OrderStatus.PENDING
+    assert not Order.objects.filter(owner=customer).exists()
 
 
 @pytest.mark.parametrize("outcome", [SandboxOutcome.DECLINE, SandboxOutcome.INSUFFICIENT_FUNDS, SandboxOutcome.CANCEL])
@@ -638,6 +723,21 @@ def test_the_same_form_sent_again_with_its_code_finds_the_same_order(signed_in, 
     assert SandboxPayment.objects.count() == 1
 
 
+def test_back_from_the_payment_page_a_new_checkout_form_gets_the_code_again(signed_in, line, plan):
+    promo()
+    first = signed_in.post(checkout_url(line, plan), checkout_form(idempotency_key="form-key-1"))
+
+    html = apply(signed_in, line, plan, idempotency_key="form-key-2")
+    again = signed_in.post(checkout_url(line, plan), checkout_form(idempotency_key="form-key-2"))
+
+    assert f'checkout-discount">\u2212{nok(39_80)}<' in html
+    assert again.status_code == 302, page_errors(again.content.decode())
+    assert again["Location"] != first["Location"]
+    newer = Order.objects.get(idempotency_key="form-key-2")
+    assert (newer.status, newer.amount_ore) == (OrderStatus.PENDING, 159_20)
+    assert Order.objects.get(idempotency_key="form-key-1").status == OrderStatus.ABANDONED
+
+
 def test_the_same_form_sent_again_with_another_code_is_refused_on_the_page(signed_in, line, plan):
     promo()
     fixed("FIFTY", 50_00)
@@ -675,7 +775,7 @@ def refusal(case: str, *, customer, line, plan) -> str:
         return USED_UP
     assert case == "already used"
     promo()
-    place(customer, line, plan, code="SUMMER20", key="earlier")
+    settle(place(customer, line, plan, code="SUMMER20", key="earlier"))
     return ALREADY_USED
 
 
