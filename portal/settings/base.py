@@ -143,6 +143,10 @@ ACCOUNT_PREVENT_ENUMERATION = True
 # Six digits: what a phone keyboard shows and what iOS/Android offer to autofill
 # from an SMS. allauth allows 3 attempts per code, so guessing stays hopeless.
 ALLAUTH_USER_CODE_FORMAT = {"numeric": True, "length": 6, "dashed": False}
+# How many proxies in front of us add themselves to X-Forwarded-For. allauth
+# takes the client's address from there for its sign-in rate limits, and so
+# does the voucher throttle; 0 (nothing in front) trusts the header not at all.
+ALLAUTH_TRUSTED_PROXY_COUNT = 0
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""

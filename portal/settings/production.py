@@ -44,6 +44,10 @@ SMS_BACKEND = os.environ.get("SMS_BACKEND", "portal.sms.HttpGatewayBackend")
 
 # HTTPS everywhere; the proxy in front terminates TLS and says so in this header.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# That proxy appends the client's address to X-Forwarded-For: without trusting
+# it, every customer would have the proxy's address, and the per-address
+# limits (sign-in, wrong voucher codes) would be limits for the whole site.
+ALLAUTH_TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "1"))
 SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
 SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS", str(365 * 24 * 3600)))
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True

@@ -3,8 +3,10 @@ signed-in customer holds it: anyone else gets a 404."""
 
 from __future__ import annotations
 
+from allauth.account.adapter import get_adapter
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -21,14 +23,16 @@ from subscriptions.voucher_forms import VoucherRedeemForm
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The address the voucher throttle counts by.
-
-    REMOTE_ADDR is the peer of this process. In production we sit behind one
-    proxy, so unless the proxy (or gunicorn) puts the customer's address
-    there, every customer shares the proxy's address and the per-IP limit
-    becomes a limit for the whole site: the deployment must pass the client
-    address through, and this is the one place to read it differently."""
-    return request.META.get("REMOTE_ADDR") or None
+    """The address the voucher throttle counts by: the customer's, as
+    allauth finds it for its own sign-in limits. Behind the TLS proxy
+    REMOTE_ADDR is the proxy, so the address comes from the
+    X-Forwarded-For entry the trusted proxies added
+    (ALLAUTH_TRUSTED_PROXY_COUNT); with none trusted the header is ignored,
+    since a client can write anything in it. None if there is no address."""
+    try:
+        return get_adapter(request).get_client_ip(request)
+    except PermissionDenied:
+        return None
 
 
 @login_required

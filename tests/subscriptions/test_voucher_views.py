@@ -439,3 +439,68 @@ def test_the_plan_voucher_of_a_number_keeping_line_is_taken_on_it(signed_in, sta
         f"Keep my number, 3 months is added to +47 412 34 567. Your number is now kept until "
         f"{shown_at(keeping.expires_at)}."
     ]
+
+
+# --- the address the throttle counts by ------------------------------------------------------
+
+PROXY = "10.0.0.2"
+
+
+def through_the_proxy(client: Client, line: Any, code: str, *, address: str) -> Any:
+    """A post the way it reaches us in production: from the TLS proxy, which
+    appends the customer's address to X-Forwarded-For."""
+    return client.post(page_url(line), {"code": code}, REMOTE_ADDR=PROXY, HTTP_X_FORWARDED_FOR=address)
+
+
+def test_behind_the_proxy_wrong_codes_of_others_do_not_throttle_a_new_customer(settings, staff, customer, line):
+    """Twenty wrong codes an hour from four customers behind the one proxy
+    reach the per-address limit only if all of them count as the proxy."""
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    [good, unknown] = amount_codes(staff)
+    unknown = not_issued(unknown)
+    for n in range(4):
+        guesser = LineFactory(with_period=True)
+        client = Client()
+        client.force_login(guesser.owner)
+        for _ in range(5):
+            assert code_error(through_the_proxy(client, guesser, unknown, address=f"198.51.100.{n + 1}"))
+    assert VoucherAttempt.objects.filter(result=RedemptionResult.UNKNOWN).count() == 20
+
+    client = Client()
+    client.force_login(customer)
+    response = through_the_proxy(client, line, good, address="203.0.113.9")
+
+    assert response.status_code == 302
+    assert ledger_balance(line=line) == 200_00
+    attempt = VoucherAttempt.objects.get(result=RedemptionResult.CREDITED)
+    assert attempt.ip_address == "203.0.113.9"
+    assert set(VoucherAttempt.objects.filter(result=RedemptionResult.UNKNOWN).values_list("ip_address", flat=True)) == {
+        f"198.51.100.{n + 1}" for n in range(4)
+    }
+
+
+def test_behind_the_proxy_twenty_wrong_codes_from_one_address_throttle_that_address(settings, staff, customer, line):
+    settings.ALLAUTH_TRUSTED_PROXY_COUNT = 1
+    [good, unknown] = amount_codes(staff)
+    for _ in range(4):
+        guesser = LineFactory(with_period=True)
+        client = Client()
+        client.force_login(guesser.owner)
+        for _ in range(5):
+            through_the_proxy(client, guesser, not_issued(unknown), address="198.51.100.7")
+
+    client = Client()
+    client.force_login(customer)
+    response = through_the_proxy(client, line, good, address="198.51.100.7")
+
+    assert response.status_code == 200
+    assert code_error(response).startswith("Too many wrong voucher codes.")
+    assert ledger_balance(line=line) == 0
+
+
+def test_without_a_trusted_proxy_a_forwarded_address_the_client_wrote_is_ignored(staff, signed_in, line):
+    [good, _other] = amount_codes(staff)
+
+    signed_in.post(page_url(line), {"code": good}, REMOTE_ADDR="192.0.2.44", HTTP_X_FORWARDED_FOR="203.0.113.1")
+
+    assert VoucherAttempt.objects.get().ip_address == "192.0.2.44"
