@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from subscriptions.payments.base import (
     CreatedPayment,
     InvalidCallback,
+    PaymentInProgress,
     PaymentProvider,
     PaymentProviderError,
     PaymentUpdate,
@@ -20,6 +21,7 @@ from subscriptions.payments.base import (
 __all__ = [
     "CreatedPayment",
     "InvalidCallback",
+    "PaymentInProgress",
     "PaymentProvider",
     "PaymentProviderError",
     "PaymentUpdate",

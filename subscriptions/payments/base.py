@@ -22,6 +22,12 @@ class PaymentProviderError(Exception):
     charged by this call, and it may be tried again."""
 
 
+class PaymentInProgress(PaymentProviderError):
+    """The provider is still busy with an earlier request made with the same
+    idempotency key (a second submit while the first one waits): asked again
+    once that one is done, it answers with the same payment."""
+
+
 class InvalidCallback(Exception):
     """A callback whose signature, timestamp or shape is wrong: ignore it."""
 

@@ -38,6 +38,7 @@ from subscriptions.models import PaymentState
 from subscriptions.payments.base import (
     CreatedPayment,
     InvalidCallback,
+    PaymentInProgress,
     PaymentProviderError,
     PaymentUpdate,
     SavedMethod,
@@ -86,6 +87,10 @@ INTENT_STATES: dict[str, PaymentState] = {
 # (removed from the Customer, or the Customer deleted): it will not work on
 # a retry either, so it is a decline, not a provider error.
 SAVED_CARD_PARAMS = {"payment_method", "customer"}
+# Stripe's answer to a request whose idempotency key is still in use by a
+# request it has not finished (a 400 idempotency_error is another thing: the
+# key reused with other parameters).
+IN_FLIGHT_STATUS = 409
 # Our decline reasons are kept in 40 characters.
 REASON_LENGTH = 40
 
@@ -148,6 +153,8 @@ class StripeCheckoutProvider:
                 {"idempotency_key": idempotency_key},
             )
         except stripe.StripeError as error:
+            if _in_flight(error):
+                raise PaymentInProgress(f"Stripe is still creating the session for {reference}") from error
             raise PaymentProviderError(f"Stripe did not create a checkout session: {error}") from error
         if not session.url:
             raise PaymentProviderError(f"Stripe's checkout session {session.id} has no page to pay on")
@@ -460,6 +467,14 @@ def _decline_reason(error: Mapping[str, Any] | None) -> str:
     code when there is none (authentication_required, expired_card, …)."""
     error = error or {}
     return str(error.get("decline_code") or error.get("code") or "card_declined")[:REASON_LENGTH]
+
+
+def _in_flight(error: stripe.StripeError) -> bool:
+    """Stripe's 409 for a request whose idempotency key an unfinished
+    request is using (the library reads a v1 409 as a plain APIError)."""
+    body = error.json_body if isinstance(error.json_body, dict) else {}
+    details = body.get("error") or {}
+    return error.http_status == IN_FLIGHT_STATUS and details.get("type") == "idempotency_error"
 
 
 def _object_id(value: Any) -> str:

@@ -17,9 +17,11 @@ two payments never wait on each other in a circle.
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -45,7 +47,15 @@ from subscriptions.models import (
     PromoUse,
     SavedCard,
 )
-from subscriptions.payments import PaymentProviderError, PaymentUpdate, SavedMethod, get_provider
+from subscriptions.payments import (
+    CreatedPayment,
+    PaymentInProgress,
+    PaymentProvider,
+    PaymentProviderError,
+    PaymentUpdate,
+    SavedMethod,
+    get_provider,
+)
 from subscriptions.services.audit import audit_record
 from subscriptions.services.ledger import ledger_add, ledger_balance
 from subscriptions.services.lines import line_add_period
@@ -65,6 +75,9 @@ CANCELLED_MARK = "cancelled"
 # the request on each side).
 PAGE_LIFETIME_MIN = timedelta(minutes=31)
 PAGE_LIFETIME_MAX = timedelta(hours=24) - timedelta(minutes=1)
+# Pauses before asking a provider again that is still busy with the same
+# payment (a double click): short, as the customer's request waits.
+IN_PROGRESS_PAUSES_SECONDS = (0.5, 1.0, 1.5)
 
 
 @dataclass(frozen=True)
@@ -218,34 +231,61 @@ def _profile_save_billing(*, owner: User, billing: Billing) -> None:
 
 def _order_open_payment(*, order: Order, site_url: str) -> None:
     """Create the provider's hosted payment and keep its id and page on the
-    order. The provider is called outside any transaction (it is a network
-    call); its idempotency key makes a concurrent second call return the same
-    payment, and the conditional update stores it once."""
+    order, once however often the form is sent.
+
+    1. Lock the order row for the provider's call. It is a network call
+       inside a transaction, but it holds one row, for at most the provider's
+       timeout: a second submit of the same form waits here, then finds the
+       page the first one stored.
+    2. Where row locks do nothing (SQLite), the provider can still meet the
+       second call while the first is in flight; Stripe answers it with a
+       conflict. Ask again after a pause with the same key: once the first
+       call is done, the provider answers with its payment.
+    """
     provider = get_provider()
-    with translation.override(order.owner.language):
-        description = order_description(order)
-    return_url = site_url + reverse("order_return", args=[order.public_id])
-    try:
-        created = provider.create_payment(
-            reference=str(order.public_id),
-            amount_ore=order.amount_ore,
-            description=description,
-            idempotency_key=f"order-{order.public_id}",
-            return_url=return_url,
-            cancel_url=f"{return_url}?{CANCELLED_MARK}=1",
-            notify_url=site_url + reverse("payment_callback", args=[provider.name]),
-            language=order.owner.language,
-            expires_at=_payment_page_expiry(order),
+    with transaction.atomic():
+        locked = Order.objects.select_for_update(of=("self",)).select_related("owner", "line", "plan").get(pk=order.pk)
+        if locked.provider_url or locked.status != OrderStatus.PENDING:
+            order.refresh_from_db()
+            return
+        with translation.override(locked.owner.language):
+            description = order_description(locked)
+        return_url = site_url + reverse("order_return", args=[locked.public_id])
+        arguments = {
+            "reference": str(locked.public_id),
+            "amount_ore": locked.amount_ore,
+            "description": description,
+            "idempotency_key": f"order-{locked.public_id}",
+            "return_url": return_url,
+            "cancel_url": f"{return_url}?{CANCELLED_MARK}=1",
+            "notify_url": site_url + reverse("payment_callback", args=[provider.name]),
+            "language": locked.owner.language,
+            "expires_at": _payment_page_expiry(locked),
+        }
+        try:
+            created = _payment_create(provider, arguments)
+        except PaymentProviderError:
+            logger.warning(
+                "payment provider %s failed to create a payment for order %s", provider.name, locked.public_id
+            )
+            raise CustomerError(
+                _("The payment service did not answer. Nothing was charged; please try again in a moment.")
+            ) from None
+        Order.objects.filter(pk=locked.pk, provider_payment_id="").update(
+            provider=provider.name, provider_payment_id=created.payment_id, provider_url=created.redirect_url
         )
-    except PaymentProviderError:
-        logger.warning("payment provider %s failed to create a payment for order %s", provider.name, order.public_id)
-        raise CustomerError(
-            _("The payment service did not answer. Nothing was charged; please try again in a moment.")
-        ) from None
-    Order.objects.filter(pk=order.pk, provider_payment_id="").update(
-        provider=provider.name, provider_payment_id=created.payment_id, provider_url=created.redirect_url
-    )
     order.refresh_from_db()
+
+
+def _payment_create(provider: PaymentProvider, arguments: dict[str, Any]) -> CreatedPayment:
+    """``provider.create_payment``, asked again while the provider says an
+    earlier call with the same key is still in progress."""
+    for pause in IN_PROGRESS_PAUSES_SECONDS:
+        try:
+            return provider.create_payment(**arguments)
+        except PaymentInProgress:
+            time.sleep(pause)
+    return provider.create_payment(**arguments)
 
 
 def _payment_page_expiry(order: Order) -> datetime:

@@ -11,7 +11,9 @@ Redis and are purged, so the callbacks these tests need are posted by hand.
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
@@ -41,6 +43,15 @@ from subscriptions.periods import OSLO
 from subscriptions.services.ledger import ledger_balance
 from subscriptions.services.orders import Billing, order_place, renewal_request
 from tests.factories import LedgerEntryFactory, LineFactory, PlanFactory, UserFactory
+from tests.subscriptions.test_stripe_checkout import (
+    IN_FLIGHT,
+    SESSION_ID,
+    FakeStripe,
+    Request,
+    StripeHandler,
+    StripeServer,
+    checkout_session,
+)
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -214,3 +225,67 @@ def test_payments_settled_at_once_take_receipt_numbers_without_a_gap(plan):
     assert ReceiptSequence.objects.get(year=year).last_number == 20
     assert set(Receipt.objects.values_list("order", flat=True)) == {order.pk for order in paid}
     assert PaymentEvent.objects.filter(result=EventResult.REFUND_DUE).count() == 4
+
+
+# --- one checkout form sent many times at once, with Stripe ------------------------------------
+
+
+@dataclass
+class KeyKeepingStripe(FakeStripe):
+    """Stripe's idempotency as it documents it: a request whose key an
+    unfinished request is using is answered 409; once that one is done, the
+    same key gets its answer again. Creating takes a while, as on a phone."""
+
+    create_seconds: float = 0.5
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    in_flight: set[str] = field(default_factory=set)
+    done: dict[str, tuple[int, dict[str, Any]]] = field(default_factory=dict)
+    conflicts: int = 0
+
+    def reply(self, request: Request) -> tuple[int, dict[str, Any]]:
+        key = request.headers.get("Idempotency-Key", "")
+        if request.method != "POST" or not key:
+            return super().reply(request)
+        with self.lock:
+            if key in self.done:
+                return self.done[key]
+            if key in self.in_flight:
+                self.conflicts += 1
+                return 409, IN_FLIGHT
+            self.in_flight.add(key)
+        time.sleep(self.create_seconds)
+        answer = super().reply(request)
+        with self.lock:
+            self.done[key] = answer
+            self.in_flight.discard(key)
+        return answer
+
+
+@pytest.fixture
+def stripe_keeping_keys(settings: Any) -> Iterator[KeyKeepingStripe]:
+    server = StripeServer(("127.0.0.1", 0), StripeHandler)
+    server.fake = KeyKeepingStripe()
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    settings.PAYMENT_PROVIDER = "stripe"
+    settings.STRIPE_API_BASE = f"http://127.0.0.1:{server.server_address[1]}"
+    settings.STRIPE_SECRET_KEY = "sk_test_51Nordlys"
+    yield server.fake
+    server.shutdown()
+    server.server_close()
+    thread.join()
+
+
+def test_submits_of_one_checkout_at_once_open_one_stripe_session_without_a_conflict(
+    customer, line, plan, stripe_keeping_keys
+):
+    stripe_keeping_keys.answer("POST", "/v1/checkout/sessions", checkout_session())
+    clients = [signed_in(customer) for _ in range(5)]
+
+    responses = at_once([checkout(client, line, plan, method="card", key="form-key") for client in clients])
+
+    order = Order.objects.get()
+    assert locations(responses) == {checkout_session()["url"]}
+    assert (order.provider, order.provider_payment_id) == ("stripe", SESSION_ID)
+    assert stripe_keeping_keys.conflicts == 0
+    assert [(r.method, r.path) for r in stripe_keeping_keys.requests] == [("POST", "/v1/checkout/sessions")]

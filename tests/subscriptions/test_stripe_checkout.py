@@ -74,8 +74,9 @@ class FakeStripe:
         """Answer each request with the next reply, then keep giving the last."""
         self.answers[method, path] = list(replies)
 
-    def reply_to(self, method: str, path: str) -> tuple[int, dict[str, Any]]:
-        replies = self.answers.get((method, path))
+    def reply(self, request: Request) -> tuple[int, dict[str, Any]]:
+        replies = self.answers.get((request.method, request.path))
+        path = request.path
         if not replies:
             return 404, {"error": {"type": "invalid_request_error", "message": f"Unrecognized request URL ({path})."}}
         return replies.pop(0) if len(replies) > 1 else replies[0]
@@ -100,8 +101,9 @@ class StripeHandler(BaseHTTPRequestHandler):
         length = int(self.headers.get("Content-Length") or 0)
         form = dict(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
         query = dict(parse_qsl(url.query, keep_blank_values=True))
-        fake.requests.append(Request(self.command, path, form, dict(self.headers.items()), query))
-        status, body = fake.reply_to(self.command, path)
+        request = Request(self.command, path, form, dict(self.headers.items()), query)
+        fake.requests.append(request)
+        status, body = fake.reply(request)
         content = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -1214,3 +1216,35 @@ def test_a_payment_that_gets_through_after_the_cancel_is_kept_for_a_refund(shop:
     assert not Receipt.objects.exists()
     page = shop.client.get(f"/orders/{order.public_id}/").content.decode()
     assert "It will be refunded to your card" in page
+
+
+IN_FLIGHT = {
+    "error": {
+        "type": "idempotency_error",
+        "message": "There is currently another in-progress request using this Stripe-Idempotency-Key (that probably "
+        "means you submitted twice, and the other request is still going through).",
+    }
+}
+
+
+def test_a_second_submit_while_stripe_is_busy_with_the_first_goes_to_the_same_page(shop: Shop) -> None:
+    shop.stripe.answer_in_turn("POST", "/v1/checkout/sessions", (409, IN_FLIGHT), (200, checkout_session()))
+
+    order, response = shop.checkout()
+
+    assert response.status_code == 302
+    assert response["Location"] == order.provider_url == checkout_session()["url"]
+    assert order.provider_payment_id == SESSION_ID
+    first, again = shop.stripe.requests
+    assert first.headers["Idempotency-Key"] == again.headers["Idempotency-Key"] == f"order-{order.public_id}"
+    assert first.form == again.form  # the same parameters, as Stripe requires for one key
+
+
+def test_a_stripe_that_stays_busy_says_so_calmly_and_charges_nothing(shop: Shop) -> None:
+    shop.stripe.answer("POST", "/v1/checkout/sessions", IN_FLIGHT, status=409)
+
+    order, response = shop.checkout()
+
+    assert response.status_code == 200
+    assert "The payment service did not answer. Nothing was charged" in response.content.decode()
+    assert (order.status, order.provider_url) == (OrderStatus.PENDING, "")
