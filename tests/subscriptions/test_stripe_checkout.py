@@ -29,6 +29,7 @@ from subscriptions.models import (
     PaymentState,
     Receipt,
     SavedCard,
+    ServicePeriod,
 )
 from subscriptions.payments import (
     CreatedPayment,
@@ -1248,3 +1249,48 @@ def test_a_stripe_that_stays_busy_says_so_calmly_and_charges_nothing(shop: Shop)
     assert response.status_code == 200
     assert "The payment service did not answer. Nothing was charged" in response.content.decode()
     assert (order.status, order.provider_url) == (OrderStatus.PENDING, "")
+
+
+# --- a Stripe Checkout order from end to end ------------------------------------------------------
+
+
+def test_a_stripe_checkout_is_paid_once_by_its_webhook_and_a_replay_changes_nothing(shop: Shop) -> None:
+    before = shop.line.expires_at
+    order, _ = shop.checkout()
+    completed = shop.session(order, status="complete", payment_status="paid")
+
+    first = shop.webhook("checkout.session.completed", completed, event_id="evt_completed")
+    replay = shop.webhook("checkout.session.completed", completed, event_id="evt_completed")
+
+    order.refresh_from_db()
+    shop.line.refresh_from_db()
+    assert (first.status_code, replay.status_code) == (200, 200)
+    assert order.status == OrderStatus.PAID
+    assert ServicePeriod.objects.filter(line=shop.line).count() == 2  # the factory's and the one bought
+    assert order.period is not None and order.period.starts_at == before
+    assert shop.line.expires_at == order.period.ends_at
+    assert Receipt.objects.filter(order=order).count() == 1
+    assert PaymentEvent.objects.get().result == EventResult.APPLIED
+    page = shop.client.get(f"/orders/{order.public_id}/return/", follow=True).content.decode()
+    assert 'data-status="paid"' in page
+    assert shop.stripe.calls() == [("POST", "/v1/checkout/sessions")]  # a paid order asks Stripe nothing more
+
+
+def test_the_browser_back_from_stripe_before_the_webhook_shows_it_paid_and_the_webhook_adds_nothing(
+    shop: Shop,
+) -> None:
+    order, _ = shop.checkout()
+    completed = shop.session(order, status="complete", payment_status="paid")
+    shop.stripe_says(order, status="complete", payment_status="paid")
+
+    page = shop.client.get(f"/orders/{order.public_id}/return/", follow=True).content.decode()
+    late = shop.webhook("checkout.session.completed", completed, event_id="evt_completed")
+
+    order.refresh_from_db()
+    assert 'data-status="paid"' in page
+    assert late.status_code == 200
+    assert order.status == OrderStatus.PAID
+    assert ServicePeriod.objects.filter(line=shop.line).count() == 2
+    assert Receipt.objects.filter(order=order).count() == 1
+    assert PaymentEvent.objects.get(event_id="evt_completed").result == EventResult.NO_CHANGE
+    assert not PaymentEvent.objects.filter(result=EventResult.REFUND_DUE).exists()
