@@ -179,3 +179,45 @@ def test_many_runs_of_one_charge_at_the_same_moment_charge_it_once(line, plan):
     assert Receipt.objects.count() == 1
     assert SandboxPayment.objects.filter(mode="payment").count() == 1
     assert ServicePeriod.objects.filter(line=line).count() == 2
+
+
+def test_two_sweeps_at_the_same_moment_charge_each_due_line_once(plan):
+    """Two beats' sweeps, each on its own connection, released together:
+    both try to claim the same lines and run what they claimed, and the
+    unique charge per period and the row locks leave one charge, one order,
+    one payment and one receipt per line."""
+    lines = [LineFactory(with_period=plan, with_period__days_ago=5) for _ in range(5)]
+    for line in lines:
+        turn_on(line, plan)
+    now = timezone.now()
+    start = threading.Barrier(2)
+    outcomes: list[Any] = [None] * 2
+
+    def sweep(index: int) -> None:
+        try:
+            start.wait(timeout=10)
+            outcomes[index] = [
+                auto_renew_charge_run(charge_id=charge_id, now=now).status for charge_id in auto_renew_sweep(now=now)
+            ]
+        except Exception as error:  # reported below, not lost in the thread
+            outcomes[index] = error
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=sweep, args=(index,)) for index in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    app.control.purge()  # the receipt tasks queued on commit: no worker here
+
+    assert not [outcome for outcome in outcomes if isinstance(outcome, Exception)], outcomes
+    for line in lines:
+        [charge] = AutoRenewCharge.objects.filter(line=line)
+        [order] = Order.objects.filter(line=line)
+        assert (charge.status, charge.attempts, charge.order) == (ChargeStatus.PAID, 1, order)
+        assert order.status == OrderStatus.PAID
+        assert Receipt.objects.filter(order__line=line).count() == 1
+        assert ServicePeriod.objects.filter(line=line).count() == 2
+    assert SandboxPayment.objects.filter(mode="payment").count() == len(lines)
+    assert auto_renew_sweep(now=now) == []

@@ -21,6 +21,7 @@ from subscriptions.models import (
     AuditEvent,
     LedgerEntry,
     LedgerKind,
+    Line,
     LineStatus,
     PlanKind,
     RedemptionResult,
@@ -33,6 +34,7 @@ from subscriptions.models import (
 )
 from subscriptions.periods import OSLO
 from subscriptions.services.ledger import ledger_balance
+from subscriptions.services.lines import line_transition
 from subscriptions.services.vouchers import (
     VoucherError,
     oslo_today,
@@ -446,6 +448,23 @@ def test_a_line_being_cancelled_takes_no_voucher_and_the_code_is_not_looked_at(s
     assert not isinstance(caught.value, VoucherError)
     assert not VoucherAttempt.objects.exists()
     assert Voucher.objects.filter(status=VoucherStatus.ACTIVE).count() == 3
+
+
+def test_a_line_cancelled_while_the_code_was_typed_takes_no_voucher(staff, line):
+    """The page loaded the line while it was active; the cancellation
+    request went through before the code was sent. The line is looked at
+    again under its lock, so the stale copy credits nothing."""
+    _batch, codes = amount_batch(staff)
+    as_loaded = Line.objects.get(pk=line.pk)
+    line_transition(line=line, to=LineStatus.CANCELLATION_PENDING, by=line.owner, reason="moving home")
+
+    with pytest.raises(CustomerError, match="cannot be used on it"):
+        redeem(line.owner, as_loaded, codes[0][1])
+
+    assert Voucher.objects.filter(status=VoucherStatus.ACTIVE).count() == 3
+    assert ledger_balance(line=line) == 0
+    assert not LedgerEntry.objects.filter(line=line, kind=LedgerKind.VOUCHER).exists()
+    assert not AuditEvent.objects.filter(line=line, action="voucher_redeemed").exists()
 
 
 # --- the throttle -------------------------------------------------------------------------
