@@ -24,6 +24,8 @@ MAX_THRESHOLD_NOK = Decimal(100_000)
 # left alone and refused for its three decimals rather than guessed at.
 COMMA_THOUSANDS = re.compile(r"^\d{1,3}(,\d{3})+$")
 FILTER_MONTHS = 12
+# The longest checkout key an order keeps (Order.idempotency_key).
+KEY_LENGTH = 64
 
 
 class NokAmountField(forms.DecimalField):
@@ -100,6 +102,11 @@ class UsageFilterForm(forms.Form):
         return self.cleaned_data["kind"], self.cleaned_data["month"]
 
 
+def _usable_key(value: Any) -> bool:
+    key = str(value).strip()
+    return 0 < len(key) <= KEY_LENGTH
+
+
 class CheckoutForm(forms.Form):
     """Name and address for the receipt (pre-filled from the profile), and
     the key that makes this form one order however often it is sent."""
@@ -125,12 +132,14 @@ class CheckoutForm(forms.Form):
         required=False,
         widget=forms.TextInput(attrs={"autocomplete": "address-level2"}),
     )
-    idempotency_key = forms.CharField(max_length=64, required=False, widget=forms.HiddenInput)
+    idempotency_key = forms.CharField(max_length=KEY_LENGTH, required=False, widget=forms.HiddenInput)
 
     def __init__(self, data: Any = None, *args: Any, **kwargs: Any) -> None:
-        # A form sent without its key (a stale or hand-made page) is refused
-        # and shown again with a new key, so sending it once more works.
-        self.key_missing = data is not None and not str(data.get("idempotency_key", "")).strip()
+        # A form sent without a usable key (a stale, hand-made or tampered
+        # page) is refused and shown again with a new key, so sending it once
+        # more works. The refusal is the form's own error: an error on the
+        # hidden field would be shown nowhere.
+        self.key_missing = data is not None and not _usable_key(data.get("idempotency_key", ""))
         if self.key_missing:
             data = data.copy()
             data["idempotency_key"] = uuid.uuid4().hex

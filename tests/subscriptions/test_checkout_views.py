@@ -289,6 +289,7 @@ def test_an_abandoned_payment_says_so(signed_in, line, plan):
         ({"method": "cash"}, "Select a valid choice."),
         ({"method": "balance"}, "The prepaid balance does not cover the price."),
         ({"idempotency_key": ""}, "This checkout form has expired."),
+        ({"idempotency_key": "k" * 65}, "This checkout form has expired."),
     ],
 )
 def test_bad_checkout_input_is_answered_on_the_page(signed_in, line, plan, changes, error):
@@ -297,6 +298,23 @@ def test_bad_checkout_input_is_answered_on_the_page(signed_in, line, plan, chang
     assert response.status_code == 200
     assert error in response.content.decode()
     assert not Order.objects.exists()
+
+
+@pytest.mark.parametrize("url", ["renew", "top-up"])
+def test_a_tampered_checkout_key_is_refused_once_with_a_message_and_a_fresh_key(signed_in, line, plan, url):
+    page = checkout_url(line, plan) if url == "renew" else f"/lines/{line.pk}/top-up/"
+    form = checkout_form(idempotency_key="x" * 65, amount="100")
+
+    refused = signed_in.post(page, form)
+
+    html = refused.content.decode()
+    assert "This checkout form has expired. Please check it and send it again." in html
+    [fresh] = re.findall(r'name="idempotency_key" value="(\w+)"', html)
+    assert fresh != form["idempotency_key"]
+    assert not Order.objects.exists()
+    sent_again = signed_in.post(page, form | {"idempotency_key": fresh})
+    assert sent_again.status_code == 302
+    assert Order.objects.get().idempotency_key == fresh
 
 
 def test_a_renewal_paid_from_the_balance_is_done_at_once(signed_in, line, plan):
