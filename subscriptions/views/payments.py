@@ -13,7 +13,7 @@ from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from subscriptions.models import SandboxOutcome, SandboxPayment
+from subscriptions.models import SandboxMode, SandboxOutcome, SandboxPayment
 from subscriptions.payments import InvalidCallback, get_provider
 from subscriptions.payments.sandbox import sandbox_decide
 from subscriptions.services.orders import payment_update_apply
@@ -60,8 +60,10 @@ def sandbox_pay(request: HttpRequest, payment_id: str) -> HttpResponse:
 
 @require_POST
 def sandbox_replay(request: HttpRequest, payment_id: str) -> HttpResponse:
-    """Send the payment's callback again, as a provider replays an event."""
-    payment = SandboxPayment.objects.filter(payment_id=payment_id).exclude(outcome="").first()
+    """Send the payment's callback again, as a provider replays an event.
+    Only for a payment: the hosted page offers no replay for saving a card,
+    whose outcome the portal takes from the browser's return as well."""
+    payment = SandboxPayment.objects.filter(payment_id=payment_id, mode=SandboxMode.PAYMENT).exclude(outcome="").first()
     if payment is None:
         raise Http404("No such payment")
     sandbox_send_callback.delay(payment.payment_id)

@@ -23,7 +23,7 @@ from subscriptions.models import (
     SandboxPayment,
 )
 from subscriptions.payments import PaymentUpdate
-from subscriptions.payments.sandbox import sandbox_callback, sandbox_decide
+from subscriptions.payments.sandbox import SandboxProvider, sandbox_callback, sandbox_decide
 from subscriptions.services.ledger import ledger_balance
 from subscriptions.services.orders import Billing, order_place, payment_update_apply, renewal_request
 from tests.factories import LedgerEntryFactory, LineFactory, NumberKeepingPlanFactory, PlanFactory, UserFactory
@@ -504,3 +504,21 @@ def test_the_sandbox_answers_a_payment_once(signed_in, line, plan):
     payment = SandboxPayment.objects.get()
     assert (payment.outcome, payment.state) == ("decline", "declined")
     assert "already answered" in signed_in.get(response["Location"]).content.decode()
+
+
+def test_the_sandbox_replays_no_callback_for_a_saved_card(client, customer):
+    setup = SandboxProvider().create_card_setup(
+        reference="3e8f1c2a-6b4d-4f0e-8a7c-5d9b2e1f0a63",
+        customer_reference=f"user-{customer.pk}",
+        customer_email=customer.email,
+        idempotency_key="setup-1",
+        return_url="http://testserver/lines/auto-renew/3e8f1c2a-6b4d-4f0e-8a7c-5d9b2e1f0a63/return/",
+        language="en",
+    )
+    sandbox_decide(payment_id=setup.payment_id, outcome=SandboxOutcome.SAVE_CARD)
+
+    response = client.post(f"/sandbox-pay/{setup.payment_id}/replay/")
+
+    assert response.status_code == 404
+    assert SandboxPayment.objects.get().callbacks_sent == 0
+    assert 'id="sandpay-replay"' not in client.get(f"/sandbox-pay/{setup.payment_id}/").content.decode()
