@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from subscriptions.models.lines import Line
@@ -41,7 +42,7 @@ class SavedCard(models.Model):
         constraints = [models.UniqueConstraint(fields=["provider", "method_id"], name="saved_card_once")]
 
     def __str__(self) -> str:
-        return f"{self.brand or 'card'} •••• {self.last4}"
+        return f"{self.brand or gettext('card')} •••• {self.last4}"
 
 
 class SetupStatus(models.TextChoices):

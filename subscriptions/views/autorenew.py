@@ -13,6 +13,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.views import AuthenticatedRequest
@@ -56,8 +57,39 @@ def auto_renew_manage(request: AuthenticatedRequest, line_id: int) -> HttpRespon
     else:
         form = AutoRenewForm(line=line, user=request.user, initial=_initial(line))
     state = selectors.line_auto_renew(line=line)
-    context = {"line": line, "form": form, "auto_renew": state, "days": settings.AUTO_RENEW_DAYS_BEFORE}
+    context = {
+        "line": line,
+        "form": form,
+        "auto_renew": state,
+        "days": settings.AUTO_RENEW_DAYS_BEFORE,
+        "retries": _retry_schedule(settings.AUTO_RENEW_RETRY_DELAYS_SECONDS),
+    }
     return render(request, "subscriptions/auto_renew.html", context)
+
+
+def _retry_schedule(delays: list[int]) -> str:
+    """What happens after a failed charge, in the active language, from the
+    retry delays (seconds, each counted from the try before), e.g. "If a
+    charge fails, we try again after 1 hour, then again 1 day after that,
+    and we tell you each time."
+    """
+    if not delays:
+        return _("If a charge fails we do not try again; we tell you by email.")
+    schedule = _("we try again after %(wait)s") % {"wait": _wait(delays[0])}
+    for seconds in delays[1:]:
+        schedule = _("%(earlier)s, then again %(wait)s after that") % {"earlier": schedule, "wait": _wait(seconds)}
+    return _("If a charge fails, %(schedule)s, and we tell you each time.") % {"schedule": schedule}
+
+
+def _wait(seconds: int) -> str:
+    if seconds % 86400 == 0:
+        days = seconds // 86400
+        return ngettext("%(count)d day", "%(count)d days", days) % {"count": days}
+    if seconds % 3600 == 0:
+        hours = seconds // 3600
+        return ngettext("%(count)d hour", "%(count)d hours", hours) % {"count": hours}
+    minutes = max(1, round(seconds / 60))
+    return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
 
 
 def _initial(line: Line) -> dict[str, int | None]:

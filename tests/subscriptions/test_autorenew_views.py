@@ -417,3 +417,88 @@ def test_staff_cannot_add_or_edit_auto_renew_rows(agent, given_up):
     page = agent.get(f"{CHARGES}{charge.pk}/change/").content.decode()
     assert 'name="status"' not in page
     assert 'name="attempts"' not in page
+
+
+# --- the words on the page ---------------------------------------------------------------
+
+
+@pytest.fixture
+def speaks():
+    """Sign the customer's pages into a language; the account's language,
+    which the middleware activates for a request and leaves active, does
+    not follow the test out."""
+
+    def switch(customer, language: str) -> None:
+        customer.language = language
+        customer.save(update_fields=["language"])
+
+    yield switch
+    translation.deactivate()
+
+
+def in_language(language: str, message: str, **values: str) -> str:
+    with translation.override(language):
+        text = translation.gettext(message)
+    if language != "en":
+        assert text != message, f"no {language} translation of {message!r}"
+    return text % values if values else text
+
+
+def test_the_retries_on_the_form_are_the_ones_the_settings_make(signed_in, line):
+    html = signed_in.get(manage_url(line)).content.decode()
+
+    assert (
+        "If a charge fails, we try again after 1 hour, then again 1 day after that, and we tell you each time." in html
+    )
+
+
+RETRIES_IN = {
+    "en": "If a charge fails, we try again after 30 minutes, then again 2 hours after that, "
+    "then again 1 day after that, then again 3 days after that, and we tell you each time.",
+    "nb": "Hvis et trekk mislykkes, prøver vi igjen etter 30 minutter, og så igjen 2 timer senere, "
+    "og så igjen 1 dag senere, og så igjen 3 dager senere, og vi gir deg beskjed hver gang.",
+    "zh-hans": "如果扣款失败，我们会在 30 分钟后重试，之后再隔 2 小时重试一次，之后再隔 1 天重试一次，"
+    "之后再隔 3 天重试一次，每次都会通知您。",
+}
+
+
+@pytest.mark.parametrize("language", sorted(RETRIES_IN))
+def test_other_retry_delays_are_described_in_the_customers_language_with_their_plurals(
+    settings, signed_in, customer, line, language, speaks
+):
+    settings.AUTO_RENEW_RETRY_DELAYS_SECONDS = [1800, 2 * 3600, 86400, 3 * 86400]
+    speaks(customer, language)
+
+    html = signed_in.get(manage_url(line)).content.decode()
+
+    assert RETRIES_IN[language] in html
+    assert "after an hour and after a day" not in html
+
+
+def test_without_retries_the_form_says_a_failed_charge_is_not_tried_again(settings, signed_in, line):
+    settings.AUTO_RENEW_RETRY_DELAYS_SECONDS = []
+
+    html = signed_in.get(manage_url(line)).content.decode()
+
+    assert "If a charge fails we do not try again; we tell you by email." in html
+
+
+@pytest.mark.parametrize("language", ["nb", "zh-hans"])
+def test_the_next_charge_reads_as_one_translated_phrase(signed_in, customer, line, month_plan, language, speaks):
+    turn_on(line, month_plan)
+    speaks(customer, language)
+
+    html = line_page(signed_in, line)
+
+    with translation.override(language):
+        amount = format_nok(199_00)
+    phrase = in_language(language, "Next charge: %(amount)s,", amount=amount)
+    assert re.search(re.escape(phrase) + r"\s*<time ", html), phrase
+
+
+@pytest.mark.parametrize(("language", "name"), [("en", "card"), ("nb", "kort"), ("zh-hans", "银行卡")])
+def test_a_card_without_a_brand_is_named_in_the_customers_language(customer, language, name):
+    card = SavedCard.objects.create(owner=customer, provider="sandbox", method_id="pm_1", brand="", last4="4242")
+
+    with translation.override(language):
+        assert str(card) == f"{name} •••• 4242"
