@@ -16,6 +16,7 @@ from subscriptions.payments.base import (
     PaymentUpdate,
     SavedMethod,
     SetupResult,
+    SetupUpdate,
 )
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "PaymentUpdate",
     "SavedMethod",
     "SetupResult",
+    "SetupUpdate",
     "decline_message",
     "get_provider",
 ]

@@ -53,6 +53,18 @@ class PaymentUpdate:
 
 
 @dataclass(frozen=True)
+class SetupUpdate:
+    """A signed callback saying that saving a card has moved on (saved, or
+    given up). It carries no verdict of its own: what the setup came to is
+    asked of the provider (``fetch_card_setup``), as on the browser's return."""
+
+    event_id: str
+    setup_id: str
+    # Our card setup's public id, as we gave it to the provider.
+    reference: str
+
+
+@dataclass(frozen=True)
 class SavedMethod:
     """A card the provider keeps for charges without the customer present."""
 
@@ -93,9 +105,10 @@ class PaymentProvider(Protocol):
         provider that can closes the payment at ``expires_at``."""
         ...
 
-    def verify_callback(self, *, body: bytes, headers: Mapping[str, str]) -> PaymentUpdate | None:
-        """What a signed callback says about a payment (None for an event
-        about something else); InvalidCallback if it is not genuine."""
+    def verify_callback(self, *, body: bytes, headers: Mapping[str, str]) -> PaymentUpdate | SetupUpdate | None:
+        """What a signed callback says about a payment or a card setup (None
+        for an event about something else); InvalidCallback if it is not
+        genuine."""
         ...
 
     def fetch_status(self, *, payment_id: str) -> PaymentUpdate: ...

@@ -38,6 +38,7 @@ from subscriptions.payments.base import (
     PaymentUpdate,
     SavedMethod,
     SetupResult,
+    SetupUpdate,
 )
 
 SIGNATURE_HEADER = "Sandbox-Signature"
@@ -97,7 +98,7 @@ class SandboxProvider:
         page = urljoin(return_url, reverse("sandbox_pay", args=[payment.payment_id]))
         return CreatedPayment(payment_id=payment.payment_id, redirect_url=page)
 
-    def verify_callback(self, *, body: bytes, headers: Mapping[str, str]) -> PaymentUpdate | None:
+    def verify_callback(self, *, body: bytes, headers: Mapping[str, str]) -> PaymentUpdate | SetupUpdate | None:
         header = headers.get(SIGNATURE_HEADER, "")
         parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
         try:
@@ -115,6 +116,10 @@ class SandboxProvider:
         try:
             event = json.loads(body)
             data = event["data"]
+            if data.get("mode") == SandboxMode.SETUP:
+                return SetupUpdate(
+                    event_id=str(event["id"]), setup_id=str(data["payment_id"]), reference=str(data["reference"])
+                )
             return PaymentUpdate(
                 event_id=str(event["id"]),
                 payment_id=str(data["payment_id"]),
@@ -176,7 +181,9 @@ class SandboxProvider:
                 "amount_ore": 0,
                 "description": customer_reference,
                 "return_url": return_url,
-                "notify_url": return_url,
+                # The callback goes where a payment's does (on the portal
+                # that gave us the return address).
+                "notify_url": urljoin(return_url, reverse("payment_callback", args=[self.name])),
                 "language": language,
             },
         )
@@ -278,8 +285,11 @@ SETUP_OUTCOMES = {SandboxOutcome.SAVE_CARD, SandboxOutcome.SAVE_DECLINING_CARD, 
 
 def _setup_decide(setup: SandboxPayment, outcome: str) -> SandboxPayment:
     """Saving a card: the card is kept (one that declines later charges, if
-    asked), or the setup is cancelled. The portal learns it when the browser
-    comes back and it asks (fetch_card_setup); a setup sends no callback."""
+    asked), or the setup is cancelled. The portal learns it from the
+    callback, or when the browser comes back and it asks (fetch_card_setup),
+    whichever comes first."""
+    from subscriptions.tasks import sandbox_send_callback
+
     if outcome not in SETUP_OUTCOMES:
         return setup
     if outcome == SandboxOutcome.CANCEL:
@@ -294,6 +304,8 @@ def _setup_decide(setup: SandboxPayment, outcome: str) -> SandboxPayment:
     setup.outcome = outcome
     setup.decided_at = timezone.now()
     setup.save(update_fields=["card", "state", "outcome", "decided_at"])
+    payment_id = setup.payment_id
+    transaction.on_commit(lambda: sandbox_send_callback.delay(payment_id))
     return setup
 
 
@@ -312,6 +324,7 @@ def sandbox_callback(payment: SandboxPayment) -> tuple[bytes, dict[str, str]]:
                 "state": payment.state,
                 "amount_ore": payment.amount_ore,
                 "reason": payment.reason,
+                "mode": payment.mode,
             },
         }
     ).encode()
@@ -325,9 +338,9 @@ def sandbox_callback(payment: SandboxPayment) -> tuple[bytes, dict[str, str]]:
 def sandbox_deliver_callback(*, payment_id: str) -> None:
     """POST the callback to the portal's notify URL. PaymentProviderError
     when the portal did not take it (the task retries)."""
-    payment = SandboxPayment.objects.get(payment_id=payment_id)
-    if payment.state == PaymentState.PENDING:
-        return
+    payment = SandboxPayment.objects.filter(payment_id=payment_id).first()
+    if payment is None or payment.state == PaymentState.PENDING:
+        return  # nothing to tell (a payment gone with its test database, or undecided)
     body, headers = sandbox_callback(payment)
     try:
         response = requests.post(payment.notify_url, data=body, headers=headers, timeout=CALLBACK_TIMEOUT_SECONDS)

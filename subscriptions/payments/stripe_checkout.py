@@ -43,6 +43,7 @@ from subscriptions.payments.base import (
     PaymentUpdate,
     SavedMethod,
     SetupResult,
+    SetupUpdate,
 )
 
 SIGNATURE_HEADER = "Stripe-Signature"
@@ -60,6 +61,8 @@ EVENT_STATES: dict[str, tuple[PaymentState, str]] = {
     "checkout.session.expired": (PaymentState.CANCELLED, ""),
 }
 PAID_STATUSES = {"paid", "no_payment_required"}
+# The Checkout events that end a card setup's session (saved, or given up).
+SETUP_EVENTS = {"checkout.session.completed", "checkout.session.expired"}
 
 # Checkout Session ids start with cs_, PaymentIntent ids (our charges of a
 # saved card) with pi_.
@@ -160,10 +163,10 @@ class StripeCheckoutProvider:
             raise PaymentProviderError(f"Stripe's checkout session {session.id} has no page to pay on")
         return CreatedPayment(payment_id=session.id, redirect_url=session.url)
 
-    def verify_callback(self, *, body: bytes, headers: Mapping[str, str]) -> PaymentUpdate | None:
+    def verify_callback(self, *, body: bytes, headers: Mapping[str, str]) -> PaymentUpdate | SetupUpdate | None:
         """Check the signature and its age, then read the event: None for an
-        event about anything but a Checkout payment or a saved card's charge
-        of ours."""
+        event about anything but a Checkout payment, a card setup or a saved
+        card's charge of ours."""
         header = headers.get(SIGNATURE_HEADER, "")
         tolerance = settings.PAYMENT_CALLBACK_TOLERANCE_SECONDS
         if not header.isascii():
@@ -400,7 +403,9 @@ def _session_status(session: Mapping[str, Any]) -> PaymentUpdate:
 
 def _session_event(
     event_type: str, session: Mapping[str, Any], *, event_id: str, payload: dict[str, Any]
-) -> PaymentUpdate | None:
+) -> PaymentUpdate | SetupUpdate | None:
+    if session.get("mode") == "setup":
+        return _setup_event(event_type, session, event_id=event_id)
     if event_type == "checkout.session.completed":
         paid = session["payment_status"] in PAID_STATUSES
         state, reason = (PaymentState.PAID if paid else PaymentState.PENDING), ""
@@ -408,11 +413,20 @@ def _session_event(
         state, reason = EVENT_STATES[event_type]
     else:
         return None
-    if session.get("mode") == "setup":
-        return None  # saving a card pays nothing; fetch_card_setup reads it
     if not _reference(session):
         return None  # a session someone else made (a payment link, the dashboard)
     return _update(session, event_id=event_id, state=state, reason=reason, payload=payload)
+
+
+def _setup_event(event_type: str, session: Mapping[str, Any], *, event_id: str) -> SetupUpdate | None:
+    """A card setup's session completed (the card is saved) or expired:
+    enough to ask Stripe about it, in case the browser never comes back."""
+    if event_type not in SETUP_EVENTS:
+        return None
+    reference = str(session.get("client_reference_id") or (session.get("metadata") or {}).get("card_setup") or "")
+    if not reference:
+        return None  # a setup someone else made
+    return SetupUpdate(event_id=event_id, setup_id=str(session["id"]), reference=reference)
 
 
 def _intent_event(

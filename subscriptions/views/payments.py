@@ -13,9 +13,11 @@ from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
-from subscriptions.models import SandboxMode, SandboxOutcome, SandboxPayment
-from subscriptions.payments import InvalidCallback, get_provider
+from subscriptions.errors import CustomerError
+from subscriptions.models import CardSetup, SandboxMode, SandboxOutcome, SandboxPayment
+from subscriptions.payments import InvalidCallback, SetupUpdate, get_provider
 from subscriptions.payments.sandbox import sandbox_decide
+from subscriptions.services.autorenew import auto_renew_setup_finish
 from subscriptions.services.orders import payment_update_apply
 from subscriptions.tasks import sandbox_send_callback
 
@@ -37,9 +39,26 @@ def payment_callback(request: HttpRequest, provider_name: str) -> HttpResponse:
     except InvalidCallback as error:
         logger.warning("refused a %s callback: %s", provider_name, error)
         return HttpResponseBadRequest("invalid callback")
-    if update is not None:
+    if isinstance(update, SetupUpdate):
+        _card_setup_confirm(provider=provider.name, update=update)
+    elif update is not None:
         payment_update_apply(provider=provider.name, update=update)
     return HttpResponse("ok", content_type="text/plain")
+
+
+def _card_setup_confirm(*, provider: str, update: SetupUpdate) -> None:
+    """A card saved (or not) on the provider's page: finish turning
+    auto-renew on as the browser's return does, in case it never comes. Run
+    twice, or after the return, it changes nothing."""
+    setup = CardSetup.objects.filter(provider=provider, setup_id=update.setup_id).first()
+    if setup is None:
+        logger.info("%s callback about card setup %s, which is not ours", provider, update.setup_id)
+        return
+    try:
+        auto_renew_setup_finish(setup=setup)
+    except CustomerError as error:
+        # The line or plan changed meanwhile; the return page tells the customer.
+        logger.info("card setup %s not finished from the callback: %s", setup.public_id, error)
 
 
 @require_http_methods(["GET", "POST"])

@@ -11,6 +11,7 @@ from django.test import Client
 from django.utils import timezone
 
 from subscriptions.models import (
+    CardSetup,
     LedgerKind,
     LineStatus,
     Order,
@@ -21,6 +22,8 @@ from subscriptions.models import (
     Receipt,
     SandboxOutcome,
     SandboxPayment,
+    SavedCard,
+    SetupStatus,
 )
 from subscriptions.payments import PaymentUpdate
 from subscriptions.payments.sandbox import SandboxProvider, sandbox_callback, sandbox_decide
@@ -522,3 +525,43 @@ def test_the_sandbox_replays_no_callback_for_a_saved_card(client, customer):
     assert response.status_code == 404
     assert SandboxPayment.objects.get().callbacks_sent == 0
     assert 'id="sandpay-replay"' not in client.get(f"/sandbox-pay/{setup.payment_id}/").content.decode()
+
+
+def test_a_card_saved_on_the_sandbox_page_turns_auto_renew_on_by_its_callback_alone(
+    signed_in, client, line, plan, django_capture_on_commit_callbacks
+):
+    sent = signed_in.post(f"/lines/{line.pk}/auto-renew/", {"plan": plan.pk, "card": ""})
+    setup = CardSetup.objects.get()
+    payment = SandboxPayment.objects.get(payment_id=setup.setup_id)
+    assert payment.notify_url == f"http://testserver{CALLBACK}"
+
+    with django_capture_on_commit_callbacks() as queued:
+        Client().post(sent["Location"], {"outcome": "save_card"})
+    assert len(queued) == 1  # the sandbox's callback task
+    body, headers = sandbox_callback(SandboxPayment.objects.get(pk=payment.pk))
+    first = client.post(CALLBACK, data=body, content_type="application/json", headers=headers)
+    again = client.post(CALLBACK, data=body, content_type="application/json", headers=headers)
+
+    setup.refresh_from_db()
+    line.refresh_from_db()
+    assert (first.status_code, again.status_code) == (200, 200)
+    assert setup.status == SetupStatus.SAVED
+    assert line.auto_renew
+    back = signed_in.get(f"/lines/auto-renew/{setup.public_id}/return/", follow=True).content.decode()
+    assert "Your card is saved and auto-renew is on." in back
+    assert SavedCard.objects.count() == 1
+
+
+def test_a_card_not_saved_on_the_sandbox_page_is_told_by_its_callback(signed_in, client, line, plan):
+    sent = signed_in.post(f"/lines/{line.pk}/auto-renew/", {"plan": plan.pk, "card": ""})
+    Client().post(sent["Location"], {"outcome": "cancel"})
+    setup = CardSetup.objects.get()
+    body, headers = sandbox_callback(SandboxPayment.objects.get(payment_id=setup.setup_id))
+
+    response = client.post(CALLBACK, data=body, content_type="application/json", headers=headers)
+
+    setup.refresh_from_db()
+    line.refresh_from_db()
+    assert response.status_code == 200
+    assert setup.status == SetupStatus.FAILED
+    assert not line.auto_renew

@@ -21,7 +21,11 @@ import pytest
 from django.test import Client
 
 from subscriptions.models import (
+    AutoRenewal,
+    CardSetup,
     EventResult,
+    Line,
+    LineStatus,
     Order,
     OrderStatus,
     PaymentEvent,
@@ -30,6 +34,7 @@ from subscriptions.models import (
     Receipt,
     SavedCard,
     ServicePeriod,
+    SetupStatus,
 )
 from subscriptions.payments import (
     CreatedPayment,
@@ -38,6 +43,7 @@ from subscriptions.payments import (
     PaymentUpdate,
     SavedMethod,
     SetupResult,
+    SetupUpdate,
     get_provider,
 )
 from subscriptions.payments.stripe_checkout import StripeCheckoutProvider
@@ -971,10 +977,99 @@ def test_it_leaves_the_payment_intent_of_a_checkout_payment_to_its_session(webho
 
 
 @pytest.mark.parametrize("event_type", ["checkout.session.completed", "checkout.session.expired"])
-def test_it_ignores_the_events_of_a_card_setup(webhook_secret: str, event_type: str) -> None:
+def test_it_reads_the_end_of_a_card_setup_as_a_setup_to_ask_about(webhook_secret: str, event_type: str) -> None:
     body = json.dumps(event(event_type, setup_session(status="complete"))).encode()
 
+    update = StripeCheckoutProvider().verify_callback(body=body, headers=signed(body))
+
+    assert update == SetupUpdate(event_id="evt_1PqR7sT8uV9wX0yZaBcDeFgH", setup_id=SETUP_SESSION_ID, reference=SETUP)
+
+
+def test_it_ignores_a_card_setup_that_is_not_ours(webhook_secret: str) -> None:
+    session = setup_session(status="complete", client_reference_id=None, metadata={})
+    body = json.dumps(event("checkout.session.completed", session)).encode()
+
     assert StripeCheckoutProvider().verify_callback(body=body, headers=signed(body)) is None
+
+
+# --- a card saved at Stripe, with or without the browser coming back -------------------------------
+
+
+@pytest.fixture
+def card_shop(shop: Shop) -> Shop:
+    """The customer has asked to turn auto-renew on with a new card and is on
+    Stripe's setup page."""
+    shop.stripe.answer("GET", "/v1/customers/search", search_result(customer()))
+    shop.stripe.answer("POST", "/v1/checkout/sessions", setup_session())
+    sent = shop.client.post(f"/lines/{shop.line.pk}/auto-renew/", {"plan": shop.plan.pk, "card": ""})
+    assert sent["Location"] == setup_session()["url"]
+    saved = setup_intent(status="succeeded", payment_method=card_method())
+    setup = CardSetup.objects.get()
+    shop.stripe.answer(
+        "GET",
+        f"/v1/checkout/sessions/{SETUP_SESSION_ID}",
+        setup_session(status="complete", setup_intent=saved, client_reference_id=str(setup.public_id)),
+    )
+    return shop
+
+
+def setup_completed(setup: CardSetup) -> dict[str, Any]:
+    reference = str(setup.public_id)
+    return setup_session(status="complete", client_reference_id=reference, metadata={"card_setup": reference})
+
+
+def test_a_card_saved_at_stripe_turns_auto_renew_on_from_the_webhook_alone(card_shop: Shop) -> None:
+    setup = CardSetup.objects.get()
+
+    response = card_shop.webhook("checkout.session.completed", setup_completed(setup), event_id="evt_setup")
+
+    setup.refresh_from_db()
+    card_shop.line.refresh_from_db()
+    assert response.status_code == 200
+    assert setup.status == SetupStatus.SAVED
+    assert card_shop.line.auto_renew
+    card = SavedCard.objects.get()
+    assert (card.method_id, card.provider_customer_id, card.last4) == (METHOD_ID, CUSTOMER_ID, "4242")
+    assert AutoRenewal.objects.get(line=card_shop.line).card == card
+
+
+def test_the_browser_back_after_the_setup_webhook_finds_it_done_and_asks_stripe_nothing(card_shop: Shop) -> None:
+    setup = CardSetup.objects.get()
+    card_shop.webhook("checkout.session.completed", setup_completed(setup), event_id="evt_setup")
+    asked = len(card_shop.stripe.requests)
+
+    page = card_shop.client.get(f"/lines/auto-renew/{setup.public_id}/return/", follow=True).content.decode()
+    replay = card_shop.webhook("checkout.session.completed", setup_completed(setup), event_id="evt_setup")
+
+    assert "Your card is saved and auto-renew is on." in page
+    assert replay.status_code == 200
+    assert len(card_shop.stripe.requests) == asked
+    assert SavedCard.objects.count() == 1
+
+
+def test_the_setup_webhook_after_the_browser_back_adds_nothing(card_shop: Shop) -> None:
+    setup = CardSetup.objects.get()
+    card_shop.client.get(f"/lines/auto-renew/{setup.public_id}/return/")
+
+    response = card_shop.webhook("checkout.session.completed", setup_completed(setup), event_id="evt_setup")
+
+    setup.refresh_from_db()
+    assert response.status_code == 200
+    assert setup.status == SetupStatus.SAVED
+    assert SavedCard.objects.count() == 1
+    assert AutoRenewal.objects.count() == 1
+
+
+def test_a_setup_webhook_for_a_line_cancelled_meanwhile_is_taken_and_leaves_auto_renew_off(card_shop: Shop) -> None:
+    setup = CardSetup.objects.get()
+    Line.objects.filter(pk=card_shop.line.pk).update(status=LineStatus.CANCELLED)
+
+    response = card_shop.webhook("checkout.session.completed", setup_completed(setup), event_id="evt_setup")
+
+    card_shop.line.refresh_from_db()
+    assert response.status_code == 200
+    assert not card_shop.line.auto_renew
+    assert not AutoRenewal.objects.exists()
 
 
 # --- with the orders it pays ----------------------------------------------------------------------
