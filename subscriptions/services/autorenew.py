@@ -49,7 +49,7 @@ from subscriptions.models import (
 )
 from subscriptions.payments import PaymentProviderError, get_provider
 from subscriptions.services.audit import audit_record
-from subscriptions.services.orders import CLOSED, Billing, OrderRequest, order_charge_saved_card
+from subscriptions.services.orders import CLOSED, Billing, OrderRequest, order_charge_saved_card, order_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -357,14 +357,26 @@ def auto_renew_charge_run(*, charge_id: int, now: datetime | None = None) -> Aut
         city=owner.city,
     )
     order: Order | None = None
+    # This attempt's payment already made and not decided yet: ask how it
+    # stands. Charging again with the same key would not tell (a provider
+    # such as Stripe replays its first "processing" answer to a repeated
+    # key), and a new key could charge twice.
+    undecided = Order.objects.filter(
+        owner_id=owner.pk, idempotency_key=key, status=OrderStatus.PENDING, method=PaymentMethod.SAVED_CARD
+    ).exclude(provider_payment_id="")
     try:
-        order = order_charge_saved_card(
-            owner=owner,
-            request=request,
-            billing=billing,
-            idempotency_key=key,
-            card=charge.card,
-        )
+        if (asked := undecided.select_related("line", "plan", "owner").first()) is not None:
+            order = order_refresh(order=asked)
+            failure = order.decline_reason
+        else:
+            order = order_charge_saved_card(
+                owner=owner,
+                request=request,
+                billing=billing,
+                idempotency_key=key,
+                card=charge.card,
+            )
+            failure = order.decline_reason
     except CustomerError as error:
         failure = str(error)
     except PaymentProviderError:
@@ -372,8 +384,6 @@ def auto_renew_charge_run(*, charge_id: int, now: datetime | None = None) -> Aut
         # runs it again after STALE_CHARGE, with the same keys.
         logger.warning("payment provider %s did not answer about auto-renew charge %s", charge.card.provider, charge.pk)
         return charge
-    else:
-        failure = order.decline_reason
     with transaction.atomic():
         charge = AutoRenewCharge.objects.select_for_update(of=("self",)).select_related("line").get(pk=charge_id)
         if charge.status != ChargeStatus.CHARGING:

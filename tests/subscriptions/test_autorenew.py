@@ -38,7 +38,7 @@ from subscriptions.models import (
     ServicePeriod,
     SetupStatus,
 )
-from subscriptions.payments import PaymentProviderError
+from subscriptions.payments import PaymentProviderError, PaymentUpdate
 from subscriptions.payments.sandbox import SandboxProvider, sandbox_decide
 from subscriptions.periods import OSLO
 from subscriptions.selectors import line_auto_renew
@@ -512,37 +512,46 @@ def test_a_provider_that_does_not_answer_leaves_the_charge_to_the_next_sweep(
 def test_a_charge_the_provider_has_not_decided_stays_charging_and_is_settled_later_with_the_same_order(
     line, plan, monkeypatch, django_capture_on_commit_callbacks
 ):
-    """The provider answers "processing": no attempt is counted and no
-    retry with a new key is scheduled (it could charge twice); the run after
-    the stale time asks again about the same order and payment."""
+    """The provider answers "processing" and, like Stripe, replays that
+    first answer to the same key: no attempt is counted and no retry with a
+    new key is made (it could charge twice); the run after the stale time
+    asks how the same payment stands and settles the same order."""
     turn_on(line, plan)
     now = timezone.now()
     charge_saved_card = SandboxProvider.charge_saved_card
+    first_answers: dict[str, PaymentUpdate] = {}
 
     def processing(self, **kwargs):
-        update = charge_saved_card(self, **kwargs)
-        SandboxPayment.objects.filter(payment_id=update.payment_id).update(
-            state=PaymentState.PENDING, outcome="", reason="", decided_at=None
-        )
-        return dataclasses.replace(update, state=PaymentState.PENDING, event_id=f"charge:{update.payment_id}:pending")
+        key = kwargs["idempotency_key"]
+        if key not in first_answers:
+            update = charge_saved_card(self, **kwargs)
+            SandboxPayment.objects.filter(payment_id=update.payment_id).update(
+                state=PaymentState.PENDING, outcome="", reason="", decided_at=None
+            )
+            first_answers[key] = dataclasses.replace(
+                update, state=PaymentState.PENDING, event_id=f"charge:{update.payment_id}:pending"
+            )
+        return first_answers[key]
 
+    monkeypatch.setattr(SandboxProvider, "charge_saved_card", processing)
     with django_capture_on_commit_callbacks(execute=True):
-        with monkeypatch.context() as patched:
-            patched.setattr(SandboxProvider, "charge_saved_card", processing)
-            [charge] = sweep_and_charge(now)
+        [charge] = sweep_and_charge(now)
 
         order = Order.objects.get()
         assert (charge.status, charge.attempts, charge.order) == (ChargeStatus.CHARGING, 0, order)
         assert order.status == OrderStatus.PENDING
-        assert auto_renew_sweep(now=now + HOUR / 60) == []
+        assert auto_renew_sweep(now=now + timedelta(minutes=1)) == []
         assert mail.outbox == []
 
-        # The provider decides; the next run records that answer.
+        # Still undecided at the next run: nothing changes, nothing is charged again.
+        [charge] = sweep_and_charge(now + STALE_CHARGE + timedelta(seconds=5))
+        assert (charge.status, charge.attempts, charge.order) == (ChargeStatus.CHARGING, 0, order)
+
+        # The provider decides; the run after that records its answer.
         [payment] = SandboxPayment.objects.filter(mode="payment")
         payment.state, payment.outcome = PaymentState.PAID, SandboxOutcome.APPROVE
         payment.save(update_fields=["state", "outcome"])
-        later = now + STALE_CHARGE + timedelta(seconds=5)
-        [charge] = sweep_and_charge(later)
+        [charge] = sweep_and_charge(now + 2 * STALE_CHARGE + timedelta(seconds=10))
 
     line.refresh_from_db()
     assert (charge.status, charge.attempts, charge.order) == (ChargeStatus.PAID, 1, order)
