@@ -6,16 +6,13 @@ from __future__ import annotations
 import smtplib
 
 from celery import shared_task
-from django.conf import settings
-from django.urls import reverse
-from django.utils import translation
 
-from subscriptions.models import Receipt
 from subscriptions.payments import PaymentProviderError
 from subscriptions.payments.sandbox import sandbox_deliver_callback
 from subscriptions.services.autorenew import auto_renew_charge_run, auto_renew_sweep
 from subscriptions.services.lines import lines_expire_lapsed
 from subscriptions.services.orders import orders_reconcile
+from subscriptions.services.receipts import receipt_email_send, receipts_email_due
 
 TRANSIENT_MAIL = (smtplib.SMTPException, OSError)
 
@@ -35,15 +32,20 @@ def reconcile_orders() -> dict[str, int]:
 
 @shared_task(autoretry_for=TRANSIENT_MAIL, retry_backoff=30, retry_backoff_max=3600, max_retries=8)
 def send_receipt(receipt_id: int) -> None:
-    """Email the receipt with its PDF, in the customer's language. At least
-    once: a retry after a lost answer from the mail server may send it again."""
-    from subscriptions.receipt_mail import receipt_email
+    """Email the receipt with its PDF, in the customer's language, unless it
+    was sent. At least once: a retry after a lost answer from the mail
+    server may send it again."""
+    receipt_email_send(receipt_id=receipt_id)
 
-    receipt = Receipt.objects.select_related("owner", "plan").get(pk=receipt_id)
-    with translation.override(receipt.owner.language):
-        message = receipt_email(receipt, receipts_url=settings.SITE_URL + reverse("receipt_list"))
-        if message is not None:
-            message.send()
+
+@shared_task(acks_late=True)
+def email_unsent_receipts() -> int:
+    """Run by beat every five minutes: queue again the receipt emails that
+    never left (see receipts_email_due). Safe to run twice or side by side."""
+    receipt_ids = receipts_email_due()
+    for receipt_id in receipt_ids:
+        send_receipt.delay(receipt_id)
+    return len(receipt_ids)
 
 
 @shared_task(autoretry_for=(PaymentProviderError,), retry_backoff=5, retry_backoff_max=600, max_retries=10)

@@ -49,6 +49,12 @@ class Receipt(models.Model):
     total_ore = models.PositiveIntegerField(_("total (øre)"))
     vat_ore = models.PositiveIntegerField(_("VAT (øre)"))
     vat_rate_percent = models.PositiveSmallIntegerField(_("VAT rate (%)"))
+    # The receipt email: when it was last handed to the task queue, and when
+    # it was sent (or found to have no address to go to). A receipt queued
+    # long ago and still not sent is queued again by a sweep, so an outage
+    # of the queue or the mail server does not lose it.
+    email_queued_at = models.DateTimeField(_("email queued"), null=True, blank=True)
+    emailed_at = models.DateTimeField(_("emailed"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("receipt")
@@ -57,7 +63,10 @@ class Receipt(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["year", "sequence"], name="one_receipt_per_number"),
         ]
-        indexes = [models.Index(fields=["owner", "issued_at"])]
+        indexes = [
+            models.Index(fields=["owner", "issued_at"]),
+            models.Index(fields=["issued_at"], condition=models.Q(emailed_at__isnull=True), name="receipt_not_emailed"),
+        ]
 
     def __str__(self) -> str:
         return self.number

@@ -276,7 +276,9 @@ def sandbox_decide(*, payment_id: str, outcome: str) -> SandboxPayment | None:
         payment.decided_at = timezone.now()
         payment.save(update_fields=["outcome", "state", "reason", "decided_at"])
         if state != PaymentState.PENDING:
-            transaction.on_commit(lambda: sandbox_send_callback.delay(payment_id))
+            # Robust (Django logs a failure): the tester's choice stands even if
+            # the queue is down; the portal asks for the status on the return.
+            transaction.on_commit(lambda: sandbox_send_callback.delay(payment_id), robust=True)
     return payment
 
 
@@ -305,7 +307,7 @@ def _setup_decide(setup: SandboxPayment, outcome: str) -> SandboxPayment:
     setup.decided_at = timezone.now()
     setup.save(update_fields=["card", "state", "outcome", "decided_at"])
     payment_id = setup.payment_id
-    transaction.on_commit(lambda: sandbox_send_callback.delay(payment_id))
+    transaction.on_commit(lambda: sandbox_send_callback.delay(payment_id), robust=True)
     return setup
 
 

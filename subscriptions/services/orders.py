@@ -21,6 +21,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -60,7 +61,7 @@ from subscriptions.services.audit import audit_record
 from subscriptions.services.ledger import ledger_add, ledger_balance
 from subscriptions.services.lines import line_add_period
 from subscriptions.services.promotions import promo_normalize, promo_take
-from subscriptions.services.receipts import receipt_issue
+from subscriptions.services.receipts import receipt_email_queue, receipt_issue
 
 logger = logging.getLogger(__name__)
 
@@ -384,8 +385,6 @@ def _order_fulfil(order: Order) -> None:
     """Give the customer what a paid order bought: one period or one top-up,
     one receipt, the receipt email once the transaction commits. The caller
     holds the order's lock; CustomerError if the line cannot take it now."""
-    from subscriptions.tasks import send_receipt
-
     now = timezone.now()
     if order.kind == OrderKind.RENEWAL:
         assert order.plan is not None
@@ -414,8 +413,9 @@ def _order_fulfil(order: Order) -> None:
     order.settled_at = now
     order.save(update_fields=["status", "settled_at", "period"])
     receipt = receipt_issue(order=order, now=now)
-    receipt_id = receipt.pk
-    transaction.on_commit(lambda: send_receipt.delay(receipt_id))
+    # Robust: a queue that fails now must not turn a committed payment into
+    # an error page; the email is left to the receipts' sweep.
+    transaction.on_commit(partial(receipt_email_queue, receipt_id=receipt.pk), robust=True)
 
 
 def _order_close(order: Order, status: OrderStatus, *, reason: str = "") -> None:

@@ -1,15 +1,37 @@
 """Receipts: numbered in the paying transaction, so the numbers of a year
-run without gaps (a payment that rolls back gives its number back)."""
+run without gaps (a payment that rolls back gives its number back); emailed
+once the payment commits, and again by a sweep if the email never left (the
+task queue down at that moment, or the mail server for longer than the
+task's retries)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone, translation
+from kombu.exceptions import KombuError
 
 from subscriptions.models import Order, OrderKind, Receipt, ReceiptSequence
 from subscriptions.models.plans import VAT_RATE_PERCENT, vat_inside
 from subscriptions.periods import OSLO
+
+logger = logging.getLogger(__name__)
+
+# A receipt whose email the queue did not take is queued again after this.
+EMAIL_NOT_QUEUED_GRACE = timedelta(minutes=5)
+# A receipt queued and still not sent after this is queued again: longer
+# than send_receipt's retries take (about two hours), so a task still
+# retrying is not doubled.
+EMAIL_QUEUED_GRACE = timedelta(hours=3)
+# Older than this, an unsent receipt email is left alone (it stays on the
+# receipts page): news of a payment days late would confuse more than help.
+EMAIL_GIVE_UP_AFTER = timedelta(days=3)
+EMAIL_SWEEP_BATCH = 500
 
 
 def receipt_issue(*, order: Order, now: datetime) -> Receipt:
@@ -48,4 +70,57 @@ def receipt_issue(*, order: Order, now: datetime) -> Receipt:
         total_ore=order.amount_ore,
         vat_ore=vat_inside(order.amount_ore, rate),
         vat_rate_percent=rate,
+        # The caller queues the email when the payment commits.
+        email_queued_at=now,
     )
+
+
+def receipt_email_queue(*, receipt_id: int) -> None:
+    """Hand the receipt's email to the task queue; call it once the paying
+    transaction has committed. A queue that cannot take it does not undo
+    the payment nor give the customer an error page: it is logged, and the
+    receipt is left to ``receipts_email_due``."""
+    from subscriptions.tasks import send_receipt
+
+    try:
+        send_receipt.delay(receipt_id)
+    except (KombuError, OSError):
+        logger.exception("the email of receipt %s could not be queued; the sweep will queue it again", receipt_id)
+        Receipt.objects.filter(pk=receipt_id, emailed_at__isnull=True).update(email_queued_at=None)
+
+
+def receipt_email_send(*, receipt_id: int) -> bool:
+    """Email the receipt with its PDF in the customer's language, unless it
+    was sent already (a task queued twice); then note it sent. True if an
+    email left. An owner without an email address gets none, and the
+    receipt counts as done (it is on the receipts page)."""
+    from subscriptions.receipt_mail import receipt_email
+
+    receipt = Receipt.objects.select_related("owner", "plan").get(pk=receipt_id)
+    if receipt.emailed_at is not None:
+        return False
+    with translation.override(receipt.owner.language):
+        message = receipt_email(receipt, receipts_url=settings.SITE_URL + reverse("receipt_list"))
+        if message is not None:
+            message.send()
+    Receipt.objects.filter(pk=receipt.pk, emailed_at__isnull=True).update(emailed_at=timezone.now())
+    return message is not None
+
+
+def receipts_email_due(*, now: datetime | None = None) -> list[int]:
+    """The receipts whose email should be queued again, claimed for this
+    sweep: not sent, issued in the last EMAIL_GIVE_UP_AFTER, and either not
+    queued (the queue refused it) for EMAIL_NOT_QUEUED_GRACE, or queued more
+    than EMAIL_QUEUED_GRACE ago. Each is claimed by a conditional update of
+    its queue time, so two sweeps side by side queue it once."""
+    now = now or timezone.now()
+    unsent = Receipt.objects.filter(emailed_at__isnull=True, issued_at__gte=now - EMAIL_GIVE_UP_AFTER)
+    due = unsent.filter(
+        Q(email_queued_at__isnull=True, issued_at__lte=now - EMAIL_NOT_QUEUED_GRACE)
+        | Q(email_queued_at__lte=now - EMAIL_QUEUED_GRACE)
+    )
+    claimed = []
+    for receipt_id, queued_at in due.order_by("issued_at").values_list("pk", "email_queued_at")[:EMAIL_SWEEP_BATCH]:
+        if Receipt.objects.filter(pk=receipt_id, email_queued_at=queued_at).update(email_queued_at=now) == 1:
+            claimed.append(receipt_id)
+    return claimed
