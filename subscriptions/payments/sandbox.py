@@ -1,8 +1,9 @@
 """The sandbox payment provider: a pretend third party that runs here.
 
-Its hosted page (``subscriptions.views.sandbox``, under /sandbox-pay/) lets a
-tester pick what happens: approve, decline, insufficient funds, never answer,
-or cancel. It then tells the portal the way a real provider does, with an
+Its hosted page (``subscriptions.views.payments``, under /sandbox-pay/) lets
+a tester pick what happens: approve, decline, insufficient funds, never
+answer, or cancel (for saving a card: save one, save one that declines, or
+cancel). It then tells the portal the way a real provider does, with an
 HMAC-signed server-to-server callback sent by a Celery task (asynchronous,
 retried, and replayable from the hosted page), and sends the browser back to
 the portal's return URL.

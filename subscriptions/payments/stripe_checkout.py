@@ -9,7 +9,9 @@ verified with the endpoint's signing secret.
 Auto-renew saves a card the way Stripe documents it for payments without
 the customer: a Checkout Session in setup mode for the customer's Stripe
 Customer (found by our customer reference in its metadata, or made), which
-attaches the card to that Customer; later charges are PaymentIntents
+attaches the card to that Customer (its ``checkout.session.completed``
+webhook, or the browser's return, has us ask Stripe for the card); later
+charges are PaymentIntents
 confirmed off session with that Customer and card. Those PaymentIntents carry
 the order and a mark of their own in their metadata, so their webhooks
 (``payment_intent.succeeded``, ``.payment_failed``, ``.canceled``) can settle

@@ -14,7 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from subscriptions.errors import CustomerError
-from subscriptions.models import CardSetup, SandboxMode, SandboxOutcome, SandboxPayment
+from subscriptions.models import CardSetup, SandboxMode, SandboxOutcome, SandboxPayment, SetupStatus
 from subscriptions.payments import InvalidCallback, SetupUpdate, get_provider
 from subscriptions.payments.sandbox import sandbox_decide
 from subscriptions.services.autorenew import auto_renew_setup_finish
@@ -27,9 +27,10 @@ logger = logging.getLogger(__name__)
 @csrf_exempt
 @require_POST
 def payment_callback(request: HttpRequest, provider_name: str) -> HttpResponse:
-    """A provider tells us about a payment. Anything not genuine is a 400;
-    anything recorded (even a repeat) is a 200, so the provider stops
-    sending; an error of ours is a 500, so it sends again."""
+    """A provider tells us about a payment or a card setup. Anything not
+    genuine is a 400; anything recorded (even a repeat) is a 200, so the
+    provider stops sending; an error of ours is a 500, and a card setup the
+    provider would not confirm when asked a 503, so it sends again."""
     try:
         provider = get_provider(provider_name)
     except LookupError:
@@ -40,25 +41,30 @@ def payment_callback(request: HttpRequest, provider_name: str) -> HttpResponse:
         logger.warning("refused a %s callback: %s", provider_name, error)
         return HttpResponseBadRequest("invalid callback")
     if isinstance(update, SetupUpdate):
-        _card_setup_confirm(provider=provider.name, update=update)
+        if not _card_setup_confirm(provider=provider.name, update=update):
+            return HttpResponse("not confirmed yet, send it again", content_type="text/plain", status=503)
     elif update is not None:
         payment_update_apply(provider=provider.name, update=update)
     return HttpResponse("ok", content_type="text/plain")
 
 
-def _card_setup_confirm(*, provider: str, update: SetupUpdate) -> None:
+def _card_setup_confirm(*, provider: str, update: SetupUpdate) -> bool:
     """A card saved (or not) on the provider's page: finish turning
     auto-renew on as the browser's return does, in case it never comes. Run
-    twice, or after the return, it changes nothing."""
+    twice, or after the return, it changes nothing. False while the provider
+    could not confirm how it went (it did not answer): the callback is to be
+    sent again."""
     setup = CardSetup.objects.filter(provider=provider, setup_id=update.setup_id).first()
     if setup is None:
         logger.info("%s callback about card setup %s, which is not ours", provider, update.setup_id)
-        return
+        return True
     try:
-        auto_renew_setup_finish(setup=setup)
+        setup = auto_renew_setup_finish(setup=setup)
     except CustomerError as error:
         # The line or plan changed meanwhile; the return page tells the customer.
         logger.info("card setup %s not finished from the callback: %s", setup.public_id, error)
+        return True
+    return setup.status != SetupStatus.PENDING
 
 
 @require_http_methods(["GET", "POST"])

@@ -1389,3 +1389,22 @@ def test_the_browser_back_from_stripe_before_the_webhook_shows_it_paid_and_the_w
     assert Receipt.objects.filter(order=order).count() == 1
     assert PaymentEvent.objects.get(event_id="evt_completed").result == EventResult.NO_CHANGE
     assert not PaymentEvent.objects.filter(result=EventResult.REFUND_DUE).exists()
+
+
+def test_a_setup_webhook_stripe_cannot_confirm_when_asked_is_answered_so_it_comes_again(card_shop: Shop) -> None:
+    setup = CardSetup.objects.get()
+    confirmed = card_shop.stripe.answers["GET", f"/v1/checkout/sessions/{SETUP_SESSION_ID}"][0]
+    card_shop.stripe.answer_in_turn(
+        "GET",
+        f"/v1/checkout/sessions/{SETUP_SESSION_ID}",
+        (500, {"error": {"type": "api_error", "message": "An unknown error occurred"}}),
+        confirmed,
+    )
+
+    first = card_shop.webhook("checkout.session.completed", setup_completed(setup), event_id="evt_setup")
+    setup.refresh_from_db()
+    assert (first.status_code, setup.status) == (503, SetupStatus.PENDING)
+    again = card_shop.webhook("checkout.session.completed", setup_completed(setup), event_id="evt_setup")
+
+    setup.refresh_from_db()
+    assert (again.status_code, setup.status) == (200, SetupStatus.SAVED)
