@@ -1408,3 +1408,16 @@ def test_a_setup_webhook_stripe_cannot_confirm_when_asked_is_answered_so_it_come
 
     setup.refresh_from_db()
     assert (again.status_code, setup.status) == (200, SetupStatus.SAVED)
+
+
+def test_another_customer_cannot_cancel_an_order_by_its_cancel_link(shop: Shop) -> None:
+    order, _ = shop.checkout()
+    stranger = Client()
+    stranger.force_login(UserFactory())
+
+    response = stranger.get(f"/orders/{order.public_id}/return/?cancelled=1")
+
+    order.refresh_from_db()
+    assert response.status_code == 404
+    assert order.status == OrderStatus.PENDING
+    assert shop.stripe.calls() == [("POST", "/v1/checkout/sessions")]
