@@ -93,6 +93,8 @@ def decline_message(reason: str) -> str:
         "insufficient_balance": _("The prepaid balance does not cover the price. Pay by card or top up first."),
         "amount_mismatch": _("The amount paid did not match the order. It will be refunded."),
         "not_renewable": _("The line can no longer be renewed. The payment will be refunded."),
+        # Paid from the balance or made free by a promotion code: no money moved.
+        "not_renewable_unpaid": _("The line can no longer be renewed. Nothing was charged."),
         "line_closed": _(
             "The line is being cancelled or is cancelled, so it cannot be topped up. The payment will be refunded."
         ),

@@ -349,7 +349,7 @@ def _order_take_free(*, order: Order) -> Order:
                 _order_fulfil(locked)
         except CustomerError:
             locked.refresh_from_db()
-            _order_close(locked, OrderStatus.DECLINED, reason="not_renewable")
+            _order_close(locked, OrderStatus.DECLINED, reason="not_renewable_unpaid")
         return locked
 
 
@@ -377,7 +377,7 @@ def _order_pay_from_balance(*, order: Order) -> Order:
                 )
                 _order_fulfil(locked)
         except CustomerError:
-            _order_close(locked, OrderStatus.DECLINED, reason="not_renewable")
+            _order_close(locked, OrderStatus.DECLINED, reason="not_renewable_unpaid")
         return locked
 
 
@@ -596,9 +596,47 @@ def orders_reconcile(*, now: datetime | None = None) -> dict[str, int]:
         order = order_refresh(order=order)
         if order.status != OrderStatus.PENDING:
             counts["settled"] += 1
-        elif order.created_at <= abandon_before and order_abandon(order=order):
-            counts["abandoned"] += 1
+        elif order.created_at <= abandon_before:
+            order = _order_give_up(order)
+            if order.status == OrderStatus.ABANDONED:
+                counts["abandoned"] += 1
+            elif order.status != OrderStatus.PENDING:
+                counts["settled"] += 1
     return counts
+
+
+def _order_give_up(order: Order) -> Order:
+    """A card order still pending when the sweep would abandon it.
+
+    1. Have the provider close the payment first (Stripe expires a Checkout
+       Session; the sandbox cancels), so no money can arrive for an order we
+       have given up. Its answer is applied like any other: cancelled
+       abandons the order, paid in the meantime settles it.
+    2. A charge on a saved card that the provider still calls undecided (or
+       that it did not answer about) stays pending: abandoning it would let
+       auto-renew charge the card again with a new key while the first
+       charge may still go through. The next sweep asks again.
+    3. A hosted page still pending is abandoned all the same, as before:
+       its session expires at the provider by then, and money that arrives
+       anyway is recorded and flagged for a refund.
+    """
+    update = None
+    if order.provider_payment_id:
+        try:
+            update = get_provider(order.provider).cancel_payment(payment_id=order.provider_payment_id)
+        except PaymentProviderError:
+            logger.warning("payment provider %s did not close the payment of order %s", order.provider, order.public_id)
+    if update is not None and update.state != PaymentState.PENDING:
+        payment_update_apply(provider=order.provider, update=update)
+        order.refresh_from_db()
+        if order.status != OrderStatus.PENDING:
+            return order
+    if order.method == PaymentMethod.SAVED_CARD and order.provider_payment_id:
+        logger.info("order %s: the saved card's charge is still undecided; asking again later", order.public_id)
+        return order
+    order_abandon(order=order)
+    order.refresh_from_db()
+    return order
 
 
 # --- refunds -----------------------------------------------------------------------------------

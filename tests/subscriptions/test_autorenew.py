@@ -53,7 +53,7 @@ from subscriptions.services.autorenew import (
     lines_due_for_auto_renew,
 )
 from subscriptions.services.lines import line_add_period, line_suspend, line_transition, lines_expire_lapsed
-from subscriptions.services.orders import Billing, OrderRequest, order_charge_saved_card
+from subscriptions.services.orders import Billing, OrderRequest, order_charge_saved_card, orders_reconcile
 from subscriptions.tasks import charge_auto_renewals
 from tests.factories import LineFactory, NumberKeepingPlanFactory, PlanFactory, UserFactory
 
@@ -561,6 +561,50 @@ def test_a_charge_the_provider_has_not_decided_stays_charging_and_is_settled_lat
     assert ServicePeriod.objects.filter(line=line).count() == 2
     [receipt_email] = mail.outbox
     assert Receipt.objects.get().number in receipt_email.subject
+
+
+def test_the_order_sweep_keeps_an_undecided_saved_card_charge_open_rather_than_let_it_be_charged_again(
+    line, plan, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The payment sweep gives up card orders pending for an hour. A saved
+    card's charge the provider still calls "processing" (and cannot cancel,
+    as Stripe cannot cancel a processing PaymentIntent) stays pending: an
+    abandoned order would send auto-renew to charge the card again."""
+    turn_on(line, plan)
+    now = timezone.now()
+    charge_saved_card = SandboxProvider.charge_saved_card
+
+    def processing(self, **kwargs):
+        update = charge_saved_card(self, **kwargs)
+        SandboxPayment.objects.filter(payment_id=update.payment_id).update(
+            state=PaymentState.PENDING, outcome="", reason="", decided_at=None
+        )
+        return dataclasses.replace(update, state=PaymentState.PENDING, event_id=f"charge:{update.payment_id}:pending")
+
+    monkeypatch.setattr(SandboxProvider, "charge_saved_card", processing)
+    monkeypatch.setattr(
+        SandboxProvider, "cancel_payment", lambda self, *, payment_id: self.fetch_status(payment_id=payment_id)
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        [charge] = sweep_and_charge(now)
+        order = charge.order
+        late = now + timedelta(seconds=settings.PAYMENT_ABANDON_AFTER_SECONDS + 60)
+
+        assert orders_reconcile(now=late) == {"checked": 1, "settled": 0, "abandoned": 0}
+        order.refresh_from_db()
+        assert order.status == OrderStatus.PENDING
+
+        [payment] = SandboxPayment.objects.filter(mode="payment")
+        payment.state, payment.outcome = PaymentState.PAID, SandboxOutcome.APPROVE
+        payment.save(update_fields=["state", "outcome"])
+        assert orders_reconcile(now=late + timedelta(minutes=1))["settled"] == 1
+        [charge] = sweep_and_charge(late + timedelta(minutes=2)) or [AutoRenewCharge.objects.get()]
+
+    charge.refresh_from_db()
+    assert (charge.status, charge.order) == (ChargeStatus.PAID, order)
+    assert Order.objects.get().status == OrderStatus.PAID
+    assert SandboxPayment.objects.filter(mode="payment").count() == 1
+    assert Receipt.objects.count() == 1
 
 
 def test_a_line_renewed_by_hand_meanwhile_is_not_charged(line, plan):

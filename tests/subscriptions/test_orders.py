@@ -26,7 +26,7 @@ from subscriptions.models import (
     SandboxPayment,
     ServicePeriod,
 )
-from subscriptions.payments import PaymentUpdate
+from subscriptions.payments import PaymentUpdate, decline_message
 from subscriptions.payments.sandbox import SandboxProvider, sandbox_decide
 from subscriptions.services.ledger import ledger_balance
 from subscriptions.services.orders import (
@@ -341,6 +341,20 @@ def test_a_payment_for_a_line_cancelled_meanwhile_is_kept_for_a_refund(customer,
     assert not Receipt.objects.exists()
 
 
+def test_a_balance_renewal_for_a_line_cancelled_meanwhile_says_nothing_was_charged(customer, line, plan):
+    LedgerEntryFactory(line=line, amount_ore=500_00)
+    request = renewal_request(line=line, plan=plan, method=PaymentMethod.BALANCE)
+    line.status = LineStatus.CANCELLED
+    line.save()
+
+    order = order_place(owner=customer, request=request, billing=BILLING, idempotency_key="k", site_url=SITE)
+
+    assert (order.status, order.decline_reason) == (OrderStatus.DECLINED, "not_renewable_unpaid")
+    assert decline_message(order.decline_reason) == "The line can no longer be renewed. Nothing was charged."
+    assert ledger_balance(line=line) == 500_00
+    assert not Receipt.objects.exists()
+
+
 @pytest.mark.parametrize("status", [LineStatus.CANCELLATION_PENDING, LineStatus.CANCELLED, LineStatus.QUARANTINED])
 def test_a_top_up_paid_for_a_line_closed_meanwhile_is_kept_for_a_refund(customer, line, status):
     request = topup_request(line=line, amount_ore=300_00)
@@ -477,6 +491,24 @@ def test_the_sweep_abandons_an_order_the_provider_never_answered(customer, line,
     assert counts["abandoned"] == 1
     assert again["abandoned"] == 0
     assert (order.status, order.decline_reason) == (OrderStatus.ABANDONED, "timeout")
+
+
+def test_the_sweep_closes_the_providers_page_before_abandoning_so_a_late_approval_pays_nothing(
+    customer, line, plan, settings
+):
+    order = place(customer, line, plan)
+    later = timezone.now() + timedelta(seconds=settings.PAYMENT_ABANDON_AFTER_SECONDS + 1)
+
+    counts = orders_reconcile(now=later)
+    # The customer comes back to the provider's old page and approves.
+    sandbox_decide(payment_id=order.provider_payment_id, outcome=SandboxOutcome.APPROVE)
+
+    order.refresh_from_db()
+    assert counts == {"checked": 1, "settled": 0, "abandoned": 1}
+    assert order.status == OrderStatus.ABANDONED
+    assert SandboxPayment.objects.get(payment_id=order.provider_payment_id).state == PaymentState.CANCELLED
+    assert not PaymentEvent.objects.filter(result=EventResult.REFUND_DUE).exists()
+    assert not Receipt.objects.exists()
 
 
 # --- refunds -------------------------------------------------------------------------------------
