@@ -48,9 +48,8 @@ from tests.subscriptions.test_stripe_checkout import (
     SESSION_ID,
     FakeStripe,
     Request,
-    StripeHandler,
-    StripeServer,
     checkout_session,
+    stripe_serving,
 )
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -263,17 +262,9 @@ class KeyKeepingStripe(FakeStripe):
 
 @pytest.fixture
 def stripe_keeping_keys(settings: Any) -> Iterator[KeyKeepingStripe]:
-    server = StripeServer(("127.0.0.1", 0), StripeHandler)
-    server.fake = KeyKeepingStripe()
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
     settings.PAYMENT_PROVIDER = "stripe"
-    settings.STRIPE_API_BASE = f"http://127.0.0.1:{server.server_address[1]}"
-    settings.STRIPE_SECRET_KEY = "sk_test_51Nordlys"
-    yield server.fake
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    with stripe_serving(KeyKeepingStripe(), settings) as fake:
+        yield fake
 
 
 def test_submits_of_one_checkout_at_once_open_one_stripe_session_without_a_conflict(

@@ -11,10 +11,11 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
@@ -123,22 +124,35 @@ class StripeHandler(BaseHTTPRequestHandler):
         pass
 
 
+F = TypeVar("F", bound="FakeStripe")
+
+
 class StripeServer(ThreadingHTTPServer):
     fake: FakeStripe
 
 
-@pytest.fixture
-def stripe_api(settings: Any) -> Iterator[FakeStripe]:
+@contextmanager
+def stripe_serving(fake: F, settings: Any) -> Iterator[F]:
+    """``fake`` answering Stripe's API on a loopback port, and the settings
+    pointing the adapter at it, until the block ends."""
     server = StripeServer(("127.0.0.1", 0), StripeHandler)
-    server.fake = FakeStripe()
+    server.fake = fake
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     settings.STRIPE_API_BASE = f"http://127.0.0.1:{server.server_address[1]}"
     settings.STRIPE_SECRET_KEY = "sk_test_51Nordlys"
-    yield server.fake
-    server.shutdown()
-    server.server_close()
-    thread.join()
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+@pytest.fixture
+def stripe_api(settings: Any) -> Iterator[FakeStripe]:
+    with stripe_serving(FakeStripe(), settings) as fake:
+        yield fake
 
 
 @pytest.fixture
