@@ -14,6 +14,7 @@ from collections.abc import Iterator
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.utils import translation
 
 from portal import sms
 
@@ -70,6 +71,16 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             raise pytest.UsageError(f"CI=true and {len(marked)} {marker} test(s) cannot run: {reason}")
         for item in marked:
             item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(autouse=True)
+def _default_language() -> Iterator[None]:
+    """A request activates the customer's language in the thread and leaves
+    it there (as Django's LocaleMiddleware does; the next request sets its
+    own), so a test that made one would hand its language to the next."""
+    translation.deactivate()
+    yield
+    translation.deactivate()
 
 
 @pytest.fixture(autouse=True)
