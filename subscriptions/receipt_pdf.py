@@ -17,7 +17,6 @@ import unicodedata
 from datetime import datetime
 from xml.sax.saxutils import escape
 
-from django.conf import settings
 from django.utils import formats
 from django.utils.translation import gettext
 from reportlab.lib import colors
@@ -56,9 +55,10 @@ FLUSH = [("LEFTPADDING", (0, 0), (0, -1), 0), ("RIGHTPADDING", (-1, 0), (-1, -1)
 
 
 def receipt_pdf(receipt: Receipt) -> bytes:
-    """The receipt as PDF bytes, titled with its number. Reads ``receipt.plan``
-    (select it with the receipt)."""
-    seller = settings.SELLER
+    """The receipt as PDF bytes, titled with its number. Everything on it is
+    the receipt's own copy of the facts at payment (the plan's name, the
+    seller), so a receipt downloaded years later reads as it did then."""
+    seller = receipt.seller
     title = gettext("Receipt %(number)s") % {"number": receipt.number}
     buffer = io.BytesIO()
     document = BaseDocTemplate(
@@ -87,7 +87,7 @@ def receipt_pdf(receipt: Receipt) -> bytes:
 
 
 def _parties_table(receipt: Receipt) -> Table:
-    seller = settings.SELLER
+    seller = receipt.seller
     seller_lines = [
         str(seller["name"]),
         gettext("Organisation number %(number)s") % {"number": seller["organisation_number"]},
@@ -160,7 +160,7 @@ def receipt_purchase(receipt: Receipt) -> str:
     """What was bought, in the active language: the plan, or the top-up."""
     if receipt.kind == OrderKind.TOPUP:
         return gettext("Top-up of the prepaid balance")
-    return receipt.plan.name if receipt.plan else receipt.get_kind_display()
+    return receipt.plan_name or receipt.get_kind_display()
 
 
 def oslo_datetime(moment: datetime) -> str:

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import copy
+from typing import Any
+
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.phone import format_phone
 from subscriptions.models.orders import Order, OrderKind, PaymentMethod
 from subscriptions.models.plans import Plan
+
+
+def seller_now() -> dict[str, Any]:
+    """The seller as settings.SELLER says now: name, organisation number,
+    address lines and email. A receipt keeps its own copy."""
+    return copy.deepcopy(dict(settings.SELLER))
 
 
 class ReceiptSequence(models.Model):
@@ -43,12 +52,20 @@ class Receipt(models.Model):
     plan = models.ForeignKey(
         Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("plan")
     )
+    # The plan's name in each language as it was at payment (empty for a
+    # top-up): renaming the plan later does not rename what was bought.
+    plan_name_en = models.CharField(_("plan name (English)"), max_length=80, blank=True)
+    plan_name_nb = models.CharField(_("plan name (Norwegian)"), max_length=80, blank=True)
+    plan_name_zh_hans = models.CharField(_("plan name (Chinese)"), max_length=80, blank=True)
     period_starts_at = models.DateTimeField(_("period starts"), null=True, blank=True)
     period_ends_at = models.DateTimeField(_("period ends"), null=True, blank=True)
     discount_ore = models.PositiveIntegerField(_("discount (øre)"), default=0)
     total_ore = models.PositiveIntegerField(_("total (øre)"))
     vat_ore = models.PositiveIntegerField(_("VAT (øre)"))
     vat_rate_percent = models.PositiveSmallIntegerField(_("VAT rate (%)"))
+    # Who sold it, as settings.SELLER said at payment: a new address or
+    # name of the company later does not rewrite old receipts.
+    seller = models.JSONField(_("seller"), default=seller_now)
     # The receipt email: when it was last handed to the task queue, and when
     # it was sent (or found to have no address to go to). A receipt queued
     # long ago and still not sent is queued again by a sweep, so an outage
@@ -74,6 +91,14 @@ class Receipt(models.Model):
     @property
     def number(self) -> str:
         return f"{self.year}-{self.sequence:06d}"
+
+    @property
+    def plan_name(self) -> str:
+        """The plan's name as it was at payment, in the active language
+        (English when there is none in it), like ``Plan.name``."""
+        language = (translation.get_language() or "en").replace("-", "_").lower()
+        name: str = getattr(self, f"plan_name_{language}", "") or self.plan_name_en
+        return name
 
     @property
     def line_number_display(self) -> str:

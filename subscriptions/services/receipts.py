@@ -18,6 +18,7 @@ from kombu.exceptions import KombuError
 
 from subscriptions.models import Order, OrderKind, Receipt, ReceiptSequence
 from subscriptions.models.plans import VAT_RATE_PERCENT, vat_inside
+from subscriptions.models.receipts import seller_now
 from subscriptions.periods import OSLO
 
 logger = logging.getLogger(__name__)
@@ -40,7 +41,8 @@ def receipt_issue(*, order: Order, now: datetime) -> Receipt:
 
     1. Take the next number of the Oslo calendar year under a lock on the
        year's sequence row (created at the year's first receipt).
-    2. Copy the customer, line, plan and period as they are now.
+    2. Copy the customer, line, plan (its name in each language), period
+       and seller as they are now: the receipt keeps them as they were.
     3. VAT: 25 % inside the price of a renewal. A top-up of the prepaid
        balance carries none: VAT is charged when the balance is spent.
     """
@@ -52,6 +54,7 @@ def receipt_issue(*, order: Order, now: datetime) -> Receipt:
     sequence.save(update_fields=["last_number"])
     rate = VAT_RATE_PERCENT if order.kind == OrderKind.RENEWAL else 0
     period = order.period
+    plan = order.plan
     return Receipt.objects.create(
         order=order,
         owner_id=order.owner_id,
@@ -63,13 +66,17 @@ def receipt_issue(*, order: Order, now: datetime) -> Receipt:
         customer_name=order.billing_name,
         customer_address="\n".join(order.billing_address_lines),
         line_number=order.line.number,
-        plan=order.plan,
+        plan=plan,
+        plan_name_en=plan.name_en if plan else "",
+        plan_name_nb=plan.name_nb if plan else "",
+        plan_name_zh_hans=plan.name_zh_hans if plan else "",
         period_starts_at=period.starts_at if period else None,
         period_ends_at=period.ends_at if period else None,
         discount_ore=order.discount_ore,
         total_ore=order.amount_ore,
         vat_ore=vat_inside(order.amount_ore, rate),
         vat_rate_percent=rate,
+        seller=seller_now(),
         # The caller queues the email when the payment commits.
         email_queued_at=now,
     )
@@ -96,7 +103,7 @@ def receipt_email_send(*, receipt_id: int) -> bool:
     receipt counts as done (it is on the receipts page)."""
     from subscriptions.receipt_mail import receipt_email
 
-    receipt = Receipt.objects.select_related("owner", "plan").get(pk=receipt_id)
+    receipt = Receipt.objects.select_related("owner").get(pk=receipt_id)
     if receipt.emailed_at is not None:
         return False
     with translation.override(receipt.owner.language):
