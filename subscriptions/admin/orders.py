@@ -8,6 +8,8 @@ from __future__ import annotations
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
@@ -92,12 +94,66 @@ class PaymentEventAdmin(ReadOnlyAdmin):
 
 @admin.register(Receipt)
 class ReceiptAdmin(ReadOnlyAdmin):
-    list_display = ["number", "issued_at", "customer_name", "line_number", "kind", "method", "total", "vat"]
+    """A receipt as issued: what it says (the plan's name and the seller are
+    its own copies from the moment of payment) and whether its email left."""
+
+    list_display = [
+        "number",
+        "issued_at",
+        "customer_name",
+        "line_number",
+        "kind",
+        "plan_name",
+        "method",
+        "total",
+        "vat",
+        "emailed_at",
+    ]
     list_filter = ["year", "kind", "method"]
     search_fields = ["customer_name", "owner__email", "order__public_id"]
     phone_search_fields = ["line_number", "owner__phone"]
     date_hierarchy = "issued_at"
-    readonly_fields = [field.name for field in Receipt._meta.fields]
+    fieldsets = [
+        (None, {"fields": ["number", "issued_at", "order", "owner", "kind", "method"]}),
+        (_("Customer"), {"fields": ["customer_name", "customer_address", "line_number"]}),
+        (
+            _("Bought"),
+            {
+                "fields": [
+                    "plan",
+                    "plan_name_en",
+                    "plan_name_nb",
+                    "plan_name_zh_hans",
+                    "period_starts_at",
+                    "period_ends_at",
+                ]
+            },
+        ),
+        (_("Amounts"), {"fields": ["discount_ore", "total_ore", "vat_ore", "vat_rate_percent"]}),
+        (_("Seller"), {"fields": ["seller_lines"]}),
+        (_("Receipt email"), {"fields": ["email_queued_at", "emailed_at"]}),
+    ]
+    readonly_fields = ["number", "seller_lines", *(field.name for field in Receipt._meta.fields)]
+
+    @admin.display(description=_("number"))
+    def number(self, receipt: Receipt) -> str:
+        return receipt.number
+
+    @admin.display(description=_("seller"))
+    def seller_lines(self, receipt: Receipt) -> str:
+        """The seller as the PDF prints it, a line each."""
+        seller = receipt.seller
+        lines = [
+            seller["name"],
+            gettext("Organisation number %(number)s") % {"number": seller["organisation_number"]},
+            *seller["address"],
+            seller["email"],
+        ]
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in lines))
+
+    @admin.display(description=_("plan"))
+    def plan_name(self, receipt: Receipt) -> str:
+        return receipt.plan_name or "–"
 
     @admin.display(description=_("total"), ordering="total_ore")
     def total(self, receipt: Receipt) -> str:

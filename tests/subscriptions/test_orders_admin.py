@@ -4,11 +4,13 @@ payment flagged for a refund."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 
-from subscriptions.models import EventResult, Order, OrderStatus, PaymentMethod, SandboxPayment
+from subscriptions.models import EventResult, Order, OrderStatus, PaymentMethod, Receipt, SandboxPayment
 from subscriptions.payments import PaymentUpdate
 from subscriptions.payments.sandbox import SandboxProvider
 from subscriptions.services.orders import Billing, order_place, payment_update_apply, renewal_request
@@ -109,3 +111,40 @@ def test_a_paid_order_shows_its_receipt_number(client):
 
     assert f"{order.receipt.number}" in html
     assert order.receipt.number in client.get(RECEIPTS).content.decode()
+
+
+def test_an_agent_sees_when_a_receipts_email_was_queued_and_sent_and_the_plan_name_paid_for(client):
+    staff_in(client, "Support agent")
+    line = LineFactory(with_period=True)
+    plan = line.periods.get().plan
+    plan.name_en, plan.name_nb, plan.name_zh_hans = "Fjord 10 GB", "Fjord 10 GB måned", "峡湾 10 GB"
+    plan.save()
+    order = order_place(
+        owner=line.owner,
+        request=renewal_request(line=line, plan=plan, method=PaymentMethod.CARD),
+        billing=Billing(name="Kari"),
+        idempotency_key="k3",
+        site_url="http://x",
+    )
+    SandboxPayment.objects.update(state="paid")
+    payment_update_apply(
+        provider="sandbox", update=SandboxProvider().fetch_status(payment_id=order.provider_payment_id)
+    )
+    receipt = Receipt.objects.get(order=order)
+    Receipt.objects.filter(pk=receipt.pk).update(
+        email_queued_at=datetime(2026, 3, 5, 12, 7, tzinfo=UTC), emailed_at=datetime(2026, 3, 5, 12, 9, tzinfo=UTC)
+    )
+    plan.name_en = "Aurora Max"
+    plan.save()
+
+    page = client.get(f"{RECEIPTS}{receipt.pk}/change/").content.decode()
+
+    assert "<label>Email queued:</label>" in page
+    assert "March 5, 2026, 1:07 p.m." in page  # Oslo time
+    assert "<label>Emailed:</label>" in page
+    assert "March 5, 2026, 1:09 p.m." in page
+    for name in ("Fjord 10 GB", "Fjord 10 GB måned", "峡湾 10 GB"):
+        assert f'<div class="readonly">{name}</div>' in page
+    assert "Nordlys Mobil AS<br>Organisation number NO 929 384 756 MVA<br>Storgata 1" in page
+    assert 'name="emailed_at"' not in page
+    assert 'name="plan_name_en"' not in page
