@@ -50,15 +50,6 @@ def rename(plan) -> None:
     plan.save(update_fields=["name_en", "name_nb", "name_zh_hans"])
 
 
-@pytest.fixture(autouse=True)
-def language_kept():
-    """A signed-in request leaves the account's language active in this
-    thread (accounts' middleware activates it and does not put it back):
-    put it back, so the tests after these do not run in Norwegian."""
-    with translation.override(translation.get_language()):
-        yield
-
-
 @pytest.fixture
 def plan():
     return PlanFactory(name_en=OLD_NAMES["en"], name_nb=OLD_NAMES["nb"], name_zh_hans=OLD_NAMES["zh-hans"])
