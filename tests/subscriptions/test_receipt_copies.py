@@ -163,3 +163,12 @@ def test_the_migration_copies_each_receipts_plan_name_from_its_plan_range_by_ran
         second.pk: ("Keep", "Behold", "保号"),
         Receipt.objects.get(order=top_up).pk: ("", "", ""),
     }
+
+
+def test_a_receipt_issued_without_the_copies_shows_its_plans_name_rather_than_none(plan):
+    """A receipt written by code older than the copies during a deploy."""
+    receipt = pay_for_renewal(UserFactory(), plan)
+    Receipt.objects.filter(pk=receipt.pk).update(plan_name_en="", plan_name_nb="", plan_name_zh_hans="")
+    receipt.refresh_from_db()
+
+    assert receipt.plan_name == plan.name_en
