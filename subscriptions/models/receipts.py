@@ -98,7 +98,7 @@ class Receipt(models.Model):
         (English when there is none in it), like ``Plan.name``."""
         language = (translation.get_language() or "en").replace("-", "_").lower()
         name: str = getattr(self, f"plan_name_{language}", "") or self.plan_name_en
-        if not name and self.plan_id is not None:
+        if not name and self.plan is not None:
             # Issued by code older than the copies while this was deployed:
             # the plan's name today rather than none.
             name = self.plan.name

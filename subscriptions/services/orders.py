@@ -19,13 +19,14 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -238,13 +239,16 @@ def _order_open_payment(*, order: Order, site_url: str) -> None:
        inside a transaction, but it holds one row, for at most the provider's
        timeout: a second submit of the same form waits here, then finds the
        page the first one stored.
-    2. Where row locks do nothing (SQLite), the provider can still meet the
-       second call while the first is in flight; Stripe answers it with a
-       conflict. Ask again after a pause with the same key: once the first
-       call is done, the provider answers with its payment.
+    2. Where there are no row locks (SQLite), there is no transaction
+       either: SQLite's would take the whole database's write lock for the
+       length of the provider's call. The provider can then meet the second
+       call while the first is in flight; Stripe answers it with a conflict.
+       Ask again after a pause with the same key: once the first call is
+       done, the provider answers with its payment.
     """
     provider = get_provider()
-    with transaction.atomic():
+    locking = transaction.atomic() if connection.features.has_select_for_update else nullcontext()
+    with locking:
         locked = Order.objects.select_for_update(of=("self",)).select_related("owner", "line", "plan").get(pk=order.pk)
         if locked.provider_url or locked.status != OrderStatus.PENDING:
             order.refresh_from_db()
@@ -552,6 +556,11 @@ def order_cancel(*, order: Order) -> Order:
     order = order_refresh(order=order)
     if order.status != OrderStatus.PENDING or not order.provider_payment_id:
         return order
+    if order.method == PaymentMethod.SAVED_CARD:
+        # No page to leave: auto-renew charged the card without the customer,
+        # and abandoning a charge still undecided would let the next run
+        # charge the card again.
+        return order
     try:
         update = get_provider(order.provider).cancel_payment(payment_id=order.provider_payment_id)
     except PaymentProviderError:
@@ -560,9 +569,12 @@ def order_cancel(*, order: Order) -> Order:
         if update.state != PaymentState.PENDING:
             payment_update_apply(provider=order.provider, update=update)
     with transaction.atomic():
-        locked = Order.objects.select_for_update().get(pk=order.pk)
+        locked = Order.objects.select_for_update().select_related("line").get(pk=order.pk)
         if locked.status == OrderStatus.PENDING:
             _order_close(locked, OrderStatus.ABANDONED, reason="cancelled")
+            audit_record(
+                line=locked.line, action="order_cancelled", by=locked.owner, data={"order": str(locked.public_id)}
+            )
     order.refresh_from_db()
     return order
 
@@ -593,16 +605,24 @@ def orders_reconcile(*, now: datetime | None = None) -> dict[str, int]:
     ).order_by("created_at")
     for order in stale.select_related("line", "plan", "owner").iterator(chunk_size=200):
         counts["checked"] += 1
-        order = order_refresh(order=order)
-        if order.status != OrderStatus.PENDING:
+        try:
+            order = _order_reconcile(order, abandon_before=abandon_before)
+        except Exception:
+            # One order's surprise must not leave every later one pending.
+            logger.exception("the payment sweep could not settle order %s", order.public_id)
+            continue
+        if order.status == OrderStatus.ABANDONED:
+            counts["abandoned"] += 1
+        elif order.status != OrderStatus.PENDING:
             counts["settled"] += 1
-        elif order.created_at <= abandon_before:
-            order = _order_give_up(order)
-            if order.status == OrderStatus.ABANDONED:
-                counts["abandoned"] += 1
-            elif order.status != OrderStatus.PENDING:
-                counts["settled"] += 1
     return counts
+
+
+def _order_reconcile(order: Order, *, abandon_before: datetime) -> Order:
+    order = order_refresh(order=order)
+    if order.status == OrderStatus.PENDING and order.created_at <= abandon_before:
+        order = _order_give_up(order)
+    return order
 
 
 def _order_give_up(order: Order) -> Order:
@@ -613,9 +633,11 @@ def _order_give_up(order: Order) -> Order:
        have given up. Its answer is applied like any other: cancelled
        abandons the order, paid in the meantime settles it.
     2. A charge on a saved card that the provider still calls undecided (or
-       that it did not answer about) stays pending: abandoning it would let
+       that it did not answer about, or whose first answer was lost so that
+       the order has no payment id yet) stays pending: abandoning it would let
        auto-renew charge the card again with a new key while the first
-       charge may still go through. The next sweep asks again.
+       charge may still go through. The next sweep asks again, and the charge
+       run asks with the same key.
     3. A hosted page still pending is abandoned all the same, as before:
        its session expires at the provider by then, and money that arrives
        anyway is recorded and flagged for a refund.
@@ -631,7 +653,7 @@ def _order_give_up(order: Order) -> Order:
         order.refresh_from_db()
         if order.status != OrderStatus.PENDING:
             return order
-    if order.method == PaymentMethod.SAVED_CARD and order.provider_payment_id:
+    if order.method == PaymentMethod.SAVED_CARD:
         logger.info("order %s: the saved card's charge is still undecided; asking again later", order.public_id)
         return order
     order_abandon(order=order)

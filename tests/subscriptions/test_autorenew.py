@@ -53,7 +53,13 @@ from subscriptions.services.autorenew import (
     lines_due_for_auto_renew,
 )
 from subscriptions.services.lines import line_add_period, line_suspend, line_transition, lines_expire_lapsed
-from subscriptions.services.orders import Billing, OrderRequest, order_charge_saved_card, orders_reconcile
+from subscriptions.services.orders import (
+    Billing,
+    OrderRequest,
+    order_cancel,
+    order_charge_saved_card,
+    orders_reconcile,
+)
 from subscriptions.tasks import charge_auto_renewals
 from tests.factories import LineFactory, NumberKeepingPlanFactory, PlanFactory, UserFactory
 
@@ -605,6 +611,57 @@ def test_the_order_sweep_keeps_an_undecided_saved_card_charge_open_rather_than_l
     assert Order.objects.get().status == OrderStatus.PAID
     assert SandboxPayment.objects.filter(mode="payment").count() == 1
     assert Receipt.objects.count() == 1
+
+
+def test_a_charge_whose_answer_was_lost_is_not_abandoned_by_the_order_sweep_nor_charged_twice(
+    line, plan, monkeypatch, django_capture_on_commit_callbacks
+):
+    """The provider took the money but its answer never came back: the order
+    has no payment id. The payment sweep leaves it to the charge run, which
+    asks again with the same key and gets the first charge back."""
+    turn_on(line, plan)
+    now = timezone.now()
+    charge_saved_card = SandboxProvider.charge_saved_card
+
+    def charged_but_lost(self, **kwargs):
+        charge_saved_card(self, **kwargs)
+        raise PaymentProviderError("read timed out")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        with monkeypatch.context() as patched:
+            patched.setattr(SandboxProvider, "charge_saved_card", charged_but_lost)
+            [charge] = sweep_and_charge(now)
+        late = now + timedelta(seconds=settings.PAYMENT_ABANDON_AFTER_SECONDS + 60)
+
+        assert orders_reconcile(now=late)["abandoned"] == 0
+        assert Order.objects.get().status == OrderStatus.PENDING
+        [charge] = sweep_and_charge(late)
+
+    assert charge.status == ChargeStatus.PAID
+    assert Order.objects.get().status == OrderStatus.PAID
+    assert SandboxPayment.objects.filter(mode="payment").count() == 1
+    assert Receipt.objects.count() == 1
+
+
+def test_the_cancel_link_does_not_abandon_an_auto_renew_charge(
+    line, plan, monkeypatch, django_capture_on_commit_callbacks
+):
+    turn_on(line, plan)
+    charge_saved_card = SandboxProvider.charge_saved_card
+
+    def processing(self, **kwargs):
+        update = charge_saved_card(self, **kwargs)
+        SandboxPayment.objects.filter(payment_id=update.payment_id).update(
+            state=PaymentState.PENDING, outcome="", reason="", decided_at=None
+        )
+        return dataclasses.replace(update, state=PaymentState.PENDING, event_id=f"charge:{update.payment_id}:pending")
+
+    monkeypatch.setattr(SandboxProvider, "charge_saved_card", processing)
+    with django_capture_on_commit_callbacks(execute=True):
+        [charge] = sweep_and_charge(timezone.now())
+
+    assert order_cancel(order=charge.order).status == OrderStatus.PENDING
+    assert SandboxPayment.objects.get(mode="payment").state == PaymentState.PENDING
 
 
 def test_a_line_renewed_by_hand_meanwhile_is_not_charged(line, plan):

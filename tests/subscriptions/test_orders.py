@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from subscriptions.errors import CustomerError
@@ -510,6 +511,49 @@ def test_the_sweep_closes_the_providers_page_before_abandoning_so_a_late_approva
     assert SandboxPayment.objects.get(payment_id=order.provider_payment_id).state == PaymentState.CANCELLED
     assert not PaymentEvent.objects.filter(result=EventResult.REFUND_DUE).exists()
     assert not Receipt.objects.exists()
+
+
+def test_one_order_the_sweep_cannot_settle_does_not_leave_the_others_pending(
+    customer, line, plan, settings, monkeypatch
+):
+    broken = place(customer, line, plan, key="a")
+    fine = place(customer, line, plan, key="b")
+    sandbox_decide(payment_id=fine.provider_payment_id, outcome=SandboxOutcome.APPROVE)
+    fetch_status = SandboxProvider.fetch_status
+
+    def surprising(self, *, payment_id):
+        if payment_id == broken.provider_payment_id:
+            raise RuntimeError("a bug")
+        return fetch_status(self, payment_id=payment_id)
+
+    monkeypatch.setattr(SandboxProvider, "fetch_status", surprising)
+    later = timezone.now() + timedelta(seconds=settings.PAYMENT_STATUS_CHECK_AFTER_SECONDS + 1)
+
+    counts = orders_reconcile(now=later)
+
+    fine.refresh_from_db()
+    assert counts == {"checked": 2, "settled": 1, "abandoned": 0}
+    assert fine.status == OrderStatus.PAID
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_sqlite_the_providers_call_holds_no_transaction_and_so_no_database_lock(customer, line, plan, monkeypatch):
+    """SQLite's transactions begin IMMEDIATE here: one open for the length
+    of the provider's call would stop every other writer of the database."""
+    create_payment = SandboxProvider.create_payment
+    seen = []
+
+    def create(self, **kwargs):
+        seen.append(connection.in_atomic_block)
+        return create_payment(self, **kwargs)
+
+    monkeypatch.setattr(SandboxProvider, "create_payment", create)
+
+    order = place(customer, line, plan)
+
+    assert connection.vendor == "sqlite"
+    assert seen == [False]
+    assert order.provider_url
 
 
 # --- refunds -------------------------------------------------------------------------------------
