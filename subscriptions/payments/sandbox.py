@@ -130,7 +130,8 @@ class SandboxProvider:
                 reason=str(data.get("reason", "")),
                 payload=event,
             )
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, AttributeError) as error:
+            # AttributeError: an event or its data that is not a JSON object.
             raise InvalidCallback(f"malformed callback: {error}") from None
 
     def fetch_status(self, *, payment_id: str) -> PaymentUpdate:

@@ -5,6 +5,7 @@ them: only their own orders, bad input answered on the page, nothing twice."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from django.test import Client
@@ -26,7 +27,7 @@ from subscriptions.models import (
     SetupStatus,
 )
 from subscriptions.payments import PaymentUpdate
-from subscriptions.payments.sandbox import SandboxProvider, sandbox_callback, sandbox_decide
+from subscriptions.payments.sandbox import SIGNATURE_HEADER, SandboxProvider, sandbox_callback, sandbox_decide, sign
 from subscriptions.services.ledger import ledger_balance
 from subscriptions.services.orders import Billing, order_place, payment_update_apply, renewal_request
 from tests.factories import LedgerEntryFactory, LineFactory, NumberKeepingPlanFactory, PlanFactory, UserFactory
@@ -440,6 +441,16 @@ def test_a_callback_with_a_bad_signature_is_refused(signed_in, client, line, pla
     order.refresh_from_db()
     assert (forged.status_code, unsigned.status_code) == (400, 400)
     assert order.status == OrderStatus.PENDING
+    assert not PaymentEvent.objects.exists()
+
+
+@pytest.mark.parametrize("body", [b'{"id": "evt_1", "data": "oops"}', b'["evt_1"]', b'{"id": "evt_1", "data": [1]}'])
+def test_a_signed_callback_that_is_not_an_event_object_is_refused(client, settings, body):
+    signature = sign(body, timestamp=int(time.time()), secret=settings.SANDBOX_PAY_SECRET)
+
+    response = client.post(CALLBACK, data=body, content_type="application/json", headers={SIGNATURE_HEADER: signature})
+
+    assert response.status_code == 400
     assert not PaymentEvent.objects.exists()
 
 
