@@ -61,7 +61,7 @@ from subscriptions.payments import (
 from subscriptions.services.audit import audit_record
 from subscriptions.services.ledger import ledger_add, ledger_balance
 from subscriptions.services.lines import line_add_period
-from subscriptions.services.promotions import promo_normalize, promo_take
+from subscriptions.services.promotions import promo_normalize, promo_own_pending_in_the_way, promo_take
 from subscriptions.services.receipts import receipt_email_queue, receipt_issue
 
 logger = logging.getLogger(__name__)
@@ -72,6 +72,11 @@ CLOSED = frozenset({LineStatus.CANCELLATION_PENDING, LineStatus.CANCELLED, LineS
 # The query parameter on the return address that says the customer gave up
 # on the provider's page (its "back" or "cancel" link).
 CANCELLED_MARK = "cancelled"
+# Why an order was closed before its payment came, for the audit row.
+CLOSE_REASONS = {
+    "cancelled": "the customer left the provider's page by its cancel link",
+    "promo_moved": "the promotion code went to a newer checkout",
+}
 # How long a provider's payment page may stay open: Stripe takes 30 minutes
 # to 24 hours from the moment it creates the session (a minute's margin for
 # the request on each side).
@@ -147,6 +152,8 @@ def order_place(*, owner: User, request: OrderRequest, billing: Billing, idempot
     The returned order is pending with a ``provider_url`` to send the browser
     to, or already settled. CustomerError for anything the customer can fix.
     """
+    if request.promo_code:
+        _promo_free_from_older_orders(owner=owner, code=request.promo_code, idempotency_key=idempotency_key)
     order = _order_for_checkout(owner=owner, request=request, billing=billing, idempotency_key=idempotency_key)
     if order.status != OrderStatus.PENDING:
         return order
@@ -157,6 +164,24 @@ def order_place(*, owner: User, request: OrderRequest, billing: Billing, idempot
     if not order.provider_url:
         _order_open_payment(order=order, site_url=site_url)
     return order
+
+
+def _promo_free_from_older_orders(*, owner: User, code: str, idempotency_key: str) -> None:
+    """Before a new checkout takes a promotion code that the customer's own
+    older card orders hold up to its limit (they left the provider's page
+    with Back): close those at the provider first, outside any transaction,
+    so that no payment can still arrive for an order whose use goes to the
+    new one. One the provider paid meanwhile is settled, and keeps its use;
+    one the provider will not say is closed is refused for now."""
+    for older in promo_own_pending_in_the_way(code=code, user=owner, except_key=idempotency_key.strip()):
+        older = _order_close_at_provider(older, unconfirmed="keep", reason="promo_moved")
+        if older.status == OrderStatus.PENDING:
+            raise CustomerError(
+                _(
+                    "Your earlier payment with this promotion code is still open at the payment provider. "
+                    "Try again in a few minutes."
+                )
+            )
 
 
 def _order_for_checkout(*, owner: User, request: OrderRequest, billing: Billing, idempotency_key: str) -> Order:
@@ -553,27 +578,43 @@ def order_cancel(*, order: Order) -> Order:
        its lock all the same. A payment that gets through anyway is recorded
        and flagged for a refund when it is reported.
     """
+    return _order_close_at_provider(order, unconfirmed="abandon", reason="cancelled")
+
+
+def _order_close_at_provider(order: Order, *, unconfirmed: str, reason: str) -> Order:
+    """Steps 1 and 2 of ``order_cancel``; then a payment the provider did not
+    confirm closed is abandoned (``unconfirmed="abandon"``) or left pending
+    (``"keep"``). A saved card's charge is never touched: there is no page to
+    leave, and abandoning a charge still undecided would let the next
+    auto-renew run charge the card again."""
     order = order_refresh(order=order)
-    if order.status != OrderStatus.PENDING or not order.provider_payment_id:
+    if order.status != OrderStatus.PENDING or order.method == PaymentMethod.SAVED_CARD:
         return order
-    if order.method == PaymentMethod.SAVED_CARD:
-        # No page to leave: auto-renew charged the card without the customer,
-        # and abandoning a charge still undecided would let the next run
-        # charge the card again.
+    closed = not order.provider_payment_id
+    if order.provider_payment_id:
+        try:
+            update = get_provider(order.provider).cancel_payment(payment_id=order.provider_payment_id)
+        except PaymentProviderError:
+            logger.warning("payment provider %s did not close the payment of order %s", order.provider, order.public_id)
+        else:
+            if update.state != PaymentState.PENDING:
+                payment_update_apply(provider=order.provider, update=update)
+                closed = True
+    if not closed and unconfirmed == "keep":
+        order.refresh_from_db()
         return order
-    try:
-        update = get_provider(order.provider).cancel_payment(payment_id=order.provider_payment_id)
-    except PaymentProviderError:
-        logger.warning("payment provider %s did not cancel the payment of order %s", order.provider, order.public_id)
-    else:
-        if update.state != PaymentState.PENDING:
-            payment_update_apply(provider=order.provider, update=update)
     with transaction.atomic():
         locked = Order.objects.select_for_update().select_related("line").get(pk=order.pk)
         if locked.status == OrderStatus.PENDING:
-            _order_close(locked, OrderStatus.ABANDONED, reason="cancelled")
+            _order_close(locked, OrderStatus.ABANDONED, reason=reason)
+        if locked.status == OrderStatus.ABANDONED:
+            # Abandoned here, or by the provider's "cancelled" to our asking.
             audit_record(
-                line=locked.line, action="order_cancelled", by=locked.owner, data={"order": str(locked.public_id)}
+                line=locked.line,
+                action="order_cancelled" if reason == "cancelled" else "order_abandoned",
+                by=locked.owner,
+                reason=CLOSE_REASONS.get(reason, ""),
+                data={"order": str(locked.public_id)},
             )
     order.refresh_from_db()
     return order

@@ -10,11 +10,14 @@ and paid orders count.
 A customer who leaves the provider's page with Back and checks out again
 would find the code held by their own first order, still pending until the
 reconciling sweep gives it up an hour later. So when their limit (or the
-code's) is reached, taking a use for the new order abandons as many of
-their own older pending orders with this code as it needs, each under its
-row lock and only if still pending; one paid meanwhile keeps its use and the
-new order is refused. An abandoned order paid afterwards is not fulfilled
-(its payment is kept for a refund), so the discount is never given twice."""
+code's) is reached, the checkout first has the provider close those older
+orders' payments (``promo_own_pending_in_the_way``, then the orders service,
+outside any transaction): one paid meanwhile is settled and keeps its use,
+one the provider will not close holds the code for now. Taking the use for
+the new order then abandons as many of their own older pending orders with
+this code as it needs, each under its row lock and only if still pending.
+An abandoned order paid afterwards anyway is not fulfilled (its payment is
+kept for a refund), so the discount is never given twice."""
 
 from __future__ import annotations
 
@@ -22,12 +25,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from accounts.models import User
 from subscriptions.errors import CustomerError
-from subscriptions.models import Order, OrderStatus, Plan, PromoCode, PromoUse
+from subscriptions.models import Order, OrderStatus, PaymentMethod, Plan, PromoCode, PromoUse
 from subscriptions.services.audit import audit_record
 
 COUNTING = (OrderStatus.PENDING, OrderStatus.PAID)
@@ -97,6 +101,39 @@ def _check(promo: PromoCode, *, user: User, plan: Plan, now: datetime, own_pendi
         raise PromoError(_("You have already used this promotion code."))
 
 
+def promo_own_pending_in_the_way(*, code: str, user: User, except_key: str) -> list[Order]:
+    """The customer's own pending card orders holding ``code`` that a new
+    checkout (with another key) would have to take it from to fit the
+    limits, oldest first. Read without locks: the checkout's orders service
+    closes these at the provider before taking the code under its lock."""
+    promo = PromoCode.objects.filter(code=promo_normalize(code), is_active=True).first()
+    if promo is None:
+        return []
+    excess = _excess(promo, user=user)
+    if excess <= 0:
+        return []
+    return list(_own_pending(promo, user=user).exclude(idempotency_key=except_key)[:excess])
+
+
+def _excess(promo: PromoCode, *, user: User) -> int:
+    """How many counting uses a new use for ``user`` would be over the limits by."""
+    counting = PromoUse.objects.filter(promo=promo, order__status__in=COUNTING)
+    excess = counting.filter(user=user).count() - (promo.max_uses_per_customer - 1)
+    if promo.max_uses is not None:
+        excess = max(excess, counting.count() - (promo.max_uses - 1))
+    return excess
+
+
+def _own_pending(promo: PromoCode, *, user: User) -> QuerySet[Order]:
+    # A saved card's charge is never given up for a code (auto-renew takes none).
+    return (
+        Order.objects.filter(promo_use__promo=promo, promo_use__user=user, status=OrderStatus.PENDING)
+        .exclude(method=PaymentMethod.SAVED_CARD)
+        .select_related("line")
+        .order_by("created_at", "pk")
+    )
+
+
 def _release_own_pending(promo: PromoCode, *, user: User, order: Order) -> None:
     """Abandon the customer's own older pending orders holding ``promo``, as
     many as the new ``order`` needs to fit the per-customer and total limits.
@@ -105,19 +142,10 @@ def _release_own_pending(promo: PromoCode, *, user: User, order: Order) -> None:
     # orders.py takes uses through this module, so it is imported here.
     from subscriptions.services.orders import order_abandon
 
-    counting = PromoUse.objects.filter(promo=promo, order__status__in=COUNTING)
-    excess = counting.filter(user=user).count() - (promo.max_uses_per_customer - 1)
-    if promo.max_uses is not None:
-        excess = max(excess, counting.count() - (promo.max_uses - 1))
+    excess = _excess(promo, user=user)
     if excess <= 0:
         return
-    mine = (
-        Order.objects.filter(promo_use__promo=promo, promo_use__user=user, status=OrderStatus.PENDING)
-        .exclude(pk=order.pk)
-        .select_related("line")
-        .order_by("created_at", "pk")
-    )
-    for older in mine[:excess]:
+    for older in _own_pending(promo, user=user).exclude(pk=order.pk)[:excess]:
         if order_abandon(order=older):
             audit_record(
                 line=older.line,

@@ -26,6 +26,7 @@ from subscriptions.models import (
     OrderStatus,
     PaymentEvent,
     PaymentMethod,
+    PaymentState,
     PromoCode,
     PromoUse,
     Receipt,
@@ -33,7 +34,7 @@ from subscriptions.models import (
     SandboxPayment,
     ServicePeriod,
 )
-from subscriptions.payments import PaymentUpdate
+from subscriptions.payments import PaymentProviderError, PaymentUpdate
 from subscriptions.payments.sandbox import SandboxProvider, sandbox_decide
 from subscriptions.receipt_pdf import receipt_pdf
 from subscriptions.services.ledger import ledger_balance
@@ -361,20 +362,56 @@ def test_a_customer_back_from_the_payment_page_checks_out_again_with_the_code(cu
     assert AuditEvent.objects.filter(line=line, action="order_abandoned").count() == 1
 
 
-def test_the_first_checkout_paid_after_the_customer_went_back_gets_no_second_discount(customer, line, plan):
-    """Both payment pages get paid: the abandoned first order is not
-    fulfilled (its money is kept for a refund), the second is."""
+def test_the_first_checkout_s_page_is_closed_at_the_provider_so_paying_it_later_takes_nothing(customer, line, plan):
+    """The customer goes back and checks out again: the first order's page
+    is closed at the provider before its use moves, so a click on it later
+    pays nothing (no second charge to refund)."""
     promo()
     first = place(customer, line, plan, code="SUMMER20", key="form-1")
     again = place(customer, line, plan, code="SUMMER20", key="form-2")
 
-    first = settle(first)
+    sandbox_decide(payment_id=first.provider_payment_id, outcome=SandboxOutcome.APPROVE)
     again = settle(again)
 
+    first.refresh_from_db()
     assert (first.status, again.status) == (OrderStatus.ABANDONED, OrderStatus.PAID)
-    assert PaymentEvent.objects.get(order=first).result == EventResult.REFUND_DUE
+    assert SandboxPayment.objects.get(payment_id=first.provider_payment_id).state == PaymentState.CANCELLED
+    assert not PaymentEvent.objects.filter(result=EventResult.REFUND_DUE).exists()
     assert Receipt.objects.get().order == again
     assert ServicePeriod.objects.filter(line=line).count() == 2
+
+
+def test_a_first_checkout_paid_at_the_provider_but_not_yet_reported_keeps_the_code(customer, line, plan):
+    """Its callback is still on the way when the customer checks out again:
+    the provider is asked first, the first order is settled as paid, and the
+    new checkout is refused rather than charged a second time."""
+    promo()
+    first = place(customer, line, plan, code="SUMMER20", key="form-1")
+    sandbox_decide(payment_id=first.provider_payment_id, outcome=SandboxOutcome.APPROVE)
+
+    with pytest.raises(PromoError, match=ALREADY_USED):
+        place(customer, line, plan, code="SUMMER20", key="form-2")
+
+    first.refresh_from_db()
+    assert first.status == OrderStatus.PAID
+    assert Order.objects.count() == 1
+    assert Receipt.objects.get().order == first
+
+
+def test_a_first_checkout_the_provider_will_not_close_holds_the_code_for_now(customer, line, plan, monkeypatch):
+    promo()
+    first = place(customer, line, plan, code="SUMMER20", key="form-1")
+
+    def unreachable(self, **kwargs):
+        raise PaymentProviderError("timed out")
+
+    monkeypatch.setattr(SandboxProvider, "cancel_payment", unreachable)
+    with pytest.raises(CustomerError, match="still open at the payment provider"):
+        place(customer, line, plan, code="SUMMER20", key="form-2")
+
+    first.refresh_from_db()
+    assert first.status == OrderStatus.PENDING
+    assert Order.objects.count() == 1
 
 
 def test_a_first_checkout_paid_before_the_customer_checks_out_again_keeps_the_code(customer, line, plan):
