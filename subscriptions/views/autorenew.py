@@ -5,6 +5,7 @@ is saved. Only the line's owner; anyone else gets a 404."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -20,12 +21,13 @@ from accounts.views import AuthenticatedRequest
 from subscriptions import selectors
 from subscriptions.errors import CustomerError
 from subscriptions.forms import AutoRenewForm
-from subscriptions.models import AutoRenewal, CardSetup, Line, SetupStatus
+from subscriptions.models import AutoRenewal, CardSetup, Line, PlanPeriod, SetupStatus
 from subscriptions.services.autorenew import (
     auto_renew_disable,
     auto_renew_enable,
     auto_renew_setup_finish,
     auto_renew_start,
+    auto_renew_window,
 )
 
 
@@ -63,8 +65,27 @@ def auto_renew_manage(request: AuthenticatedRequest, line_id: int) -> HttpRespon
         "auto_renew": state,
         "days": settings.AUTO_RENEW_DAYS_BEFORE,
         "retries": _retry_schedule(settings.AUTO_RENEW_RETRY_DELAYS_SECONDS),
+        "shorter_windows": _shorter_windows(),
     }
     return render(request, "subscriptions/auto_renew.html", context)
+
+
+def _shorter_windows() -> str:
+    """The plans charged nearer their end than AUTO_RENEW_DAYS_BEFORE days
+    (at most half their period ahead, so one period is bought at a time),
+    in the active language, e.g. "Plans by the Day: charged 12 hours before
+    the line expires."."""
+    configured = timedelta(days=settings.AUTO_RENEW_DAYS_BEFORE)
+    sentences = []
+    for period in PlanPeriod:
+        window = auto_renew_window(period.value)
+        if window < configured:
+            wait = _wait(int(window.total_seconds()))
+            sentences.append(
+                _("Plans by the %(period)s: charged %(wait)s before the line expires.")
+                % {"period": period.label, "wait": wait}
+            )
+    return " ".join(sentences)
 
 
 def _retry_schedule(delays: list[int]) -> str:
