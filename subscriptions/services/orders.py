@@ -152,8 +152,10 @@ def order_place(*, owner: User, request: OrderRequest, billing: Billing, idempot
     The returned order is pending with a ``provider_url`` to send the browser
     to, or already settled. CustomerError for anything the customer can fix.
     """
-    if request.promo_code:
-        _promo_free_from_older_orders(owner=owner, code=request.promo_code, idempotency_key=idempotency_key)
+    key = idempotency_key.strip()
+    resent = Order.objects.filter(owner=owner, idempotency_key=key).exists()
+    if request.promo_code and request.plan is not None and key and len(key) <= 64 and not resent:
+        _promo_free_from_older_orders(owner=owner, code=request.promo_code, plan=request.plan)
     order = _order_for_checkout(owner=owner, request=request, billing=billing, idempotency_key=idempotency_key)
     if order.status != OrderStatus.PENDING:
         return order
@@ -166,15 +168,15 @@ def order_place(*, owner: User, request: OrderRequest, billing: Billing, idempot
     return order
 
 
-def _promo_free_from_older_orders(*, owner: User, code: str, idempotency_key: str) -> None:
+def _promo_free_from_older_orders(*, owner: User, code: str, plan: Plan) -> None:
     """Before a new checkout takes a promotion code that the customer's own
     older card orders hold up to its limit (they left the provider's page
     with Back): close those at the provider first, outside any transaction,
     so that no payment can still arrive for an order whose use goes to the
     new one. One the provider paid meanwhile is settled, and keeps its use;
     one the provider will not say is closed is refused for now."""
-    for older in promo_own_pending_in_the_way(code=code, user=owner, except_key=idempotency_key.strip()):
-        older = _order_close_at_provider(older, unconfirmed="keep", reason="promo_moved")
+    for older in promo_own_pending_in_the_way(code=code, user=owner, plan=plan):
+        older = _order_close_at_provider(older, unconfirmed="keep", reason="promo_moved", data={"code": code})
         if older.status == OrderStatus.PENDING:
             raise CustomerError(
                 _(
@@ -581,40 +583,45 @@ def order_cancel(*, order: Order) -> Order:
     return _order_close_at_provider(order, unconfirmed="abandon", reason="cancelled")
 
 
-def _order_close_at_provider(order: Order, *, unconfirmed: str, reason: str) -> Order:
+def _order_close_at_provider(
+    order: Order, *, unconfirmed: str, reason: str, data: dict[str, str] | None = None
+) -> Order:
     """Steps 1 and 2 of ``order_cancel``; then a payment the provider did not
     confirm closed is abandoned (``unconfirmed="abandon"``) or left pending
     (``"keep"``). A saved card's charge is never touched: there is no page to
     leave, and abandoning a charge still undecided would let the next
-    auto-renew run charge the card again."""
+    auto-renew run charge the card again. The audit row is written by the
+    call that closed the order."""
     order = order_refresh(order=order)
     if order.status != OrderStatus.PENDING or order.method == PaymentMethod.SAVED_CARD:
         return order
-    closed = not order.provider_payment_id
-    if order.provider_payment_id:
+    payment_id = order.provider_payment_id
+    closed = not payment_id
+    if payment_id:
         try:
-            update = get_provider(order.provider).cancel_payment(payment_id=order.provider_payment_id)
+            update = get_provider(order.provider).cancel_payment(payment_id=payment_id)
         except PaymentProviderError:
             logger.warning("payment provider %s did not close the payment of order %s", order.provider, order.public_id)
         else:
             if update.state != PaymentState.PENDING:
                 payment_update_apply(provider=order.provider, update=update)
                 closed = True
-    if not closed and unconfirmed == "keep":
-        order.refresh_from_db()
-        return order
     with transaction.atomic():
         locked = Order.objects.select_for_update().select_related("line").get(pk=order.pk)
-        if locked.status == OrderStatus.PENDING:
+        # A page opened meanwhile (another tab) was not closed by this call.
+        confirmed = closed and locked.provider_payment_id == payment_id
+        # Abandoned by the provider's "cancelled" to this call's asking.
+        by_this_call = locked.status == OrderStatus.ABANDONED and closed and bool(payment_id)
+        if locked.status == OrderStatus.PENDING and (confirmed or unconfirmed == "abandon"):
             _order_close(locked, OrderStatus.ABANDONED, reason=reason)
-        if locked.status == OrderStatus.ABANDONED:
-            # Abandoned here, or by the provider's "cancelled" to our asking.
+            by_this_call = True
+        if by_this_call:
             audit_record(
                 line=locked.line,
                 action="order_cancelled" if reason == "cancelled" else "order_abandoned",
                 by=locked.owner,
                 reason=CLOSE_REASONS.get(reason, ""),
-                data={"order": str(locked.public_id)},
+                data={"order": str(locked.public_id), **(data or {})},
             )
     order.refresh_from_db()
     return order

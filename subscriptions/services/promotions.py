@@ -101,18 +101,20 @@ def _check(promo: PromoCode, *, user: User, plan: Plan, now: datetime, own_pendi
         raise PromoError(_("You have already used this promotion code."))
 
 
-def promo_own_pending_in_the_way(*, code: str, user: User, except_key: str) -> list[Order]:
+def promo_own_pending_in_the_way(*, code: str, user: User, plan: Plan) -> list[Order]:
     """The customer's own pending card orders holding ``code`` that a new
-    checkout (with another key) would have to take it from to fit the
-    limits, oldest first. Read without locks: the checkout's orders service
-    closes these at the provider before taking the code under its lock."""
-    promo = PromoCode.objects.filter(code=promo_normalize(code), is_active=True).first()
-    if promo is None:
+    checkout would have to take it from to fit the limits, oldest first;
+    none when the code could not be used for ``plan`` anyway (taking it will
+    say why). Read without locks: the checkout's orders service closes these
+    at the provider before taking the code under its lock."""
+    try:
+        promo = promo_quote(code=code, user=user, plan=plan).promo
+    except PromoError:
         return []
     excess = _excess(promo, user=user)
     if excess <= 0:
         return []
-    return list(_own_pending(promo, user=user).exclude(idempotency_key=except_key)[:excess])
+    return list(_own_pending(promo, user=user)[:excess])
 
 
 def _excess(promo: PromoCode, *, user: User) -> int:

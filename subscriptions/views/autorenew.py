@@ -14,7 +14,7 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from accounts.views import AuthenticatedRequest
@@ -70,21 +70,28 @@ def auto_renew_manage(request: AuthenticatedRequest, line_id: int) -> HttpRespon
     return render(request, "subscriptions/auto_renew.html", context)
 
 
+# One sentence per period: the period's label alone ("Day", "Month") does
+# not fit inside a sentence in Norwegian or Chinese.
+SHORTER_WINDOW = {
+    PlanPeriod.DAY: gettext_lazy("Day plans are charged %(wait)s before the line expires."),
+    PlanPeriod.WEEK: gettext_lazy("Week plans are charged %(wait)s before the line expires."),
+    PlanPeriod.MONTH: gettext_lazy("Month plans are charged %(wait)s before the line expires."),
+    PlanPeriod.QUARTER: gettext_lazy("Quarter plans are charged %(wait)s before the line expires."),
+    PlanPeriod.YEAR: gettext_lazy("Year plans are charged %(wait)s before the line expires."),
+}
+
+
 def _shorter_windows() -> str:
     """The plans charged nearer their end than AUTO_RENEW_DAYS_BEFORE days
     (at most half their period ahead, so one period is bought at a time),
-    in the active language, e.g. "Plans by the Day: charged 12 hours before
-    the line expires."."""
+    in the active language, e.g. "Day plans are charged 12 hours before the
+    line expires."."""
     configured = timedelta(days=settings.AUTO_RENEW_DAYS_BEFORE)
     sentences = []
     for period in PlanPeriod:
         window = auto_renew_window(period.value)
         if window < configured:
-            wait = _wait(int(window.total_seconds()))
-            sentences.append(
-                _("Plans by the %(period)s: charged %(wait)s before the line expires.")
-                % {"period": period.label, "wait": wait}
-            )
+            sentences.append(str(SHORTER_WINDOW[period]) % {"wait": _wait(int(window.total_seconds()))})
     return " ".join(sentences)
 
 

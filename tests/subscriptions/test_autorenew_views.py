@@ -508,13 +508,13 @@ def test_the_form_says_which_plans_are_charged_nearer_their_end(settings, signed
     html = signed_in.get(manage_url(line)).content.decode()
 
     assert "We charge the card 3 days before the line expires" in html
-    assert "Plans by the Day: charged 12 hours before the line expires." in html
-    assert "Plans by the Week" not in html
+    assert "Day plans are charged 12 hours before the line expires." in html
+    assert "Week plans" not in html
 
     settings.AUTO_RENEW_DAYS_BEFORE = 5
     html = signed_in.get(manage_url(line)).content.decode()
 
-    assert "Plans by the Week: charged" in html
+    assert "Week plans are charged 84 hours before the line expires." in html
 
 
 @pytest.mark.parametrize("language", ["nb", "zh-hans"])
@@ -526,9 +526,8 @@ def test_the_plans_charged_nearer_their_end_are_named_in_the_customers_language(
     html = signed_in.get(manage_url(line)).content.decode()
 
     with translation.override(language):
-        wanted = translation.gettext("Plans by the %(period)s: charged %(wait)s before the line expires.") % {
-            "period": translation.gettext("Day"),
+        wanted = translation.gettext("Day plans are charged %(wait)s before the line expires.") % {
             "wait": translation.ngettext("%(count)d hour", "%(count)d hours", 12) % {"count": 12},
         }
-    assert "Plans by the" not in wanted
+    assert "Day plans" not in wanted
     assert wanted in html

@@ -398,6 +398,37 @@ def test_a_first_checkout_paid_at_the_provider_but_not_yet_reported_keeps_the_co
     assert Receipt.objects.get().order == first
 
 
+def test_sending_a_checkout_form_again_closes_none_of_the_customers_other_checkouts(customer, line, plan):
+    """A code for two uses each: checkouts for two lines, then a double click
+    on the second form. The first checkout stays open."""
+    promo(max_uses_per_customer=2)
+    other_line = LineFactory(owner=customer, with_period=plan)
+    first = place(customer, line, plan, code="SUMMER20", key="form-1")
+    second = place(customer, other_line, plan, code="SUMMER20", key="form-2")
+
+    again = place(customer, other_line, plan, code="SUMMER20", key="form-2")
+
+    first.refresh_from_db()
+    assert again == second
+    assert first.status == OrderStatus.PENDING
+    assert SandboxPayment.objects.get(payment_id=first.provider_payment_id).state == PaymentState.PENDING
+
+
+def test_a_checkout_refused_the_code_closes_nothing(customer, line, plan):
+    """The code is not for the plan of the new checkout: the customer's
+    older checkout keeps its page and its use."""
+    promo(plans=[plan])
+    first = place(customer, line, plan, code="SUMMER20", key="form-1")
+    other_plan = PlanFactory(code="fjord-year", period="year", price_ore=1999_00)
+
+    with pytest.raises(PromoError):
+        place(customer, line, other_plan, code="SUMMER20", key="form-2")
+
+    first.refresh_from_db()
+    assert first.status == OrderStatus.PENDING
+    assert SandboxPayment.objects.get(payment_id=first.provider_payment_id).state == PaymentState.PENDING
+
+
 def test_a_first_checkout_the_provider_will_not_close_holds_the_code_for_now(customer, line, plan, monkeypatch):
     promo()
     first = place(customer, line, plan, code="SUMMER20", key="form-1")
