@@ -128,6 +128,21 @@ def sweep_and_charge(now: datetime) -> list[AutoRenewCharge]:
     return [auto_renew_charge_run(charge_id=charge_id, now=now) for charge_id in auto_renew_sweep(now=now)]
 
 
+def provider_says_processing(monkeypatch) -> None:
+    """The sandbox charges a saved card but answers "processing" (its payment
+    left undecided), as Stripe can for a PaymentIntent."""
+    charge_saved_card = SandboxProvider.charge_saved_card
+
+    def processing(self, **kwargs):
+        update = charge_saved_card(self, **kwargs)
+        SandboxPayment.objects.filter(payment_id=update.payment_id).update(
+            state=PaymentState.PENDING, outcome="", reason="", decided_at=None
+        )
+        return dataclasses.replace(update, state=PaymentState.PENDING, event_id=f"charge:{update.payment_id}:pending")
+
+    monkeypatch.setattr(SandboxProvider, "charge_saved_card", processing)
+
+
 def translated(message: str, language: str, **values: str) -> str:
     with translation.override(language):
         text = gettext(message)
@@ -578,16 +593,7 @@ def test_the_order_sweep_keeps_an_undecided_saved_card_charge_open_rather_than_l
     abandoned order would send auto-renew to charge the card again."""
     turn_on(line, plan)
     now = timezone.now()
-    charge_saved_card = SandboxProvider.charge_saved_card
-
-    def processing(self, **kwargs):
-        update = charge_saved_card(self, **kwargs)
-        SandboxPayment.objects.filter(payment_id=update.payment_id).update(
-            state=PaymentState.PENDING, outcome="", reason="", decided_at=None
-        )
-        return dataclasses.replace(update, state=PaymentState.PENDING, event_id=f"charge:{update.payment_id}:pending")
-
-    monkeypatch.setattr(SandboxProvider, "charge_saved_card", processing)
+    provider_says_processing(monkeypatch)
     monkeypatch.setattr(
         SandboxProvider, "cancel_payment", lambda self, *, payment_id: self.fetch_status(payment_id=payment_id)
     )
@@ -647,16 +653,7 @@ def test_the_cancel_link_does_not_abandon_an_auto_renew_charge(
     line, plan, monkeypatch, django_capture_on_commit_callbacks
 ):
     turn_on(line, plan)
-    charge_saved_card = SandboxProvider.charge_saved_card
-
-    def processing(self, **kwargs):
-        update = charge_saved_card(self, **kwargs)
-        SandboxPayment.objects.filter(payment_id=update.payment_id).update(
-            state=PaymentState.PENDING, outcome="", reason="", decided_at=None
-        )
-        return dataclasses.replace(update, state=PaymentState.PENDING, event_id=f"charge:{update.payment_id}:pending")
-
-    monkeypatch.setattr(SandboxProvider, "charge_saved_card", processing)
+    provider_says_processing(monkeypatch)
     with django_capture_on_commit_callbacks(execute=True):
         [charge] = sweep_and_charge(timezone.now())
 
