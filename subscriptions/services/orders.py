@@ -607,7 +607,7 @@ def _order_close_at_provider(
                 payment_update_apply(provider=order.provider, update=update)
                 closed = True
     with transaction.atomic():
-        locked = Order.objects.select_for_update().select_related("line").get(pk=order.pk)
+        locked = Order.objects.select_for_update(of=("self",)).select_related("line").get(pk=order.pk)
         # A page opened meanwhile (another tab) was not closed by this call.
         confirmed = closed and locked.provider_payment_id == payment_id
         # Abandoned by the provider's "cancelled" to this call's asking.
