@@ -18,6 +18,14 @@ def vat_inside(total_ore: int, rate_percent: int = VAT_RATE_PERCENT) -> int:
     return round(total_ore * rate_percent / (100 + rate_percent))
 
 
+def in_active_language(instance: models.Model, field: str) -> str:
+    """``instance.<field>_<language>`` for the active language (``name_nb``,
+    ``name_zh_hans``), or the English one where that is empty."""
+    language = (translation.get_language() or "en").replace("-", "_").lower()
+    value: str = getattr(instance, f"{field}_{language}", "") or getattr(instance, f"{field}_en")
+    return value
+
+
 class PlanKind(models.TextChoices):
     ESIM = "esim", _("eSIM line")
     NUMBER_KEEPING = "number_keeping", _("Number-keeping plan")
@@ -63,9 +71,7 @@ class Plan(models.Model):
         return self.name
 
     def _localized(self, field: str) -> str:
-        language = (translation.get_language() or "en").replace("-", "_").lower()
-        value: str = getattr(self, f"{field}_{language}", "") or getattr(self, f"{field}_en")
-        return value
+        return in_active_language(self, field)
 
     @property
     def name(self) -> str:

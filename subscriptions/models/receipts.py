@@ -7,12 +7,12 @@ from typing import Any
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.phone import format_phone
 from subscriptions.models.orders import Order, OrderKind, PaymentMethod
-from subscriptions.models.plans import Plan
+from subscriptions.models.plans import Plan, in_active_language
 
 
 def seller_now() -> dict[str, Any]:
@@ -96,8 +96,7 @@ class Receipt(models.Model):
     def plan_name(self) -> str:
         """The plan's name as it was at payment, in the active language
         (English when there is none in it), like ``Plan.name``."""
-        language = (translation.get_language() or "en").replace("-", "_").lower()
-        name: str = getattr(self, f"plan_name_{language}", "") or self.plan_name_en
+        name = in_active_language(self, "plan_name")
         if not name and self.plan is not None:
             # Issued by code older than the copies while this was deployed:
             # the plan's name today rather than none.
