@@ -80,7 +80,7 @@ def count_queries(function, **kwargs):
 # --- dashboard_lines --------------------------------------------------------
 
 
-def test_dashboard_uses_two_queries_for_one_line_and_for_twenty():
+def test_dashboard_uses_one_query_for_one_line_and_for_twenty():
     one, many = UserFactory(), UserFactory()
     line_with_data(one)
     for _ in range(20):
@@ -90,7 +90,7 @@ def test_dashboard_uses_two_queries_for_one_line_and_for_twenty():
     queries_many, cards_many = count_queries(dashboard_lines, user=many)
 
     assert (len(cards_one), len(cards_many)) == (1, 20)
-    assert queries_one == queries_many == 2
+    assert queries_one == queries_many == 1
 
 
 def test_dashboard_query_count_does_not_grow_with_ten_thousand_usage_records(django_assert_num_queries):
@@ -98,9 +98,9 @@ def test_dashboard_query_count_does_not_grow_with_ten_thousand_usage_records(dja
     bulk_usage(LineFactory(owner=few, with_period=True), 10)
     bulk_usage(LineFactory(owner=lots, with_period=True), 10_000)
 
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         [few_card] = dashboard_lines(user=few)
-    with django_assert_num_queries(2):
+    with django_assert_num_queries(1):
         [lots_card] = dashboard_lines(user=lots)
 
     assert few_card.allowances[0].used == 10 * 10
