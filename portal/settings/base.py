@@ -102,11 +102,18 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # allauth keeps its rate limits in the cache, so it must be a real one in every
 # mode. The file cache is shared by the web server and the worker processes.
 
+# "layout" holds the page layout's fragments that are the same for every
+# visitor of a language (the navigation, the asset links): in each process's
+# own memory, rebuilt after a restart, so a deployment's template changes show
+# at once. The embedded default keeps none, so an edited template shows on the
+# next request.
+LAYOUT_CACHE = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "layout"}
 CACHES = {
     "default": {
         "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
         "LOCATION": VAR_DIR / "cache",
-    }
+    },
+    "layout": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
 }
 
 # --- Users and sign-in (allauth) ------------------------------------------

@@ -11,7 +11,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import PAYMENT_PROVIDER, env_bool, env_list
+from .base import LAYOUT_CACHE, PAYMENT_PROVIDER, env_bool, env_list
 
 REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL")
 missing = [name for name in REQUIRED if not os.environ.get(name, "").strip()]
@@ -31,7 +31,7 @@ if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://…)")
 
 REDIS_URL = os.environ["REDIS_URL"]
-CACHES = {"default": {"BACKEND": "portal.cache.RedisCache", "LOCATION": REDIS_URL}}
+CACHES = {"default": {"BACKEND": "portal.cache.RedisCache", "LOCATION": REDIS_URL}, "layout": LAYOUT_CACHE}
 # Sessions are read from Redis and written through to PostgreSQL: a signed-in
 # page costs no SQL for its session, and a Redis flush signs nobody out.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
