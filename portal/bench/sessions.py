@@ -29,7 +29,8 @@ from subscriptions.models import Line, LineStatus
 KEY_PREFIX = "bench"
 KEY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
 DB_ENGINES = {"django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cached_db"}
-MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+# What a customer's sign-in with a password stores in the session.
+SIGN_IN_BACKEND = "accounts.backends.ModelBackend"
 
 
 @dataclass(frozen=True)
@@ -64,7 +65,7 @@ def sessions_create(*, count: int, seed: int, also: Iterable[int] = ()) -> list[
     rows: list[Session] = []
     expires = timezone.now() + timedelta(seconds=settings.SESSION_COOKIE_AGE)
     for user_id in chosen:
-        data = {SESSION_KEY: str(user_id), BACKEND_SESSION_KEY: MODEL_BACKEND, HASH_SESSION_KEY: hashes[user_id]}
+        data = {SESSION_KEY: str(user_id), BACKEND_SESSION_KEY: SIGN_IN_BACKEND, HASH_SESSION_KEY: hashes[user_id]}
         if settings.SESSION_ENGINE in DB_ENGINES:
             key = KEY_PREFIX + get_random_string(32 - len(KEY_PREFIX), KEY_CHARS)
             rows.append(Session(session_key=key, session_data=store_class().encode(data), expire_date=expires))

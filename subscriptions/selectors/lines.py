@@ -15,12 +15,12 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import cache, cached_property
+from functools import cache
 from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import IntegerField, QuerySet, Sum
+from django.db.models import IntegerField, Sum
 from django.db.models.expressions import RawSQL
 from django.db.models.functions import TruncMonth
 from django.http import Http404
@@ -307,29 +307,52 @@ def add_months_to_date(day: date, months: int) -> date:
     return date(day.year + year, month0 + 1, 1)
 
 
-class _CappedPaginator(Paginator):
-    """Counts at most ``cap`` rows: SELECT COUNT(*) FROM (... LIMIT cap)."""
+class _UsageRecords:
+    """The usage records a page of the line page may show, newest first, as
+    the paginator reads them: a count of at most ``USAGE_COUNT_CAP`` and a
+    slice, each one query written out in SQL (see ``_tables``)."""
 
-    cap = USAGE_COUNT_CAP
+    ordered = True
+    fields = "id, kind, quantity, out_of_bundle, charge_ore, occurred_at, destination"
 
-    @cached_property
+    def __init__(self, *, line: Line, kind: str, month: str) -> None:
+        conditions: list[str] = ["line_id = %s"]
+        self.params: list[Any] = [line.pk]
+        if kind:
+            conditions.append("kind = %s")
+            self.params.append(kind)
+        if month:
+            start, end = month_bounds(month)
+            conditions.append("occurred_at >= %s AND occurred_at < %s")
+            self.params += [connection.ops.adapt_datetimefield_value(moment) for moment in (start, end)]
+        self.where = " AND ".join(conditions)
+
     def count(self) -> int:
-        object_list: QuerySet[UsageRecord] = self.object_list  # type: ignore[assignment]
-        return object_list[: self.cap].count()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"SELECT COUNT(*) FROM (SELECT 1 FROM {_tables()['usage']} WHERE {self.where} LIMIT %s) capped",  # noqa: S608 (names from the models, values as parameters)
+                [*self.params, USAGE_COUNT_CAP],
+            )
+            return int(cursor.fetchone()[0])
+
+    def __getitem__(self, window: slice) -> list[UsageRecord]:
+        offset, stop = window.start or 0, window.stop
+        return list(
+            UsageRecord.objects.raw(
+                f"SELECT {self.fields} FROM {_tables()['usage']} WHERE {self.where}"  # noqa: S608 (names from the models, values as parameters)
+                " ORDER BY occurred_at DESC, id DESC LIMIT %s OFFSET %s",
+                [*self.params, stop - offset, offset],
+            )
+        )
 
 
 def line_usage_page(*, line: Line, kind: str = "", month: str = "", page: int | str = 1) -> UsagePage:
     """One page of the line's usage, newest first, optionally of one kind
     and one Oslo calendar month. Two queries: a bounded count and the page.
     A page number out of range gives the last page."""
-    records = UsageRecord.objects.filter(line=line).order_by("-occurred_at", "-id")
-    if kind:
-        records = records.filter(kind=kind)
-    if month:
-        start, end = month_bounds(month)
-        records = records.filter(occurred_at__gte=start, occurred_at__lt=end)
-    fields = ("id", "kind", "quantity", "out_of_bundle", "charge_ore", "occurred_at", "destination")
-    paginator = _CappedPaginator(records.only(*fields), USAGE_PER_PAGE)
+    records = _UsageRecords(line=line, kind=kind, month=month)
+    # The paginator reads count() and slices, all _UsageRecords has.
+    paginator: Paginator[UsageRecord] = Paginator(records, USAGE_PER_PAGE)  # type: ignore[arg-type]
     current = paginator.get_page(page)
     rows = [
         UsageRow(
@@ -343,7 +366,7 @@ def line_usage_page(*, line: Line, kind: str = "", month: str = "", page: int | 
         )
         for record in current.object_list
     ]
-    return UsagePage(rows=rows, page=current, kind=kind, month=month, capped=paginator.count >= paginator.cap)
+    return UsagePage(rows=rows, page=current, kind=kind, month=month, capped=paginator.count >= USAGE_COUNT_CAP)
 
 
 def line_spending_by_month(*, line: Line, months: int = 12, now: datetime | None = None) -> list[MonthSpending]:
@@ -378,8 +401,13 @@ def line_spending_by_month(*, line: Line, months: int = 12, now: datetime | None
 
 
 def line_ledger(*, line: Line, limit: int = 20) -> list[LedgerRow]:
-    """The latest ``limit`` ledger entries, newest first. One query."""
-    entries = LedgerEntry.objects.filter(line=line).order_by("-created_at", "-id")[:limit]
+    """The latest ``limit`` ledger entries, newest first. One query, written
+    out in SQL (see ``_tables``)."""
+    entries = LedgerEntry.objects.raw(
+        f"SELECT id, kind, amount_ore, description, created_at FROM {_tables()['ledger']}"  # noqa: S608 (names from the models, values as parameters)
+        " WHERE line_id = %s ORDER BY created_at DESC, id DESC LIMIT %s",
+        [line.pk, limit],
+    )
     return [
         LedgerRow(
             created_at=entry.created_at,

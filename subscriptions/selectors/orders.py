@@ -56,9 +56,30 @@ def order_exists_for_checkout(*, user: User, idempotency_key: str) -> bool:
     return Order.objects.filter(owner=user, idempotency_key=idempotency_key.strip()).exists()
 
 
+# What the receipts list shows of a receipt: loading the rest (the seller's
+# details as JSON, the address, the VAT) for twenty rows cost a fifth of the
+# list's query time.
+RECEIPT_LIST_FIELDS = (
+    "year",
+    "sequence",
+    "issued_at",
+    "kind",
+    "line_number",
+    "total_ore",
+    *(f"plan_name_{language}" for language in ("en", "nb", "zh_hans")),
+    *(f"plan__name_{language}" for language in ("en", "nb", "zh_hans")),
+)
+
+
 def receipts_of(*, user: User) -> QuerySet[Receipt]:
-    """The customer's receipts, newest first, with their plans. One query."""
-    return Receipt.objects.filter(owner=user).select_related("plan").order_by("-issued_at", "-id")
+    """The customer's receipts, newest first, with their plans' names (for
+    the oldest receipts, which have no copy of their own). One query."""
+    return (
+        Receipt.objects.filter(owner=user)
+        .select_related("plan")
+        .only(*RECEIPT_LIST_FIELDS)
+        .order_by("-issued_at", "-id")
+    )
 
 
 def receipt_get_owned(*, user: User, receipt_id: int) -> Receipt:

@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 from django.apps import apps
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from subscriptions.models import Receipt, SandboxOutcome
@@ -172,3 +173,22 @@ def test_a_receipt_issued_without_the_copies_shows_its_plans_name_rather_than_no
     receipt.refresh_from_db()
 
     assert receipt.plan_name == plan.name_en
+
+
+def test_the_receipts_page_reads_one_query_of_receipts_with_legacy_ones_among_them(client, plan):
+    """Twenty receipts, one of them from before the copies (its name comes
+    from the plan): the same queries as for one, and every name shown."""
+    owner = UserFactory(language="nb")
+    first = pay_for_renewal(owner, plan, key="first")
+    client.force_login(owner)
+    with CaptureQueriesContext(connection) as one:
+        client.get("/receipts/")
+    for index in range(19):
+        pay_for_renewal(owner, plan, key=f"more-{index}")
+    Receipt.objects.filter(pk=first.pk).update(plan_name_en="", plan_name_nb="", plan_name_zh_hans="")
+
+    with CaptureQueriesContext(connection) as twenty:
+        page = client.get("/receipts/").content.decode()
+
+    assert len(twenty) == len(one)
+    assert page.count(OLD_NAMES["nb"]) == 20
