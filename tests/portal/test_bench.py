@@ -398,7 +398,10 @@ def test_signed_in_customers_are_written_for_wrk_with_their_lines(tmp_path, clie
 @pytest.mark.django_db
 def test_cached_db_sessions_are_in_the_cache_before_their_first_request(settings, django_assert_num_queries):
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "bench"}}
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "bench"},
+        "layout": settings.CACHES["layout"],
+    }
     bench_dataset.dataset_build(scale=TINY, now=timezone.now())
     signed_in = sessions_create(count=3, seed=1)
 

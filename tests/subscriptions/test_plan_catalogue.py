@@ -49,9 +49,13 @@ def test_each_language_gets_its_own_cached_cards(client):
 def test_the_cached_cards_are_the_same_html_as_rendered_afresh(client, settings):
     PlanFactory(code="fjord-month")
     PlanFactory(code="fjord-year", period="year", price_ore=1999_00)
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
+    layout = settings.CACHES["layout"]
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}, "layout": layout}
     fresh = client.get("/plans/").content.decode()
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cards"}}
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "cards"},
+        "layout": layout,
+    }
 
     client.get("/plans/")
     cached = client.get("/plans/").content.decode()
