@@ -2,12 +2,15 @@
 code, so the tests check the LPA string itself, the image formats and their
 size, and that a field with a "$" is refused."""
 
+import io
 import re
 import struct
 
 import pytest
+import segno
+from PIL import Image
 
-from subscriptions.esim_qr import BORDER, SCALE, esim_activation_code, esim_qr_png, esim_qr_svg
+from subscriptions.esim_qr import BORDER, ERROR_CORRECTION, SCALE, esim_activation_code, esim_qr_png, esim_qr_svg
 from tests.factories import EsimProfileFactory
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -85,3 +88,15 @@ def test_it_draws_only_activation_codes(code):
         esim_qr_png(code)
     with pytest.raises(ValueError):
         esim_qr_svg(code)
+
+
+def test_the_png_has_exactly_the_pixels_segno_itself_would_draw():
+    """Pillow writes the PNG; the picture is segno's QR code, module for module."""
+    ours = Image.open(io.BytesIO(esim_qr_png(CODE))).convert("L")
+    segnos_png = io.BytesIO()
+    segno.make_qr(CODE, error=ERROR_CORRECTION).save(segnos_png, kind="png", scale=SCALE, border=BORDER)
+    segnos = Image.open(io.BytesIO(segnos_png.getvalue())).convert("L")
+
+    assert ours.size == segnos.size
+    assert ours.tobytes() == segnos.tobytes()
+    assert set(ours.tobytes()) == {0, 255}
