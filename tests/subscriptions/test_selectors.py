@@ -464,6 +464,22 @@ def test_spending_sums_money_out_by_oslo_month_and_kind(django_assert_num_querie
     assert (march.usage_ore, march.renewals_ore, march.other_ore, march.total_ore) == (15_50, 199_00, 0, 214_50)
 
 
+def test_spending_leaves_out_what_is_dated_after_this_month():
+    line = LineFactory(with_period=True)
+    now = datetime(2026, 3, 15, 12, 0, tzinfo=UTC)
+    LedgerEntryFactory(
+        line=line, kind=LedgerKind.USAGE, amount_ore=-7_00, created_at=datetime(2026, 3, 31, 21, 59, tzinfo=UTC)
+    )
+    # Midnight in Oslo (summer time since 29 March): April already.
+    LedgerEntryFactory(
+        line=line, kind=LedgerKind.USAGE, amount_ore=-9_00, created_at=datetime(2026, 3, 31, 22, 0, tzinfo=UTC)
+    )
+
+    months = line_spending_by_month(line=line, months=2, now=now)
+
+    assert [(month.month, month.total_ore) for month in months] == [(date(2026, 2, 1), 0), (date(2026, 3, 1), 7_00)]
+
+
 def test_spending_lists_every_month_even_without_spending():
     line = LineFactory(with_period=True)
 
