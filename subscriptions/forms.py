@@ -3,15 +3,16 @@ checkout (a renewal, a top-up)."""
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.utils import formats
+from django.utils import formats, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -88,11 +89,8 @@ class UsageFilterForm(forms.Form):
         kind: forms.ChoiceField = self.fields["kind"]  # type: ignore[assignment]
         kind.choices = [("", _("All kinds")), *UsageKind.choices]
         month: forms.ChoiceField = self.fields["month"]  # type: ignore[assignment]
-        months = reversed(recent_months(count=FILTER_MONTHS, now=now))
-        month.choices = [
-            ("", _("All months")),
-            *((f"{day:%Y-%m}", formats.date_format(day, "YEAR_MONTH_FORMAT")) for day in months),
-        ]
+        months = tuple(recent_months(count=FILTER_MONTHS, now=now))
+        month.choices = [("", _("All months")), *_month_choices(months, translation.get_language())]
         for name in ("kind", "month"):
             self.fields[name].widget.attrs["class"] = "form-select"
 
@@ -101,6 +99,14 @@ class UsageFilterForm(forms.Form):
         if not self.is_valid():
             return "", ""
         return self.cleaned_data["kind"], self.cleaned_data["month"]
+
+
+@functools.lru_cache(maxsize=64)
+def _month_choices(months: tuple[date, ...], language: str | None) -> tuple[tuple[str, str], ...]:
+    """("2026-11", "November 2026") for each month, newest first, in the
+    language: the same twelve for a whole month, so written once a month and
+    language rather than on every line page."""
+    return tuple((f"{day:%Y-%m}", formats.date_format(day, "YEAR_MONTH_FORMAT")) for day in reversed(months))
 
 
 def _usable_key(value: Any) -> bool:
