@@ -13,7 +13,7 @@ from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.utils import translation
 
 from portal import sms
@@ -85,10 +85,14 @@ def _default_language() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _empty_cache() -> Iterator[None]:
-    """allauth's rate limits live in the cache: start every test afresh."""
+    """allauth's rate limits live in the cache: start every test afresh. So
+    does the layout's (a test that changes settings or URLs the navigation
+    shows must not see a navigation an earlier test left)."""
     cache.clear()
+    caches["layout"].clear()
     yield
     cache.clear()
+    caches["layout"].clear()
 
 
 @pytest.fixture

@@ -4,19 +4,11 @@ cache); what differs per visitor and page must not be."""
 import re
 
 import pytest
-from django.core.cache import caches
 from django.test import Client
 
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _empty_layout_cache():
-    caches["layout"].clear()
-    yield
-    caches["layout"].clear()
 
 
 def signed_in(user, language="en") -> Client:
