@@ -48,6 +48,7 @@ from subscriptions.models import (
     UsageKind,
     UsageRecord,
 )
+from subscriptions.models.plans import FIELD_LANGUAGES
 from subscriptions.services import lines as line_services
 from subscriptions.templatetags.money import format_nok
 from subscriptions.templatetags.units import format_call, format_data, format_texts
@@ -298,7 +299,7 @@ class ExtendForm(ReasonForm):
 def _current_plan_name() -> Subquery:
     """The plan of a line's last period, named in the staff member's language."""
     language = (translation.get_language() or "en").replace("-", "_").lower()
-    field = f"name_{language}" if language in ("en", "nb", "zh_hans") else "name_en"
+    field = f"name_{language}" if language in FIELD_LANGUAGES else "name_en"
     last = ServicePeriod.objects.filter(line=OuterRef("pk")).order_by("-ends_at")
     return Subquery(last.values(f"plan__{field}")[:1])
 

@@ -18,6 +18,11 @@ def vat_inside(total_ore: int, rate_percent: int = VAT_RATE_PERCENT) -> int:
     return round(total_ore * rate_percent / (100 + rate_percent))
 
 
+# The languages a plan's (and a receipt's copied) names and descriptions are
+# kept in, as the suffixes of their fields: ``name_en``, ``name_zh_hans``.
+FIELD_LANGUAGES = ("en", "nb", "zh_hans")
+
+
 def in_active_language(instance: models.Model, field: str) -> str:
     """``instance.<field>_<language>`` for the active language (``name_nb``,
     ``name_zh_hans``), or the English one where that is empty."""

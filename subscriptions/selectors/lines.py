@@ -36,6 +36,7 @@ from subscriptions.models import (
     UsageKind,
     UsageRecord,
 )
+from subscriptions.models.plans import FIELD_LANGUAGES
 from subscriptions.periods import OSLO, add_months
 
 NEAR_EXPIRY = timedelta(days=7)
@@ -434,7 +435,7 @@ def line_ledger(*, line: Line, limit: int = 20) -> list[LedgerRow]:
 # sums, two joins) cost several times what PostgreSQL takes to run them.
 # Plain SQL that SQLite runs too; parameters are always passed separately.
 
-_PLAN_NAMES = "pl.name_en AS plan_name_en, pl.name_nb AS plan_name_nb, pl.name_zh_hans AS plan_name_zh_hans"
+_PLAN_NAMES = ", ".join(f"pl.name_{language} AS plan_name_{language}" for language in FIELD_LANGUAGES)
 
 
 @cache
@@ -472,7 +473,7 @@ def _used_sql(period: str) -> str:
 def _plan_names(row: Line | ServicePeriod) -> Plan:
     """An unsaved plan holding the names a query selected as ``_PLAN_NAMES``:
     all a card and a period summary read of it."""
-    return Plan(**{field: _selected(row, f"plan_{field}") for field in ("name_en", "name_nb", "name_zh_hans")})
+    return Plan(**{f"name_{language}": _selected(row, f"plan_name_{language}") for language in FIELD_LANGUAGES})
 
 
 def _allowances(period: ServicePeriod) -> list[Allowance]:

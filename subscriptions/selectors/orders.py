@@ -10,6 +10,7 @@ from django.http import Http404
 
 from accounts.models import User
 from subscriptions.models import Order, Plan, Receipt
+from subscriptions.models.plans import FIELD_LANGUAGES
 
 __all__ = [
     "order_exists_for_checkout",
@@ -66,8 +67,8 @@ RECEIPT_LIST_FIELDS = (
     "kind",
     "line_number",
     "total_ore",
-    *(f"plan_name_{language}" for language in ("en", "nb", "zh_hans")),
-    *(f"plan__name_{language}" for language in ("en", "nb", "zh_hans")),
+    *(f"plan_name_{language}" for language in FIELD_LANGUAGES),
+    *(f"plan__name_{language}" for language in FIELD_LANGUAGES),
 )
 
 
