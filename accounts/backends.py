@@ -17,13 +17,15 @@ from django.contrib.auth import backends
 from django.db import connection
 
 from accounts.models import User
+from portal.sql import columns
 
 
 def _active_user(backend: backends.ModelBackend, user_id: Any) -> User | None:
     """What ``ModelBackend.get_user`` returns: the user with this id, if it
     may sign in (active)."""
     table = connection.ops.quote_name(User._meta.db_table)
-    found = list(User.objects.raw(f"SELECT * FROM {table} WHERE id = %s", [user_id]))  # noqa: S608 (the model's table, the id as a parameter)
+    sql = f"SELECT {columns(User)} FROM {table} WHERE id = %s"  # noqa: S608 (the model's names, the id as a parameter)
+    found = list(User.objects.raw(sql, [user_id]))
     if not found or not backend.user_can_authenticate(found[0]):
         return None
     return found[0]

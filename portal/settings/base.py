@@ -98,6 +98,16 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# --- PostgreSQL (production and the service tests) -------------------------
+# psycopg prepares a query the fifth time one connection runs it; PostgreSQL
+# then runs it without parsing and planning it again, which was half of its
+# work on the customer pages (`make bench`). Preparing needs server-side
+# parameter binding. Django leaves both off for connection poolers that cannot
+# keep prepared statements (PgBouncer in transaction mode); a deployment behind
+# one sets DATABASE_PREPARED_STATEMENTS=false. Raw queries name their columns
+# (portal/sql.py), so a migration cannot break a statement a worker prepared.
+POSTGRES_PREPARED = {"server_side_binding": True, "prepare_threshold": 5}
+
 # --- Cache ----------------------------------------------------------------
 # allauth keeps its rate limits in the cache, so it must be a real one in every
 # mode. The file cache is shared by the web server and the worker processes.

@@ -11,7 +11,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import LAYOUT_CACHE, PAYMENT_PROVIDER, env_bool, env_list
+from .base import LAYOUT_CACHE, PAYMENT_PROVIDER, POSTGRES_PREPARED, env_bool, env_list
 
 REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL")
 missing = [name for name in REQUIRED if not os.environ.get(name, "").strip()]
@@ -24,11 +24,12 @@ if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 DEBUG = False
 
-DATABASES = {
-    "default": dict(dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True))
-}
-if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+DATABASE = dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True)
+if DATABASE["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://…)")
+if env_bool("DATABASE_PREPARED_STATEMENTS", True):
+    DATABASE["OPTIONS"] = {**DATABASE.get("OPTIONS", {}), **POSTGRES_PREPARED}
+DATABASES = {"default": dict(DATABASE)}
 
 REDIS_URL = os.environ["REDIS_URL"]
 CACHES = {"default": {"BACKEND": "portal.cache.RedisCache", "LOCATION": REDIS_URL}, "layout": LAYOUT_CACHE}

@@ -9,7 +9,7 @@
 import os
 
 from .base import *  # noqa: F403
-from .base import LAYOUT_CACHE, VAR_DIR, env_bool
+from .base import LAYOUT_CACHE, POSTGRES_PREPARED, VAR_DIR, env_bool
 
 SECRET_KEY = "test-only-not-secret"  # noqa: S105
 DEBUG = False
@@ -35,6 +35,8 @@ if SERVICES:
             "PASSWORD": os.environ.get("PGPASSWORD", ""),
             # Two test runs on one machine each need their own (test_<name>).
             "NAME": os.environ.get("PORTAL_TEST_DB", "portal"),
+            # As production runs them (settings/base.py).
+            "OPTIONS": POSTGRES_PREPARED,
         }
     }
     CELERY_BROKER_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")

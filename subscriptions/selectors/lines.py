@@ -26,6 +26,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
+from portal.sql import columns
 from subscriptions.models import (
     LedgerEntry,
     LedgerKind,
@@ -203,7 +204,7 @@ def dashboard_lines(*, user: User, now: datetime | None = None) -> list[LineCard
 def _dashboard_sql() -> str:
     table = _tables()
     return f"""
-        SELECT l.*, {_balance_sql("l")} AS balance_total,
+        SELECT {columns(Line, "l")}, {_balance_sql("l")} AS balance_total,
             p.id AS period_id, p.data_mb AS period_data_mb, p.voice_minutes AS period_voice_minutes,
             p.sms_count AS period_sms_count, {_PLAN_NAMES}, {_used_sql("p")}
         FROM {table["line"]} l
@@ -276,7 +277,7 @@ def line_detail(*, user: User, line_id: int, now: datetime | None = None) -> Lin
 def _periods_sql() -> str:
     table = _tables()
     return f"""
-        SELECT p.*, {_PLAN_NAMES}, {_used_sql("p")}
+        SELECT {columns(ServicePeriod, "p")}, {_PLAN_NAMES}, {_used_sql("p")}
         FROM {table["period"]} p
         JOIN {table["plan"]} pl ON pl.id = p.plan_id
         WHERE p.line_id = %s AND p.ends_at > %s

@@ -78,3 +78,19 @@ def test_production_uses_redis_for_cache_sessions_and_broker():
         "redis://127.0.0.1:6379/0",
         "django.db.backends.postgresql",
     ]
+
+
+@pytest.mark.parametrize(
+    ("setting", "options"),
+    [
+        (None, "{'server_side_binding': True, 'prepare_threshold': 5}"),
+        ("false", "{}"),
+    ],
+)
+def test_production_prepares_statements_unless_told_not_to(setting, options):
+    # Behind a pooler that cannot keep prepared statements, a deployment turns them off.
+    env = PRODUCTION_ENV if setting is None else {**PRODUCTION_ENV, "DATABASE_PREPARED_STATEMENTS": setting}
+    code = "from django.conf import settings as s; print(s.DATABASES['default'].get('OPTIONS', {}))"
+    result = run(["-c", f"import django; django.setup(); {code}"], env, "portal.settings.production")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == options
