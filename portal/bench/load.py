@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from portal.bench.cpu import CpuMeter
 
 SCRIPT = Path(__file__).with_name("wrk.lua")
 RESULT_MARK = "WRK_JSON "
@@ -36,6 +38,8 @@ class LoadResult:
     max_ms: float
     non_200: int
     socket_errors: int
+    # Milliseconds of CPU per request by kind of process (portal/bench/cpu.py).
+    cpu_ms: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,7 +108,9 @@ def wrk_run(
         seconds=seconds,
         threads=threads,
     )
+    meter = CpuMeter.start()
     finished = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)  # noqa: S603
     if finished.returncode != 0:
         raise RuntimeError(f"wrk failed ({finished.returncode}): {finished.stderr or finished.stdout}")
-    return wrk_parse(finished.stdout, page=page.name, concurrency=concurrency)
+    result = wrk_parse(finished.stdout, page=page.name, concurrency=concurrency)
+    return replace(result, cpu_ms=meter.per_request(result.requests))

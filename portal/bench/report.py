@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from portal.bench.cpu import GUNICORN, POSTGRES, WRK
+
 MB = 1024 * 1024
 
 
@@ -117,6 +119,7 @@ def _pages_table(report: dict[str, Any], previous: dict[str, Any] | None) -> lis
             f"{row['queries_mean']:.1f}" if row.get("queries_mean") is not None else "",
             f"{row['app_ms']:.1f}" if row.get("app_ms") is not None else "",
             f"{row['sql_ms']:.1f}" if row.get("sql_ms") is not None else "",
+            *_cpu_cells(row.get("cpu_ms") or {}),
             str(row["non_200"] + row["socket_errors"]),
         ]
         if compare:
@@ -134,6 +137,8 @@ def _pages_table(report: dict[str, Any], previous: dict[str, Any] | None) -> lis
         "SQL mean",
         "app ms",
         "SQL ms",
+        "CPU ms",
+        "web / db / wrk",
         "errors",
     ]
     if compare:
@@ -150,7 +155,16 @@ PAGES_LEGEND = [
     "bare view with a session (the session and user lookups every signed-in page pays). SQL max/mean: statements",
     "per request over the sample; app ms, SQL ms: median time of one request in the bench process alone, and",
     "its SQL part (the rest is Python); wrk's p50/p99 add queueing and the CPUs shared with PostgreSQL and wrk.",
+    "CPU ms: CPU time of every process per request during the run (Linux /proc), and of it gunicorn's,",
+    "PostgreSQL's and wrk's: with two CPUs, req/s is at most 2000 / CPU ms.",
 ]
+
+
+def _cpu_cells(cpu_ms: dict[str, float]) -> list[str]:
+    if not cpu_ms:
+        return ["", ""]
+    parts = (cpu_ms.get(kind, 0.0) for kind in (GUNICORN, POSTGRES, WRK))
+    return [f"{cpu_ms['total']:.2f}", " / ".join(f"{part:.2f}" for part in parts)]
 
 
 def report_text(report: dict[str, Any], previous: dict[str, Any] | None = None) -> str:

@@ -246,6 +246,7 @@ class Command(BaseCommand):
                     self.say(
                         f"  {page.name:<22} c={concurrency:<3} {result.rps:8.1f} req/s  p50 {result.p50_ms:7.1f} ms"
                         f"  p99 {result.p99_ms:7.1f} ms  ({row['ratio']:.0%} of bare)"
+                        + (f"  CPU {result.cpu_ms['total']:.2f} ms/request" if result.cpu_ms else "")
                         + (f"  {result.non_200} not 200!" if result.non_200 else "")
                     )
                     time.sleep(1)  # let sockets in TIME_WAIT and the database settle between runs
