@@ -24,12 +24,12 @@ if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS")
 DEBUG = False
 
-DATABASE = dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True)
-if DATABASE["ENGINE"] != "django.db.backends.postgresql":
+database = dj_database_url.parse(os.environ["DATABASE_URL"], conn_max_age=60, conn_health_checks=True)
+if database["ENGINE"] != "django.db.backends.postgresql":
     raise ImproperlyConfigured("DATABASE_URL must point at PostgreSQL (postgres://…)")
 if env_bool("DATABASE_PREPARED_STATEMENTS", True):
-    DATABASE["OPTIONS"] = {**DATABASE.get("OPTIONS", {}), **POSTGRES_PREPARED}
-DATABASES = {"default": dict(DATABASE)}
+    database["OPTIONS"] = {**database.get("OPTIONS", {}), **POSTGRES_PREPARED}
+DATABASES = {"default": dict(database)}
 
 REDIS_URL = os.environ["REDIS_URL"]
 CACHES = {"default": {"BACKEND": "portal.cache.RedisCache", "LOCATION": REDIS_URL}, "layout": LAYOUT_CACHE}
