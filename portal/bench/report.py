@@ -151,8 +151,9 @@ SWEEPS_LEGEND = [
     "lines table (index: the work grows with the lines due; scan: with all lines). Writing sweeps are rolled back.",
 ]
 PAGES_LEGEND = [
-    "vs bare: req/s as a share of the bare view's, anonymous (the issue's ratio); vs signed-in bare: of the",
-    "bare view with a session (the session and user lookups every signed-in page pays). SQL max/mean: statements",
+    "vs bare: req/s as a share of the bare view's, anonymous (the issue's ratio), the mean of its run before the",
+    "pages and its run again after them (the machine's speed drifts); vs signed-in bare: of the bare view with a",
+    "session (the session and user lookups every signed-in page pays). SQL max/mean: statements",
     "per request over the sample; app ms, SQL ms: median time of one request in the bench process alone, and",
     "its SQL part (the rest is Python); wrk's p50/p99 add queueing and the CPUs shared with PostgreSQL and wrk.",
     "CPU ms: CPU time of every process per request during the run (Linux /proc), and of it gunicorn's,",

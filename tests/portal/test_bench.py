@@ -22,10 +22,12 @@ from django.utils import timezone
 
 from accounts.models import User
 from portal.bench import dataset as bench_dataset
-from portal.bench.load import Page, wrk_command, wrk_parse
+from portal.bench.load import LoadResult, Page, wrk_command, wrk_parse
+from portal.bench.queries import QueryCount
 from portal.bench.report import Target, change, percentile, report_text, report_write, targets_check
 from portal.bench.sessions import sessions_create, sessions_file_write
 from portal.bench.views import BARE_BODY, bare
+from portal.management.commands.bench import round_rows
 from subscriptions.models import LedgerEntry, Line, Order, OrderStatus, Receipt, ServicePeriod, UsageRecord
 
 WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:8765
@@ -409,3 +411,45 @@ def test_cached_db_sessions_are_in_the_cache_before_their_first_request(settings
     with django_assert_num_queries(0):
         session = cached_db.SessionStore(signed_in[0].session_key).load()
     assert session[SESSION_KEY] == str(signed_in[0].user_id)
+
+
+# --- one concurrency's rows ------------------------------------------------------------------------
+
+
+def _result(page: str, rps: float) -> LoadResult:
+    return LoadResult(
+        page=page,
+        concurrency=16,
+        requests=int(rps * 10),
+        seconds=10.0,
+        rps=rps,
+        p50_ms=10.0,
+        p90_ms=15.0,
+        p99_ms=20.0,
+        max_ms=30.0,
+        non_200=0,
+        socket_errors=0,
+    )
+
+
+def test_the_ratios_divide_by_the_mean_of_the_bare_view_before_and_after_the_pages():
+    counts = {
+        "bare view": QueryCount(page="bare view", max=0),
+        "bare view, signed in": QueryCount(page="bare view, signed in", max=1),
+        "dashboard": QueryCount(page="dashboard", max=2),
+    }
+    results = [
+        _result("bare view", 2200.0),
+        _result("bare view, signed in", 800.0),
+        _result("dashboard", 300.0),
+        _result("bare view, again", 1800.0),
+    ]
+
+    rows = {row["page"]: row for row in round_rows(results, counts)}
+
+    assert rows["dashboard"]["ratio"] == 0.15  # 300 / 2000
+    assert rows["dashboard"]["ratio_signed_in"] == 0.375
+    assert (rows["bare view"]["ratio"], rows["bare view, again"]["ratio"]) == (1.1, 0.9)
+    assert rows["bare view, again"]["ratio_signed_in"] is None
+    assert rows["dashboard"]["queries_max"] == 2
+    assert rows["bare view, again"]["queries_max"] == 0  # the bare view's own count
