@@ -26,7 +26,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
-from portal.sql import columns
+from portal.sql import RawRows, columns
 from subscriptions.models import (
     LedgerEntry,
     LedgerKind,
@@ -308,51 +308,39 @@ def add_months_to_date(day: date, months: int) -> date:
     return date(day.year + year, month0 + 1, 1)
 
 
-class _UsageRecords:
+USAGE_FIELDS = "id, kind, quantity, out_of_bundle, charge_ore, occurred_at, destination"
+
+
+def _usage_records(*, line: Line, kind: str, month: str) -> RawRows[UsageRecord]:
     """The usage records a page of the line page may show, newest first, as
     the paginator reads them: a count of at most ``USAGE_COUNT_CAP`` and a
-    slice, each one query written out in SQL (see ``_tables``)."""
-
-    ordered = True
-    fields = "id, kind, quantity, out_of_bundle, charge_ore, occurred_at, destination"
-
-    def __init__(self, *, line: Line, kind: str, month: str) -> None:
-        conditions: list[str] = ["line_id = %s"]
-        self.params: list[Any] = [line.pk]
-        if kind:
-            conditions.append("kind = %s")
-            self.params.append(kind)
-        if month:
-            start, end = month_bounds(month)
-            conditions.append("occurred_at >= %s AND occurred_at < %s")
-            self.params += [connection.ops.adapt_datetimefield_value(moment) for moment in (start, end)]
-        self.where = " AND ".join(conditions)
-
-    def count(self) -> int:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT COUNT(*) FROM (SELECT 1 FROM {_tables()['usage']} WHERE {self.where} LIMIT %s) capped",  # noqa: S608 (names from the models, values as parameters)
-                [*self.params, USAGE_COUNT_CAP],
-            )
-            return int(cursor.fetchone()[0])
-
-    def __getitem__(self, window: slice) -> list[UsageRecord]:
-        offset, stop = window.start or 0, window.stop
-        return list(
-            UsageRecord.objects.raw(
-                f"SELECT {self.fields} FROM {_tables()['usage']} WHERE {self.where}"  # noqa: S608 (names from the models, values as parameters)
-                " ORDER BY occurred_at DESC, id DESC LIMIT %s OFFSET %s",
-                [*self.params, stop - offset, offset],
-            )
-        )
+    slice, each one query written out in SQL."""
+    conditions: list[str] = ["line_id = %s"]
+    params: list[Any] = [line.pk]
+    if kind:
+        conditions.append("kind = %s")
+        params.append(kind)
+    if month:
+        start, end = month_bounds(month)
+        conditions.append("occurred_at >= %s AND occurred_at < %s")
+        params += [connection.ops.adapt_datetimefield_value(moment) for moment in (start, end)]
+    return RawRows(
+        UsageRecord,
+        select=USAGE_FIELDS,
+        source=_tables()["usage"],
+        where=" AND ".join(conditions),
+        params=params,
+        order_by="occurred_at DESC, id DESC",
+        count_cap=USAGE_COUNT_CAP,
+    )
 
 
 def line_usage_page(*, line: Line, kind: str = "", month: str = "", page: int | str = 1) -> UsagePage:
     """One page of the line's usage, newest first, optionally of one kind
     and one Oslo calendar month. Two queries: a bounded count and the page.
     A page number out of range gives the last page."""
-    records = _UsageRecords(line=line, kind=kind, month=month)
-    # The paginator reads count() and slices, all _UsageRecords has.
+    records = _usage_records(line=line, kind=kind, month=month)
+    # The paginator reads count() and slices, all RawRows has.
     paginator: Paginator[UsageRecord] = Paginator(records, USAGE_PER_PAGE)  # type: ignore[arg-type]
     current = paginator.get_page(page)
     rows = [
