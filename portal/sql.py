@@ -71,7 +71,11 @@ class RawRows(Generic[M]):
             return int(cursor.fetchone()[0])
 
     def __getitem__(self, window: slice) -> list[M]:
+        if not isinstance(window, slice) or window.stop is None or window.step is not None:
+            raise TypeError("RawRows is read in slices with an end, as Paginator reads it")
         offset, stop = window.start or 0, window.stop
+        if stop <= offset:
+            return []  # an empty list's only page: nothing to ask for
         rows = list(
             self.model._default_manager.raw(
                 f"SELECT {self.select} FROM {self.source} WHERE {self.where}"  # noqa: S608 (names from the models, values as parameters)

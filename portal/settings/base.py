@@ -105,7 +105,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # parameter binding. Django leaves both off for connection poolers that cannot
 # keep prepared statements (PgBouncer in transaction mode); a deployment behind
 # one sets DATABASE_PREPARED_STATEMENTS=false. Raw queries name their columns
-# (portal/sql.py), so a migration cannot break a statement a worker prepared.
+# (portal/sql.py), so a migration that adds a column leaves the statements
+# running workers prepared alone; one that changes a column's type makes them
+# fail in the old workers until they restart (README, "How production runs").
 POSTGRES_PREPARED = {"server_side_binding": True, "prepare_threshold": 5}
 
 # --- Cache ----------------------------------------------------------------

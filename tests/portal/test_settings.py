@@ -17,7 +17,11 @@ PRODUCTION_ENV = {
 
 
 def run(args: list[str], env: dict[str, str], settings: str) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION_ENV and not k.startswith("DJANGO_")}
+    clean = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in PRODUCTION_ENV and k != "DATABASE_PREPARED_STATEMENTS" and not k.startswith("DJANGO_")
+    }
     clean.update(env, DJANGO_SETTINGS_MODULE=settings)
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120)
 
