@@ -20,7 +20,7 @@ from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db import connection
-from django.db.models import IntegerField
+from django.db.models import IntegerField, Model
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
@@ -224,7 +224,7 @@ def _joined_period(line: Line) -> ServicePeriod:
         data_mb=_selected(line, "period_data_mb"),
         voice_minutes=_selected(line, "period_voice_minutes"),
         sms_count=_selected(line, "period_sms_count"),
-        plan=_plan_names(line),
+        plan=plan_named(line, "plan_name_"),
     )
     for kind in UsageKind.values:
         setattr(period, f"used_{kind}", _selected(line, f"used_{kind}"))
@@ -262,7 +262,7 @@ def line_detail(*, user: User, line_id: int, now: datetime | None = None) -> Lin
     moment = connection.ops.adapt_datetimefield_value(now)
     periods = list(ServicePeriod.objects.raw(_periods_sql(), [*UsageKind.values, line.pk, moment]))
     for period in periods:
-        period.plan = _plan_names(period)
+        period.plan = plan_named(period, "plan_name_")
     current = next((period for period in periods if period.starts_at <= now), None)
     card = _card(line, period=current, balance_ore=_annotated(line, "balance_total"), now=now)
     return LineDetail(
@@ -424,7 +424,21 @@ def line_ledger(*, line: Line, limit: int = 20) -> list[LedgerRow]:
 # sums, two joins) cost several times what PostgreSQL takes to run them.
 # Plain SQL that SQLite runs too; parameters are always passed separately.
 
-_PLAN_NAMES = ", ".join(f"pl.name_{language} AS plan_name_{language}" for language in FIELD_LANGUAGES)
+
+def plan_name_columns(plan: str, prefix: str) -> str:
+    """The names of the plan that ``plan`` (an alias) stands for, in every
+    language, as columns ``<prefix><language>``; ``plan_named`` reads them."""
+    return ", ".join(f"{plan}.name_{language} AS {prefix}{language}" for language in FIELD_LANGUAGES)
+
+
+def plan_named(row: Model, prefix: str, plan_id: int | None = None) -> Plan:
+    """An unsaved plan holding the names a raw query selected onto ``row``
+    with ``plan_name_columns``: all a card, a period summary or a receipt
+    read of it."""
+    return Plan(id=plan_id, **{f"name_{language}": getattr(row, f"{prefix}{language}") for language in FIELD_LANGUAGES})
+
+
+_PLAN_NAMES = plan_name_columns("pl", "plan_name_")
 
 
 @cache
@@ -457,12 +471,6 @@ def _used_sql(period: str) -> str:
         f" WHERE u.period_id = {period}.id AND u.kind = %s), 0) AS used_{kind}"
         for kind in UsageKind.values
     )
-
-
-def _plan_names(row: Line | ServicePeriod) -> Plan:
-    """An unsaved plan holding the names a query selected as ``_PLAN_NAMES``:
-    all a card and a period summary read of it."""
-    return Plan(**{f"name_{language}": _selected(row, f"plan_name_{language}") for language in FIELD_LANGUAGES})
 
 
 def _allowances(period: ServicePeriod) -> list[Allowance]:

@@ -12,6 +12,7 @@ from accounts.models import User
 from portal.sql import RawRows, columns
 from subscriptions.models import Order, Plan, Receipt
 from subscriptions.models.plans import FIELD_LANGUAGES
+from subscriptions.selectors.lines import plan_name_columns, plan_named
 
 __all__ = [
     "order_exists_for_checkout",
@@ -74,15 +75,18 @@ RECEIPT_LIST_FIELDS = (
 )
 
 
+# The plan's names as they are now, beside the receipt's own copies (plan_name_*).
+CURRENT_PLAN_NAME = "current_plan_name_"
+
+
 def receipts_of(*, user: User) -> RawRows[Receipt]:
     """The customer's receipts, newest first, as the paginator reads them
     (a count and a page, each one query written out in SQL), with their plans'
     names for the oldest receipts, which have no copy of their own."""
     quote = connection.ops.quote_name
-    plan_names = ", ".join(f"pl.name_{language} AS current_plan_name_{language}" for language in FIELD_LANGUAGES)
     return RawRows(
         Receipt,
-        select=f"{columns(Receipt, 'r', RECEIPT_LIST_FIELDS)}, {plan_names}",
+        select=f"{columns(Receipt, 'r', RECEIPT_LIST_FIELDS)}, {plan_name_columns('pl', CURRENT_PLAN_NAME)}",
         source=f"{quote(Receipt._meta.db_table)} r LEFT JOIN {quote(Plan._meta.db_table)} pl ON pl.id = r.plan_id",
         where="r.owner_id = %s",
         params=[user.pk],
@@ -95,10 +99,7 @@ def _with_plan_names(receipt: Receipt) -> None:
     """The receipt's plan as far as ``Receipt.plan_name`` reads it: an unsaved
     plan with the names the query joined on (none for a top-up)."""
     if receipt.plan_id is not None:
-        receipt.plan = Plan(
-            id=receipt.plan_id,
-            **{f"name_{language}": getattr(receipt, f"current_plan_name_{language}") for language in FIELD_LANGUAGES},
-        )
+        receipt.plan = plan_named(receipt, CURRENT_PLAN_NAME, receipt.plan_id)
 
 
 def receipt_get_owned(*, user: User, receipt_id: int) -> Receipt:

@@ -20,6 +20,7 @@ import platform
 import subprocess
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -204,34 +205,22 @@ class Command(BaseCommand):
         counts: dict[str, QueryCount],
     ) -> list[dict[str, Any]]:
         results: list[dict[str, Any]] = []
-        cookie = settings.SESSION_COOKIE_NAME
         with gunicorn_running(server, log_path=settings.VAR_DIR / "bench" / "gunicorn.log") as url:
+            run = partial(
+                wrk_run,
+                url=url,
+                sessions_file=sessions_file,
+                cookie_name=settings.SESSION_COOKIE_NAME,
+                threads=wrk_threads,
+            )
             for page in PAGES:  # every worker compiles its templates and opens its connection first
-                wrk_run(
-                    url=url,
-                    page=page,
-                    sessions_file=sessions_file,
-                    cookie_name=cookie,
-                    concurrency=max(concurrencies),
-                    seconds=2,
-                    threads=wrk_threads,
-                )
+                run(page=page, concurrency=max(concurrencies), seconds=2)
             for concurrency in concurrencies:
                 # The bare view runs again after the pages: the machine's speed drifts, and the
                 # ratios divide by the mean of the two bare runs around the pages.
                 round_results = []
                 for page in [*PAGES, BARE_AGAIN]:
-                    round_results.append(
-                        wrk_run(
-                            url=url,
-                            page=page,
-                            sessions_file=sessions_file,
-                            cookie_name=cookie,
-                            concurrency=concurrency,
-                            seconds=seconds,
-                            threads=wrk_threads,
-                        )
-                    )
+                    round_results.append(run(page=page, concurrency=concurrency, seconds=seconds))
                     time.sleep(1)  # let sockets in TIME_WAIT and the database settle between runs
                 for row in round_rows(round_results, counts):
                     results.append(row)
