@@ -1,4 +1,5 @@
 from allauth.account.decorators import secure_admin_login
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -18,9 +19,13 @@ urlpatterns = [
     path("orders/", include(subscriptions_urls.order_patterns)),
     path("receipts/", include(subscriptions_urls.receipt_patterns)),
     path("payments/", include(subscriptions_urls.payment_patterns)),
-    path("sandbox-pay/", include(subscriptions_urls.sandbox_patterns)),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# The sandbox's hosted page exists only where the sandbox is a provider
+# (development, tests, a staging site that asked for it): never in production.
+if "sandbox" in settings.PAYMENT_PROVIDERS:
+    urlpatterns.append(path("sandbox-pay/", include(subscriptions_urls.sandbox_patterns)))

@@ -5,3 +5,6 @@ from django.utils.translation import gettext_lazy as _
 class SubscriptionsConfig(AppConfig):
     name = "subscriptions"
     verbose_name = _("Lines and subscriptions")
+
+    def ready(self) -> None:
+        from subscriptions import checks  # noqa: F401  (registers the payment check)

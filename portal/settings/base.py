@@ -254,13 +254,19 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # --- Payments ------------------------------------------------------------------
 # New payments go to PAYMENT_PROVIDER; callbacks for any provider listed here
-# are accepted at /payments/callback/<name>/. The sandbox is the default in
-# every mode: a hosted page of its own under /sandbox-pay/ with signed callbacks.
+# are accepted at /payments/callback/<name>/. The sandbox, which takes no
+# money (a hosted page of its own under /sandbox-pay/ with signed callbacks),
+# is the default for development and tests. Production lists it only when a
+# staging site asks for it by name, and refuses to start on it otherwise
+# (subscriptions/checks.py).
 PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "sandbox")
 PAYMENT_PROVIDERS = {
     "sandbox": "subscriptions.payments.sandbox.SandboxProvider",
     "stripe": "subscriptions.payments.stripe_checkout.StripeCheckoutProvider",
 }
+# True where every payment must be real money (production): the system check
+# then refuses the sandbox and a provider without its keys.
+PAYMENTS_MUST_BE_REAL = False
 # The key the sandbox signs its callbacks with (HMAC-SHA256).
 SANDBOX_PAY_SECRET = os.environ.get("SANDBOX_PAY_SECRET", "sandbox-callback-signing-key")
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")

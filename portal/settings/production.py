@@ -11,7 +11,7 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import LAYOUT_CACHE, PAYMENT_PROVIDER, POSTGRES_PREPARED, env_bool, env_list
+from .base import LAYOUT_CACHE, PAYMENT_PROVIDERS, POSTGRES_PREPARED, env_bool, env_list
 
 REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL")
 missing = [name for name in REQUIRED if not os.environ.get(name, "").strip()]
@@ -69,7 +69,14 @@ SANDBOX_PAY_SECRET = (
 VOUCHER_HASH_KEY = (
     os.environ.get("VOUCHER_HASH_KEY") or hmac.new(SECRET_KEY.encode(), b"voucher-codes", hashlib.sha256).hexdigest()
 )
-if PAYMENT_PROVIDER == "stripe" and not (
-    os.environ.get("STRIPE_SECRET_KEY", "").strip() and os.environ.get("STRIPE_WEBHOOK_SECRET", "").strip()
-):
-    raise ImproperlyConfigured("PAYMENT_PROVIDER=stripe needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET")
+
+# Real money only. A staging site that wants the sandbox's pretend payments
+# (which credit renewals and top-ups with nothing charged) sets this loudly
+# named variable; otherwise the sandbox and its pages do not exist here, and
+# the system check stops web, workers and `migrate` until PAYMENT_PROVIDER
+# names a real provider with its keys.
+PAYMENTS_MUST_BE_REAL = True
+SANDBOX_PAYMENTS_TAKE_NO_MONEY = env_bool("SANDBOX_PAYMENTS_TAKE_NO_MONEY")
+PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "").strip()
+if not SANDBOX_PAYMENTS_TAKE_NO_MONEY:
+    PAYMENT_PROVIDERS = {name: path for name, path in PAYMENT_PROVIDERS.items() if name != "sandbox"}

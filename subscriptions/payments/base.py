@@ -86,6 +86,9 @@ class SetupResult:
 
 class PaymentProvider(Protocol):
     name: str
+    # The settings it cannot work without (its keys); the system check
+    # refuses to start a deployment whose provider lacks one.
+    required_settings: tuple[str, ...]
 
     def create_payment(
         self,

@@ -62,6 +62,7 @@ def sign(body: bytes, *, timestamp: int, secret: str) -> str:
 
 class SandboxProvider:
     name = "sandbox"
+    required_settings = ("SANDBOX_PAY_SECRET",)
 
     def create_payment(
         self,

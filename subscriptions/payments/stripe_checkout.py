@@ -102,6 +102,7 @@ REASON_LENGTH = 40
 
 class StripeCheckoutProvider:
     name = "stripe"
+    required_settings = ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET")
 
     def __init__(self) -> None:
         self.client = stripe.StripeClient(

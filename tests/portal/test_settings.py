@@ -8,25 +8,29 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-PRODUCTION_ENV = {
+REQUIRED_ENV = {
     "SECRET_KEY": "k3y-" + "x7Qp9Lm2Zr5Tv8Wb1Nc4Hd6Jf0Gs3Ka" * 2,
     "ALLOWED_HOSTS": "minside.nordlys.test",
     "DATABASE_URL": "postgres://portal:secret@127.0.0.1:5432/portal",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
 }
+STRIPE_ENV = {
+    "PAYMENT_PROVIDER": "stripe",
+    "STRIPE_SECRET_KEY": "sk_test_" + "4eC39HqLyjWDarjtT1zdp7dc",
+    "STRIPE_WEBHOOK_SECRET": "whsec_" + "Q1w2E3r4T5y6U7i8O9p0",
+}
+PRODUCTION_ENV = {**REQUIRED_ENV, **STRIPE_ENV}
+# Variables of ours a test's environment must not inherit from the shell.
+OURS = {*PRODUCTION_ENV, "DATABASE_PREPARED_STATEMENTS", "SANDBOX_PAYMENTS_TAKE_NO_MONEY"}
 
 
 def run(args: list[str], env: dict[str, str], settings: str) -> subprocess.CompletedProcess[str]:
-    clean = {
-        k: v
-        for k, v in os.environ.items()
-        if k not in PRODUCTION_ENV and k != "DATABASE_PREPARED_STATEMENTS" and not k.startswith("DJANGO_")
-    }
+    clean = {k: v for k, v in os.environ.items() if k not in OURS and not k.startswith("DJANGO_")}
     clean.update(env, DJANGO_SETTINGS_MODULE=settings)
     return subprocess.run([sys.executable, *args], cwd=ROOT, env=clean, capture_output=True, text=True, timeout=120)
 
 
-@pytest.mark.parametrize("missing", sorted(PRODUCTION_ENV))
+@pytest.mark.parametrize("missing", sorted(REQUIRED_ENV))
 def test_production_refuses_to_start_without(missing):
     env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
     result = run(["manage.py", "check"], env, "portal.settings.production")
@@ -98,3 +102,104 @@ def test_production_prepares_statements_unless_told_not_to(setting, options):
     result = run(["-c", f"import django; django.setup(); {code}"], env, "portal.settings.production")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == options
+
+
+# --- Payments: production takes real money only ------------------------------------
+
+
+def test_production_without_a_payment_provider_fails_the_deployment_check():
+    result = run(["manage.py", "check", "--deploy"], REQUIRED_ENV, "portal.settings.production")
+    assert result.returncode != 0
+    assert "subscriptions.E002" in result.stderr
+    assert "PAYMENT_PROVIDER is not set, so no payment could be taken" in result.stderr
+
+
+def test_production_refuses_the_sandbox_unless_staging_asks_for_it_by_name():
+    env = {**REQUIRED_ENV, "PAYMENT_PROVIDER": "sandbox"}
+    result = run(["manage.py", "check", "--deploy"], env, "portal.settings.production")
+    assert result.returncode != 0
+    assert "subscriptions.E001" in result.stderr
+    assert "takes no money" in result.stderr
+    assert "SANDBOX_PAYMENTS_TAKE_NO_MONEY" in result.stderr
+
+
+@pytest.mark.parametrize("missing", ["STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"])
+def test_production_refuses_stripe_without_its_keys(missing):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+    result = run(["manage.py", "check", "--deploy"], env, "portal.settings.production")
+    assert result.returncode != 0
+    assert "subscriptions.E004" in result.stderr
+    assert f"PAYMENT_PROVIDER=stripe needs {missing}" in result.stderr
+
+
+def test_production_migrate_does_not_start_without_a_real_provider():
+    # migrate runs the system checks before touching the database.
+    result = run(["manage.py", "migrate", "--plan"], REQUIRED_ENV, "portal.settings.production")
+    assert result.returncode != 0
+    assert "subscriptions.E002" in result.stderr
+
+
+def test_production_web_process_refuses_to_start_on_the_sandbox():
+    env = {**REQUIRED_ENV, "PAYMENT_PROVIDER": "sandbox"}
+    result = run(["-c", "import portal.wsgi"], env, "portal.settings.production")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: PAYMENT_PROVIDER=sandbox takes no money" in result.stderr
+
+
+def test_production_worker_refuses_to_start_on_the_sandbox():
+    env = {**REQUIRED_ENV, "PAYMENT_PROVIDER": "sandbox"}
+    result = run(["-m", "celery", "-A", "portal", "worker", "--pool=solo"], env, "portal.settings.production")
+    assert result.returncode != 0
+    assert "PAYMENT_PROVIDER=sandbox takes no money" in result.stderr
+
+
+def test_production_web_process_starts_with_stripe():
+    result = run(["-c", "import portal.wsgi; print('serving')"], PRODUCTION_ENV, "portal.settings.production")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "serving"
+
+
+SANDBOX_URLS = (
+    "from django.urls import resolve, Resolver404\n"
+    "from subscriptions.payments import get_provider\n"
+    "for path in ('/sandbox-pay/abc/', '/sandbox-pay/abc/replay/'):\n"
+    "    try:\n"
+    "        print(path, resolve(path).url_name)\n"
+    "    except Resolver404:\n"
+    "        print(path, 'missing')\n"
+    "try:\n"
+    "    print('provider', get_provider('sandbox').name)\n"
+    "except LookupError:\n"
+    "    print('provider missing')\n"
+)
+
+
+def test_production_has_no_sandbox_pages_or_callbacks():
+    code = f"import django; django.setup()\n{SANDBOX_URLS}"
+    result = run(["-c", code], PRODUCTION_ENV, "portal.settings.production")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[:3] == [
+        "/sandbox-pay/abc/ missing",
+        "/sandbox-pay/abc/replay/ missing",
+        "provider missing",
+    ]
+
+
+def test_a_staging_site_that_asks_for_the_sandbox_gets_it_with_a_warning():
+    env = {**REQUIRED_ENV, "PAYMENT_PROVIDER": "sandbox", "SANDBOX_PAYMENTS_TAKE_NO_MONEY": "true"}
+    result = run(["manage.py", "check", "--deploy"], env, "portal.settings.production")
+    assert result.returncode == 0, result.stderr
+    assert "subscriptions.W001" in result.stderr + result.stdout
+    code = f"import django; django.setup()\n{SANDBOX_URLS}"
+    result = run(["-c", code], env, "portal.settings.production")
+    assert result.stdout.split("\n")[:3] == [
+        "/sandbox-pay/abc/ sandbox_pay",
+        "/sandbox-pay/abc/replay/ sandbox_replay",
+        "provider sandbox",
+    ]
+
+
+@pytest.mark.parametrize("mode", ["dev", "test"])
+def test_development_and_tests_take_the_sandbox_without_being_asked(mode):
+    result = run(["manage.py", "check"], {}, f"portal.settings.{mode}")
+    assert result.returncode == 0, result.stderr
