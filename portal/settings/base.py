@@ -240,6 +240,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# At least once: a task's message is acknowledged when the task has run, and
+# one whose worker process died under it goes back to the queue, so a killed
+# worker loses nothing (a callback, a receipt, a sign-in code). Every task is
+# therefore written to be safe to run twice.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_TIMEZONE = "UTC"
 
 # --- Usage outside the bundle -------------------------------------------------

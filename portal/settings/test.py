@@ -6,6 +6,7 @@
   ``services``.
 """
 
+import json
 import os
 
 from .base import *  # noqa: F403
@@ -41,6 +42,12 @@ if SERVICES:
     }
     CELERY_BROKER_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
     CELERY_TASK_ALWAYS_EAGER = False
+    # A worker a test starts as a process of its own (to kill it) is given
+    # the test's database, broker and broker options by name.
+    if os.environ.get("TEST_WORKER_DATABASE"):
+        DATABASES["default"]["NAME"] = os.environ["TEST_WORKER_DATABASE"]
+    CELERY_BROKER_URL = os.environ.get("TEST_WORKER_BROKER_URL", CELERY_BROKER_URL)
+    CELERY_BROKER_TRANSPORT_OPTIONS = json.loads(os.environ.get("TEST_WORKER_TRANSPORT_OPTIONS", "{}"))
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
     CELERY_BROKER_URL = "memory://"
