@@ -2,6 +2,7 @@
 with ``from .base import *`` and change only what differs."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 from csp.constants import NONE, SELF
@@ -240,6 +241,27 @@ CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The periodic sweeps. Beat's database scheduler writes these into its
+# tables when it starts (the admin shows them, and when they last ran); change
+# them here, since a change made in the admin is overwritten at the next start.
+CELERY_BEAT_SCHEDULE = {
+    "Expire lines whose paid period ended": {
+        "task": "subscriptions.tasks.expire_lapsed_lines",
+        "schedule": timedelta(minutes=5),
+    },
+    "Reconcile pending card payments": {
+        "task": "subscriptions.tasks.reconcile_orders",
+        "schedule": timedelta(minutes=1),
+    },
+    "Charge lines due for auto-renew": {
+        "task": "subscriptions.tasks.charge_auto_renewals",
+        "schedule": timedelta(minutes=10),
+    },
+    "Send receipt emails not sent yet": {
+        "task": "subscriptions.tasks.email_unsent_receipts",
+        "schedule": timedelta(minutes=5),
+    },
+}
 # At least once: a task's message is acknowledged when the task has run, and
 # one whose worker process died under it goes back to the queue, so a killed
 # worker loses nothing (a callback, a receipt, a sign-in code). Every task is

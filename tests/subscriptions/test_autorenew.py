@@ -14,7 +14,6 @@ from django.core import mail
 from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
-from django_celery_beat.models import PeriodicTask
 
 from subscriptions.errors import CustomerError
 from subscriptions.models import (
@@ -423,14 +422,6 @@ def test_the_next_period_is_charged_in_its_own_turn(line, plan):
     assert AutoRenewCharge.objects.count() == 2
     assert Receipt.objects.count() == 2
     assert ServicePeriod.objects.filter(line=line).count() == 3
-
-
-def test_beat_runs_the_sweep_every_ten_minutes():
-    task = PeriodicTask.objects.select_related("interval").get(task="subscriptions.tasks.charge_auto_renewals")
-
-    assert task.enabled
-    assert task.interval is not None
-    assert (task.interval.every, task.interval.period) == (10, "minutes")
 
 
 def test_a_charge_run_twice_for_the_same_period_charges_once(line, plan):

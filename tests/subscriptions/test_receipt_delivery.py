@@ -12,7 +12,6 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from django_celery_beat.models import PeriodicTask
 
 from portal.celery import app
 from subscriptions.models import OrderStatus, Receipt, SandboxOutcome
@@ -180,10 +179,3 @@ def test_a_receipt_of_an_owner_without_email_counts_as_done(paid_card_order, mai
     assert email_unsent_receipts() == 0
     assert mailoutbox == []
     assert Receipt.objects.get().emailed_at is not None
-
-
-def test_beat_runs_the_receipt_email_sweep_every_five_minutes():
-    task = PeriodicTask.objects.select_related("interval").get(task="subscriptions.tasks.email_unsent_receipts")
-
-    assert task.enabled
-    assert (task.interval.every, task.interval.period) == (5, "minutes")
