@@ -171,9 +171,15 @@ def redis_broker() -> tuple[str, dict[str, Any]]:
 
 
 def filesystem_broker(tmp_path: Path) -> tuple[str, dict[str, Any]]:
-    folder = tmp_path / "queue"
+    folder, control = tmp_path / "queue", tmp_path / "control"
     folder.mkdir()
-    options = {"data_folder_in": str(folder), "data_folder_out": str(folder), "store_processed": False}
+    control.mkdir()
+    options = {
+        "data_folder_in": str(folder),
+        "data_folder_out": str(folder),
+        "control_folder": str(control),
+        "store_processed": False,
+    }
     return "filesystem://", options
 
 
