@@ -5,13 +5,16 @@ A code's plaintext exists only in the return value of
 ``voucher_batch_create`` (which the admin turns into the printer's CSV) and in
 what a customer types; the database holds its keyed hash. Redemption takes
 the voucher's row lock and flips it with a conditional update, so a code is
-credited once however many requests race for it. Every attempt is recorded;
-a refusal in a transaction of its own, so that the throttle counts it even
-though the redemption rolled back.
+credited once however many requests race for it. Every attempt is recorded,
+a refusal too (after its redemption rolled back to a savepoint), in the
+transaction that counted the recent failures, while that transaction holds
+the throttle for the customer, the line and the IP address: parallel guesses
+are counted one after another, so no more get checked than the limits allow.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 from dataclasses import dataclass
@@ -22,7 +25,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext as _
@@ -260,7 +263,7 @@ def voucher_void(*, voucher: Voucher, by: User, reason: str) -> Voucher:
 # --- redeeming ----------------------------------------------------------------------
 
 
-@sensitive_variables("code", "digits", "typed", "msg")  # a code not yet used is as good as money
+@sensitive_variables("code")  # a code not yet used is as good as money
 def voucher_redeem(
     *,
     user: User,
@@ -274,41 +277,33 @@ def voucher_redeem(
     may use). Call it outside a transaction: a refusal must stay recorded.
 
     1. A line being cancelled takes no voucher (nothing is looked up).
-    2. Refuse without looking when the failures of the last hour reach the
+    2. Open one transaction and hold the throttle for the customer, the line
+       and the IP address in it (``_throttle_hold``): attempts sharing any of
+       them are counted and recorded one after another, so parallel guesses
+       cannot all read the count before any of them is recorded.
+    3. Refuse without looking when the failures of the last hour reach the
        limit for the customer, the IP address or the line (THROTTLED).
-    3. A code that is not 16 digits ending in their check digit is unknown,
+    4. A code that is not 16 digits ending in their check digit is unknown,
        without a lookup.
-    4. In one transaction: lock the voucher found by the code's hash; refuse
-       a code used, voided, expired (after its last day, Oslo time) or for a
+    5. In a savepoint: lock the voucher found by the code's hash; refuse a
+       code used, voided, expired (after its last day, Oslo time) or for a
        plan of the other kind of line; mark it redeemed (a conditional update
        that must change one row); credit the balance or add the plan's
        period; write the audit row and the CREDITED attempt.
-    5. A refusal is recorded in its own transaction and raised as VoucherError.
+    6. A refusal rolls back the savepoint, is recorded in the transaction
+       that still holds the throttle, and is raised as VoucherError once that
+       transaction has committed.
     """
-    now = now or timezone.now()
     if line.status in CLOSED:
         raise CustomerError(_("This line is being cancelled or is cancelled, so a voucher cannot be used on it."))
     ip_address = ip_address or None
-    try:
-        free_at = _throttled_until(user=user, line=line, ip_address=ip_address, now=now)
-        if free_at is not None:
-            minutes = max(1, math.ceil((free_at - now).total_seconds() / 60))
-            raise VoucherError(
-                RedemptionResult.THROTTLED,
-                ngettext(
-                    "Too many wrong voucher codes. Try again in %(minutes)d minute.",
-                    "Too many wrong voucher codes. Try again in %(minutes)d minutes.",
-                    minutes,
-                )
-                % {"minutes": minutes},
-            )
-        digits = code_normalize(code)
-        if digits is None or not code_check_digit_ok(digits):
-            raise VoucherError(RedemptionResult.UNKNOWN, _unknown())
-        with transaction.atomic():
-            return _redeem(user=user, line=line, digits=digits, ip_address=ip_address, channel=channel, now=now)
-    except VoucherError as error:
-        with transaction.atomic():
+    with transaction.atomic():
+        _throttle_hold(user=user, line=line, ip_address=ip_address)
+        # Read after the wait, so that attempts are stamped in the order they were counted.
+        at = now or timezone.now()
+        try:
+            return _attempt(user=user, line=line, code=code, ip_address=ip_address, channel=channel, now=at)
+        except VoucherError as error:
             VoucherAttempt.objects.create(
                 user=user,
                 line=line,
@@ -316,13 +311,37 @@ def voucher_redeem(
                 channel=channel,
                 result=error.result,
                 voucher=error.voucher,
-                created_at=now,
+                created_at=at,
             )
-        log = logger.warning if error.result == RedemptionResult.THROTTLED else logger.info
-        log("voucher refused (%s) for user %s, line %s, ip %s", error.result, user.pk, line.pk, ip_address)
-        raise
+            refusal = error
+    log = logger.warning if refusal.result == RedemptionResult.THROTTLED else logger.info
+    log("voucher refused (%s) for user %s, line %s, ip %s", refusal.result, user.pk, line.pk, ip_address)
+    raise refusal
 
 
+@sensitive_variables("code", "digits")
+def _attempt(*, user: User, line: Line, code: str, ip_address: str | None, channel: str, now: datetime) -> Redemption:
+    """Steps 3 to 5 of ``voucher_redeem``, under its throttle hold."""
+    free_at = _throttled_until(user=user, line=line, ip_address=ip_address, now=now)
+    if free_at is not None:
+        minutes = max(1, math.ceil((free_at - now).total_seconds() / 60))
+        raise VoucherError(
+            RedemptionResult.THROTTLED,
+            ngettext(
+                "Too many wrong voucher codes. Try again in %(minutes)d minute.",
+                "Too many wrong voucher codes. Try again in %(minutes)d minutes.",
+                minutes,
+            )
+            % {"minutes": minutes},
+        )
+    digits = code_normalize(code)
+    if digits is None or not code_check_digit_ok(digits):
+        raise VoucherError(RedemptionResult.UNKNOWN, _unknown())
+    with transaction.atomic():
+        return _redeem(user=user, line=line, digits=digits, ip_address=ip_address, channel=channel, now=now)
+
+
+@sensitive_variables("digits")
 def _redeem(*, user: User, line: Line, digits: str, ip_address: str | None, channel: str, now: datetime) -> Redemption:
     # Only the voucher's row is locked: the batch's plan is an outer join,
     # which PostgreSQL will not lock.
@@ -410,6 +429,35 @@ def _redeem(*, user: User, line: Line, digits: str, ip_address: str | None, chan
     )
     line.refresh_from_db()
     return redemption
+
+
+def _throttle_hold(*, user: User, line: Line, ip_address: str | None) -> None:
+    """Make attempts that share the customer, the line or the IP address wait
+    for each other until the calling transaction ends, so that each counts
+    the failures recorded by those before it.
+
+    On PostgreSQL, a transaction-level advisory lock per scope: an address
+    has no row to lock, and an advisory lock keeps the customer's and the
+    line's rows free for the writes that own them (sign-in, renewals, usage).
+    The locks are taken in the order of their keys, so two attempts never
+    hold one each while waiting for the other's. On SQLite (the embedded
+    default) every transaction begins IMMEDIATE, which already lets one
+    writer in at a time and keeps the others waiting on the database lock."""
+    if connection.vendor != "postgresql":
+        return
+    scopes = [f"user:{user.pk}", f"line:{line.pk}"]
+    if ip_address:
+        scopes.append(f"ip:{ip_address}")
+    # The ORM has no advisory locks.
+    with connection.cursor() as cursor:
+        for key in sorted({_throttle_lock_key(scope) for scope in scopes}):
+            cursor.execute("SELECT pg_advisory_xact_lock(%s::bigint)", [key])
+
+
+def _throttle_lock_key(scope: str) -> int:
+    """The 64-bit advisory lock key of a throttle scope."""
+    digest = hashlib.blake2b(f"voucher-throttle:{scope}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def _throttled_until(*, user: User, line: Line, ip_address: str | None, now: datetime) -> datetime | None:

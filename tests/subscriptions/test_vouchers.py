@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections import Counter
 from datetime import date, datetime, timedelta
 
 import pytest
 from django.contrib.admin.models import LogEntry
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone, translation
 from django.utils.translation import gettext
 
+from portal.settings.base import DATABASES
 from subscriptions.errors import CustomerError
 from subscriptions.iccid import luhn_check_digit
 from subscriptions.models import (
@@ -45,6 +47,7 @@ from subscriptions.services.vouchers import (
 )
 from subscriptions.voucher_codes import code_check_digit_ok, code_format, code_generate, code_hash, code_normalize
 from tests.factories import LedgerEntryFactory, LineFactory, NumberKeepingPlanFactory, PlanFactory, UserFactory
+from tests.services.test_voucher_concurrency import at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -102,6 +105,11 @@ def refused(user, line, code, *, ip=IP, **kwargs) -> VoucherError:
     with pytest.raises(VoucherError) as caught:
         redeem(user, line, code, ip=ip, **kwargs)
     return caught.value
+
+
+def wrong_codes(count: int) -> list[str]:
+    """Distinct codes with a valid check digit, none issued."""
+    return [wrong_code(f"{n:015d}0") for n in range(count)]
 
 
 def wrong_code(code: str) -> str:
@@ -527,6 +535,32 @@ def test_a_line_with_too_many_failures_is_refused_whoever_tries(staff, line, set
     redeem(line.owner, other_line, codes[0][1], ip="198.51.100.2")
 
     assert on_the_line.result == RedemptionResult.THROTTLED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_the_embedded_sqlite_twenty_guesses_at_once_check_only_five(line, tmp_path, monkeypatch):
+    """The embedded default's database is a SQLite file whose transactions
+    begin IMMEDIATE: with the count and the record in one transaction, its
+    write lock lets the guesses in one at a time."""
+    database = tmp_path / "db.sqlite3"
+    with connection.cursor() as cursor:
+        cursor.execute("VACUUM INTO %s", [str(database)])
+    embedded = {**connections.settings["default"], "NAME": database, "OPTIONS": DATABASES["default"]["OPTIONS"]}
+    assert embedded["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    monkeypatch.setitem(connections.settings, "default", embedded)  # for the threads' own connections
+
+    def guess(code: str) -> str:
+        try:
+            redeem(line.owner, line, code)
+        except VoucherError as error:
+            return error.result
+        return "credited"
+
+    results = at_once([lambda code=code: guess(code) for code in wrong_codes(20)])
+
+    assert Counter(results) == {RedemptionResult.UNKNOWN: 5, RedemptionResult.THROTTLED: 15}
+    [recorded] = at_once([lambda: Counter(VoucherAttempt.objects.values_list("result", flat=True))])
+    assert recorded == Counter(results)
 
 
 def test_a_good_redemption_is_not_a_failure(staff, line):
