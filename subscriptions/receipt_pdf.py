@@ -29,9 +29,9 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph, Spacer, Table, TableStyle
 
 from accounts.phone import format_phone
+from subscriptions.formatting import format_nok
 from subscriptions.models import OrderKind, Receipt
 from subscriptions.periods import OSLO
-from subscriptions.templatetags.money import format_nok
 
 CJK_FONT = "STSong-Light"
 

@@ -9,6 +9,7 @@ from django import forms
 from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
+from subscriptions.formatting import format_nok
 from subscriptions.forms import NokAmountField
 from subscriptions.models import Plan, VoucherValue
 from subscriptions.services.vouchers import (
@@ -17,7 +18,6 @@ from subscriptions.services.vouchers import (
     VOUCHER_BATCH_MAX,
     oslo_today,
 )
-from subscriptions.templatetags.money import format_nok
 from subscriptions.voucher_codes import code_normalize
 
 

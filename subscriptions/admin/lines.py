@@ -36,6 +36,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from accounts.phone import normalize_phone
 from subscriptions.errors import CustomerError
+from subscriptions.formatting import format_call, format_data, format_nok, format_texts
 from subscriptions.models import (
     AuditEvent,
     AutoRenewCharge,
@@ -50,8 +51,6 @@ from subscriptions.models import (
 )
 from subscriptions.models.plans import FIELD_LANGUAGES
 from subscriptions.services import lines as line_services
-from subscriptions.templatetags.money import format_nok
-from subscriptions.templatetags.units import format_call, format_data, format_texts
 
 # How many of a line's newest periods, usage records, ledger entries and audit
 # events its page shows; the rest are one click away in their own lists.

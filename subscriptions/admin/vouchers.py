@@ -37,6 +37,7 @@ from django.views.decorators.debug import sensitive_variables
 from accounts.models import User
 from subscriptions.admin.lines import ReadOnlyAdmin, SupportAdmin, changelist_url, nok
 from subscriptions.errors import CustomerError
+from subscriptions.formatting import NBSP
 from subscriptions.models import Voucher, VoucherAttempt, VoucherBatch, VoucherStatus, VoucherValue
 from subscriptions.services.vouchers import (
     FAILURES,
@@ -45,7 +46,6 @@ from subscriptions.services.vouchers import (
     voucher_batch_void,
     voucher_void,
 )
-from subscriptions.templatetags.money import NBSP
 from subscriptions.voucher_codes import code_check_digit_ok, code_format, code_hash, code_normalize
 from subscriptions.voucher_forms import VoucherBatchForm
 

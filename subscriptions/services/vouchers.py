@@ -34,6 +34,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import User
 from subscriptions.errors import CustomerError
+from subscriptions.formatting import format_nok
 from subscriptions.models import (
     LedgerKind,
     Line,
@@ -51,7 +52,6 @@ from subscriptions.services.audit import audit_record
 from subscriptions.services.ledger import ledger_add, ledger_balance
 from subscriptions.services.lines import line_add_period
 from subscriptions.services.orders import CLOSED
-from subscriptions.templatetags.money import format_nok
 from subscriptions.voucher_codes import code_check_digit_ok, code_generate, code_hash, code_normalize
 
 logger = logging.getLogger(__name__)

@@ -12,9 +12,9 @@ import pytest
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
 
+from subscriptions.formatting import format_nok
 from subscriptions.models import AutoRenewal, CardSetup, Line, Plan, SavedCard, SetupStatus
 from subscriptions.periods import OSLO
-from subscriptions.templatetags.money import format_nok
 from tests.browser.conftest import ARTIFACTS, PHONE_VIEWPORT
 from tests.factories import LineFactory, PlanFactory, UserFactory
 

@@ -20,6 +20,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
 from pypdf import PdfReader
 
+from subscriptions.formatting import format_nok
 from subscriptions.models import (
     LedgerEntry,
     LedgerKind,
@@ -33,7 +34,6 @@ from subscriptions.models import (
     ServicePeriod,
 )
 from subscriptions.periods import OSLO
-from subscriptions.templatetags.money import format_nok
 from tests.browser.conftest import ARTIFACTS, PHONE_VIEWPORT
 from tests.factories import LedgerEntryFactory, LineFactory, PlanFactory, UserFactory
 

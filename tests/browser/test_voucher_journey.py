@@ -14,6 +14,7 @@ import pytest
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
 
+from subscriptions.formatting import format_nok
 from subscriptions.iccid import luhn_check_digit
 from subscriptions.models import (
     LedgerEntry,
@@ -29,7 +30,6 @@ from subscriptions.models import (
 from subscriptions.periods import OSLO
 from subscriptions.services.ledger import ledger_balance
 from subscriptions.services.vouchers import oslo_today, voucher_batch_create
-from subscriptions.templatetags.money import format_nok
 from tests.browser.conftest import PHONE_VIEWPORT
 from tests.factories import LedgerEntryFactory, LineFactory, PlanFactory, UserFactory
 

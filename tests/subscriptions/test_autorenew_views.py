@@ -13,6 +13,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import formats, timezone, translation
 
+from subscriptions.formatting import format_nok
 from subscriptions.models import (
     AutoRenewal,
     AutoRenewCharge,
@@ -35,7 +36,6 @@ from subscriptions.services.autorenew import (
     auto_renew_sweep,
 )
 from subscriptions.services.lines import line_transition
-from subscriptions.templatetags.money import format_nok
 from tests.factories import LineFactory, PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from subscriptions.formatting import format_nok
 from subscriptions.models import Plan
-from subscriptions.templatetags.money import format_nok
 from tests.factories import PlanFactory
 
 pytestmark = pytest.mark.django_db

@@ -16,6 +16,7 @@ from django.utils.translation import gettext
 from pypdf import PdfReader
 
 from subscriptions.errors import CustomerError
+from subscriptions.formatting import format_nok
 from subscriptions.models import (
     AuditEvent,
     DiscountKind,
@@ -40,7 +41,6 @@ from subscriptions.receipt_pdf import receipt_pdf
 from subscriptions.services.ledger import ledger_balance
 from subscriptions.services.orders import Billing, order_abandon, order_place, payment_update_apply, renewal_request
 from subscriptions.services.promotions import PromoError, promo_quote
-from subscriptions.templatetags.money import format_nok
 from tests.factories import LedgerEntryFactory, LineFactory, PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

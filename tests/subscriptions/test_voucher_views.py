@@ -16,6 +16,7 @@ from django.test import Client
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext, ngettext
 
+from subscriptions.formatting import format_nok
 from subscriptions.iccid import luhn_check_digit
 from subscriptions.models import (
     LedgerEntry,
@@ -39,7 +40,6 @@ from subscriptions.services.vouchers import (
     voucher_redeem,
     voucher_void,
 )
-from subscriptions.templatetags.money import format_nok
 from tests.factories import LedgerEntryFactory, LineFactory, NumberKeepingPlanFactory, PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

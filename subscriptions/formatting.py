@@ -1,0 +1,129 @@
+"""How the portal writes money, usage and moments for people, in the active
+language: one place for the templates (through the ``money``, ``units`` and
+``moments`` tag libraries), the receipt PDF, the admin and the services.
+
+Money is integer øre shown as kroner ("123,45 kr", "NOK 123.45", "123.45
+克朗"). Usage records hold data in kilobytes, calls in seconds and texts as a
+count; customers read MB/GB, minutes and texts. Moments are written as
+Django's ``date`` filter writes them, with each language's format taken apart
+once (a line page shows many)."""
+
+from __future__ import annotations
+
+import functools
+from datetime import date, datetime
+from decimal import Decimal
+from typing import NamedTuple
+
+from django.utils import formats
+from django.utils.dateformat import DateFormat, re_escaped, re_formatchars
+from django.utils.translation import get_language, gettext, ngettext, pgettext
+
+MINUS = "\u2212"
+NBSP = "\xa0"
+KB_PER_MB = 1024
+KB_PER_GB = 1024 * 1024
+
+
+# --- money ------------------------------------------------------------------------
+
+
+def format_nok(ore: int) -> str:
+    """Kroner with two decimals, grouped thousands and the translated unit;
+    the pieces are joined by no-break spaces so a phone never splits them."""
+    style = _money_style(get_language())
+    kroner, rest = divmod(abs(ore), 100)
+    if isinstance(style.grouping, int):
+        amount = f"{_grouped(str(kroner), style.grouping, style.thousands)}{style.decimal}{rest:02d}"
+    else:  # a locale with uneven groups (none of ours): Django's general path
+        amount = formats.number_format(Decimal(abs(ore)) / 100, 2, use_l10n=True, force_grouping=True)
+    return (MINUS if ore < 0 else "") + style.pattern % {"amount": amount}
+
+
+class _MoneyStyle(NamedTuple):
+    pattern: str
+    grouping: int | tuple[int, ...]
+    thousands: str
+    decimal: str
+
+
+@functools.cache
+def _money_style(language: str | None) -> _MoneyStyle:
+    """How a language writes a sum, looked up once per language (a page shows
+    many sums). Called with the active language, so the translation below is
+    that language's."""
+    # Translators: a sum of Norwegian kroner; put the unit where your language does.
+    pattern = pgettext("money", "NOK %(amount)s").replace(" ", NBSP)
+    return _MoneyStyle(
+        pattern=pattern,
+        grouping=formats.get_format("NUMBER_GROUPING", language),
+        thousands=formats.get_format("THOUSAND_SEPARATOR", language),
+        decimal=formats.get_format("DECIMAL_SEPARATOR", language),
+    )
+
+
+def _grouped(digits: str, size: int, separator: str) -> str:
+    """``digits`` with ``separator`` between groups of ``size`` from the right."""
+    if size <= 0 or not separator:
+        return digits
+    head = len(digits) % size or size
+    return separator.join([digits[:head], *(digits[start : start + size] for start in range(head, len(digits), size))])
+
+
+# --- usage ------------------------------------------------------------------------
+
+
+def _number(value: Decimal | int, decimals: int = 0) -> str:
+    return formats.number_format(value, decimals, use_l10n=True, force_grouping=True)
+
+
+def format_data(kb: int) -> str:
+    """1.25 GB from a gigabyte up, whole MB from 100 MB, else one decimal."""
+    if kb >= KB_PER_GB:
+        return gettext("%(amount)s GB") % {"amount": _number(Decimal(kb) / KB_PER_GB, 2)}
+    megabytes = Decimal(kb) / KB_PER_MB
+    decimals = 0 if kb >= 100 * KB_PER_MB else 1
+    return gettext("%(amount)s MB") % {"amount": _number(megabytes, decimals)}
+
+
+def format_minutes(seconds: int) -> str:
+    """Whole minutes, for allowances: what is left is rounded down."""
+    minutes = seconds // 60
+    return ngettext("%(count)s minute", "%(count)s minutes", minutes) % {"count": _number(minutes)}
+
+
+def format_call(seconds: int) -> str:
+    """A call's length, to the second: 3 min 05 s."""
+    minutes, rest = divmod(seconds, 60)
+    return gettext("%(minutes)s min %(seconds)s s") % {"minutes": _number(minutes), "seconds": f"{rest:02d}"}
+
+
+def format_texts(count: int) -> str:
+    return ngettext("%(count)s text", "%(count)s texts", count) % {"count": _number(count)}
+
+
+# --- moments ----------------------------------------------------------------------
+
+
+def format_moment(value: date | datetime, format_name: str = "DATETIME_FORMAT") -> str:
+    """What ``|date:format_name`` gives in the active language, e.g.
+    "22. november 2026 14:05" in Norwegian. ``value`` in the time zone it is
+    to be shown in."""
+    formatter = DateFormat(value)
+    return "".join(
+        str(getattr(formatter, piece)()) if is_code else piece
+        for piece, is_code in _pieces(get_language(), format_name)
+    )
+
+
+@functools.cache
+def _pieces(language: str | None, format_name: str) -> tuple[tuple[str, bool], ...]:
+    """The language's format split into format characters (``True``) and
+    literal text (``False``), the way Django's formatter reads it."""
+    pieces: list[tuple[str, bool]] = []
+    for index, piece in enumerate(re_formatchars.split(str(formats.get_format(format_name, language)))):
+        if index % 2:
+            pieces.append((piece, True))
+        elif piece:
+            pieces.append((re_escaped.sub(r"\1", piece), False))
+    return tuple(pieces)
