@@ -79,6 +79,24 @@ class AccountAdapter(DefaultAccountAdapter):
 
     # --- sign-in and sign-up -----------------------------------------------------
 
+    def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
+        """allauth's failed-sign-in counter, one per identifier typed: the
+        lowercased email or the E.164 number. allauth reads only the email, so
+        every phone sign-in would share one counter and five bad guesses at
+        any number would lock all phone sign-ins out. Not one per account: a
+        shared lock-out would tell a guesser which email and number belong
+        together."""
+        site = get_current_site(request)
+        email = (credentials.get("email") or "").strip().lower()
+        if email:
+            return f"{site.domain}:email:{email}"
+        phone = (credentials.get("phone") or "").strip()
+        try:
+            phone = normalize_phone(phone)
+        except ValidationError:
+            phone = phone.lower()
+        return f"{site.domain}:phone:{phone}"
+
     def login(self, request: HttpRequest, user: User) -> None:
         super().login(request, user)
         # Messages added after sign-in ("Successfully signed in…") speak the

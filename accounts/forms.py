@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from allauth.account.forms import RequestLoginCodeForm as AllauthRequestLoginCodeForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
@@ -52,6 +53,18 @@ class SignupForm(AllauthSignupForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        nothing_given = not cleaned.get("email") and not cleaned.get("phone")
+        if nothing_given and not self.has_error("phone") and not self.has_error("email"):
+            raise forms.ValidationError(_("Enter an email address or a mobile number, so that we can reach you."))
+        return cleaned
+
+
+class RequestLoginCodeForm(AllauthRequestLoginCodeForm):
+    """allauth's "send me a sign-in code" form, which must be given an email
+    address or a mobile number (allauth's own accepts neither and fails)."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean()
         nothing_given = not cleaned.get("email") and not cleaned.get("phone")
         if nothing_given and not self.has_error("phone") and not self.has_error("email"):
             raise forms.ValidationError(_("Enter an email address or a mobile number, so that we can reach you."))

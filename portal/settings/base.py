@@ -148,7 +148,7 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
-ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
+ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm", "request_login_code": "accounts.forms.RequestLoginCodeForm"}
 ACCOUNT_LOGIN_METHODS = {"phone", "email"}
 # Email and phone are each optional on the form; the signup form asks for at
 # least one of them (allauth's W001 check cannot see that rule).
