@@ -259,3 +259,25 @@ def test_asking_for_a_code_without_an_address_or_number_answers_with_the_form(cl
     assert "请填写电子邮箱或手机号码" in response.content.decode()
     assert sms_outbox == []
     assert mail.outbox == []
+
+
+def test_a_signup_with_a_taken_email_in_any_case_creates_nothing_and_emails_the_owner(
+    client, django_capture_on_commit_callbacks
+):
+    UserFactory(email="kari@example.test", language="en")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/accounts/signup/",
+            {
+                "full_name": "Li Wei",
+                "email": "Kari@Example.test",
+                "password1": "fjord-bike-2026",
+                "password2": "fjord-bike-2026",
+            },
+        )
+    assert response.status_code == 302
+    assert "already registered" not in client.get(response["Location"]).content.decode()
+    assert User.objects.count() == 1
+    assert [message.to for message in mail.outbox] == [["kari@example.test"]]
+    assert "Account Already Exists" in mail.outbox[0].subject
+    assert client.get("/dashboard/").status_code == 302  # not signed in to anyone's account
