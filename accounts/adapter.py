@@ -8,7 +8,7 @@ from typing import Any
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from django.contrib.sites.shortcuts import get_current_site
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import translation
@@ -16,7 +16,7 @@ from django.utils.translation import gettext
 
 from accounts import services
 from accounts.forms import MobileNumberField, SignupForm
-from accounts.models import User
+from accounts.models import SentText, User
 from accounts.phone import normalize_phone
 
 
@@ -51,17 +51,31 @@ class AccountAdapter(DefaultAccountAdapter):
             body = gettext("Your Nordlys Mobil code is %(code)s. It is valid for a few minutes; never share it.") % {
                 "code": code
             }
-        services.sms_send(to=phone, body=body)
+        services.text_send(to=phone, body=body, purpose=SentText.Purpose.CODE, client_address=self._client_address())
 
     def send_unknown_account_sms(self, phone: str, **kwargs: Any) -> None:
-        body = gettext("Someone asked for a sign-in code for this number, but it has no Nordlys Mobil account.")
-        services.sms_send(to=phone, body=body)
+        """Nothing: a text to a number without an account would let anyone
+        have us pay for texts to numbers of their choosing. The visitor sees
+        the same "code sent" page either way."""
 
     def send_account_already_exists_sms(self, phone: str) -> None:
         owner = self.get_user_by_phone(phone)
         with translation.override(owner.language if owner else translation.get_language()):
             body = gettext("Someone tried to sign up with this number, which already has a Nordlys Mobil account.")
-        services.sms_send(to=phone, body=body)
+        services.text_send(
+            to=phone, body=body, purpose=SentText.Purpose.ACCOUNT_EXISTS, client_address=self._client_address()
+        )
+
+    def _client_address(self) -> str | None:
+        """The address of the visitor whose request makes us send a text, as
+        allauth finds it for its rate limits (None outside a request)."""
+        request = allauth_context.request
+        if request is None:
+            return None
+        try:
+            return self.get_client_ip(request)
+        except PermissionDenied:
+            return None
 
     # --- email --------------------------------------------------------------
 
@@ -78,6 +92,24 @@ class AccountAdapter(DefaultAccountAdapter):
         services.email_send(message=message)
 
     # --- sign-in and sign-up -----------------------------------------------------
+
+    def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
+        """allauth's failed-sign-in counter, one per identifier typed: the
+        lowercased email or the E.164 number. allauth reads only the email, so
+        every phone sign-in would share one counter and five bad guesses at
+        any number would lock all phone sign-ins out. Not one per account: a
+        shared lock-out would tell a guesser which email and number belong
+        together."""
+        site = get_current_site(request)
+        email = (credentials.get("email") or "").strip().lower()
+        if email:
+            return f"{site.domain}:email:{email}"
+        phone = (credentials.get("phone") or "").strip()
+        try:
+            phone = normalize_phone(phone)
+        except ValidationError:
+            phone = phone.lower()
+        return f"{site.domain}:phone:{phone}"
 
     def login(self, request: HttpRequest, user: User) -> None:
         super().login(request, user)
@@ -96,5 +128,5 @@ class AccountAdapter(DefaultAccountAdapter):
         if commit:
             with transaction.atomic():
                 user.save()
-                services.user_welcome(user=user)
+                services.user_welcome(user=user, client_address=self._client_address())
         return user

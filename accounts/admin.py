@@ -1,13 +1,16 @@
 """Support staff find customers by email, phone and name."""
 
+from typing import Any
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.models import SentText, User
+from accounts.texts import text_counts_this_hour
 
 
 class StaffUserChangeForm(UserChangeForm):
@@ -55,3 +58,29 @@ class UserAdmin(DjangoUserAdmin):
         except ValidationError:
             return queryset, may_have_duplicates
         return queryset | self.model.objects.filter(phone=e164), may_have_duplicates
+
+
+@admin.register(SentText)
+class SentTextAdmin(admin.ModelAdmin):
+    """The texts sent on visitors' requests, read-only, with this hour's
+    counts against the caps above the list: what support needs to answer
+    "I got no code" (a cap was reached) and to spot a flood."""
+
+    list_display = ["created_at", "purpose", "country", "client_address"]
+    list_filter = ["purpose", "country"]
+    search_fields = ["client_address", "country"]
+    date_hierarchy = "created_at"
+    change_list_template = "admin/accounts/senttext/change_list.html"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        extra_context = {**(extra_context or {}), "hourly": text_counts_this_hour()}
+        return super().changelist_view(request, extra_context=extra_context)

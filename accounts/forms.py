@@ -2,10 +2,14 @@
 
 from typing import Any
 
+from allauth.account.adapter import get_adapter
+from allauth.account.forms import RequestLoginCodeForm as AllauthRequestLoginCodeForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -50,8 +54,42 @@ class SignupForm(AllauthSignupForm):
         if "phone" in self.fields:
             self.fields["phone"].label = _("Mobile number (optional)")
 
+    email_taken = False
+
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
+        nothing_given = not cleaned.get("email") and not cleaned.get("phone")
+        if nothing_given and not self.has_error("phone") and not self.has_error("email"):
+            raise forms.ValidationError(_("Enter an email address or a mobile number, so that we can reach you."))
+        return cleaned
+
+    def validate_unique_email(self, value: str) -> str:
+        """An address that has an account is no error on the form: that
+        would tell anyone which addresses are customers'. allauth refuses it
+        (emails must be unique and verification is optional); try_save then
+        emails the owner instead of creating an account."""
+        try:
+            email: str = super().validate_unique_email(value)
+        except forms.ValidationError as error:
+            if error.code != "email_taken":
+                raise
+            self.email_taken = True
+            return value
+        return email
+
+    def try_save(self, request: HttpRequest) -> tuple[Any, HttpResponse | None]:
+        if self.email_taken:
+            get_adapter().send_account_already_exists_mail(self.cleaned_data["email"])
+            return None, redirect("account_email_verification_sent")
+        return super().try_save(request)
+
+
+class RequestLoginCodeForm(AllauthRequestLoginCodeForm):
+    """allauth's "send me a sign-in code" form, which must be given an email
+    address or a mobile number (allauth's own accepts neither and fails)."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean()
         nothing_given = not cleaned.get("email") and not cleaned.get("phone")
         if nothing_given and not self.has_error("phone") and not self.has_error("email"):
             raise forms.ValidationError(_("Enter an email address or a mobile number, so that we can reach you."))

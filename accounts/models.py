@@ -97,3 +97,27 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def has_address(self) -> bool:
         return bool(self.street_address and self.postal_code and self.city)
+
+
+class SentText(models.Model):
+    """One text the portal handed to the SMS gateway, kept so that support
+    staff see the volume against the hourly caps (accounts/texts.py). Neither
+    the number nor the message is kept: a text may carry a sign-in code."""
+
+    class Purpose(models.TextChoices):
+        CODE = "code", _("sign-in or verification code")
+        ACCOUNT_EXISTS = "account_exists", _("notice: the number already has an account")
+        WELCOME = "welcome", _("welcome")
+
+    created_at = models.DateTimeField(_("sent at"), default=timezone.now, db_index=True)
+    country = models.CharField(_("destination country"), max_length=2, help_text=_("ISO 3166 code of the number"))
+    purpose = models.CharField(_("purpose"), max_length=20, choices=Purpose.choices)
+    client_address = models.GenericIPAddressField(_("requested from"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("text sent")
+        verbose_name_plural = _("texts sent")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_purpose_display()} → {self.country}"

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
+import logging
+
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from accounts.messaging import email_send, sms_send
-from accounts.models import User
+from accounts.models import SentText, User
+from accounts.texts import address_scope, text_allowance_take, text_country
 
-__all__ = ["email_send", "sms_send", "user_set_language", "user_set_phone", "user_update_profile", "user_welcome"]
+__all__ = [
+    "email_send",
+    "text_allow",
+    "text_send",
+    "user_set_language",
+    "user_set_phone",
+    "user_update_profile",
+    "user_welcome",
+]
+
+logger = logging.getLogger(__name__)
 
 LANGUAGE_CODES = {code for code, _name in settings.LANGUAGES}
 
@@ -45,12 +58,39 @@ def user_update_profile(
     user.save(update_fields=["full_name", "street_address", "postal_code", "city", "language"])
 
 
-def user_welcome(*, user: User) -> None:
-    """Queue the welcome message for a new customer once sign-up commits."""
+def text_allow(*, to: str, purpose: SentText.Purpose, client_address: str | None) -> bool:
+    """Take one text to ``to`` from the hourly caps and record it; False
+    (and a warning in the log) when a cap refuses. ``client_address`` is the
+    address of the visitor whose request causes the text, None when there
+    is none."""
+    country = text_country(to)
+    scope = address_scope(client_address) if client_address else None
+    refused_by = text_allowance_take(country=country, address=scope)
+    if refused_by:
+        logger.warning("Text (%s) to %s not sent: the hourly cap per %s is reached", purpose, country, refused_by)
+        return False
+    SentText.objects.create(country=country, purpose=purpose, client_address=scope)
+    return True
+
+
+def text_send(*, to: str, body: str, purpose: SentText.Purpose, client_address: str | None) -> bool:
+    """Queue a text for the worker, within the hourly caps. A refused text is
+    dropped silently, as the visitor sees it: telling them would tell apart a
+    number with an account (which gets a code) from one without."""
+    if not text_allow(to=to, purpose=purpose, client_address=client_address):
+        return False
+    sms_send(to=to, body=body)
+    return True
+
+
+def user_welcome(*, user: User, client_address: str | None = None) -> None:
+    """Queue the welcome message for a new customer once sign-up commits.
+    ``client_address`` is where the sign-up came from: a welcome by text
+    counts against that address's cap."""
     from accounts.tasks import send_welcome
 
     user_id = user.pk
-    transaction.on_commit(lambda: send_welcome.delay(user_id))
+    transaction.on_commit(lambda: send_welcome.delay(user_id, client_address))
 
 
 @transaction.atomic

@@ -13,6 +13,7 @@ from django.utils import translation
 
 from accounts import services
 from accounts.messaging import email_from_payload
+from accounts.models import SentText
 from portal import sms
 
 logger = logging.getLogger(__name__)
@@ -31,8 +32,9 @@ def deliver_sms(self: Task[[str, str], None], to: str, body: str) -> None:
 
 
 @shared_task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=30, retry_backoff_max=3600, max_retries=8)
-def send_welcome(user_id: int) -> None:
-    """Safe to run twice: the claim lets exactly one run send."""
+def send_welcome(user_id: int, client_address: str | None = None) -> None:
+    """Safe to run twice: the claim lets exactly one run send. A welcome by
+    text counts against the hourly text caps of the address that signed up."""
     user = services.welcome_claim(user_id=user_id)
     if user is None:
         return
@@ -43,7 +45,9 @@ def send_welcome(user_id: int) -> None:
                 subject = render_to_string("emails/welcome_subject.txt", context).strip()
                 body = render_to_string("emails/welcome_message.txt", context)
                 email_from_payload({"subject": subject, "body": body, "from_email": None, "to": [user.email]}).send()
-            elif user.phone:
+            elif user.phone and services.text_allow(
+                to=user.phone, purpose=SentText.Purpose.WELCOME, client_address=client_address
+            ):
                 sms.send(to=user.phone, body=render_to_string("emails/welcome_sms.txt", context).strip())
     except Exception:
         # Give the claim back so a retry (or a later run) can send it. A worker

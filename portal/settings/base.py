@@ -149,7 +149,7 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
-ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm"}
+ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm", "request_login_code": "accounts.forms.RequestLoginCodeForm"}
 ACCOUNT_LOGIN_METHODS = {"phone", "email"}
 # Email and phone are each optional on the form; the signup form asks for at
 # least one of them (allauth's W001 check cannot see that rule).
@@ -228,6 +228,21 @@ SMS_SENDER = os.environ.get("SMS_SENDER", "Nordlys")
 SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
 SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN", "")
 SMS_GATEWAY_TIMEOUT = 10
+
+# Texts a visitor can make us send (sign-in and verification codes, notices,
+# welcomes) cost money per message, far more to some countries: caps per clock
+# hour (accounts/texts.py), per requesting address (a campus or office shares
+# one, so a few people's worth), per destination country outside the Nordics
+# and the EEA (where our customers' numbers are; elsewhere is where text fraud
+# sends to), and in total (a bound on the bill whatever the spread).
+TEXTS_PER_HOUR = {"address": 10, "country": 20, "total": 500}
+TEXTS_UNCAPPED_COUNTRIES = frozenset(
+    # The Nordics, with the Faroes, Greenland, Åland and Svalbard.
+    {"NO", "SE", "DK", "FI", "IS", "FO", "GL", "AX", "SJ"}
+    # The rest of the EEA.
+    | {"AT", "BE", "BG", "HR", "CY", "CZ", "EE", "FR", "DE", "GR", "HU", "IE", "IT", "LV", "LI", "LT", "LU"}
+    | {"MT", "NL", "PL", "PT", "RO", "SK", "SI", "ES"}
+)
 
 # --- Celery -------------------------------------------------------------------
 

@@ -94,7 +94,7 @@ def test_customers_sign_in_with_email_or_the_number_as_they_type_it(client, logi
 
 
 def test_failed_sign_ins_are_rate_limited(client):
-    UserFactory(email="kari@example.test", verified_email=True)
+    UserFactory(email="kari@example.test", verified_email=True, phone_verified=True)
     for _attempt in range(5):  # allauth's default: 5 failures per 5 minutes per login
         client.post("/accounts/login/", {"login": "kari@example.test", "password": "wrong"})
     response = client.post("/accounts/login/", {"login": "kari@example.test", "password": DEFAULT_PASSWORD})
@@ -227,3 +227,57 @@ def test_a_wrong_one_time_code_is_refused_with_a_message(client, sms_outbox, dja
     response = client.post(response["Location"], {"code": "000000"}, HTTP_ACCEPT_LANGUAGE="nb")
     assert response.status_code == 200
     assert client.get("/dashboard/").status_code == 302
+
+
+def test_failed_sign_ins_with_a_number_lock_out_only_that_number(client):
+    UserFactory(phone="+4741234567", phone_verified=True)
+    for _attempt in range(5):
+        client.post("/accounts/login/", {"login": "+47 400 00 001", "password": "guess"})
+    locked = client.post("/accounts/login/", {"login": "40000001", "password": "guess"})
+    assert "Too many failed login attempts" in locked.content.decode()
+
+    response = Client().post("/accounts/login/", {"login": "+47 412 34 567", "password": DEFAULT_PASSWORD})
+    assert response.status_code == 302
+    assert response["Location"] == "/dashboard/"
+
+
+def test_failed_sign_ins_with_an_email_lock_out_only_that_email_in_any_case(client):
+    UserFactory(email="kari@example.test", verified_email=True, phone_verified=True)
+    for _attempt in range(5):
+        client.post("/accounts/login/", {"login": "Ola@Example.test", "password": "guess"})
+    locked = client.post("/accounts/login/", {"login": "ola@example.test", "password": "guess"})
+    assert "Too many failed login attempts" in locked.content.decode()
+
+    response = Client().post("/accounts/login/", {"login": "kari@example.test", "password": DEFAULT_PASSWORD})
+    assert response["Location"] == "/dashboard/"
+
+
+@pytest.mark.parametrize("data", [{"email": "", "phone": ""}, {}])
+def test_asking_for_a_code_without_an_address_or_number_answers_with_the_form(client, sms_outbox, data):
+    response = client.post("/accounts/login/code/", data, HTTP_ACCEPT_LANGUAGE="zh-hans")
+    assert response.status_code == 200
+    assert "请填写电子邮箱或手机号码" in response.content.decode()
+    assert sms_outbox == []
+    assert mail.outbox == []
+
+
+def test_a_signup_with_a_taken_email_in_any_case_creates_nothing_and_emails_the_owner(
+    client, django_capture_on_commit_callbacks
+):
+    UserFactory(email="kari@example.test", language="en")
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(
+            "/accounts/signup/",
+            {
+                "full_name": "Li Wei",
+                "email": "Kari@Example.test",
+                "password1": "fjord-bike-2026",
+                "password2": "fjord-bike-2026",
+            },
+        )
+    assert response.status_code == 302
+    assert "already registered" not in client.get(response["Location"]).content.decode()
+    assert User.objects.count() == 1
+    assert [message.to for message in mail.outbox] == [["kari@example.test"]]
+    assert "Account Already Exists" in mail.outbox[0].subject
+    assert client.get("/dashboard/").status_code == 302  # not signed in to anyone's account
