@@ -57,8 +57,8 @@ from subscriptions.models import (
 )
 from subscriptions.periods import DAYS, MONTHS, OSLO, add_months, period_end
 from subscriptions.services.lines import line_add_period, line_set_low_balance_threshold, line_transition
+from subscriptions.services.voucher_codes import code_format
 from subscriptions.services.vouchers import voucher_batch_create
-from subscriptions.voucher_codes import code_format
 
 T = TypeVar("T")
 

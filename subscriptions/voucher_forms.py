@@ -12,13 +12,13 @@ from django.utils.translation import gettext_lazy as _
 from subscriptions.formatting import format_nok
 from subscriptions.forms import NokAmountField
 from subscriptions.models import Plan, VoucherValue
+from subscriptions.services.voucher_codes import code_normalize
 from subscriptions.services.vouchers import (
     VOUCHER_AMOUNT_MAX_ORE,
     VOUCHER_AMOUNT_MIN_ORE,
     VOUCHER_BATCH_MAX,
     oslo_today,
 )
-from subscriptions.voucher_codes import code_normalize
 
 
 class VoucherRedeemForm(forms.Form):

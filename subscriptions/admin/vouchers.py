@@ -39,6 +39,7 @@ from subscriptions.admin.lines import ReadOnlyAdmin, SupportAdmin, changelist_ur
 from subscriptions.errors import CustomerError
 from subscriptions.formatting import NBSP
 from subscriptions.models import Voucher, VoucherAttempt, VoucherBatch, VoucherStatus, VoucherValue
+from subscriptions.services.voucher_codes import code_check_digit_ok, code_format, code_hash, code_normalize
 from subscriptions.services.vouchers import (
     FAILURES,
     oslo_today,
@@ -46,7 +47,6 @@ from subscriptions.services.vouchers import (
     voucher_batch_void,
     voucher_void,
 )
-from subscriptions.voucher_codes import code_check_digit_ok, code_format, code_hash, code_normalize
 from subscriptions.voucher_forms import VoucherBatchForm
 
 # How many of a batch's redeemed codes its page lists; the rest are in the

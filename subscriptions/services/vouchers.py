@@ -52,7 +52,7 @@ from subscriptions.services.audit import audit_record
 from subscriptions.services.ledger import ledger_add, ledger_balance
 from subscriptions.services.lines import line_add_period
 from subscriptions.services.orders import CLOSED
-from subscriptions.voucher_codes import code_check_digit_ok, code_generate, code_hash, code_normalize
+from subscriptions.services.voucher_codes import code_check_digit_ok, code_generate, code_hash, code_normalize
 
 logger = logging.getLogger(__name__)
 

@@ -37,6 +37,13 @@ from subscriptions.models import (
 from subscriptions.periods import OSLO
 from subscriptions.services.ledger import ledger_balance
 from subscriptions.services.lines import line_transition
+from subscriptions.services.voucher_codes import (
+    code_check_digit_ok,
+    code_format,
+    code_generate,
+    code_hash,
+    code_normalize,
+)
 from subscriptions.services.vouchers import (
     VoucherError,
     oslo_today,
@@ -45,7 +52,6 @@ from subscriptions.services.vouchers import (
     voucher_redeem,
     voucher_void,
 )
-from subscriptions.voucher_codes import code_check_digit_ok, code_format, code_generate, code_hash, code_normalize
 from tests.factories import LedgerEntryFactory, LineFactory, NumberKeepingPlanFactory, PlanFactory, UserFactory
 from tests.services.test_voucher_concurrency import at_once
 

@@ -23,8 +23,8 @@ from django.utils import timezone
 
 from subscriptions.models import RedemptionResult, Voucher, VoucherAttempt, VoucherBatch, VoucherStatus, VoucherValue
 from subscriptions.services.ledger import ledger_balance
+from subscriptions.services.voucher_codes import code_check_digit_ok, code_hash, code_normalize
 from subscriptions.services.vouchers import VoucherError, oslo_today, voucher_batch_create, voucher_redeem
-from subscriptions.voucher_codes import code_check_digit_ok, code_hash, code_normalize
 from tests.factories import LineFactory, NumberKeepingPlanFactory, PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
