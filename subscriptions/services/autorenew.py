@@ -313,10 +313,9 @@ def auto_renew_charge_run(*, charge_id: int, now: datetime | None = None) -> Aut
         # for a renewal by hand.
         begun = cut_off and Order.objects.filter(owner_id=line.owner_id, idempotency_key=key).exists()
         unrenewed = line.expires_at == charge.period_end and line.auto_renew
-        # A retry that comes after the paid end (workers were down, or a
-        # retry delay longer than the time left) is too late: the customer is
-        # told the charge failed for good, as after the last retry, not left
-        # to wonder.
+        # A retry that comes after the paid end (the workers were down until
+        # then) is too late: the customer is told the charge failed for good,
+        # as after the last retry, not left to wonder.
         lapsed = unrenewed and charge.period_end <= now and line.status in (LineStatus.ACTIVE, LineStatus.EXPIRED)
         if not begun and charge.attempts and lapsed:
             charge.status = ChargeStatus.FAILED
