@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from portal.bench.cpu import GUNICORN, POSTGRES, WRK
+from bench.cpu import GUNICORN, POSTGRES, WRK
 
 MB = 1024 * 1024
 

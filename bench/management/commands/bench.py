@@ -33,13 +33,13 @@ from django.db.models import Count
 from django.utils import timezone
 from psycopg import sql
 
-from portal.bench import dataset as bench_dataset
-from portal.bench.load import LoadResult, Page, wrk_run
-from portal.bench.queries import QueryCount, queries_count, request_profile
-from portal.bench.report import report_text, report_write, targets_check
-from portal.bench.server import ServerConfig, gunicorn_running
-from portal.bench.sessions import SignedIn, sessions_create, sessions_file_write
-from portal.bench.timers import generators_time, sweeps_time
+from bench import dataset as bench_dataset
+from bench.load import LoadResult, Page, wrk_run
+from bench.queries import QueryCount, queries_count, request_profile
+from bench.report import report_text, report_write, targets_check
+from bench.server import ServerConfig, gunicorn_running
+from bench.sessions import SignedIn, sessions_create, sessions_file_write
+from bench.timers import generators_time, sweeps_time
 from subscriptions.models import Line, Receipt, UsageRecord
 
 PAGES = [
@@ -65,7 +65,7 @@ def _int_list(value: str) -> list[int]:
 
 
 class Command(BaseCommand):
-    help = "Benchmark the portal under gunicorn and wrk on a large dataset (portal.settings.bench only)."
+    help = "Benchmark the portal under gunicorn and wrk on a large dataset (bench.settings only)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--scale", type=float, default=1.0, help="dataset size as a fraction of the full one")
@@ -85,7 +85,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         if not getattr(settings, "BENCH", False):
-            raise CommandError("Run it with DJANGO_SETTINGS_MODULE=portal.settings.bench (`make bench` does).")
+            raise CommandError("Run it with DJANGO_SETTINGS_MODULE=bench.settings (`make bench` does).")
         output: Path = options["output"] or settings.VAR_DIR / "bench"
         load_before = _load_average()
         self.say("== the database")

@@ -21,13 +21,13 @@ from django.test import RequestFactory
 from django.utils import timezone
 
 from accounts.models import User
-from portal.bench import dataset as bench_dataset
-from portal.bench.load import LoadResult, Page, wrk_command, wrk_parse
-from portal.bench.queries import QueryCount
-from portal.bench.report import Target, change, percentile, report_text, report_write, targets_check
-from portal.bench.sessions import sessions_create, sessions_file_write
-from portal.bench.views import BARE_BODY, bare
-from portal.management.commands.bench import round_rows
+from bench import dataset as bench_dataset
+from bench.load import LoadResult, Page, wrk_command, wrk_parse
+from bench.management.commands.bench import round_rows
+from bench.queries import QueryCount
+from bench.report import Target, change, percentile, report_text, report_write, targets_check
+from bench.sessions import sessions_create, sessions_file_write
+from bench.views import BARE_BODY, bare
 from subscriptions.models import LedgerEntry, Line, Order, OrderStatus, Receipt, ServicePeriod, UsageRecord
 
 WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:8765
@@ -63,7 +63,7 @@ def test_it_refuses_wrk_output_without_the_scripts_result():
 
 
 def test_the_wrk_command_passes_the_path_sessions_and_cookie_to_the_script(monkeypatch):
-    monkeypatch.setattr("portal.bench.load.shutil.which", lambda name: "/usr/bin/wrk")
+    monkeypatch.setattr("bench.load.shutil.which", lambda name: "/usr/bin/wrk")
     sessions = Path("var/bench/wrk-sessions.txt")
 
     signed_in = wrk_command(
@@ -294,21 +294,21 @@ def test_the_bare_view_answers_a_fixed_short_response():
 
 @pytest.fixture
 def fresh_bench_urls():
-    sys.modules.pop("portal.bench.urls", None)
+    sys.modules.pop("bench.urls", None)
     yield
-    sys.modules.pop("portal.bench.urls", None)
+    sys.modules.pop("bench.urls", None)
 
 
 def test_the_bench_urls_load_only_in_bench_mode(settings, fresh_bench_urls):
     settings.BENCH = False
     with pytest.raises(ImproperlyConfigured):
-        importlib.import_module("portal.bench.urls")
+        importlib.import_module("bench.urls")
 
 
 @pytest.mark.django_db
 def test_the_bench_urls_serve_the_bare_view_beside_the_portals(settings, client, fresh_bench_urls):
     settings.BENCH = True
-    settings.ROOT_URLCONF = "portal.bench.urls"
+    settings.ROOT_URLCONF = "bench.urls"
 
     assert client.get("/bench/bare/").content == b"ok\n"
     assert client.get("/healthz").status_code == 200
