@@ -154,11 +154,10 @@ PAGES_LEGEND = [
     "vs bare: req/s as a share of the anonymous bare view's; vs signed-in bare: of the bare view with a session",
     "(session, user, CSRF, CSP: the floor every signed-in page stands on), which the targets use. Each divides by",
     "the mean of that bare view's run before the pages and its run again after them (the machine's speed drifts).",
-    "SQL max/mean: statements",
-    "per request over the sample; app ms, SQL ms: median time of one request in the bench process alone, and",
-    "its SQL part (the rest is Python); wrk's p50/p99 add queueing and the CPUs shared with PostgreSQL and wrk.",
-    "CPU ms: CPU time of every process per request during the run (Linux /proc), and of it gunicorn's,",
-    "PostgreSQL's and wrk's: with two CPUs, req/s is at most 2000 / CPU ms.",
+    "SQL max/mean: statements per request over the sample; app ms, SQL ms: median time of one request in the bench",
+    "process alone, and its SQL part (the rest is Python); wrk's p50/p99 add queueing and the CPUs shared with",
+    "PostgreSQL and wrk. CPU ms: CPU time of every process on the machine per request during the run (Linux /proc),",
+    "and of it gunicorn's, PostgreSQL's and wrk's: with two CPUs, req/s is at most 2000 / CPU ms.",
 ]
 
 
