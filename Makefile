@@ -63,7 +63,7 @@ lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
 
 typecheck: $(VENV)/.dev-installed
-	$(VENV)/bin/mypy portal accounts subscriptions
+	$(VENV)/bin/mypy portal accounts subscriptions bench
 
 # Unit, view and browser tests on SQLite with eager tasks.
 pytest: $(VENV)/.dev-installed
@@ -73,17 +73,18 @@ pytest: $(VENV)/.dev-installed
 pytest-services: $(VENV)/.dev-installed
 	PORTAL_TEST_SERVICES=1 $(VENV)/bin/pytest -m services
 
-# The benchmark (issue 6), not part of `make test`: a large dataset in the
-# portal_bench database on the local PostgreSQL (built once, then reused),
-# gunicorn driven by wrk, the sweeps and generators timed; prints a table and
-# writes var/bench/*.json. Needs PostgreSQL and Redis running; installs wrk.
-# Options: make bench BENCH_ARGS="--scale 0.02 --seconds 3" (manage.py bench --help).
+# The benchmark (bench/, bench/README.md), not part of `make test`: a large
+# dataset in the portal_bench database on the local PostgreSQL (built once,
+# then reused), gunicorn driven by wrk, the sweeps and generators timed;
+# prints a table and writes var/bench/*.json. Needs PostgreSQL and Redis
+# running; installs wrk. Options: make bench BENCH_ARGS="--scale 0.02 --seconds 3"
+# (DJANGO_SETTINGS_MODULE=bench.settings .venv/bin/python manage.py bench --help).
 BENCH_ARGS ?=
 bench: $(VENV)/.installed static translations
 	@command -v wrk >/dev/null 2>&1 || { \
 		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 		$$sudo apt-get install -y wrk || { $$sudo apt-get update && $$sudo apt-get install -y wrk; }; }
-	DJANGO_SETTINGS_MODULE=portal.settings.bench $(MANAGE) bench $(BENCH_ARGS)
+	DJANGO_SETTINGS_MODULE=bench.settings $(MANAGE) bench $(BENCH_ARGS)
 
 clean:
 	rm -rf var static/vendor

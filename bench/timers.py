@@ -23,7 +23,7 @@ from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.utils import translation
 
-from portal.bench.report import percentile
+from bench.report import percentile
 from subscriptions.esim_qr import esim_activation_code, esim_qr_png, esim_qr_svg
 from subscriptions.models import EsimProfile, Line, LineStatus, Receipt
 from subscriptions.receipt_pdf import receipt_pdf

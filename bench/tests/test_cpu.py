@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from portal.bench import cpu
-from portal.bench.cpu import CpuMeter, cpu_snapshot, cpu_used, process_kind
-from portal.bench.report import report_text
-from tests.portal.test_bench import _report
+from bench import cpu
+from bench.cpu import CpuMeter, cpu_snapshot, cpu_used, process_kind
+from bench.report import report_text
+from bench.tests.test_bench import _report
 
 linux_only = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads Linux's /proc")
 

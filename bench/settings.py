@@ -1,5 +1,6 @@
 """`make bench`: production settings, less what a loopback benchmark cannot
-have, plus the bare view that measures the stack's own ceiling.
+have, plus the bench app (its command, and the bare view that measures the
+stack's own ceiling). No other settings module installs it.
 
 Everything else is production's: PostgreSQL with persistent, health-checked
 connections, the Redis cache, sessions cached in Redis over the database, DEBUG off, whitenoise
@@ -21,8 +22,10 @@ os.environ.pop("CELERY_BROKER_URL", None)
 os.environ.setdefault("SECRET_KEY", "bench-only-not-secret-" + "b3nchK7q9Zt2Lw5Xr8Vn1Mc4" * 2)
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 
-from .production import *  # noqa: F403
-from .production import VAR_DIR
+from portal.settings.production import *  # noqa: F403
+from portal.settings.production import INSTALLED_APPS, VAR_DIR
+
+INSTALLED_APPS = [*INSTALLED_APPS, "bench"]
 
 # Plain HTTP on 127.0.0.1: no proxy in front sets X-Forwarded-Proto, so a
 # redirect to HTTPS would answer every request with a 301, and HSTS and
@@ -45,7 +48,7 @@ STATIC_ROOT = VAR_DIR / "bench" / "staticfiles"
 if os.environ.get("BENCH_SESSION_ENGINE"):
     SESSION_ENGINE = os.environ["BENCH_SESSION_ENGINE"]
 
-# The portal's URLs plus /bench/bare/ (portal.bench.urls refuses to load
+# The portal's URLs plus /bench/bare/ (bench.urls refuses to load
 # unless BENCH is on, so no other mode can mount it by mistake).
 BENCH = True
-ROOT_URLCONF = "portal.bench.urls"
+ROOT_URLCONF = "bench.urls"

@@ -31,8 +31,8 @@ from django.db import connection
 from django.http.response import HttpResponseBase
 from django.test import Client
 
-from portal.bench.load import Page
-from portal.bench.sessions import SignedIn
+from bench.load import Page
+from bench.sessions import SignedIn
 
 # How much of each statement of the worst request the report keeps.
 STATEMENT_CHARS = 600

@@ -60,7 +60,7 @@ class ServerConfig:
 def gunicorn_running(config: ServerConfig, *, log_path: Path) -> Iterator[str]:
     """Start gunicorn with the settings this process runs under, wait until
     /healthz answers 200, yield the base URL; stop it (and only it) after."""
-    env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "portal.settings.bench")}
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "bench.settings")}
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with log_path.open("ab") as log:
         process = subprocess.Popen(  # noqa: S603 (our own interpreter and arguments)

@@ -9,7 +9,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from portal.bench.cpu import CpuMeter
+from bench.cpu import CpuMeter
 
 SCRIPT = Path(__file__).with_name("wrk.lua")
 RESULT_MARK = "WRK_JSON "
@@ -38,7 +38,7 @@ class LoadResult:
     max_ms: float
     non_200: int
     socket_errors: int
-    # Milliseconds of CPU per request by kind of process (portal/bench/cpu.py).
+    # Milliseconds of CPU per request by kind of process (bench/cpu.py).
     cpu_ms: dict[str, float] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:

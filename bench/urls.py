@@ -1,13 +1,13 @@
-"""The portal's URLs and the bench's bare view, for ``portal.settings.bench``."""
+"""The portal's URLs and the bench's bare view, for ``bench.settings``."""
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.urls import path
 
-from portal.bench import views
+from bench import views
 from portal.urls import urlpatterns as portal_urlpatterns
 
 if not getattr(settings, "BENCH", False):
-    raise ImproperlyConfigured("portal.bench.urls is the benchmark's URLconf: use portal.settings.bench")
+    raise ImproperlyConfigured("bench.urls is the benchmark's URLconf: use bench.settings")
 
 urlpatterns = [path("bench/bare/", views.bare, name="bench_bare"), *portal_urlpatterns]

@@ -1,0 +1,1 @@
+"""The benchmark behind `make bench`: a Django app that only ``bench.settings`` installs."""
