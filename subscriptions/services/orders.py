@@ -505,7 +505,11 @@ def _order_for_update(*, provider: str, update: PaymentUpdate) -> Order | None:
     # Lock the order row only: the plan may be null (an outer join, which
     # PostgreSQL will not lock), and the line is locked later, in its turn.
     orders = Order.objects.select_for_update(of=("self",)).select_related("line", "plan", "owner")
-    order = orders.filter(provider=provider, provider_payment_id=update.payment_id).first()
+    # No payment id (a charge refused before the provider made one) would
+    # match every order of the provider that has none yet.
+    order = (
+        orders.filter(provider=provider, provider_payment_id=update.payment_id).first() if update.payment_id else None
+    )
     if order is None:
         try:
             public_id = uuid.UUID(update.reference)
