@@ -4,7 +4,8 @@ forms with a once-per-customer code, all at the same moment. The lock on the
 code's row lets exactly as many through as the limits allow; the others are
 told why on the page, and no order is left behind for them. A customer's own
 newer checkout takes the code from their older pending one, which is
-abandoned under its lock: the discount is still given once.
+abandoned only with its page closed at the provider (or before it had one):
+one order can be paid, and the discount is given once.
 
 No worker runs here: anything queued on commit stays in Redis and is purged.
 """
