@@ -35,15 +35,19 @@ from subscriptions.models import PaymentState, SandboxCard, SandboxMode, Sandbox
 from subscriptions.payments.base import (
     CreatedPayment,
     InvalidCallback,
+    MalformedUpdate,
     PaymentProviderError,
     PaymentUpdate,
     SavedMethod,
     SetupResult,
     SetupUpdate,
+    checked_text,
 )
 
 SIGNATURE_HEADER = "Sandbox-Signature"
 CALLBACK_TIMEOUT_SECONDS = 10
+# A Unix time in seconds has ten digits until the year 2286.
+TIMESTAMP_DIGITS = 10
 
 # What each choice on the hosted page makes of the payment.
 OUTCOMES: dict[str, tuple[PaymentState, str]] = {
@@ -101,13 +105,18 @@ class SandboxProvider:
         return CreatedPayment(payment_id=payment.payment_id, redirect_url=page)
 
     def verify_callback(self, *, body: bytes, headers: Mapping[str, str]) -> PaymentUpdate | SetupUpdate | None:
+        """Check the signature and its age, then read the event field by
+        field: each must have the type and range the sandbox sends (the
+        updates check the rest), so even a signed body is refused, not
+        coerced, when it is not what the sandbox sends."""
         header = headers.get(SIGNATURE_HEADER, "")
         parts = dict(part.split("=", 1) for part in header.split(",") if "=" in part)
-        try:
-            timestamp = int(parts["t"])
-            given = parts["v1"]
-        except (KeyError, ValueError):
-            raise InvalidCallback("no signature") from None
+        stamp, given = parts.get("t", ""), parts.get("v1", "")
+        # Unix time in ASCII digits: int() would take other scripts' digits,
+        # and a number too large for a float could not be compared with now.
+        if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= TIMESTAMP_DIGITS) or not given:
+            raise InvalidCallback("no signature")
+        timestamp = int(stamp)
         expected = sign(body, timestamp=timestamp, secret=settings.SANDBOX_PAY_SECRET).split("v1=", 1)[1]
         # Compared as bytes: compare_digest refuses a str that is not ASCII
         # (a TypeError), and a header is whatever the sender put in it.
@@ -119,21 +128,23 @@ class SandboxProvider:
             event = json.loads(body)
             data = event["data"]
             if data.get("mode") == SandboxMode.SETUP:
-                return SetupUpdate(
-                    event_id=str(event["id"]), setup_id=str(data["payment_id"]), reference=str(data["reference"])
-                )
+                return SetupUpdate(event_id=event["id"], setup_id=data["payment_id"], reference=data["reference"])
+            if data["amount_ore"] is None:
+                raise MalformedUpdate("amount is missing")
             return PaymentUpdate(
-                event_id=str(event["id"]),
-                payment_id=str(data["payment_id"]),
-                reference=str(data["reference"]),
+                event_id=event["id"],
+                payment_id=checked_text("payment id", data["payment_id"]),
+                reference=data["reference"],
                 state=PaymentState(data["state"]),
-                amount_ore=int(data["amount_ore"]),
-                reason=str(data.get("reason", "")),
+                amount_ore=data["amount_ore"],
+                reason=data.get("reason", ""),
                 payload=event,
             )
-        except (ValueError, KeyError, TypeError, AttributeError) as error:
-            # AttributeError: an event or its data that is not a JSON object.
-            raise InvalidCallback(f"malformed callback: {error}") from None
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
+            # ValueError includes MalformedUpdate; AttributeError: an event or
+            # its data that is not a JSON object; RecursionError: JSON nested
+            # deeper than the parser goes.
+            raise InvalidCallback(f"malformed callback: {error}"[:300]) from None
 
     def fetch_status(self, *, payment_id: str) -> PaymentUpdate:
         try:

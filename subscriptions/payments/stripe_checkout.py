@@ -28,7 +28,8 @@ three PaymentIntent events.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -38,8 +39,10 @@ from stripe.params import CustomerCreateParams
 
 from subscriptions.models import PaymentState
 from subscriptions.payments.base import (
+    REASON_LENGTH,
     CreatedPayment,
     InvalidCallback,
+    MalformedUpdate,
     PaymentInProgress,
     PaymentProviderError,
     PaymentUpdate,
@@ -96,8 +99,6 @@ SAVED_CARD_PARAMS = {"payment_method", "customer"}
 # request it has not finished (a 400 idempotency_error is another thing: the
 # key reused with other parameters).
 IN_FLIGHT_STATUS = 409
-# Our decline reasons are kept in 40 characters.
-REASON_LENGTH = 40
 
 
 class StripeCheckoutProvider:
@@ -180,8 +181,9 @@ class StripeCheckoutProvider:
             event = self.client.construct_event(body, header, settings.STRIPE_WEBHOOK_SECRET, tolerance)
         except stripe.SignatureVerificationError as error:
             raise InvalidCallback(f"bad signature: {error}") from None
-        except (ValueError, AttributeError, TypeError) as error:
-            raise InvalidCallback(f"not an event: {error}") from None
+        except (ValueError, AttributeError, TypeError, RecursionError) as error:
+            # RecursionError: JSON nested deeper than the parser goes.
+            raise InvalidCallback(f"not an event: {error}"[:300]) from None
         # Stripe's check lets a timestamp from the future through.
         if _signed_at(header) > time.time() + tolerance:
             raise InvalidCallback("signature from the future")
@@ -189,21 +191,26 @@ class StripeCheckoutProvider:
         try:
             event_type = payload["type"]
             about = payload["data"]["object"]
-            event_id = str(payload["id"])
+            event_id = payload["id"]
             if event_type in INTENT_EVENT_STATES:
                 return _intent_event(about, event_id=event_id, state=INTENT_EVENT_STATES[event_type], payload=payload)
             return _session_event(event_type, about, event_id=event_id, payload=payload)
         except (KeyError, TypeError, ValueError, AttributeError) as error:
-            raise InvalidCallback(f"malformed event: {error!r}") from None
+            # ValueError includes MalformedUpdate: a field of the wrong type,
+            # out of range or too long, which the updates refuse.
+            raise InvalidCallback(f"malformed event: {error!r}"[:300]) from None
 
     def fetch_status(self, *, payment_id: str) -> PaymentUpdate:
         """How a Checkout Session stands, or a saved card's charge (a
         PaymentIntent, by its id)."""
         if payment_id.startswith(INTENT_PREFIX):
             intent = self._intent(payment_id)
-            state = _intent_state(intent)
-            return _intent_update(intent, event_id=f"status:{intent['id']}:{state}", state=state)
-        return _session_status(self._session(payment_id))
+            with _answer_read(payment_id):
+                state = _intent_state(intent)
+                return _intent_update(intent, event_id=f"status:{intent['id']}:{state}", state=state)
+        session = self._session(payment_id)
+        with _answer_read(payment_id):
+            return _session_status(session)
 
     def cancel_payment(self, *, payment_id: str) -> PaymentUpdate:
         """Expire the Checkout Session, so it can no longer be paid. Stripe
@@ -218,7 +225,8 @@ class StripeCheckoutProvider:
             return self.fetch_status(payment_id=payment_id)
         except stripe.StripeError as error:
             raise PaymentProviderError(f"Stripe did not expire checkout session {payment_id}: {error}") from error
-        return _session_status(session)
+        with _answer_read(payment_id):
+            return _session_status(session)
 
     def refund(self, *, payment_id: str, amount_ore: int, idempotency_key: str) -> str:
         """Refund on the PaymentIntent: a saved card's charge is one, a
@@ -300,27 +308,8 @@ class StripeCheckoutProvider:
             ).to_dict()
         except stripe.StripeError as error:
             raise PaymentProviderError(f"Stripe did not return card setup session {setup_id}: {error}") from error
-        intent = session.get("setup_intent")
-        intent = intent if isinstance(intent, dict) else {}
-        if session["status"] == "expired" or intent.get("status") == "canceled":
-            return SetupResult(state=PaymentState.CANCELLED)
-        if intent.get("status") != "succeeded":
-            return SetupResult(state=PaymentState.PENDING)
-        method = intent.get("payment_method")
-        if not method:
-            raise PaymentProviderError(f"Stripe's card setup session {setup_id} succeeded without a card")
-        method = method if isinstance(method, dict) else {"id": method}
-        card = method.get("card") or {}
-        customer = session.get("customer") or intent.get("customer") or method.get("customer")
-        saved = SavedMethod(
-            method_id=str(method["id"]),
-            customer_id=_object_id(customer),
-            brand=str(card.get("brand") or ""),
-            last4=str(card.get("last4") or ""),
-            exp_month=card.get("exp_month"),
-            exp_year=card.get("exp_year"),
-        )
-        return SetupResult(state=PaymentState.PAID, method=saved)
+        with _answer_read(setup_id):
+            return _setup_result(session, setup_id=setup_id)
 
     def charge_saved_card(
         self, *, method: SavedMethod, reference: str, amount_ore: int, description: str, idempotency_key: str
@@ -351,15 +340,18 @@ class StripeCheckoutProvider:
                 {"idempotency_key": idempotency_key},
             ).to_dict()
         except stripe.CardError as error:
-            return _declined_charge(error, reference=reference, idempotency_key=idempotency_key)
+            with _answer_read(reference):
+                return _declined_charge(error, reference=reference, idempotency_key=idempotency_key)
         except stripe.InvalidRequestError as error:
             if error.param not in SAVED_CARD_PARAMS:
                 raise PaymentProviderError(f"Stripe did not charge saved card for {reference}: {error}") from error
-            return _declined_charge(error, reference=reference, idempotency_key=idempotency_key)
+            with _answer_read(reference):
+                return _declined_charge(error, reference=reference, idempotency_key=idempotency_key)
         except stripe.StripeError as error:
             raise PaymentProviderError(f"Stripe did not charge saved card for {reference}: {error}") from error
-        state = _intent_state(intent)
-        return _intent_update(intent, event_id=f"charge:{intent['id']}:{state}", state=state)
+        with _answer_read(reference):
+            state = _intent_state(intent)
+            return _intent_update(intent, event_id=f"charge:{intent['id']}:{state}", state=state)
 
     def _customer(self, *, customer_reference: str, email: str, idempotency_key: str) -> str:
         """Our customer's Stripe Customer: the one made for them before (by
@@ -391,6 +383,31 @@ class StripeCheckoutProvider:
             return self.client.v1.payment_intents.retrieve(payment_id).to_dict()
         except stripe.StripeError as error:
             raise PaymentProviderError(f"Stripe did not return payment intent {payment_id}: {error}") from error
+
+
+def _setup_result(session: Mapping[str, Any], *, setup_id: str) -> SetupResult:
+    """What a card setup's session (with its SetupIntent and card expanded) came to."""
+    intent = session.get("setup_intent")
+    intent = intent if isinstance(intent, dict) else {}
+    if session["status"] == "expired" or intent.get("status") == "canceled":
+        return SetupResult(state=PaymentState.CANCELLED)
+    if intent.get("status") != "succeeded":
+        return SetupResult(state=PaymentState.PENDING)
+    method = intent.get("payment_method")
+    if not method:
+        raise PaymentProviderError(f"Stripe's card setup session {setup_id} succeeded without a card")
+    method = method if isinstance(method, dict) else {"id": method}
+    card = method.get("card") or {}
+    customer = session.get("customer") or intent.get("customer") or method.get("customer")
+    saved = SavedMethod(
+        method_id=method["id"],
+        customer_id=_object_id(customer),
+        brand=card.get("brand") or "",
+        last4=card.get("last4") or "",
+        exp_month=card.get("exp_month"),
+        exp_year=card.get("exp_year"),
+    )
+    return SetupResult(state=PaymentState.PAID, method=saved)
 
 
 def _session_status(session: Mapping[str, Any]) -> PaymentUpdate:
@@ -426,10 +443,10 @@ def _setup_event(event_type: str, session: Mapping[str, Any], *, event_id: str) 
     enough to ask Stripe about it, in case the browser never comes back."""
     if event_type not in SETUP_EVENTS:
         return None
-    reference = str(session.get("client_reference_id") or (session.get("metadata") or {}).get("card_setup") or "")
+    reference = session.get("client_reference_id") or (session.get("metadata") or {}).get("card_setup") or ""
     if not reference:
         return None  # a setup someone else made
-    return SetupUpdate(event_id=event_id, setup_id=str(session["id"]), reference=reference)
+    return SetupUpdate(event_id=event_id, setup_id=session["id"], reference=reference)
 
 
 def _intent_event(
@@ -452,8 +469,8 @@ def _intent_update(
     reason = _decline_reason(intent.get("last_payment_error")) if state == PaymentState.DECLINED else ""
     return PaymentUpdate(
         event_id=event_id,
-        payment_id=str(intent["id"]),
-        reference=str((intent.get("metadata") or {}).get("order") or ""),
+        payment_id=intent["id"],
+        reference=(intent.get("metadata") or {}).get("order") or "",
         state=state,
         amount_ore=intent.get("amount"),
         reason=reason,
@@ -467,7 +484,7 @@ def _declined_charge(error: stripe.StripeError, *, reference: str, idempotency_k
     body = error.json_body if isinstance(error.json_body, dict) else {}
     details = body.get("error") or {}
     intent = details.get("payment_intent") or {}
-    payment_id = str(intent.get("id") or "")
+    payment_id = intent.get("id") or ""
     return PaymentUpdate(
         event_id=f"charge:{payment_id or idempotency_key}:{PaymentState.DECLINED}",
         payment_id=payment_id,
@@ -483,7 +500,10 @@ def _decline_reason(error: Mapping[str, Any] | None) -> str:
     """The issuer's decline code (insufficient_funds, …), or Stripe's error
     code when there is none (authentication_required, expired_card, …)."""
     error = error or {}
-    return str(error.get("decline_code") or error.get("code") or "card_declined")[:REASON_LENGTH]
+    reason = error.get("decline_code") or error.get("code") or "card_declined"
+    if not isinstance(reason, str):
+        raise MalformedUpdate(f"decline code is not a string: {type(reason).__name__}")
+    return reason[:REASON_LENGTH]
 
 
 def _in_flight(error: stripe.StripeError) -> bool:
@@ -494,11 +514,12 @@ def _in_flight(error: stripe.StripeError) -> bool:
     return error.http_status == IN_FLIGHT_STATUS and details.get("type") == "idempotency_error"
 
 
-def _object_id(value: Any) -> str:
-    """The id of a field Stripe gives as an id, or as the object when expanded."""
+def _object_id(value: Any) -> Any:
+    """The id of a field Stripe gives as an id, or as the object when
+    expanded (its type is checked by what it goes into)."""
     if isinstance(value, Mapping):
-        return str(value.get("id") or "")
-    return str(value or "")
+        return value.get("id") or ""
+    return value or ""
 
 
 def _search_quoted(value: str) -> str:
@@ -506,8 +527,20 @@ def _search_quoted(value: str) -> str:
     return value.replace("\\", "\\\\").replace("'", "\\'")
 
 
-def _reference(session: Mapping[str, Any]) -> str:
-    return str(session.get("client_reference_id") or (session.get("metadata") or {}).get("order") or "")
+def _reference(session: Mapping[str, Any]) -> Any:
+    """Our order's public id on a session (its type is checked by the update)."""
+    return session.get("client_reference_id") or (session.get("metadata") or {}).get("order") or ""
+
+
+@contextmanager
+def _answer_read(about: str) -> Iterator[None]:
+    """Stripe's answer to a request of ours that does not read as Stripe
+    documents it (a field missing, of the wrong type or out of range) is
+    a provider error: the caller treats it as no answer."""
+    try:
+        yield
+    except (MalformedUpdate, KeyError, TypeError, AttributeError) as error:
+        raise PaymentProviderError(f"Stripe's answer about {about} is malformed: {error!r}"[:300]) from None
 
 
 def _signed_at(header: str) -> int:
@@ -525,7 +558,7 @@ def _update(
 ) -> PaymentUpdate:
     return PaymentUpdate(
         event_id=event_id,
-        payment_id=str(session["id"]),
+        payment_id=session["id"],
         reference=_reference(session),
         state=state,
         amount_ore=session.get("amount_total"),

@@ -85,6 +85,23 @@ PAGE_LIFETIME_MAX = timedelta(hours=24) - timedelta(minutes=1)
 # Pauses before asking a provider again that is still busy with the same
 # payment (a double click): short, as the customer's request waits.
 IN_PROGRESS_PAUSES_SECONDS = (0.5, 1.0, 1.5)
+# How often a checkout closes the customer's older payments holding its
+# promotion code and tries to take the code again, when another of their
+# checkouts opened a payment in between (several tabs at once).
+PROMO_MOVE_ATTEMPTS = 5
+
+
+class PaymentStillOpen(CustomerError):
+    """An order cannot be given up yet: its payment is open at the provider,
+    which has to close it first."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            _(
+                "Your earlier payment with this promotion code is still open at the payment provider. "
+                "Try again in a few minutes."
+            )
+        )
 
 
 @dataclass(frozen=True)
@@ -152,11 +169,9 @@ def order_place(*, owner: User, request: OrderRequest, billing: Billing, idempot
     The returned order is pending with a ``provider_url`` to send the browser
     to, or already settled. CustomerError for anything the customer can fix.
     """
-    key = idempotency_key.strip()
-    resent = Order.objects.filter(owner=owner, idempotency_key=key).exists()
-    if request.promo_code and request.plan is not None and key and len(key) <= 64 and not resent:
-        _promo_free_from_older_orders(owner=owner, code=request.promo_code, plan=request.plan)
-    order = _order_for_checkout(owner=owner, request=request, billing=billing, idempotency_key=idempotency_key)
+    order = _order_for_checkout_with_code(
+        owner=owner, request=request, billing=billing, idempotency_key=idempotency_key
+    )
     if order.status != OrderStatus.PENDING:
         return order
     if order.amount_ore == 0:
@@ -166,6 +181,34 @@ def order_place(*, owner: User, request: OrderRequest, billing: Billing, idempot
     if not order.provider_url:
         _order_open_payment(order=order, site_url=site_url)
     return order
+
+
+def _order_for_checkout_with_code(
+    *, owner: User, request: OrderRequest, billing: Billing, idempotency_key: str
+) -> Order:
+    """Find or make the checkout's order, taking its promotion code from the
+    customer's own older orders if it must.
+
+    1. Have the provider close the payments of the older orders in the way
+       (outside any transaction).
+    2. Make the order and take the code under the code's lock. An older
+       order without a payment is given up there, under its own lock, so it
+       never opens one; one whose payment opened since step 1 (another tab's
+       checkout) is not given up with its page open: the order is not made
+       (PaymentStillOpen), and both steps are tried again.
+    """
+    key = idempotency_key.strip()
+    for attempt in range(1, PROMO_MOVE_ATTEMPTS + 1):
+        resent = Order.objects.filter(owner=owner, idempotency_key=key).exists()
+        if request.promo_code and request.plan is not None and key and len(key) <= 64 and not resent:
+            _promo_free_from_older_orders(owner=owner, code=request.promo_code, plan=request.plan)
+        try:
+            return _order_for_checkout(owner=owner, request=request, billing=billing, idempotency_key=idempotency_key)
+        except PaymentStillOpen:
+            if attempt == PROMO_MOVE_ATTEMPTS:
+                raise
+            logger.info("checkout %s: an older order opened a payment meanwhile; closing it first", key)
+    raise AssertionError("unreachable")
 
 
 def _promo_free_from_older_orders(*, owner: User, code: str, plan: Plan) -> None:
@@ -178,12 +221,7 @@ def _promo_free_from_older_orders(*, owner: User, code: str, plan: Plan) -> None
     for older in promo_own_pending_in_the_way(code=code, user=owner, plan=plan):
         older = _order_close_at_provider(older, unconfirmed="keep", reason="promo_moved", data={"code": code})
         if older.status == OrderStatus.PENDING:
-            raise CustomerError(
-                _(
-                    "Your earlier payment with this promotion code is still open at the payment provider. "
-                    "Try again in a few minutes."
-                )
-            )
+            raise PaymentStillOpen
 
 
 def _order_for_checkout(*, owner: User, request: OrderRequest, billing: Billing, idempotency_key: str) -> Order:
@@ -303,10 +341,29 @@ def _order_open_payment(*, order: Order, site_url: str) -> None:
             raise CustomerError(
                 _("The payment service did not answer. Nothing was charged; please try again in a moment.")
             ) from None
-        Order.objects.filter(pk=locked.pk, provider_payment_id="").update(
+        stored = Order.objects.filter(pk=locked.pk, provider_payment_id="", status=OrderStatus.PENDING).update(
             provider=provider.name, provider_payment_id=created.payment_id, provider_url=created.redirect_url
         )
     order.refresh_from_db()
+    if not stored and order.provider_payment_id != created.payment_id:
+        # Given up while the provider made the payment (possible only
+        # without row locks): close the page nobody will be sent to.
+        _payment_close_orphan(provider, payment_id=created.payment_id, order=order)
+
+
+def _payment_close_orphan(provider: PaymentProvider, *, payment_id: str, order: Order) -> None:
+    """Close a payment made for an order that was given up meanwhile; one
+    paid all the same is recorded (and, its order not pending, flagged for
+    a refund)."""
+    try:
+        update = provider.cancel_payment(payment_id=payment_id)
+    except PaymentProviderError:
+        logger.warning(
+            "payment provider %s did not close payment %s of order %s", provider.name, payment_id, order.public_id
+        )
+        return
+    if update.state != PaymentState.PENDING:
+        payment_update_apply(provider=provider.name, update=update)
 
 
 def _payment_create(provider: PaymentProvider, arguments: dict[str, Any]) -> CreatedPayment:
@@ -505,7 +562,11 @@ def _order_for_update(*, provider: str, update: PaymentUpdate) -> Order | None:
     # Lock the order row only: the plan may be null (an outer join, which
     # PostgreSQL will not lock), and the line is locked later, in its turn.
     orders = Order.objects.select_for_update(of=("self",)).select_related("line", "plan", "owner")
-    order = orders.filter(provider=provider, provider_payment_id=update.payment_id).first()
+    # No payment id (a charge refused before the provider made one) would
+    # match every order of the provider that has none yet.
+    order = (
+        orders.filter(provider=provider, provider_payment_id=update.payment_id).first() if update.payment_id else None
+    )
     if order is None:
         try:
             public_id = uuid.UUID(update.reference)
@@ -634,6 +695,22 @@ def order_abandon(*, order: Order) -> bool:
         if locked.status != OrderStatus.PENDING:
             return False
         _order_close(locked, OrderStatus.ABANDONED, reason="timeout")
+        return True
+
+
+def order_abandon_unopened(*, order: Order, reason: str) -> bool:
+    """Give up a pending order before its payment is opened at the
+    provider, under its row lock, so that none ever is (opening one checks
+    the order under the same lock). True if this call did, False if it was
+    no longer pending; PaymentStillOpen if its payment is open already: the
+    provider has to close that first, outside any transaction."""
+    with transaction.atomic():
+        locked = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)
+        if locked.status != OrderStatus.PENDING:
+            return False
+        if locked.provider_payment_id:
+            raise PaymentStillOpen
+        _order_close(locked, OrderStatus.ABANDONED, reason=reason)
         return True
 
 

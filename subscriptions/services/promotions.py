@@ -15,9 +15,13 @@ orders' payments (``promo_own_pending_in_the_way``, then the orders service,
 outside any transaction): one paid meanwhile is settled and keeps its use,
 one the provider will not close holds the code for now. Taking the use for
 the new order then abandons as many of their own older pending orders with
-this code as it needs, each under its row lock and only if still pending.
-An abandoned order paid afterwards anyway is not fulfilled (its payment is
-kept for a refund), so the discount is never given twice."""
+this code as it needs, each under its row lock, only if still pending and
+only if no payment was opened for it (it then never opens one). One whose
+payment opened in between (another tab's checkout) stops the new order, and
+the checkout closes it at the provider and tries again: no order is given up
+with a page that can still be paid. An abandoned order paid afterwards
+anyway is not fulfilled (its payment is kept for a refund), so the discount
+is never given twice."""
 
 from __future__ import annotations
 
@@ -140,15 +144,18 @@ def _release_own_pending(promo: PromoCode, *, user: User, order: Order) -> None:
     """Abandon the customer's own older pending orders holding ``promo``, as
     many as the new ``order`` needs to fit the per-customer and total limits.
     The caller holds the code's row lock, so the counts cannot move under us
-    except by one of those orders being settled, which its own lock decides."""
+    except by one of those orders being settled, which its own lock decides.
+    Only an order whose payment has not been opened is abandoned here (and
+    then never opens one); one whose payment opened meanwhile raises
+    PaymentStillOpen, as its page must be closed at the provider first."""
     # orders.py takes uses through this module, so it is imported here.
-    from subscriptions.services.orders import order_abandon
+    from subscriptions.services.orders import order_abandon_unopened
 
     excess = _excess(promo, user=user)
     if excess <= 0:
         return
     for older in _own_pending(promo, user=user).exclude(pk=order.pk)[:excess]:
-        if order_abandon(order=older):
+        if order_abandon_unopened(order=older, reason="promo_moved"):
             audit_record(
                 line=older.line,
                 action="order_abandoned",

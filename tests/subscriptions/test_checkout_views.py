@@ -4,10 +4,12 @@ them: only their own orders, bad input answered on the page, nothing twice."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
 import pytest
+from django.conf import settings as django_settings
 from django.test import Client
 from django.utils import timezone
 
@@ -451,6 +453,70 @@ def test_a_signed_callback_that_is_not_an_event_object_is_refused(client, settin
     response = client.post(CALLBACK, data=body, content_type="application/json", headers={SIGNATURE_HEADER: signature})
 
     assert response.status_code == 400
+    assert not PaymentEvent.objects.exists()
+
+
+def signed_callback(client, body, *, timestamp=None):
+    """Post ``body`` signed with the sandbox's secret, as the sandbox would."""
+    stamp = int(time.time()) if timestamp is None else timestamp
+    signature = sign(body, timestamp=stamp, secret=django_settings.SANDBOX_PAY_SECRET)
+    return client.post(CALLBACK, data=body, content_type="application/json", headers={SIGNATURE_HEADER: signature})
+
+
+# Each a change to the genuine callback's JSON text that no sandbox sends.
+ABSURD_CALLBACKS = {
+    "an amount too large for a float": ('"amount_ore": 19900', '"amount_ore": 1e400'),
+    "an amount too large for the database": ('"amount_ore": 19900', '"amount_ore": 99999999999999999999999'),
+    "a negative amount": ('"amount_ore": 19900', '"amount_ore": -19900'),
+    "an amount with a fraction": ('"amount_ore": 19900', '"amount_ore": 19900.5'),
+    "an amount that is a boolean": ('"amount_ore": 19900', '"amount_ore": true'),
+    "an amount that is a string": ('"amount_ore": 19900', '"amount_ore": "19900"'),
+    "no amount": ('"amount_ore": 19900', '"amount_ore": null'),
+    "an amount that is not a number": ('"amount_ore": 19900', '"amount_ore": NaN'),
+    "an event id with a NUL": ('"id": "evt_', '"id": "\\u0000evt_'),
+    "an event id of 300 characters": ('"id": "evt_', '"id": "' + "x" * 300),
+    "an event id that is a number": ('"id": "evt_', '"id": 12, "was": "'),
+    "a payment id that is a list": ('"payment_id": "', '"payment_id": ["x"], "was": "'),
+    "a reference with a NUL": ('"reference": "', '"reference": "\\u0000'),
+    "a reason of 300 characters": ('"reason": ""', '"reason": "' + "x" * 300 + '"'),
+    "a reason with a control character": ('"reason": ""', '"reason": "card\\u001bdeclined"'),
+    "a NUL in a field we do not read": ('"type": "payment.updated"', '"type": "payment.\\u0000updated"'),
+    "a lone surrogate in a field we do not read": ('"type": "payment.updated"', '"type": "\\ud800"'),
+    "an infinite number in a field we do not read": ('"created": ', '"extra": -1e400, "created": '),
+    "a field nested past what the parser goes": (
+        '"type": ',
+        '"extra": ' + "[" * 100_000 + "]" * 100_000 + ', "type": ',
+    ),
+}
+
+
+@pytest.mark.parametrize("change", ABSURD_CALLBACKS.values(), ids=ABSURD_CALLBACKS.keys())
+def test_a_signed_callback_with_an_absurd_field_is_refused_and_credits_nothing(signed_in, client, line, plan, change):
+    order, _ = pay_by_card(signed_in, line, plan)
+    sandbox_decide(payment_id=order.provider_payment_id, outcome=SandboxOutcome.APPROVE)
+    genuine, _headers = sandbox_callback(SandboxPayment.objects.get())
+    old, new = change
+    assert old.encode() in genuine
+
+    refused = signed_callback(client, genuine.replace(old.encode(), new.encode(), 1))
+    taken = signed_callback(client, genuine)
+
+    order.refresh_from_db()
+    assert (refused.status_code, taken.status_code) == (400, 200)
+    assert order.status == OrderStatus.PAID
+    assert PaymentEvent.objects.get().payload == json.loads(genuine)
+
+
+def test_a_callback_signed_at_an_absurd_time_is_refused(signed_in, client, line, plan):
+    order, _ = pay_by_card(signed_in, line, plan)
+    sandbox_decide(payment_id=order.provider_payment_id, outcome=SandboxOutcome.APPROVE)
+    body, _headers = sandbox_callback(SandboxPayment.objects.get())
+
+    response = signed_callback(client, body, timestamp=10**400)
+
+    order.refresh_from_db()
+    assert response.status_code == 400
+    assert order.status == OrderStatus.PENDING
     assert not PaymentEvent.objects.exists()
 
 

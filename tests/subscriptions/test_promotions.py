@@ -39,7 +39,15 @@ from subscriptions.payments import PaymentProviderError, PaymentUpdate
 from subscriptions.payments.sandbox import SandboxProvider, sandbox_decide
 from subscriptions.receipt_pdf import receipt_pdf
 from subscriptions.services.ledger import ledger_balance
-from subscriptions.services.orders import Billing, order_abandon, order_place, payment_update_apply, renewal_request
+from subscriptions.services.orders import (
+    Billing,
+    PaymentStillOpen,
+    order_abandon,
+    order_abandon_unopened,
+    order_place,
+    payment_update_apply,
+    renewal_request,
+)
 from subscriptions.services.promotions import PromoError, promo_quote
 from tests.factories import LedgerEntryFactory, LineFactory, PlanFactory, UserFactory
 
@@ -904,3 +912,41 @@ def test_the_discount_is_shown_in_the_customers_language(signed_in, customer, li
     assert label in html
     assert off in html
     assert f'checkout-total">{total}<' in html
+
+
+# --- an older checkout is given up only with its page closed, or before it has one -------------
+
+
+def test_an_older_checkout_with_an_open_page_is_not_given_up_without_the_provider(customer, line, plan):
+    promo()
+    first = place(customer, line, plan, code="SUMMER20", key="form-1")
+
+    with pytest.raises(PaymentStillOpen):
+        order_abandon_unopened(order=first, reason="promo_moved")
+
+    first.refresh_from_db()
+    assert first.status == OrderStatus.PENDING
+    assert SandboxPayment.objects.get(payment_id=first.provider_payment_id).state == PaymentState.PENDING
+
+
+class SandboxMeetingAnotherTab(SandboxProvider):
+    """The sandbox, while another tab's checkout takes the code from the
+    order whose payment it is making."""
+
+    def create_payment(self, **arguments: Any) -> Any:
+        order_abandon_unopened(order=Order.objects.get(public_id=arguments["reference"]), reason="promo_moved")
+        return super().create_payment(**arguments)
+
+
+def test_an_order_given_up_while_its_payment_is_made_has_that_payment_closed(customer, line, plan, settings):
+    promo()
+    settings.PAYMENT_PROVIDERS = {"sandbox": f"{__name__}.SandboxMeetingAnotherTab"}
+
+    order = place(customer, line, plan, code="SUMMER20", key="form-1")
+
+    page = SandboxPayment.objects.get(reference=str(order.public_id))
+    assert (order.status, order.provider_url) == (OrderStatus.ABANDONED, "")
+    assert page.state == PaymentState.CANCELLED
+    sandbox_decide(payment_id=page.payment_id, outcome=SandboxOutcome.APPROVE)
+    page.refresh_from_db()
+    assert page.state == PaymentState.CANCELLED

@@ -1435,3 +1435,106 @@ def test_another_customer_cannot_cancel_an_order_by_its_cancel_link(shop: Shop) 
     assert response.status_code == 404
     assert order.status == OrderStatus.PENDING
     assert shop.stripe.calls() == [("POST", "/v1/checkout/sessions")]
+
+
+# --- webhooks and answers with absurd fields ------------------------------------------------------
+
+# Each a change to the paid session of a genuine checkout.session.completed.
+ABSURD_SESSIONS: dict[str, dict[str, Any]] = {
+    "an amount too large for a float": {"amount_total": float("inf")},
+    "an amount too large for the database": {"amount_total": 99999999999999999999999},
+    "a negative amount": {"amount_total": -199_00},
+    "an amount with a fraction": {"amount_total": 199.5},
+    "an amount that is a boolean": {"amount_total": True},
+    "an amount that is a string": {"amount_total": "19900"},
+    "a session id with a NUL": {"id": f"{SESSION_ID}\x00"},
+    "a session id of 300 characters": {"id": "cs_" + "x" * 300},
+    "a session id that is a number": {"id": 12},
+    "a reference that is an object": {"client_reference_id": {"order": ORDER}},
+    "a NUL in a field we do not read": {"currency": "nok\x00"},
+    "a lone surrogate in a field we do not read": {"currency": "\ud800"},
+    "a number that is not a number in a field we do not read": {"livemode": float("nan")},
+}
+
+
+@pytest.mark.parametrize("changes", ABSURD_SESSIONS.values(), ids=ABSURD_SESSIONS.keys())
+def test_a_signed_webhook_with_an_absurd_field_is_refused_and_credits_nothing(
+    shop: Shop, changes: dict[str, Any]
+) -> None:
+    order, _ = shop.checkout()
+    paid = shop.session(order, status="complete", payment_status="paid")
+
+    refused = shop.webhook("checkout.session.completed", paid | changes, event_id="evt_absurd")
+    taken = shop.webhook("checkout.session.completed", paid, event_id="evt_genuine")
+
+    order.refresh_from_db()
+    assert (refused.status_code, taken.status_code) == (400, 200)
+    assert order.status == OrderStatus.PAID
+    assert list(PaymentEvent.objects.values_list("event_id", flat=True)) == ["evt_genuine"]
+
+
+@pytest.mark.parametrize("event_id", [12, "evt_\x00", "evt_" + "x" * 300])
+def test_a_signed_webhook_whose_event_id_is_absurd_is_refused(shop: Shop, event_id: Any) -> None:
+    order, _ = shop.checkout()
+
+    response = shop.webhook(
+        "checkout.session.completed", shop.session(order, status="complete", payment_status="paid"), event_id=event_id
+    )
+
+    order.refresh_from_db()
+    assert response.status_code == 400
+    assert order.status == OrderStatus.PENDING
+    assert not PaymentEvent.objects.exists()
+
+
+def test_a_signed_webhook_nested_past_what_the_parser_goes_is_refused(webhook_secret: str) -> None:
+    body = b'{"id": "evt_1", "type": "checkout.session.completed", "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+
+    with pytest.raises(InvalidCallback):
+        StripeCheckoutProvider().verify_callback(body=body, headers=signed(body))
+
+
+@pytest.mark.parametrize(
+    "changes", [{"amount": 10**23}, {"id": "pi_\x00"}, {"last_payment_error": {"decline_code": ["x"]}}]
+)
+def test_a_signed_saved_card_webhook_with_an_absurd_field_is_refused(
+    webhook_secret: str, changes: dict[str, Any]
+) -> None:
+    intent = payment_intent(status="requires_payment_method", metadata={"order": ORDER, "charge": "saved_card"})
+    body = json.dumps(event("payment_intent.payment_failed", intent | changes)).encode()
+
+    with pytest.raises(InvalidCallback):
+        StripeCheckoutProvider().verify_callback(body=body, headers=signed(body))
+
+
+def test_a_signed_setup_webhook_with_an_absurd_session_id_is_refused(webhook_secret: str) -> None:
+    body = json.dumps(event("checkout.session.completed", setup_session(id=f"{SETUP_SESSION_ID}\x00"))).encode()
+
+    with pytest.raises(InvalidCallback):
+        StripeCheckoutProvider().verify_callback(body=body, headers=signed(body))
+
+
+def test_the_return_page_takes_an_absurd_status_answer_as_no_answer(shop: Shop) -> None:
+    order, _ = shop.checkout()
+    shop.stripe_says(order, status="complete", payment_status="paid", amount_total=10**23)
+
+    page = shop.client.get(f"/orders/{order.public_id}/return/", follow=True)
+
+    order.refresh_from_db()
+    assert page.status_code == 200
+    assert 'data-status="pending"' in page.content.decode()
+    assert order.status == OrderStatus.PENDING
+    assert not PaymentEvent.objects.exists()
+
+
+@pytest.mark.parametrize("card", [{"exp_month": 13}, {"exp_year": 10**23}, {"last4": "42\x0042"}, {"brand": 7}])
+def test_it_reports_a_saved_card_it_cannot_keep_as_a_provider_error(stripe_api: FakeStripe, card: Any) -> None:
+    method = card_method()
+    method["card"] = method["card"] | card
+    saved = setup_intent(status="succeeded", payment_method=method)
+    stripe_api.answer(
+        "GET", f"/v1/checkout/sessions/{SETUP_SESSION_ID}", setup_session(status="complete", setup_intent=saved)
+    )
+
+    with pytest.raises(PaymentProviderError, match="malformed"):
+        StripeCheckoutProvider().fetch_card_setup(setup_id=SETUP_SESSION_ID)
