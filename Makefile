@@ -63,7 +63,7 @@ lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
 
 typecheck: $(VENV)/.dev-installed
-	$(VENV)/bin/mypy portal accounts subscriptions bench
+	$(VENV)/bin/mypy portal accounts subscriptions sandbox bench
 
 # Unit, view and browser tests on SQLite with eager tasks.
 pytest: $(VENV)/.dev-installed

@@ -53,6 +53,7 @@ from django.core.management.color import no_style
 from django.db import connection, models, transaction
 
 from accounts.models import User
+from sandbox.models import SandboxOutcome, SandboxPayment
 from subscriptions.demo import DEMO_PLANS
 from subscriptions.iccid import with_check_digit
 from subscriptions.models import (
@@ -74,8 +75,6 @@ from subscriptions.models import (
     PlanKind,
     Receipt,
     ReceiptSequence,
-    SandboxOutcome,
-    SandboxPayment,
     SavedCard,
     ServicePeriod,
     UsageKind,

@@ -21,6 +21,9 @@ os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6
 os.environ.pop("CELERY_BROKER_URL", None)
 os.environ.setdefault("SECRET_KEY", "bench-only-not-secret-" + "b3nchK7q9Zt2Lw5Xr8Vn1Mc4" * 2)
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+# The dataset's card orders are the sandbox's, and the payment sweep asks it about them.
+os.environ["PAYMENT_PROVIDER"] = "sandbox"
+os.environ["SANDBOX_PAYMENTS_TAKE_NO_MONEY"] = "true"
 
 from portal.settings.production import *  # noqa: F403
 from portal.settings.production import INSTALLED_APPS, VAR_DIR

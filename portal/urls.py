@@ -1,5 +1,5 @@
 from allauth.account.decorators import secure_admin_login
-from django.conf import settings
+from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path
 
@@ -25,7 +25,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
 ]
 
-# The sandbox's hosted page exists only where the sandbox is a provider
-# (development, tests, a staging site that asked for it): never in production.
-if "sandbox" in settings.PAYMENT_PROVIDERS:
-    urlpatterns.append(path("sandbox-pay/", include(subscriptions_urls.sandbox_patterns)))
+# The pretend third parties' pages exist only where the sandbox app is
+# installed (development, tests, a staging site that asked for it): never in production.
+if apps.is_installed("sandbox"):
+    urlpatterns.append(path("sandbox-pay/", include("sandbox.urls")))

@@ -1,4 +1,4 @@
-"""Celery tasks for lines, orders and the sandbox provider: thin, they load
+"""Celery tasks for lines, orders and receipts: thin, they load
 by id and call a service, and are safe to run twice."""
 
 from __future__ import annotations
@@ -7,8 +7,6 @@ import smtplib
 
 from celery import shared_task
 
-from subscriptions.payments import PaymentProviderError
-from subscriptions.payments.sandbox import sandbox_deliver_callback
 from subscriptions.services.autorenew import auto_renew_charge_run, auto_renew_sweep
 from subscriptions.services.lines import lines_expire_lapsed
 from subscriptions.services.orders import orders_reconcile
@@ -46,12 +44,6 @@ def email_unsent_receipts() -> int:
     for receipt_id in receipt_ids:
         send_receipt.delay(receipt_id)
     return len(receipt_ids)
-
-
-@shared_task(autoretry_for=(PaymentProviderError,), retry_backoff=5, retry_backoff_max=600, max_retries=10)
-def sandbox_send_callback(payment_id: str) -> None:
-    """The sandbox provider's callback to the portal, retried until taken."""
-    sandbox_deliver_callback(payment_id=payment_id)
 
 
 @shared_task(acks_late=True)

@@ -33,9 +33,5 @@ receipt_patterns = [
     path("<int:receipt_id>/pdf/", receipts.receipt_download, name="receipt_download"),
 ]
 
-# /payments/ (the providers' callbacks) and /sandbox-pay/ (the sandbox's hosted page)
+# /payments/ (the providers' callbacks)
 payment_patterns = [path("callback/<slug:provider_name>/", payments.payment_callback, name="payment_callback")]
-sandbox_patterns = [
-    path("<slug:payment_id>/", payments.sandbox_pay, name="sandbox_pay"),
-    path("<slug:payment_id>/replay/", payments.sandbox_replay, name="sandbox_replay"),
-]

@@ -297,16 +297,13 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 
 # --- Payments ------------------------------------------------------------------
 # New payments go to PAYMENT_PROVIDER; callbacks for any provider listed here
-# are accepted at /payments/callback/<name>/. The sandbox, which takes no
-# money (a hosted page of its own under /sandbox-pay/ with signed callbacks),
-# is the default for development and tests. Production lists it only when a
-# staging site asks for it by name, and refuses to start on it otherwise
-# (subscriptions/checks.py).
-PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "sandbox")
-PAYMENT_PROVIDERS = {
-    "sandbox": "subscriptions.payments.sandbox.SandboxProvider",
-    "stripe": "subscriptions.payments.stripe_checkout.StripeCheckoutProvider",
-}
+# are accepted at /payments/callback/<name>/. The sandbox, the `sandbox` app's
+# pretend provider that takes no money, is listed (and the default) only where
+# that app is installed: development and tests. Production refuses to start
+# without a real provider (subscriptions/checks.py).
+PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "")
+PAYMENT_PROVIDERS = {"stripe": "subscriptions.payments.stripe_checkout.StripeCheckoutProvider"}
+SANDBOX_PAYMENT_PROVIDER = {"sandbox": "subscriptions.payments.sandbox.SandboxProvider"}
 # True where every payment must be real money (production): the system check
 # then refuses the sandbox and a provider without its keys.
 PAYMENTS_MUST_BE_REAL = False

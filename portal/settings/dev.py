@@ -4,7 +4,7 @@ mail and SMS written under var/ and echoed to the console. Needs no server."""
 import os
 
 from .base import *  # noqa: F403
-from .base import STATIC_ROOT, VAR_DIR, env_list
+from .base import INSTALLED_APPS, PAYMENT_PROVIDERS, SANDBOX_PAYMENT_PROVIDER, STATIC_ROOT, VAR_DIR, env_list
 
 DEBUG = True
 SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret-6f1c2e0b9a4d4e7f8c3b")
@@ -25,6 +25,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "control_folder": str(VAR_DIR / "celery" / "control"),
     "store_processed": False,
 }
+
+# The pretend third parties (the sandbox app), its payment provider the default.
+INSTALLED_APPS = [*INSTALLED_APPS, "sandbox"]
+PAYMENT_PROVIDERS = {**PAYMENT_PROVIDERS, **SANDBOX_PAYMENT_PROVIDER}
+PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "sandbox")
 
 # whitenoise serves straight from static/ while DEBUG is on; it wants the root to exist.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)

@@ -11,7 +11,15 @@ import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import LAYOUT_CACHE, PAYMENT_PROVIDERS, POSTGRES_PREPARED, env_bool, env_list
+from .base import (
+    INSTALLED_APPS,
+    LAYOUT_CACHE,
+    PAYMENT_PROVIDERS,
+    POSTGRES_PREPARED,
+    SANDBOX_PAYMENT_PROVIDER,
+    env_bool,
+    env_list,
+)
 
 REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL")
 missing = [name for name in REQUIRED if not os.environ.get(name, "").strip()]
@@ -72,11 +80,12 @@ VOUCHER_HASH_KEY = (
 
 # Real money only. A staging site that wants the sandbox's pretend payments
 # (which credit renewals and top-ups with nothing charged) sets this loudly
-# named variable; otherwise the sandbox and its pages do not exist here, and
+# named variable; otherwise the sandbox app and its pages do not exist here, and
 # the system check stops web, workers and `migrate` until PAYMENT_PROVIDER
 # names a real provider with its keys.
 PAYMENTS_MUST_BE_REAL = True
 SANDBOX_PAYMENTS_TAKE_NO_MONEY = env_bool("SANDBOX_PAYMENTS_TAKE_NO_MONEY")
 PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "").strip()
-if not SANDBOX_PAYMENTS_TAKE_NO_MONEY:
-    PAYMENT_PROVIDERS = {name: path for name, path in PAYMENT_PROVIDERS.items() if name != "sandbox"}
+if SANDBOX_PAYMENTS_TAKE_NO_MONEY:
+    INSTALLED_APPS = [*INSTALLED_APPS, "sandbox"]
+    PAYMENT_PROVIDERS = {**PAYMENT_PROVIDERS, **SANDBOX_PAYMENT_PROVIDER}

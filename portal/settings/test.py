@@ -10,7 +10,15 @@ import json
 import os
 
 from .base import *  # noqa: F403
-from .base import LAYOUT_CACHE, POSTGRES_PREPARED, VAR_DIR, env_bool
+from .base import (
+    INSTALLED_APPS,
+    LAYOUT_CACHE,
+    PAYMENT_PROVIDERS,
+    POSTGRES_PREPARED,
+    SANDBOX_PAYMENT_PROVIDER,
+    VAR_DIR,
+    env_bool,
+)
 
 SECRET_KEY = "test-only-not-secret"  # noqa: S105
 DEBUG = False
@@ -24,6 +32,11 @@ STORAGES = {
 }
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 SMS_BACKEND = "portal.sms.LocmemBackend"
+
+# The pretend third parties (the sandbox app), its payment provider the default.
+INSTALLED_APPS = [*INSTALLED_APPS, "sandbox"]
+PAYMENT_PROVIDERS = {**PAYMENT_PROVIDERS, **SANDBOX_PAYMENT_PROVIDER}
+PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "sandbox")
 
 SERVICES = env_bool("PORTAL_TEST_SERVICES")
 if SERVICES:

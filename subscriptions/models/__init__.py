@@ -17,7 +17,6 @@ from subscriptions.models.payments import EventResult, PaymentEvent, PaymentStat
 from subscriptions.models.plans import Plan, PlanKind, PlanPeriod
 from subscriptions.models.promotions import DiscountKind, PromoCode, PromoUse
 from subscriptions.models.receipts import Receipt, ReceiptSequence
-from subscriptions.models.sandbox import SandboxCard, SandboxMode, SandboxOutcome, SandboxPayment
 from subscriptions.models.usage import CdrImport, UsageKind, UsageRecord
 from subscriptions.models.vouchers import (
     RedemptionResult,
@@ -59,10 +58,6 @@ __all__ = [
     "Receipt",
     "ReceiptSequence",
     "RedemptionResult",
-    "SandboxCard",
-    "SandboxMode",
-    "SandboxOutcome",
-    "SandboxPayment",
     "SavedCard",
     "ServicePeriod",
     "SetupStatus",

@@ -1,25 +1,18 @@
-"""The payment providers' side of the portal: the endpoint their
-server-to-server callbacks reach, and the sandbox provider's hosted page,
-which stands in for a third party's (its own look, no sign-in: whoever has
-the payment's link may pay it, as on a real provider's page)."""
+"""The endpoint the payment providers' server-to-server callbacks reach."""
 
 from __future__ import annotations
 
 import logging
 
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import redirect, render
-from django.utils import translation
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_POST
 
 from subscriptions.errors import CustomerError
-from subscriptions.models import CardSetup, SandboxMode, SandboxOutcome, SandboxPayment, SetupStatus
+from subscriptions.models import CardSetup, SetupStatus
 from subscriptions.payments import InvalidCallback, SetupUpdate, get_provider
-from subscriptions.payments.sandbox import sandbox_decide
 from subscriptions.services.autorenew import auto_renew_setup_finish
 from subscriptions.services.orders import payment_update_apply
-from subscriptions.tasks import sandbox_send_callback
 
 logger = logging.getLogger(__name__)
 
@@ -65,31 +58,3 @@ def _card_setup_confirm(*, provider: str, update: SetupUpdate) -> bool:
         logger.info("card setup %s not finished from the callback: %s", setup.public_id, error)
         return True
     return setup.status != SetupStatus.PENDING
-
-
-@require_http_methods(["GET", "POST"])
-def sandbox_pay(request: HttpRequest, payment_id: str) -> HttpResponse:
-    """The sandbox's hosted page: the tester picks what happens, then the
-    browser goes back to the shop."""
-    payment = SandboxPayment.objects.filter(payment_id=payment_id).first()
-    if payment is None:
-        raise Http404("No such payment")
-    if request.method == "POST":
-        outcome = request.POST.get("outcome", "")
-        if outcome in SandboxOutcome.values:
-            payment = sandbox_decide(payment_id=payment_id, outcome=outcome) or payment
-            return redirect(payment.return_url)
-    with translation.override(payment.language):
-        return render(request, "sandbox/pay.html", {"payment": payment, "outcomes": SandboxOutcome})
-
-
-@require_POST
-def sandbox_replay(request: HttpRequest, payment_id: str) -> HttpResponse:
-    """Send the payment's callback again, as a provider replays an event.
-    Only for a payment: the hosted page offers no replay for saving a card,
-    whose outcome the portal takes from the browser's return as well."""
-    payment = SandboxPayment.objects.filter(payment_id=payment_id, mode=SandboxMode.PAYMENT).exclude(outcome="").first()
-    if payment is None:
-        raise Http404("No such payment")
-    sandbox_send_callback.delay(payment.payment_id)
-    return redirect("sandbox_pay", payment_id=payment.payment_id)

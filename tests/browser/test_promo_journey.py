@@ -15,8 +15,9 @@ from typing import Any
 import pytest
 from django.utils import timezone, translation
 
+from sandbox.models import SandboxPayment
 from subscriptions.formatting import format_nok
-from subscriptions.models import DiscountKind, Order, OrderStatus, PromoCode, PromoUse, Receipt, SandboxPayment
+from subscriptions.models import DiscountKind, Order, OrderStatus, PromoCode, PromoUse, Receipt
 from tests.browser.conftest import ARTIFACTS, PHONE_VIEWPORT
 from tests.factories import LineFactory, PlanFactory, UserFactory
 

@@ -20,6 +20,7 @@ from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
 from pypdf import PdfReader
 
+from sandbox.models import SandboxPayment
 from subscriptions.formatting import format_nok
 from subscriptions.models import (
     LedgerEntry,
@@ -30,7 +31,6 @@ from subscriptions.models import (
     OrderStatus,
     Plan,
     Receipt,
-    SandboxPayment,
     ServicePeriod,
 )
 from subscriptions.periods import OSLO

@@ -13,7 +13,7 @@ from tests.conftest import IN_CI
 
 ROOT = Path(settings.BASE_DIR)
 CATALOGUES = {"zh_Hans": ROOT / "locale/zh_Hans/LC_MESSAGES/django.po", "nb": ROOT / "locale/nb/LC_MESSAGES/django.po"}
-SOURCES = ["accounts", "portal", "subscriptions", "templates", "manage.py"]
+SOURCES = ["accounts", "portal", "sandbox", "subscriptions", "templates", "manage.py"]
 
 
 @pytest.mark.parametrize("locale", CATALOGUES)

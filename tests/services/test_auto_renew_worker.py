@@ -18,6 +18,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 
 from portal.celery import app
+from sandbox.models import SandboxOutcome, SandboxPayment
+from sandbox.provider import sandbox_decide
 from subscriptions.models import (
     AutoRenewCharge,
     ChargeStatus,
@@ -26,11 +28,8 @@ from subscriptions.models import (
     OrderStatus,
     PlanPeriod,
     Receipt,
-    SandboxOutcome,
-    SandboxPayment,
     ServicePeriod,
 )
-from subscriptions.payments.sandbox import sandbox_decide
 from subscriptions.services.autorenew import (
     auto_renew_charge_run,
     auto_renew_setup_finish,

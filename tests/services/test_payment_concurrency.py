@@ -22,6 +22,8 @@ from django.test import Client
 from django.utils import timezone
 
 from portal.celery import app
+from sandbox.models import SandboxOutcome, SandboxPayment
+from sandbox.provider import SIGNATURE_HEADER, sandbox_callback, sandbox_decide
 from subscriptions.models import (
     EventResult,
     LedgerEntry,
@@ -34,11 +36,8 @@ from subscriptions.models import (
     PaymentMethod,
     Receipt,
     ReceiptSequence,
-    SandboxOutcome,
-    SandboxPayment,
     ServicePeriod,
 )
-from subscriptions.payments.sandbox import SIGNATURE_HEADER, sandbox_callback, sandbox_decide
 from subscriptions.periods import OSLO
 from subscriptions.services.ledger import ledger_balance
 from subscriptions.services.orders import Billing, order_place, renewal_request

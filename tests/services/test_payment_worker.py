@@ -20,6 +20,9 @@ from django.core import mail
 from django.test import Client
 from django.utils import timezone
 
+from sandbox.models import SandboxOutcome, SandboxPayment
+from sandbox.provider import sandbox_decide
+from sandbox.tasks import send_callback
 from subscriptions.models import (
     EventResult,
     Order,
@@ -28,13 +31,10 @@ from subscriptions.models import (
     PaymentMethod,
     PaymentState,
     Receipt,
-    SandboxOutcome,
-    SandboxPayment,
     ServicePeriod,
 )
-from subscriptions.payments.sandbox import sandbox_decide
 from subscriptions.services.orders import Billing, order_place, renewal_request
-from subscriptions.tasks import reconcile_orders, sandbox_send_callback, send_receipt
+from subscriptions.tasks import reconcile_orders, send_receipt
 from tests.factories import LineFactory, PlanFactory, UserFactory
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -140,7 +140,7 @@ def test_the_worker_delivers_the_approved_payments_callback_and_emails_the_recei
     assert answered.headers["Location"] == f"{live_server.url}/orders/{order.public_id}/return/"
     wait_until(lambda: paid(order), what="the callback to settle the order")
     [receipt_email] = wait_until(lambda: list(mail.outbox), what="the receipt email")
-    assert runs_of(finished_tasks, sandbox_send_callback) == ["SUCCESS"]
+    assert runs_of(finished_tasks, send_callback) == ["SUCCESS"]
     payment = SandboxPayment.objects.get()
     assert payment.callbacks_sent == 1
     event = PaymentEvent.objects.get()
@@ -174,8 +174,8 @@ def test_a_replayed_callback_is_delivered_and_changes_nothing(
     )
 
     assert replayed.status_code == 302
-    wait_until(lambda: len(runs_of(finished_tasks, sandbox_send_callback)) == 2, what="the replayed callback")
-    assert runs_of(finished_tasks, sandbox_send_callback) == ["SUCCESS", "SUCCESS"]
+    wait_until(lambda: len(runs_of(finished_tasks, send_callback)) == 2, what="the replayed callback")
+    assert runs_of(finished_tasks, send_callback) == ["SUCCESS", "SUCCESS"]
     assert SandboxPayment.objects.get().callbacks_sent == 2
     assert PaymentEvent.objects.get().result == EventResult.APPLIED
     assert Receipt.objects.count() == 1

@@ -25,6 +25,8 @@ from django.test import Client
 from django.utils import timezone
 
 from portal.celery import app
+from sandbox.models import SandboxOutcome, SandboxPayment
+from sandbox.provider import sandbox_decide
 from subscriptions.models import (
     DiscountKind,
     EventResult,
@@ -35,10 +37,8 @@ from subscriptions.models import (
     PromoCode,
     PromoUse,
     Receipt,
-    SandboxOutcome,
-    SandboxPayment,
 )
-from subscriptions.payments.sandbox import SandboxProvider, sandbox_decide
+from subscriptions.payments.sandbox import SandboxProvider
 from subscriptions.services.orders import payment_update_apply
 from tests.factories import LineFactory, PlanFactory, UserFactory
 

@@ -37,9 +37,10 @@ from django.db import connection
 from kombu import Connection
 
 from portal.celery import app
-from subscriptions.models import Order, OrderStatus, PaymentMethod, PaymentState, SandboxOutcome, SandboxPayment
+from sandbox.models import SandboxOutcome, SandboxPayment
+from sandbox.tasks import send_callback
+from subscriptions.models import Order, OrderStatus, PaymentMethod, PaymentState
 from subscriptions.services.orders import Billing, order_place, renewal_request
-from subscriptions.tasks import sandbox_send_callback
 from tests.factories import LineFactory, PlanFactory, UserFactory
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -150,7 +151,7 @@ def paid_sandbox_payment(live_server: Any) -> Iterator[tuple[Order, Relay]]:
 
 def send_callback_task(order: Order, *, broker_url: str, transport_options: dict[str, Any]) -> None:
     with Connection(broker_url, transport_options=dict(transport_options)) as broker:
-        sandbox_send_callback.apply_async(args=[order.provider_payment_id], queue=QUEUE, connection=broker)
+        send_callback.apply_async(args=[order.provider_payment_id], queue=QUEUE, connection=broker)
 
 
 def wait_for(condition: Any, *, what: str, timeout: float = 30) -> None:

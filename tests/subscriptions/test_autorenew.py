@@ -15,6 +15,8 @@ from django.urls import reverse
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
 
+from sandbox.models import SandboxOutcome, SandboxPayment
+from sandbox.provider import sandbox_decide
 from subscriptions.errors import CustomerError
 from subscriptions.models import (
     AuditEvent,
@@ -31,14 +33,12 @@ from subscriptions.models import (
     Plan,
     PlanPeriod,
     Receipt,
-    SandboxOutcome,
-    SandboxPayment,
     SavedCard,
     ServicePeriod,
     SetupStatus,
 )
 from subscriptions.payments import PaymentProviderError, PaymentUpdate
-from subscriptions.payments.sandbox import SandboxProvider, sandbox_decide
+from subscriptions.payments.sandbox import SandboxProvider
 from subscriptions.periods import OSLO
 from subscriptions.selectors import line_auto_renew
 from subscriptions.services.autorenew import (

@@ -13,6 +13,8 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import formats, timezone, translation
 
+from sandbox.models import SandboxOutcome, SandboxPayment
+from sandbox.provider import sandbox_decide
 from subscriptions.formatting import format_nok
 from subscriptions.models import (
     AutoRenewal,
@@ -22,12 +24,9 @@ from subscriptions.models import (
     Line,
     LineStatus,
     PlanPeriod,
-    SandboxOutcome,
-    SandboxPayment,
     SavedCard,
     SetupStatus,
 )
-from subscriptions.payments.sandbox import sandbox_decide
 from subscriptions.periods import OSLO
 from subscriptions.services.autorenew import (
     auto_renew_charge_run,

@@ -13,6 +13,8 @@ from django.conf import settings as django_settings
 from django.test import Client
 from django.utils import timezone
 
+from sandbox.models import SandboxOutcome, SandboxPayment
+from sandbox.provider import SIGNATURE_HEADER, sandbox_callback, sandbox_decide, sign
 from subscriptions.models import (
     CardSetup,
     LedgerKind,
@@ -23,13 +25,11 @@ from subscriptions.models import (
     PaymentMethod,
     PaymentState,
     Receipt,
-    SandboxOutcome,
-    SandboxPayment,
     SavedCard,
     SetupStatus,
 )
 from subscriptions.payments import PaymentUpdate
-from subscriptions.payments.sandbox import SIGNATURE_HEADER, SandboxProvider, sandbox_callback, sandbox_decide, sign
+from subscriptions.payments.sandbox import SandboxProvider
 from subscriptions.services.ledger import ledger_balance
 from subscriptions.services.orders import Billing, order_place, payment_update_apply, renewal_request
 from tests.factories import LedgerEntryFactory, LineFactory, NumberKeepingPlanFactory, PlanFactory, UserFactory

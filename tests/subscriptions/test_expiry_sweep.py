@@ -2,7 +2,6 @@ from datetime import timedelta
 
 import pytest
 from django.utils import timezone
-from django_celery_beat.models import PeriodicTask
 
 from subscriptions.models import AuditEvent, LineStatus
 from subscriptions.services.lines import line_suspend, lines_expire_lapsed
@@ -55,9 +54,3 @@ def test_the_task_runs_the_sweep():
     assert expire_lapsed_lines.apply().get() == 1
     line.refresh_from_db()
     assert line.status == LineStatus.EXPIRED
-
-
-def test_beat_has_the_sweep_scheduled_from_the_first_migration():
-    task = PeriodicTask.objects.get(task="subscriptions.tasks.expire_lapsed_lines")
-    assert task.enabled
-    assert (task.interval.every, task.interval.period) == (5, "minutes")

@@ -9,6 +9,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from sandbox.models import SandboxOutcome, SandboxPayment
+from sandbox.provider import sandbox_decide
 from subscriptions.errors import CustomerError
 from subscriptions.models import (
     AuditEvent,
@@ -23,12 +25,10 @@ from subscriptions.models import (
     PaymentState,
     Receipt,
     ReceiptSequence,
-    SandboxOutcome,
-    SandboxPayment,
     ServicePeriod,
 )
 from subscriptions.payments import PaymentUpdate, decline_message
-from subscriptions.payments.sandbox import SandboxProvider, sandbox_decide
+from subscriptions.payments.sandbox import SandboxProvider
 from subscriptions.periods import OSLO
 from subscriptions.services.ledger import ledger_balance
 from subscriptions.services.orders import (

@@ -10,7 +10,8 @@ import pytest
 from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 
-from subscriptions.models import EventResult, Order, OrderStatus, PaymentMethod, Receipt, SandboxPayment
+from sandbox.models import SandboxPayment
+from subscriptions.models import EventResult, Order, OrderStatus, PaymentMethod, Receipt
 from subscriptions.payments import PaymentUpdate
 from subscriptions.payments.sandbox import SandboxProvider
 from subscriptions.services.orders import Billing, order_place, payment_update_apply, renewal_request

@@ -15,6 +15,8 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from pypdf import PdfReader
 
+from sandbox.models import SandboxOutcome, SandboxPayment
+from sandbox.provider import sandbox_decide
 from subscriptions.errors import CustomerError
 from subscriptions.formatting import format_nok
 from subscriptions.models import (
@@ -31,12 +33,10 @@ from subscriptions.models import (
     PromoCode,
     PromoUse,
     Receipt,
-    SandboxOutcome,
-    SandboxPayment,
     ServicePeriod,
 )
 from subscriptions.payments import PaymentProviderError, PaymentUpdate
-from subscriptions.payments.sandbox import SandboxProvider, sandbox_decide
+from subscriptions.payments.sandbox import SandboxProvider
 from subscriptions.receipt_pdf import receipt_pdf
 from subscriptions.services.ledger import ledger_balance
 from subscriptions.services.orders import (

@@ -13,8 +13,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
-from subscriptions.models import Receipt, SandboxOutcome
-from subscriptions.payments.sandbox import SandboxProvider, sandbox_decide
+from sandbox.models import SandboxOutcome
+from sandbox.provider import sandbox_decide
+from subscriptions.models import Receipt
+from subscriptions.payments.sandbox import SandboxProvider
 from subscriptions.receipt_mail import receipt_email
 from subscriptions.services.orders import (
     Billing,

@@ -14,8 +14,10 @@ import pytest
 from django.utils import timezone
 
 from portal.celery import app
-from subscriptions.models import OrderStatus, Receipt, SandboxOutcome
-from subscriptions.payments.sandbox import SandboxProvider, sandbox_decide
+from sandbox.models import SandboxOutcome
+from sandbox.provider import sandbox_decide
+from subscriptions.models import OrderStatus, Receipt
+from subscriptions.payments.sandbox import SandboxProvider
 from subscriptions.services.orders import Billing, order_place, payment_update_apply, renewal_request
 from subscriptions.tasks import email_unsent_receipts, send_receipt
 from tests.factories import LineFactory, PlanFactory, UserFactory

@@ -1,5 +1,5 @@
-"""The sandbox payment provider's own book. It stands in for a third party's
-database: the portal's code reaches it only through
+"""The pretend payment provider's own book. It stands in for a third party's
+database: the portal's code reaches it only through its adapter,
 ``subscriptions.payments.sandbox``, the way it reaches a real provider's API."""
 
 from __future__ import annotations
