@@ -11,6 +11,7 @@ from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
@@ -86,6 +87,12 @@ class AccountAdapter(DefaultAccountAdapter):
         if user.language:
             translation.activate(user.language)
             request.LANGUAGE_CODE = user.language
+
+    def get_login_redirect_url(self, request: HttpRequest) -> str:
+        # Staff work in the support admin, not on the customer dashboard.
+        if request.user.is_staff:
+            return reverse("admin:index")
+        return super().get_login_redirect_url(request)
 
     def save_user(self, request: HttpRequest, user: User, form: Any, commit: bool = True) -> User:
         user = super().save_user(request, user, form, commit=False)

@@ -63,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # After messages and allauth: the support admin asks for two-factor first.
+    "accounts.middleware.StaffTwoFactorMiddleware",
     "portal.middleware.RateLimitedMiddleware",
 ]
 
