@@ -7,6 +7,7 @@ from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
+from django.conf import settings
 from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -73,7 +74,11 @@ class AccountAdapter(DefaultAccountAdapter):
         language = recipient.language if recipient else translation.get_language()
         with translation.override(language):
             request = allauth_context.request
-            ctx = {"request": request, "email": email, "current_site": get_current_site(request)}
+            site = get_current_site(request)
+            # allauth's emails greet from the site's name, which is the host
+            # name ("Hello from 127.0.0.1:8000!") without the sites framework.
+            site.name = settings.SITE_NAME
+            ctx = {"request": request, "email": email, "current_site": site}
             ctx.update(context)
             message = self.render_mail(template_prefix, email, ctx)
         services.email_send(message=message)

@@ -98,3 +98,14 @@ def test_production_prepares_statements_unless_told_not_to(setting, options):
     result = run(["-c", f"import django; django.setup(); {code}"], env, "portal.settings.production")
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == options
+
+
+def test_the_embedded_default_connects_to_its_broker_without_a_warning(tmp_path):
+    probe = (
+        "import django; django.setup();"
+        "from portal.celery import app;"
+        "connection = app.connection_for_write(); connection.info(); connection.release()"
+    )
+    result = run(["-c", probe], {"VAR_DIR": str(tmp_path)}, "portal.settings.dev")
+    assert result.returncode == 0, result.stderr
+    assert "No hostname was supplied" not in result.stderr
