@@ -10,8 +10,10 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
 .PHONY: run test lint typecheck pytest pytest-services install static translations migrate seed clean bench
 
+# Ctrl-C (or a TERM) makes honcho stop every process and exit 130 (or 143):
+# the way the portal is meant to end, not a failure.
 run: install static translations migrate seed
-	$(VENV)/bin/honcho -f Procfile.dev start
+	@$(VENV)/bin/honcho -f Procfile.dev start; rc=$$?; [ $$rc -eq 130 ] || [ $$rc -eq 143 ] || exit $$rc
 
 test: $(VENV)/.dev-installed static translations lint typecheck pytest pytest-services
 

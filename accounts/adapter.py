@@ -7,10 +7,12 @@ from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
+from django.conf import settings
 from django.contrib.sites.shortcuts import get_current_site
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import translation
 from django.utils.translation import gettext
 
@@ -86,7 +88,11 @@ class AccountAdapter(DefaultAccountAdapter):
         language = recipient.language if recipient else translation.get_language()
         with translation.override(language):
             request = allauth_context.request
-            ctx = {"request": request, "email": email, "current_site": get_current_site(request)}
+            site = get_current_site(request)
+            # allauth's emails greet from the site's name, which is the host
+            # name ("Hello from 127.0.0.1:8000!") without the sites framework.
+            site.name = settings.SITE_NAME
+            ctx = {"request": request, "email": email, "current_site": site}
             ctx.update(context)
             message = self.render_mail(template_prefix, email, ctx)
         services.email_send(message=message)
@@ -118,6 +124,12 @@ class AccountAdapter(DefaultAccountAdapter):
         if user.language:
             translation.activate(user.language)
             request.LANGUAGE_CODE = user.language
+
+    def get_login_redirect_url(self, request: HttpRequest) -> str:
+        # Staff work in the support admin, not on the customer dashboard.
+        if request.user.is_staff:
+            return reverse("admin:index")
+        return super().get_login_redirect_url(request)
 
     def save_user(self, request: HttpRequest, user: User, form: Any, commit: bool = True) -> User:
         user = super().save_user(request, user, form, commit=False)

@@ -11,7 +11,10 @@ import and the payment callbacks would have written them.
 
 The scenarios are relative to the moment of the first seed, so a database
 seeded weeks ago shows them aged (Kari's line will have expired by then):
-`manage.py seed_demo --fresh-lines` builds them again."""
+`manage.py seed_demo --fresh-lines` builds them again. It deletes nothing:
+the old demo lines keep their ledger, orders, receipts and the vouchers
+redeemed on them, and are retired (quarantined under a number no phone can
+have) to free the demo numbers."""
 
 from __future__ import annotations
 
@@ -42,13 +45,10 @@ from subscriptions.models import (
     LedgerKind,
     Line,
     LineStatus,
-    Order,
-    PaymentEvent,
     Plan,
     PlanKind,
     PlanPeriod,
     PromoCode,
-    Receipt,
     ServicePeriod,
     UsageKind,
     UsageRecord,
@@ -56,6 +56,7 @@ from subscriptions.models import (
     VoucherValue,
 )
 from subscriptions.periods import DAYS, MONTHS, OSLO, add_months, period_end
+from subscriptions.services.audit import audit_record
 from subscriptions.services.lines import line_add_period, line_set_low_balance_threshold, line_transition
 from subscriptions.services.voucher_codes import code_format
 from subscriptions.services.vouchers import voucher_batch_create
@@ -228,7 +229,7 @@ class History:
                 line=self.line,
                 kind=LedgerKind.TOPUP,
                 amount_ore=amount_ore,
-                reference=f"demo-topup-{self.line.number}-{len(self.ledger)}",
+                reference=f"demo-topup-{self.line.number}-{self.line.pk}-{len(self.ledger)}",
                 description=via,
                 created_by=self.line.owner,
                 created_at=at,
@@ -236,7 +237,8 @@ class History:
         )
 
     def use(self, at: datetime, kind: str, quantity: int, destination: str = "") -> None:
-        record_id = f"demo-{self.line.number[1:]}-{len(self.usage):05d}"
+        # The line's id too: a rebuilt demo line has the number of a retired one.
+        record_id = f"demo-{self.line.number[1:]}-{self.line.pk}-{len(self.usage):05d}"
         out_of_bundle, charge = 0, 0
         rates = next((rate for prefix, rate in RATES_ORE.items() if destination.startswith(prefix)), None)
         if rates is not None and kind == UsageKind.VOICE:
@@ -447,7 +449,7 @@ def _add_profiles(batch: InventoryBatch, numbers: Iterable[int]) -> int:
 class DemoLinesResult:
     plans_created: int = 0
     lines_created: list[DemoLine] = field(default_factory=list)
-    profiles_created: int = 0
+    spare_profiles_created: int = 0
 
 
 @transaction.atomic
@@ -482,7 +484,7 @@ def demo_lines_seed(*, now: datetime | None = None, fresh: bool = False) -> Demo
         sha256=BATCH_SHA256, defaults={"filename": BATCH_FILENAME, "uploaded_at": now - timedelta(days=120)}
     )
     if fresh:
-        _remove_demo_lines()
+        _retire_demo_lines()
     owners = {user.email: user for user in User.objects.filter(email__in={spec.owner_email for spec in DEMO_LINES})}
     for spec in DEMO_LINES:
         owner = owners.get(spec.owner_email)
@@ -494,32 +496,64 @@ def demo_lines_seed(*, now: datetime | None = None, fresh: bool = False) -> Demo
         first = line.periods.order_by("starts_at").first()
         born = first.starts_at if first is not None else now
         Line.objects.filter(pk=line.pk).update(created_at=born)
-        result.profiles_created += _add_profiles(batch, [spec.profile])
-        EsimProfile.objects.filter(iccid=demo_iccid(spec.profile), line=None).update(
+        profile_number = _free_profile_number(spec.profile)
+        _add_profiles(batch, [profile_number])
+        EsimProfile.objects.filter(iccid=demo_iccid(profile_number), line=None).update(
             line=line, state=EsimState.INSTALLED, assigned_at=born
         )
         result.lines_created.append(spec)
 
-    result.profiles_created += _add_profiles(batch, SPARE_PROFILES)
+    result.spare_profiles_created = _add_profiles(batch, SPARE_PROFILES)
     InventoryBatch.objects.filter(pk=batch.pk).update(profile_count=batch.profiles.count())
     return result
 
 
-def _remove_demo_lines() -> None:
-    lines = Line.objects.filter(number__in=[spec.number for spec in DEMO_LINES])
-    orders = Order.objects.filter(line__in=lines)
-    Receipt.objects.filter(order__in=orders).delete()
-    PaymentEvent.objects.filter(order__in=orders).delete()
-    orders.delete()
-    LedgerEntry.objects.filter(line__in=lines).delete()
-    EsimProfile.objects.filter(line__in=lines).delete()
-    lines.delete()  # periods, usage and audit rows go with them
+# The moves that take a line of each status to quarantine.
+TO_QUARANTINE = {
+    LineStatus.PENDING: [LineStatus.CANCELLED, LineStatus.QUARANTINED],
+    LineStatus.ACTIVE: [LineStatus.CANCELLATION_PENDING, LineStatus.CANCELLED, LineStatus.QUARANTINED],
+    LineStatus.SUSPENDED: [LineStatus.CANCELLATION_PENDING, LineStatus.CANCELLED, LineStatus.QUARANTINED],
+    LineStatus.EXPIRED: [LineStatus.QUARANTINED],
+    LineStatus.CANCELLATION_PENDING: [LineStatus.CANCELLED, LineStatus.QUARANTINED],
+    LineStatus.CANCELLED: [LineStatus.QUARANTINED],
+    LineStatus.QUARANTINED: [],
+}
+RETIRED_REASON = "Demo line retired: seed_demo --fresh-lines built a new one with this number."
+
+
+def retired_number(line: Line) -> str:
+    """A number no phone can have (Norwegian numbers never start with 0)."""
+    return f"+470{line.pk:08d}"
+
+
+def _retire_demo_lines() -> None:
+    """Free the demo numbers without deleting anything: a line's ledger,
+    orders, receipts and the vouchers redeemed on it are money history. Each
+    old demo line is quarantined (its owner no longer sees it), its eSIM
+    profile disabled, and its number replaced by a retired one."""
+    for line in Line.objects.filter(number__in=[spec.number for spec in DEMO_LINES]):
+        old_number = line.number
+        for status in TO_QUARANTINE[LineStatus(line.status)]:
+            line_transition(line=line, to=status, by=None, reason=RETIRED_REASON, action="demo_retire")
+        EsimProfile.objects.filter(line=line).update(state=EsimState.DISABLED)
+        Line.objects.filter(pk=line.pk).update(number=retired_number(line))
+        audit_record(line=line, action="demo_retire", by=None, reason=RETIRED_REASON, data={"number": old_number})
+
+
+def _free_profile_number(first: int) -> int:
+    """The demo profile for a new line: ``first``, or after a rebuild (the
+    retired line keeps its profile) the next unassigned one a thousand on."""
+    number = first
+    while EsimProfile.objects.filter(iccid=demo_iccid(number), line__isnull=False).exists():
+        number += 1000
+    return number
 
 
 DEMO_PROMO_CODE = "VELKOMMEN20"
 DEMO_VOUCHER_LABEL = "Demo: Narvesen Oslo S"
 DEMO_VOUCHER_COUNT = 5
 DEMO_VOUCHER_AMOUNT_ORE = 100_00
+DEMO_VOUCHER_MAKER = "supervisor@nordlys.test"
 
 
 @dataclass
@@ -533,7 +567,7 @@ class DemoOffersResult:
 @transaction.atomic
 def demo_offers_seed(*, now: datetime | None = None) -> DemoOffersResult:
     """A promotion code for trying checkout, and a batch of 100 kr vouchers
-    made by the demo support user through the real service (so the codes are
+    made by the demo supervisor through the real service (so the codes are
     random and stored hashed: they are returned once, when made)."""
     now = now or timezone.now()
     result = DemoOffersResult()
@@ -547,16 +581,28 @@ def demo_offers_seed(*, now: datetime | None = None) -> DemoOffersResult:
             "max_uses_per_customer": 1,
         },
     )
-    staff = User.objects.filter(is_staff=True, is_active=True).order_by("pk").first()
-    if staff is not None and not VoucherBatch.objects.filter(label=DEMO_VOUCHER_LABEL).exists():
-        _batch, codes = voucher_batch_create(
-            label=DEMO_VOUCHER_LABEL,
-            value_kind=VoucherValue.AMOUNT,
-            amount_ore=DEMO_VOUCHER_AMOUNT_ORE,
-            plan=None,
-            count=DEMO_VOUCHER_COUNT,
-            expires_on=(now + timedelta(days=365)).date(),
-            by=staff,
-        )
-        result.voucher_codes = [code_format(code) for _serial, code in codes]
+    if not VoucherBatch.objects.filter(label=DEMO_VOUCHER_LABEL).exists():
+        result.voucher_codes = demo_vouchers_make(now=now)
     return result
+
+
+def demo_vouchers_make(*, now: datetime | None = None) -> list[str]:
+    """A new batch of 100 kr demo vouchers, made by the demo supervisor (or
+    the first member of staff) through the real service: the codes exist
+    whole only in what this returns, printed as on the card. None without
+    staff to make them."""
+    now = now or timezone.now()
+    staff = User.objects.filter(is_staff=True, is_active=True)
+    maker = staff.filter(email=DEMO_VOUCHER_MAKER).first() or staff.order_by("pk").first()
+    if maker is None:
+        return []
+    _batch, codes = voucher_batch_create(
+        label=DEMO_VOUCHER_LABEL,
+        value_kind=VoucherValue.AMOUNT,
+        amount_ore=DEMO_VOUCHER_AMOUNT_ORE,
+        plan=None,
+        count=DEMO_VOUCHER_COUNT,
+        expires_on=(now + timedelta(days=365)).date(),
+        by=maker,
+    )
+    return [code_format(code) for _serial, code in codes]

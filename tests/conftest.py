@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shutil
 import socket
+import types
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +18,7 @@ from django.core.cache import cache, caches
 from django.utils import translation
 
 from portal import sms
+from tests.two_factor import PinnedClock
 
 IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
@@ -101,3 +103,14 @@ def sms_outbox() -> Iterator[list[sms.SmsMessage]]:
     sms.outbox.clear()
     yield sms.outbox
     sms.outbox.clear()
+
+
+@pytest.fixture
+def totp_clock(monkeypatch: pytest.MonkeyPatch) -> PinnedClock:
+    """allauth's TOTP clock pinned (tests/two_factor.py), so the codes a test
+    computes are the ones the server expects."""
+    from allauth.mfa.totp.internal import auth
+
+    clock = PinnedClock()
+    monkeypatch.setattr(auth, "time", types.SimpleNamespace(time=clock.time))
+    return clock

@@ -64,6 +64,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    # After messages and allauth: the support admin asks for two-factor first.
+    "accounts.middleware.StaffTwoFactorMiddleware",
     "portal.middleware.RateLimitedMiddleware",
 ]
 
@@ -292,6 +294,8 @@ CELERY_TIMEZONE = "UTC"
 
 OUT_OF_BUNDLE_RATES_ORE = {"data": 50, "voice": 99, "sms": 79}
 
+# The name account emails greet from ("Hello from Nordlys Mobil!").
+SITE_NAME = "Nordlys Mobil"
 # Where the portal is reached from outside: links in emails a worker sends.
 SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 

@@ -16,7 +16,9 @@ SMS_FILE_ECHO = True
 
 # kombu's filesystem transport: the web process, the worker and beat share one
 # folder as the queue. Producers and consumers read and write the same folder.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://")
+# The host name means nothing to this transport; without one kombu warns on
+# every connection that it falls back to localhost.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://localhost/")
 for folder in ("queue", "control"):
     (VAR_DIR / "celery" / folder).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
@@ -24,6 +26,9 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "data_folder_out": str(VAR_DIR / "celery" / "queue"),
     "control_folder": str(VAR_DIR / "celery" / "control"),
     "store_processed": False,
+    # How often an idle worker looks for new files; short, so that a task
+    # starts at once and Ctrl-C stops the worker before honcho kills it.
+    "polling_interval": 0.2,
 }
 
 # The pretend third parties (the sandbox app), its payment provider the default.

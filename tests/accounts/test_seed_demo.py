@@ -3,15 +3,16 @@ believable history, created once however often it runs."""
 
 import re
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from io import StringIO
 from itertools import pairwise
 
 import pytest
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db.models import Sum
 from django.utils import timezone
 
+from accounts.management.commands.announce import banner
 from accounts.models import User
 from subscriptions.iccid import is_valid_iccid
 from subscriptions.models import (
@@ -26,12 +27,15 @@ from subscriptions.models import (
     Plan,
     PlanKind,
     PromoCode,
+    RedemptionResult,
     ServicePeriod,
     UsageRecord,
     Voucher,
+    VoucherStatus,
 )
 from subscriptions.services.ledger import ledger_balance
-from subscriptions.services.vouchers import voucher_redeem
+from subscriptions.services.vouchers import VoucherError, voucher_redeem
+from tests.two_factor import code_for
 
 pytestmark = pytest.mark.django_db
 
@@ -157,19 +161,30 @@ def test_a_stock_of_spare_profiles_with_valid_norwegian_iccids():
     assert batch.profile_count == EsimProfile.objects.count()
 
 
-def test_fresh_lines_rebuilds_the_scenarios_without_duplicates():
+def active_demo_lines():
+    return Line.objects.exclude(status=LineStatus.QUARANTINED)
+
+
+def test_fresh_lines_rebuilds_the_scenarios_and_retires_the_old_lines():
     seed()
-    first = counts()
-    Line.objects.filter(number="+4741234567").update(expires_at=timezone.now() - timedelta(days=30))
+    old = Line.objects.get(number="+4741234567")
+    Line.objects.filter(pk=old.pk).update(expires_at=timezone.now() - timedelta(days=30))
 
-    call_command("seed_demo", "--fresh-lines", stdout=StringIO())
+    output = StringIO()
+    call_command("seed_demo", "--fresh-lines", stdout=output)
 
-    assert counts()["Line"] == first["Line"]
-    assert counts()["EsimProfile"] == first["EsimProfile"]
+    assert active_demo_lines().count() == 5
+    assert Line.objects.count() == 10
     assert Line.objects.get(number="+4741234567").expires_at > timezone.now()
+    old.refresh_from_db()
+    assert (old.status, old.number) == (LineStatus.QUARANTINED, f"+470{old.pk:08d}")
+    assert old.esim_profiles.get().state == EsimState.DISABLED
+    assert all(line.esim_profiles.filter(state=EsimState.INSTALLED).count() == 1 for line in active_demo_lines())
+    assert EsimProfile.objects.filter(state=EsimState.AVAILABLE, line=None).count() == 20
+    assert "spare eSIM profiles: 0 created" in output.getvalue()
 
 
-def test_fresh_lines_also_removes_what_was_bought_for_the_demo_lines():
+def test_fresh_lines_keeps_what_was_bought_on_the_old_demo_lines():
     from subscriptions.models import LedgerKind, Order, PaymentMethod, Receipt
     from subscriptions.services.ledger import ledger_add
     from subscriptions.services.orders import Billing, order_place, renewal_request
@@ -180,12 +195,32 @@ def test_fresh_lines_also_removes_what_was_bought_for_the_demo_lines():
     ledger_add(line=line, kind=LedgerKind.TOPUP, amount_ore=plan.price_ore)
     request = renewal_request(line=line, plan=plan, method=PaymentMethod.BALANCE)
     order_place(owner=line.owner, request=request, billing=Billing(name="Kari"), idempotency_key="k", site_url="")
-    assert Receipt.objects.exists()
+    receipt = Receipt.objects.get()
+    ledger_before = list(LedgerEntry.objects.filter(line=line).values_list("pk", "amount_ore"))
 
     call_command("seed_demo", "--fresh-lines", stdout=StringIO())
 
-    assert not Order.objects.exists()
-    assert not Receipt.objects.exists()
+    assert Order.objects.get().line == line
+    assert Receipt.objects.get() == receipt
+    assert list(LedgerEntry.objects.filter(line=line).values_list("pk", "amount_ore")) == ledger_before
+    assert not Order.objects.filter(line__number="+4741234567").exists()
+
+
+def test_fresh_lines_after_a_demo_voucher_was_redeemed_keeps_it_spent_and_credited():
+    codes = re.findall(r"^ +(\d{4} \d{4} \d{4} \d{4})$", seed(), re.MULTILINE)
+    line = Line.objects.get(number="+4746123456")
+    voucher_redeem(user=line.owner, line=line, code=codes[0], ip_address=None)
+    balance = ledger_balance(line=line)
+
+    call_command("seed_demo", "--fresh-lines", stdout=StringIO())
+
+    assert Voucher.objects.get(line=line).status == VoucherStatus.REDEEMED
+    assert ledger_balance(line=line) == balance
+    fresh = Line.objects.get(number="+4746123456")
+    with pytest.raises(VoucherError) as again:
+        voucher_redeem(user=fresh.owner, line=fresh, code=codes[0], ip_address=None)
+    assert again.value.result == RedemptionResult.USED
+    assert ledger_balance(line=fresh) < fresh.low_balance_threshold_ore
 
 
 def test_the_demo_vouchers_are_printed_once_and_each_redeems_100_kr_on_a_demo_line():
@@ -200,3 +235,64 @@ def test_the_demo_vouchers_are_printed_once_and_each_redeems_100_kr_on_a_demo_li
     before = ledger_balance(line=line)
     redemption = voucher_redeem(user=line.owner, line=line, code=codes[0], ip_address=None)
     assert redemption.balance_ore == before + 100_00
+
+
+def test_the_demo_staff_are_an_agent_and_a_supervisor_who_pass_two_factor_with_the_printed_secret(client, totp_clock):
+    output = seed()
+    support = User.objects.get(email="support@nordlys.test")
+    supervisor = User.objects.get(email="supervisor@nordlys.test")
+
+    assert not support.is_superuser and not supervisor.is_superuser
+    assert list(support.groups.values_list("name", flat=True)) == ["Support agent"]
+    assert list(supervisor.groups.values_list("name", flat=True)) == ["Supervisor"]
+    secret = re.search(r"support-demo-2026\n +two-factor \(TOTP\) secret (\w+)", output)[1]
+
+    client.post("/accounts/login/", {"login": "support@nordlys.test", "password": "support-demo-2026"})
+    response = client.post("/accounts/2fa/authenticate/", {"code": code_for(secret, at=totp_clock.now)})
+
+    assert response["Location"] == "/admin/"
+    assert client.get("/admin/subscriptions/esimprofile/").status_code == 200
+    assert client.get("/admin/subscriptions/voucherbatch/add/").status_code == 403
+
+
+def test_the_demo_totp_code_command_prints_the_code_the_admin_takes(client, totp_clock, monkeypatch):
+    seed()
+    monkeypatch.setattr(timezone, "now", lambda: datetime.fromtimestamp(totp_clock.now, tz=UTC))
+    out = StringIO()
+    call_command("demo_totp_code", "supervisor@nordlys.test", stdout=out)
+    code = out.getvalue().split()[0]
+
+    client.post("/accounts/login/", {"login": "supervisor@nordlys.test", "password": "supervisor-demo-2026"})
+    assert client.post("/accounts/2fa/authenticate/", {"code": code})["Location"] == "/admin/"
+    with pytest.raises(CommandError):
+        call_command("demo_totp_code", "wang.xiaoming@nordlys.test", stdout=StringIO())
+
+
+def test_demo_vouchers_prints_a_new_batch_each_time():
+    seed()
+    first, second = StringIO(), StringIO()
+    call_command("demo_vouchers", stdout=first)
+    call_command("demo_vouchers", stdout=second)
+
+    codes = re.findall(r"^ +(\d{4} \d{4} \d{4} \d{4})$", first.getvalue() + second.getvalue(), re.MULTILINE)
+    assert len(set(codes)) == 10
+    line = Line.objects.get(number="+4791234567")
+    before = ledger_balance(line=line)
+    assert voucher_redeem(user=line.owner, line=line, code=codes[-1], ip_address=None).balance_ore == before + 100_00
+
+
+def test_the_banner_lists_every_login_with_its_number_and_how_to_get_codes():
+    text = "\n".join(banner("http://127.0.0.1:8000"))
+
+    for email, number, password in [
+        ("support@nordlys.test", "", "support-demo-2026"),
+        ("supervisor@nordlys.test", "", "supervisor-demo-2026"),
+        ("wang.xiaoming@nordlys.test", "+47 912 34 567", "demo-wang-2026"),
+        ("kari.nordmann@nordlys.test", "+47 412 34 567", "demo-kari-2026"),
+        ("alex.smith@nordlys.test", "+47 461 23 456", "demo-alex-2026"),
+    ]:
+        assert re.search(rf"{re.escape(email)} +{re.escape(number)} *{password}", text)
+    assert "NORDLYSDEMOSUPPORTAGENTTWOFACTOR" in text
+    assert "manage.py demo_totp_code" in text
+    assert "VELKOMMEN20" in text
+    assert "manage.py demo_vouchers" in text

@@ -203,3 +203,14 @@ def test_a_staging_site_that_asks_for_the_sandbox_gets_it_with_a_warning():
 def test_development_and_tests_take_the_sandbox_without_being_asked(mode):
     result = run(["manage.py", "check"], {}, f"portal.settings.{mode}")
     assert result.returncode == 0, result.stderr
+
+
+def test_the_embedded_default_connects_to_its_broker_without_a_warning(tmp_path):
+    probe = (
+        "import django; django.setup();"
+        "from portal.celery import app;"
+        "connection = app.connection_for_write(); connection.info(); connection.release()"
+    )
+    result = run(["-c", probe], {"VAR_DIR": str(tmp_path)}, "portal.settings.dev")
+    assert result.returncode == 0, result.stderr
+    assert "No hostname was supplied" not in result.stderr

@@ -10,6 +10,7 @@ from subscriptions.models import CdrImport, EsimProfile, InventoryBatch, UsageRe
 from tests.factories import InventoryBatchFactory, LineFactory, UserFactory
 from tests.subscriptions.test_cdr_import import at, cdr_file
 from tests.subscriptions.test_inventory import profile_row, vendor_file
+from tests.two_factor import staff_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ def staff_with(*codenames: str):
 def uploader(client):
     """Staff who may upload (a supervisor has these permissions)."""
     user = staff_with("view_inventorybatch", "add_inventorybatch", "view_cdrimport", "add_cdrimport")
-    client.force_login(user)
+    staff_sign_in(client, user)
     return user
 
 
@@ -131,7 +132,7 @@ def test_uploads_are_read_only_records(client, uploader):
 
 @pytest.mark.parametrize("url", [INVENTORY_UPLOAD, CDR_UPLOAD])
 def test_staff_without_the_add_permission_cannot_upload(client, url):
-    client.force_login(staff_with("view_inventorybatch", "view_cdrimport"))
+    staff_sign_in(client, staff_with("view_inventorybatch", "view_cdrimport"))
 
     assert client.get(url).status_code == 403
     assert upload(client, url, vendor_file([profile_row(1)])).status_code == 403

@@ -22,6 +22,7 @@ from tests.factories import (
     UsageRecordFactory,
     UserFactory,
 )
+from tests.two_factor import staff_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +34,7 @@ PLANS = "/admin/subscriptions/plan/"
 @pytest.fixture
 def staff(client):
     user = UserFactory(is_staff=True, is_superuser=True, full_name="Siri Support")
-    client.force_login(user)
+    staff_sign_in(client, user)
     return user
 
 
@@ -104,7 +105,7 @@ def test_the_groups_hold_what_each_role_needs():
 
 
 def test_a_support_agent_reads_lines_and_plans_but_cannot_edit_plans(client, wang):
-    client.force_login(staff_in("Support agent"))
+    staff_sign_in(client, staff_in("Support agent"))
 
     assert client.get(LINES).status_code == 200
     assert client.get(f"{LINES}{wang.pk}/change/").status_code == 200
@@ -113,7 +114,7 @@ def test_a_support_agent_reads_lines_and_plans_but_cannot_edit_plans(client, wan
 
 
 def test_a_supervisor_adds_a_plan_in_three_languages(client):
-    client.force_login(staff_in("Supervisor"))
+    staff_sign_in(client, staff_in("Supervisor"))
     form = client.get(f"{PLANS}add/")
     assert "249 kr is 24900" in text(form)
 
@@ -513,7 +514,7 @@ def test_goodwill_on_a_line_without_a_period_is_reported(client, staff, wang):
 
 def test_a_support_agent_runs_the_actions(client, wang):
     agent = staff_in("Support agent")
-    client.force_login(agent)
+    staff_sign_in(client, agent)
 
     run_action(client, "suspend_lines", [wang], reason="Lost phone")
 
@@ -525,7 +526,7 @@ def test_a_support_agent_runs_the_actions(client, wang):
 def test_staff_without_the_permission_are_not_offered_the_actions_and_cannot_post_them(client, wang):
     viewer = UserFactory(is_staff=True)
     viewer.user_permissions.add(*Permission.objects.filter(codename__in=["view_line", "change_line"]))
-    client.force_login(viewer)
+    staff_sign_in(client, viewer)
 
     listing = text(client.get(LINES))
     assert "+47 912 34 567" in listing
@@ -545,7 +546,7 @@ def test_staff_without_the_permission_are_not_offered_the_actions_and_cannot_pos
 def test_suspending_without_the_extend_permission_still_works_and_extending_does_not(client, wang):
     agent = UserFactory(is_staff=True)
     agent.user_permissions.add(*Permission.objects.filter(codename__in=["view_line", "suspend_line"]))
-    client.force_login(agent)
+    staff_sign_in(client, agent)
 
     listing = text(client.get(LINES))
 

@@ -16,6 +16,7 @@ from subscriptions.payments import PaymentUpdate
 from subscriptions.payments.sandbox import SandboxProvider
 from subscriptions.services.orders import Billing, order_place, payment_update_apply, renewal_request
 from tests.factories import LineFactory, UserFactory
+from tests.two_factor import staff_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +28,7 @@ RECEIPTS = "/admin/subscriptions/receipt/"
 def staff_in(client, group_name):
     user = UserFactory(is_staff=True)
     user.groups.add(Group.objects.get(name=group_name))
-    client.force_login(user)
+    staff_sign_in(client, user)
     return user
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 from subscriptions.models import DiscountKind, Order, OrderStatus, PaymentMethod, PromoCode
 from subscriptions.services.orders import Billing, order_place, renewal_request
 from tests.factories import LineFactory, PlanFactory, UserFactory
+from tests.two_factor import staff_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -24,7 +25,7 @@ CODES = "/admin/subscriptions/promocode/"
 def staff_in(client, group_name):
     user = UserFactory(is_staff=True)
     user.groups.add(Group.objects.get(name=group_name))
-    client.force_login(user)
+    staff_sign_in(client, user)
     return user
 
 

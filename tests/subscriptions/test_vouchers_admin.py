@@ -26,6 +26,7 @@ from subscriptions.services.ledger import ledger_balance
 from subscriptions.services.voucher_codes import code_check_digit_ok, code_hash, code_normalize
 from subscriptions.services.vouchers import VoucherError, oslo_today, voucher_batch_create, voucher_redeem
 from tests.factories import LineFactory, NumberKeepingPlanFactory, PlanFactory, UserFactory
+from tests.two_factor import staff_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +39,7 @@ IP = "203.0.113.7"
 def staff_in(client: Any, group_name: str) -> Any:
     user = UserFactory(is_staff=True, full_name=f"{group_name} Hansen", language="en")
     user.groups.add(Group.objects.get(name=group_name))
-    client.force_login(user)
+    staff_sign_in(client, user)
     return user
 
 

@@ -11,6 +11,8 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from accounts.demo import DEMO_LOGINS
+from accounts.phone import format_phone
+from subscriptions.demo import DEMO_PROMO_CODE
 
 
 class Command(BaseCommand):
@@ -40,18 +42,36 @@ class Command(BaseCommand):
         else:
             raise CommandError(f"The portal did not become healthy at {url}/healthz: {last}")
 
-        lines = [
-            "",
-            "=" * 64,
-            f"  Nordlys Mobil portal is up: {url}",
-            f"  Support admin: {url}/admin/",
-            "",
-            "  Demo logins:",
-        ]
-        for login in DEMO_LOGINS:
-            lines.append(f"    {login.role:<22} {login.email:<28} {login.password}")
-        lines += ["", "  Mail lands in var/mail/, SMS in var/sms/ (and both on this console).", "=" * 64, ""]
-        self.stdout.write("\n".join(lines))
+        self.stdout.write("\n".join(banner(url)))
         self.stdout.flush()
         if not options["exit"]:
             signal.pause()
+
+
+def banner(url: str) -> list[str]:
+    """Where the portal is, who can sign in and how, and what to try."""
+    lines = [
+        "",
+        "=" * 78,
+        f"  Nordlys Mobil portal is up: {url}",
+        f"  Support admin: {url}/admin/ (staff sign in with a two-factor code)",
+        "",
+        "  Demo logins (email, or the mobile number, and the password):",
+    ]
+    for login in DEMO_LOGINS:
+        phone = format_phone(login.phone) if login.phone else ""
+        lines.append(f"    {login.role:<19} {login.email:<27} {phone:<15} {login.password}")
+    lines += ["", "  Staff two-factor: add the secret to an authenticator app, or print the code:"]
+    for login in DEMO_LOGINS:
+        if login.totp_secret:
+            lines.append(f"    {login.email:<27} {login.totp_secret}")
+    lines += [
+        "    .venv/bin/python manage.py demo_totp_code support@nordlys.test",
+        "",
+        f"  Promotion code {DEMO_PROMO_CODE}: 20 % off one renewal per customer.",
+        "  Vouchers: .venv/bin/python manage.py demo_vouchers makes and prints new codes.",
+        "  Mail lands in var/mail/, SMS in var/sms/ (both summed up on this console).",
+        "=" * 78,
+        "",
+    ]
+    return lines
