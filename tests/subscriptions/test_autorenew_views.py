@@ -36,6 +36,7 @@ from subscriptions.services.autorenew import (
 )
 from subscriptions.services.lines import line_transition
 from tests.factories import LineFactory, PlanFactory, UserFactory
+from tests.two_factor import staff_sign_in
 
 pytestmark = pytest.mark.django_db
 
@@ -357,7 +358,7 @@ CARDS = "/admin/subscriptions/savedcard/"
 def agent(client):
     user = UserFactory(is_staff=True)
     user.groups.add(Group.objects.get(name="Support agent"))
-    client.force_login(user)
+    staff_sign_in(client, user)
     return client
 
 
