@@ -202,11 +202,13 @@ def test_a_task_whose_pool_process_is_killed_runs_again(paid_sandbox_payment, br
         worker.kill_pool_process()
         wait_for(lambda: len(relay.arrivals) >= 2, what="the callback task to run again")
         wait_for(lambda: Order.objects.get(pk=order.pk).status == OrderStatus.PAID, what="the order to be paid")
+        # The second run saw its callback taken (after the portal had settled the order).
+        payment = SandboxPayment.objects.filter(payment_id=order.provider_payment_id)
+        wait_for(lambda: payment.get().callbacks_sent == 1, what="the second run to finish")
     finally:
         worker.kill()
     # The same event, sent again.
     assert json.loads(relay.arrivals[0])["id"] == json.loads(relay.arrivals[1])["id"]
-    assert SandboxPayment.objects.get(payment_id=order.provider_payment_id).callbacks_sent == 1
 
 
 def test_a_task_whose_whole_worker_is_killed_runs_again_on_the_next_worker_with_redis(paid_sandbox_payment):
