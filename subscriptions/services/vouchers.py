@@ -47,7 +47,6 @@ from subscriptions.periods import OSLO
 from subscriptions.services.audit import audit_record
 from subscriptions.services.ledger import ledger_add, ledger_balance
 from subscriptions.services.lines import line_add_period
-from subscriptions.services.orders import CLOSED
 from subscriptions.templatetags.money import format_nok
 from subscriptions.voucher_codes import code_check_digit_ok, code_generate, code_hash, code_normalize
 
@@ -286,7 +285,7 @@ def voucher_redeem(
     5. A refusal is recorded in its own transaction and raised as VoucherError.
     """
     now = now or timezone.now()
-    if line.status in CLOSED:
+    if line.is_closed:
         raise CustomerError(_("This line is being cancelled or is cancelled, so a voucher cannot be used on it."))
     ip_address = ip_address or None
     try:
@@ -357,7 +356,7 @@ def _redeem(*, user: User, line: Line, digits: str, ip_address: str | None, chan
             message = _("This voucher is for an eSIM plan, so it cannot be used on a number-keeping line.")
         raise VoucherError(RedemptionResult.WRONG_KIND, message, voucher=voucher)
     locked_line = Line.objects.select_for_update().get(pk=line.pk)
-    if locked_line.status in CLOSED:
+    if locked_line.is_closed:
         raise CustomerError(_("This line is being cancelled or is cancelled, so a voucher cannot be used on it."))
 
     taken = Voucher.objects.filter(pk=voucher.pk, status=VoucherStatus.ACTIVE).update(
