@@ -2,7 +2,7 @@
 
 Each function here runs a fixed number of SQL queries, however many lines,
 usage records or ledger entries the customer has: per-line figures come from
-grouped aggregates over all lines at once, never from a query per line.
+subqueries and joins in the lines' own query, never from a query per line.
 
 Units follow the usage records: data in kilobytes (1 MB = 1024 KB), calls in
 seconds, texts as a count. An allowance of ``None`` means unlimited.
