@@ -30,7 +30,7 @@ KEY_PREFIX = "bench"
 KEY_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789"
 DB_ENGINES = {"django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cached_db"}
 # What a customer's sign-in with a password stores in the session.
-SIGN_IN_BACKEND = "accounts.backends.ModelBackend"
+SIGN_IN_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
 @dataclass(frozen=True)

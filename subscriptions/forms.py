@@ -16,7 +16,6 @@ from django.utils import formats, translation
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from portal.widgets import Select
 from subscriptions.models import Line, PaymentMethod, Plan, SavedCard, UsageKind
 from subscriptions.selectors import recent_months
 from subscriptions.services.orders import Billing
@@ -81,8 +80,8 @@ class LowBalanceThresholdForm(forms.Form):
 class UsageFilterForm(forms.Form):
     """Usage history by kind and by Oslo calendar month (the last twelve)."""
 
-    kind = forms.ChoiceField(label=_("Kind"), required=False, widget=Select)
-    month = forms.ChoiceField(label=_("Month"), required=False, widget=Select)
+    kind = forms.ChoiceField(label=_("Kind"), required=False, widget=forms.Select)
+    month = forms.ChoiceField(label=_("Month"), required=False, widget=forms.Select)
 
     def __init__(self, *args: Any, now: datetime | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

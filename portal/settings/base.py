@@ -107,10 +107,10 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # work on the customer pages (`make bench`). Preparing needs server-side
 # parameter binding. Django leaves both off for connection poolers that cannot
 # keep prepared statements (PgBouncer in transaction mode); a deployment behind
-# one sets DATABASE_PREPARED_STATEMENTS=false. Raw queries name their columns
-# (portal/sql.py), so a migration that adds a column leaves the statements
-# running workers prepared alone; one that changes a column's type makes them
-# fail in the old workers until they restart (README, "How production runs").
+# one sets DATABASE_PREPARED_STATEMENTS=false. Django's queries name their
+# columns, so a migration that adds a column leaves the statements running
+# workers prepared alone; one that changes a column's type makes them fail in
+# the old workers until they restart (README, "How production runs").
 POSTGRES_PREPARED = {"server_side_binding": True, "prepare_threshold": 5}
 
 # --- Cache ----------------------------------------------------------------
@@ -134,11 +134,11 @@ CACHES = {
 # --- Users and sign-in (allauth) ------------------------------------------
 
 AUTH_USER_MODEL = "accounts.User"
-# Django's and allauth's backends, with a cheaper per-request user lookup
-# (accounts/backends.py). Sessions name the backend that signed them in.
+# Sign-in by email and password (Django's), and by phone number or a code
+# (allauth's). Sessions name the backend that signed them in.
 AUTHENTICATION_BACKENDS = [
-    "accounts.backends.ModelBackend",
-    "accounts.backends.AuthenticationBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
 ]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

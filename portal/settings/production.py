@@ -40,7 +40,10 @@ if env_bool("DATABASE_PREPARED_STATEMENTS", True):
 DATABASES = {"default": dict(database)}
 
 REDIS_URL = os.environ["REDIS_URL"]
-CACHES = {"default": {"BACKEND": "portal.cache.RedisCache", "LOCATION": REDIS_URL}, "layout": LAYOUT_CACHE}
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL},
+    "layout": LAYOUT_CACHE,
+}
 # Sessions are read from Redis and written through to PostgreSQL: a signed-in
 # page costs no SQL for its session, and a Redis flush signs nobody out.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"

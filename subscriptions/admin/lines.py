@@ -21,8 +21,7 @@ from django.contrib.admin import helpers
 from django.contrib.admin.options import InlineModelAdmin
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
-from django.db.models import Exists, Model, OuterRef, Q, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, Model, OuterRef, Q, QuerySet, Subquery
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -49,6 +48,7 @@ from subscriptions.models import (
     UsageKind,
     UsageRecord,
 )
+from subscriptions.models.lines import LineQuerySet
 from subscriptions.models.plans import FIELD_LANGUAGES
 from subscriptions.services import lines as line_services
 
@@ -303,13 +303,6 @@ def _current_plan_name() -> Subquery:
     return Subquery(last.values(f"plan__{field}")[:1])
 
 
-def _balance() -> Coalesce:
-    total = (
-        LedgerEntry.objects.filter(line=OuterRef("pk")).values("line").annotate(total=Sum("amount_ore")).values("total")
-    )
-    return Coalesce(Subquery(total), 0)
-
-
 LineApply = Callable[[Line, User, dict[str, Any]], Line]
 
 
@@ -361,7 +354,8 @@ class LineAdmin(SupportAdmin):
     actions = ["suspend_lines", "resume_lines", "extend_lines"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Line]:
-        return super().get_queryset(request).annotate(current_plan_name=_current_plan_name(), balance_ore=_balance())
+        lines = cast(LineQuerySet, super().get_queryset(request))  # Line's default manager
+        return lines.with_balance().annotate(current_plan_name=_current_plan_name())
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # a line is born from an order, through the services

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -35,6 +36,26 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     S.CANCELLED: frozenset({S.ACTIVE, S.QUARANTINED}),
     S.QUARANTINED: frozenset(),
 }
+# A line being cancelled, cancelled or quarantined: it can no longer be
+# renewed, topped up or charged, and its expiry no longer concerns anyone.
+CLOSED_STATUSES = frozenset({S.CANCELLATION_PENDING, S.CANCELLED, S.QUARANTINED})
+
+
+class LineQuerySet(models.QuerySet["Line"]):
+    def with_balance(self) -> LineQuerySet:
+        """Each line with its prepaid balance in øre (``balance_ore``): the
+        sum of its ledger, by a subquery in the same query."""
+        from subscriptions.models.ledger import LedgerEntry  # the ledger's module imports this one
+
+        total = (
+            LedgerEntry.objects.filter(line=OuterRef("pk"))
+            .order_by()
+            .values("line")
+            .annotate(total=Sum("amount_ore"))
+            .values("total")
+        )
+        # django-stubs declares each annotation on the model, and Line declares this one itself.
+        return self.annotate(balance_ore=Coalesce(Subquery(total), 0))  # type: ignore[no-redef]
 
 
 class Line(models.Model):
@@ -51,6 +72,11 @@ class Line(models.Model):
     auto_renew = models.BooleanField(_("auto-renew"), default=False)
     low_balance_threshold_ore = models.PositiveIntegerField(_("low-balance alert below (øre)"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
+
+    # Only on lines loaded through ``LineQuerySet.with_balance()``.
+    balance_ore: int
+
+    objects = LineQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("line")
@@ -76,6 +102,10 @@ class Line(models.Model):
     @property
     def is_number_keeping(self) -> bool:
         return self.kind == PlanKind.NUMBER_KEEPING
+
+    @property
+    def is_closed(self) -> bool:
+        return self.status in CLOSED_STATUSES
 
 
 class ServicePeriod(models.Model):

@@ -49,7 +49,7 @@ from subscriptions.models import (
 )
 from subscriptions.payments import PaymentProviderError, get_provider
 from subscriptions.services.audit import audit_record
-from subscriptions.services.orders import CLOSED, Billing, OrderRequest, order_charge_saved_card, order_refresh
+from subscriptions.services.orders import Billing, OrderRequest, order_charge_saved_card, order_refresh
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ class NextCharge:
 
 
 def _check_plan(line: Line, plan: Plan) -> None:
-    if line.status in CLOSED:
+    if line.is_closed:
         raise CustomerError(_("This line is being cancelled or is cancelled, so it cannot be renewed."))
     if plan.kind != line.kind or not plan.is_active:
         raise CustomerError(_("This plan is not available for this line."))

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.db import IntegrityError, transaction
-from django.db.models import Sum
 
 from accounts.models import User
 from subscriptions.models import LedgerEntry, LedgerKind, Line
@@ -13,8 +12,7 @@ from subscriptions.models import LedgerEntry, LedgerKind, Line
 
 def ledger_balance(*, line: Line) -> int:
     """The balance in øre: the sum of the line's entries."""
-    total = LedgerEntry.objects.filter(line=line).aggregate(total=Sum("amount_ore"))["total"]
-    return int(total or 0)
+    return Line.objects.with_balance().only("pk").get(pk=line.pk).balance_ore
 
 
 def ledger_add(

@@ -88,7 +88,7 @@ def line_add_period(
     """
     now = now or timezone.now()
     locked = _locked(line)
-    if locked.status in (LineStatus.CANCELLED, LineStatus.QUARANTINED, LineStatus.CANCELLATION_PENDING):
+    if locked.is_closed:
         raise CustomerError(_("This line is being cancelled or is cancelled, so it cannot be renewed."))
     if plan.kind != locked.kind:
         raise CustomerError(_("This plan is not for this kind of line."))

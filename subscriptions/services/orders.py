@@ -38,7 +38,6 @@ from subscriptions.models import (
     EventResult,
     LedgerKind,
     Line,
-    LineStatus,
     Order,
     OrderKind,
     OrderStatus,
@@ -65,9 +64,6 @@ from subscriptions.services.promotions import promo_normalize, promo_own_pending
 from subscriptions.services.receipts import receipt_email_queue, receipt_issue
 
 logger = logging.getLogger(__name__)
-
-# Lines that cannot be renewed or topped up any more.
-CLOSED = frozenset({LineStatus.CANCELLATION_PENDING, LineStatus.CANCELLED, LineStatus.QUARANTINED})
 
 # The query parameter on the return address that says the customer gave up
 # on the provider's page (its "back" or "cancel" link).
@@ -131,7 +127,7 @@ class OrderRequest:
 
 
 def renewal_request(*, line: Line, plan: Plan, method: PaymentMethod, promo_code: str = "") -> OrderRequest:
-    if line.status in CLOSED:
+    if line.is_closed:
         raise CustomerError(_("This line is being cancelled or is cancelled, so it cannot be renewed."))
     if plan.kind != line.kind or not plan.is_active:
         raise CustomerError(_("This plan is not available for this line."))
@@ -146,7 +142,7 @@ def renewal_request(*, line: Line, plan: Plan, method: PaymentMethod, promo_code
 
 
 def topup_request(*, line: Line, amount_ore: int) -> OrderRequest:
-    if line.status in CLOSED:
+    if line.is_closed:
         raise CustomerError(_("This line is being cancelled or is cancelled, so it cannot be topped up."))
     if not settings.TOPUP_MIN_ORE <= amount_ore <= settings.TOPUP_MAX_ORE:
         raise CustomerError(
@@ -484,7 +480,7 @@ def _order_fulfil(order: Order) -> None:
         # cancelled while its owner was on the provider's page, and money
         # for a closed line is to be refunded, not credited to it.
         line = Line.objects.select_for_update().get(pk=order.line_id)
-        if line.status in CLOSED:
+        if line.is_closed:
             raise CustomerError(_("This line is being cancelled or is cancelled, so it cannot be topped up."))
         # In the customer's words: a callback has no language of its own.
         with translation.override(order.owner.language):

@@ -51,7 +51,6 @@ from subscriptions.periods import OSLO
 from subscriptions.services.audit import audit_record
 from subscriptions.services.ledger import ledger_add, ledger_balance
 from subscriptions.services.lines import line_add_period
-from subscriptions.services.orders import CLOSED
 from subscriptions.services.voucher_codes import code_check_digit_ok, code_generate, code_hash, code_normalize
 
 logger = logging.getLogger(__name__)
@@ -294,7 +293,8 @@ def voucher_redeem(
        that still holds the throttle, and is raised as VoucherError once that
        transaction has committed.
     """
-    if line.status in CLOSED:
+    now = now or timezone.now()
+    if line.is_closed:
         raise CustomerError(_("This line is being cancelled or is cancelled, so a voucher cannot be used on it."))
     ip_address = ip_address or None
     with transaction.atomic():
@@ -376,7 +376,7 @@ def _redeem(*, user: User, line: Line, digits: str, ip_address: str | None, chan
             message = _("This voucher is for an eSIM plan, so it cannot be used on a number-keeping line.")
         raise VoucherError(RedemptionResult.WRONG_KIND, message, voucher=voucher)
     locked_line = Line.objects.select_for_update().get(pk=line.pk)
-    if locked_line.status in CLOSED:
+    if locked_line.is_closed:
         raise CustomerError(_("This line is being cancelled or is cancelled, so a voucher cannot be used on it."))
 
     taken = Voucher.objects.filter(pk=voucher.pk, status=VoucherStatus.ACTIVE).update(

@@ -23,7 +23,6 @@ from subscriptions.payments import decline_message
 from subscriptions.services.ledger import ledger_balance
 from subscriptions.services.orders import (
     CANCELLED_MARK,
-    CLOSED,
     OrderRequest,
     order_cancel,
     order_place,
@@ -50,7 +49,7 @@ def plan_catalogue(request: HttpRequest) -> HttpResponse:
 def renew(request: AuthenticatedRequest, line_id: int) -> HttpResponse:
     """Step 1: choose a plan for the line."""
     line = selectors.line_get_owned(user=request.user, line_id=line_id)
-    context = {"line": line, "plans": selectors.plans_on_sale(kind=line.kind), "closed": line.status in CLOSED}
+    context = {"line": line, "plans": selectors.plans_on_sale(kind=line.kind), "closed": line.is_closed}
     return render(request, "subscriptions/renew.html", context)
 
 
@@ -130,7 +129,7 @@ def top_up(request: AuthenticatedRequest, line_id: int) -> HttpResponse:
                 form.add_error(None, str(error))
     else:
         form = TopUpForm.for_customer(request.user)
-    context = {"line": line, "form": form, "balance_ore": ledger_balance(line=line), "closed": line.status in CLOSED}
+    context = {"line": line, "form": form, "balance_ore": ledger_balance(line=line), "closed": line.is_closed}
     return render(request, "subscriptions/top_up.html", context)
 
 

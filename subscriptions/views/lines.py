@@ -17,7 +17,6 @@ from subscriptions import selectors
 from subscriptions.errors import CustomerError
 from subscriptions.forms import LowBalanceThresholdForm, UsageFilterForm
 from subscriptions.services.lines import line_set_low_balance_threshold
-from subscriptions.services.orders import CLOSED
 
 SPENDING_MONTHS = 12
 LEDGER_ROWS = 20
@@ -63,7 +62,7 @@ def _line_page(
         "usage_filter": usage_filter,
         "spending": selectors.line_spending_by_month(line=detail.line, months=SPENDING_MONTHS),
         "ledger": selectors.line_ledger(line=detail.line, limit=LEDGER_ROWS),
-        "can_renew": detail.line.status not in CLOSED,
+        "can_renew": not detail.line.is_closed,
         "auto_renew": auto_renew,
         "auto_renew_days": settings.AUTO_RENEW_DAYS_BEFORE,
         "threshold_form": threshold_form

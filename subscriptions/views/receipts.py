@@ -11,7 +11,6 @@ from django.views.decorators.http import require_GET
 
 from accounts.views import AuthenticatedRequest
 from subscriptions import selectors
-from subscriptions.models import Receipt
 from subscriptions.receipt_pdf import receipt_pdf
 
 RECEIPTS_PER_PAGE = 20
@@ -20,8 +19,7 @@ RECEIPTS_PER_PAGE = 20
 @login_required
 @require_GET
 def receipt_list(request: AuthenticatedRequest) -> HttpResponse:
-    # The paginator reads count() and slices, all RawRows has.
-    paginator: Paginator[Receipt] = Paginator(selectors.receipts_of(user=request.user), RECEIPTS_PER_PAGE)  # type: ignore[arg-type]
+    paginator = Paginator(selectors.receipts_of(user=request.user), RECEIPTS_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
     return render(request, "subscriptions/receipt_list.html", {"page": page})
 

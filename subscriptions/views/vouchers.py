@@ -17,7 +17,6 @@ from accounts.views import AuthenticatedRequest
 from subscriptions import selectors
 from subscriptions.errors import CustomerError
 from subscriptions.services.ledger import ledger_balance
-from subscriptions.services.orders import CLOSED
 from subscriptions.services.vouchers import voucher_redeem
 from subscriptions.voucher_forms import VoucherRedeemForm
 
@@ -53,5 +52,5 @@ def redeem(request: AuthenticatedRequest, line_id: int) -> HttpResponse:
         else:
             messages.success(request, redemption.message)
             return redirect(reverse("line_detail", args=[line.pk]))
-    context = {"line": line, "form": form, "balance_ore": ledger_balance(line=line), "closed": line.status in CLOSED}
+    context = {"line": line, "form": form, "balance_ore": ledger_balance(line=line), "closed": line.is_closed}
     return render(request, "subscriptions/voucher_redeem.html", context)

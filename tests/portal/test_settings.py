@@ -62,11 +62,10 @@ def test_production_passes_the_deployment_checklist_with_no_warning():
 
 @pytest.mark.parametrize("mode", ["dev", "production", "test"])
 def test_every_mode_keeps_rate_limits_in_a_real_cache(mode):
-    # The backend, or the Django backend ours is built on (portal.cache.RedisCache).
     code = (
         "from django.core.cache import caches; "
-        "mro = type(caches['default']).__mro__; "
-        "print(next(f'{k.__module__}.{k.__qualname__}' for k in mro if k.__module__.startswith('django.')))"
+        "backend = type(caches['default']); "
+        "print(f'{backend.__module__}.{backend.__qualname__}')"
     )
     result = run(["-c", f"import django; django.setup(); {code}"], PRODUCTION_ENV, f"portal.settings.{mode}")
     assert result.returncode == 0, result.stderr
@@ -81,7 +80,7 @@ def test_production_uses_redis_for_cache_sessions_and_broker():
     )
     result = run(["-c", f"import django; django.setup(); {code}"], PRODUCTION_ENV, "portal.settings.production")
     assert result.stdout.split() == [
-        "portal.cache.RedisCache",
+        "django.core.cache.backends.redis.RedisCache",
         "django.contrib.sessions.backends.cached_db",
         "redis://127.0.0.1:6379/0",
         "django.db.backends.postgresql",

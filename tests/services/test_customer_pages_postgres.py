@@ -1,8 +1,8 @@
 """The customer pages again, on PostgreSQL with the prepared statements
-production runs with (settings/base.py): the dashboard's, the line page's and
-the receipts' reads are partly written out in SQL, which SQLite accepts where
-PostgreSQL may not, and a prepared statement must give the same rows the
-fifth time (prepared) as the first (not yet).
+production runs with (settings/base.py): the pages' queries (grouping by Oslo
+month, filtered joins, subqueries) must mean on PostgreSQL what they mean on
+SQLite, and a prepared statement must give the same rows the fifth time
+(prepared) as the first (not yet).
 
 Each test here is one of the default run's, collected a second time."""
 

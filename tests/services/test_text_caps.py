@@ -30,12 +30,12 @@ PARALLEL = 20
 
 @pytest.fixture(autouse=True)
 def _redis_cache(settings: Any) -> None:
-    """The cache production runs (portal.cache.RedisCache) on this run's
+    """The cache production runs (Django's RedisCache) on this run's
     Redis database, under a prefix of its own."""
     settings.CACHES = {
         **settings.CACHES,
         "default": {
-            "BACKEND": "portal.cache.RedisCache",
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15"),
             "KEY_PREFIX": f"text-caps-{uuid.uuid4().hex}",
         },

@@ -315,3 +315,19 @@ def test_a_reference_is_unique_per_kind_only_and_entries_without_one_always_add(
     ledger_add(line=line, kind=LedgerKind.ADJUSTMENT, amount_ore=1_00)
 
     assert ledger_balance(line=line) == 112_00
+
+
+@pytest.mark.parametrize(
+    ("status", "closed"),
+    [
+        (LineStatus.PENDING, False),
+        (LineStatus.ACTIVE, False),
+        (LineStatus.SUSPENDED, False),
+        (LineStatus.EXPIRED, False),
+        (LineStatus.CANCELLATION_PENDING, True),
+        (LineStatus.CANCELLED, True),
+        (LineStatus.QUARANTINED, True),
+    ],
+)
+def test_a_line_is_closed_from_its_cancellation_request_on(status, closed):
+    assert LineFactory.build(status=status).is_closed is closed

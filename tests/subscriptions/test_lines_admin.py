@@ -12,7 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from subscriptions.admin.lines import LineAdmin
 from subscriptions.models import AuditEvent, EsimState, LedgerKind, Line, LineStatus, Plan, PlanKind
+from subscriptions.services.ledger import ledger_balance
 from tests.factories import (
     EsimProfileFactory,
     LedgerEntryFactory,
@@ -609,3 +611,17 @@ def test_a_line_page_costs_the_same_queries_for_little_or_much_history(client, s
     with django_assert_max_num_queries(quiet_queries):
         client.get(f"{LINES}{busy.pk}/change/")
     assert quiet_queries <= 25
+
+
+def test_the_list_and_the_page_show_the_balance_the_services_see_and_the_list_sorts_by_it(client, staff, wang, kari):
+    for amount in (150_00, -25_50):
+        LedgerEntryFactory(line=wang, amount_ore=amount)
+    LedgerEntryFactory(line=kari, amount_ore=-3_00)
+    balance_column = LineAdmin.list_display.index("balance") + 1
+
+    listed = text(client.get(LINES, {"o": str(balance_column)}))
+    page = text(client.get(f"{LINES}{wang.pk}/change/"))
+
+    assert ledger_balance(line=wang) == 124_50
+    assert "NOK\xa0124.50" in listed and "NOK\xa0124.50" in page
+    assert listed.index(kari.number_display) < listed.index(wang.number_display)
