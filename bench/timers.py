@@ -29,7 +29,7 @@ from subscriptions.models import EsimProfile, Line, LineStatus, Receipt
 from subscriptions.receipt_pdf import receipt_pdf
 from subscriptions.services.autorenew import auto_renew_sweep, lines_due_for_auto_renew
 from subscriptions.services.lines import lines_expire_lapsed
-from subscriptions.services.orders import orders_reconcile
+from subscriptions.services.reconcile import orders_reconcile
 
 ID_CHUNK = 2_000
 

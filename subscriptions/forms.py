@@ -18,7 +18,7 @@ from django.utils.translation import gettext_lazy as _
 from accounts.models import User
 from subscriptions.models import Line, PaymentMethod, Plan, SavedCard, UsageKind
 from subscriptions.selectors import recent_months
-from subscriptions.services.orders import Billing
+from subscriptions.services.checkout import Billing
 
 MAX_THRESHOLD_NOK = Decimal(100_000)
 # "1,000" is a thousand (nobody types kroner to three decimals); "1.000" is

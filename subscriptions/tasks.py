@@ -9,8 +9,8 @@ from celery import shared_task
 
 from subscriptions.services.autorenew import auto_renew_charge_run, auto_renew_sweep
 from subscriptions.services.lines import lines_expire_lapsed
-from subscriptions.services.orders import orders_reconcile
 from subscriptions.services.receipts import receipt_email_send, receipts_email_due
+from subscriptions.services.reconcile import orders_reconcile
 
 TRANSIENT_MAIL = (smtplib.SMTPException, OSError)
 

@@ -1,7 +1,7 @@
 """Support staff's view of orders, what the payment providers told us, and
 receipts. All read-only: money moves only through the services. The one
 action, refunding a payment flagged ``refund_due``, calls the provider
-through subscriptions.services.orders and needs the refund permission."""
+through subscriptions.services.refunds and needs the refund permission."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from accounts.models import User
 from subscriptions.admin.lines import ReadOnlyAdmin, nok
 from subscriptions.errors import CustomerError
 from subscriptions.models import EventResult, Order, PaymentEvent, Receipt
-from subscriptions.services.orders import payment_refund
+from subscriptions.services.refunds import payment_refund
 
 
 class PaymentEventInline(admin.TabularInline):

@@ -49,7 +49,8 @@ from subscriptions.models import (
 )
 from subscriptions.payments import PaymentProviderError, get_provider
 from subscriptions.services.audit import audit_record
-from subscriptions.services.orders import Billing, OrderRequest, order_charge_saved_card, order_refresh
+from subscriptions.services.checkout import Billing, OrderRequest, order_charge_saved_card
+from subscriptions.services.settlement import order_refresh
 
 logger = logging.getLogger(__name__)
 

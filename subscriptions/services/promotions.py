@@ -9,19 +9,19 @@ and paid orders count.
 
 A customer who leaves the provider's page with Back and checks out again
 would find the code held by their own first order, still pending until the
-reconciling sweep gives it up an hour later. So when their limit (or the
-code's) is reached, the checkout first has the provider close those older
-orders' payments (``promo_own_pending_in_the_way``, then the orders service,
-outside any transaction): one paid meanwhile is settled and keeps its use,
-one the provider will not close holds the code for now. Taking the use for
-the new order then abandons as many of their own older pending orders with
-this code as it needs, each under its row lock, only if still pending and
-only if no payment was opened for it (it then never opens one). One whose
-payment opened in between (another tab's checkout) stops the new order, and
-the checkout closes it at the provider and tries again: no order is given up
-with a page that can still be paid. An abandoned order paid afterwards
-anyway is not fulfilled (its payment is kept for a refund), so the discount
-is never given twice."""
+reconciling sweep gives it up (PAYMENT_ABANDON_AFTER_SECONDS). So when their
+limit (or the code's) is reached, the checkout first has the provider close
+those older orders' payments (``promo_own_pending_in_the_way``, then
+``subscriptions.services.checkout``, outside any transaction): one paid
+meanwhile is settled and keeps its use, one the provider will not close
+holds the code for now. Taking the use for the new order then abandons as
+many of their own older pending orders with this code as it needs, each
+under its row lock, only if still pending and only if no payment was opened
+for it (it then never opens one). One whose payment opened in between
+(another tab's checkout) stops the new order, and the checkout closes it at
+the provider and tries again: no order is given up with a page that can
+still be paid. An abandoned order paid afterwards anyway is not fulfilled
+(its payment is kept for a refund), so the discount is never given twice."""
 
 from __future__ import annotations
 
@@ -37,6 +37,8 @@ from accounts.models import User
 from subscriptions.errors import CustomerError
 from subscriptions.models import Order, OrderStatus, PaymentMethod, Plan, PromoCode, PromoUse
 from subscriptions.services.audit import audit_record
+from subscriptions.services.reconcile import order_abandon_unopened
+from subscriptions.services.settlement import CLOSE_REASONS
 
 COUNTING = (OrderStatus.PENDING, OrderStatus.PAID)
 
@@ -109,7 +111,7 @@ def promo_own_pending_in_the_way(*, code: str, user: User, plan: Plan) -> list[O
     """The customer's own pending card orders holding ``code`` that a new
     checkout would have to take it from to fit the limits, oldest first;
     none when the code could not be used for ``plan`` anyway (taking it will
-    say why). Read without locks: the checkout's orders service closes these
+    say why). Read without locks: the checkout closes these
     at the provider before taking the code under its lock."""
     try:
         promo = promo_quote(code=code, user=user, plan=plan).promo
@@ -148,9 +150,6 @@ def _release_own_pending(promo: PromoCode, *, user: User, order: Order) -> None:
     Only an order whose payment has not been opened is abandoned here (and
     then never opens one); one whose payment opened meanwhile raises
     PaymentStillOpen, as its page must be closed at the provider first."""
-    # orders.py takes uses through this module, so it is imported here.
-    from subscriptions.services.orders import order_abandon_unopened
-
     excess = _excess(promo, user=user)
     if excess <= 0:
         return
@@ -160,6 +159,6 @@ def _release_own_pending(promo: PromoCode, *, user: User, order: Order) -> None:
                 line=older.line,
                 action="order_abandoned",
                 by=user,
-                reason="the promotion code went to a newer checkout",
+                reason=CLOSE_REASONS["promo_moved"],
                 data={"order": str(older.public_id), "code": promo.code, "for": str(order.public_id)},
             )

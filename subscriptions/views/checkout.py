@@ -20,17 +20,11 @@ from subscriptions.forms import RenewalForm, TopUpForm
 from subscriptions.models import EventResult, OrderStatus, PaymentMethod, Plan
 from subscriptions.models.plans import vat_inside
 from subscriptions.payments import decline_message
+from subscriptions.services.checkout import CANCELLED_MARK, OrderRequest, order_place, renewal_request, topup_request
 from subscriptions.services.ledger import ledger_balance
-from subscriptions.services.orders import (
-    CANCELLED_MARK,
-    OrderRequest,
-    order_cancel,
-    order_place,
-    order_refresh,
-    renewal_request,
-    topup_request,
-)
 from subscriptions.services.promotions import PromoError, Quote, promo_quote
+from subscriptions.services.reconcile import order_cancel
+from subscriptions.services.settlement import order_refresh
 
 # How often the result page of a pending payment reloads itself, in seconds.
 PENDING_REFRESH_SECONDS = 3

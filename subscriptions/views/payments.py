@@ -12,7 +12,7 @@ from subscriptions.errors import CustomerError
 from subscriptions.models import CardSetup, SetupStatus
 from subscriptions.payments import InvalidCallback, SetupUpdate, get_provider
 from subscriptions.services.autorenew import auto_renew_setup_finish
-from subscriptions.services.orders import payment_update_apply
+from subscriptions.services.settlement import payment_update_apply
 
 logger = logging.getLogger(__name__)
 

@@ -186,8 +186,8 @@ def test_fresh_lines_rebuilds_the_scenarios_and_retires_the_old_lines():
 
 def test_fresh_lines_keeps_what_was_bought_on_the_old_demo_lines():
     from subscriptions.models import LedgerKind, Order, PaymentMethod, Receipt
+    from subscriptions.services.checkout import Billing, order_place, renewal_request
     from subscriptions.services.ledger import ledger_add
-    from subscriptions.services.orders import Billing, order_place, renewal_request
 
     seed()
     line = Line.objects.get(number="+4741234567")

@@ -39,8 +39,8 @@ from subscriptions.models import (
     ServicePeriod,
 )
 from subscriptions.periods import OSLO
+from subscriptions.services.checkout import Billing, order_place, renewal_request
 from subscriptions.services.ledger import ledger_balance
-from subscriptions.services.orders import Billing, order_place, renewal_request
 from tests.factories import LedgerEntryFactory, LineFactory, PlanFactory, UserFactory
 from tests.subscriptions.test_stripe_checkout import (
     IN_FLIGHT,

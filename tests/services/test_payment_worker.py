@@ -33,7 +33,7 @@ from subscriptions.models import (
     Receipt,
     ServicePeriod,
 )
-from subscriptions.services.orders import Billing, order_place, renewal_request
+from subscriptions.services.checkout import Billing, order_place, renewal_request
 from subscriptions.tasks import reconcile_orders, send_receipt
 from tests.factories import LineFactory, PlanFactory, UserFactory
 

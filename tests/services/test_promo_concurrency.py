@@ -39,7 +39,7 @@ from subscriptions.models import (
     Receipt,
 )
 from subscriptions.payments.sandbox import SandboxProvider
-from subscriptions.services.orders import payment_update_apply
+from subscriptions.services.settlement import payment_update_apply
 from tests.factories import LineFactory, PlanFactory, UserFactory
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]

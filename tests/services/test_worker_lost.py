@@ -40,7 +40,7 @@ from portal.celery import app
 from sandbox.models import SandboxOutcome, SandboxPayment
 from sandbox.tasks import send_callback
 from subscriptions.models import Order, OrderStatus, PaymentMethod, PaymentState
-from subscriptions.services.orders import Billing, order_place, renewal_request
+from subscriptions.services.checkout import Billing, order_place, renewal_request
 from tests.factories import LineFactory, PlanFactory, UserFactory
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]

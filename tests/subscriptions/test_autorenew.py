@@ -51,14 +51,9 @@ from subscriptions.services.autorenew import (
     auto_renew_sweep,
     lines_due_for_auto_renew,
 )
+from subscriptions.services.checkout import Billing, OrderRequest, order_charge_saved_card
 from subscriptions.services.lines import line_add_period, line_suspend, line_transition, lines_expire_lapsed
-from subscriptions.services.orders import (
-    Billing,
-    OrderRequest,
-    order_cancel,
-    order_charge_saved_card,
-    orders_reconcile,
-)
+from subscriptions.services.reconcile import order_cancel, orders_reconcile
 from subscriptions.tasks import charge_auto_renewals
 from tests.factories import LineFactory, NumberKeepingPlanFactory, PlanFactory, UserFactory
 

@@ -30,8 +30,9 @@ from subscriptions.models import (
 )
 from subscriptions.payments import PaymentUpdate
 from subscriptions.payments.sandbox import SandboxProvider
+from subscriptions.services.checkout import Billing, order_place, renewal_request
 from subscriptions.services.ledger import ledger_balance
-from subscriptions.services.orders import Billing, order_place, payment_update_apply, renewal_request
+from subscriptions.services.settlement import payment_update_apply
 from tests.factories import LedgerEntryFactory, LineFactory, NumberKeepingPlanFactory, PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -30,17 +30,11 @@ from subscriptions.models import (
 from subscriptions.payments import PaymentUpdate, decline_message
 from subscriptions.payments.sandbox import SandboxProvider
 from subscriptions.periods import OSLO
+from subscriptions.services.checkout import Billing, order_place, renewal_request, topup_request
 from subscriptions.services.ledger import ledger_balance
-from subscriptions.services.orders import (
-    Billing,
-    order_place,
-    order_refresh,
-    orders_reconcile,
-    payment_refund,
-    payment_update_apply,
-    renewal_request,
-    topup_request,
-)
+from subscriptions.services.reconcile import orders_reconcile
+from subscriptions.services.refunds import payment_refund
+from subscriptions.services.settlement import order_refresh, payment_update_apply
 from tests.factories import LedgerEntryFactory, LineFactory, NumberKeepingPlanFactory, PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

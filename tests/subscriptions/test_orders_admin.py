@@ -14,7 +14,8 @@ from sandbox.models import SandboxPayment
 from subscriptions.models import EventResult, Order, OrderStatus, PaymentMethod, Receipt
 from subscriptions.payments import PaymentUpdate
 from subscriptions.payments.sandbox import SandboxProvider
-from subscriptions.services.orders import Billing, order_place, payment_update_apply, renewal_request
+from subscriptions.services.checkout import Billing, order_place, renewal_request
+from subscriptions.services.settlement import payment_update_apply
 from tests.factories import LineFactory, UserFactory
 from tests.two_factor import staff_sign_in
 

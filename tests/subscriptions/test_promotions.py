@@ -38,17 +38,11 @@ from subscriptions.models import (
 from subscriptions.payments import PaymentProviderError, PaymentUpdate
 from subscriptions.payments.sandbox import SandboxProvider
 from subscriptions.receipt_pdf import receipt_pdf
+from subscriptions.services.checkout import Billing, order_place, renewal_request
 from subscriptions.services.ledger import ledger_balance
-from subscriptions.services.orders import (
-    Billing,
-    PaymentStillOpen,
-    order_abandon,
-    order_abandon_unopened,
-    order_place,
-    payment_update_apply,
-    renewal_request,
-)
 from subscriptions.services.promotions import PromoError, promo_quote
+from subscriptions.services.reconcile import PaymentStillOpen, order_abandon, order_abandon_unopened
+from subscriptions.services.settlement import payment_update_apply
 from tests.factories import LedgerEntryFactory, LineFactory, PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -13,7 +13,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from subscriptions.models import DiscountKind, Order, OrderStatus, PaymentMethod, PromoCode
-from subscriptions.services.orders import Billing, order_place, renewal_request
+from subscriptions.services.checkout import Billing, order_place, renewal_request
 from tests.factories import LineFactory, PlanFactory, UserFactory
 from tests.two_factor import staff_sign_in
 

@@ -18,13 +18,8 @@ from sandbox.provider import sandbox_decide
 from subscriptions.models import Receipt
 from subscriptions.payments.sandbox import SandboxProvider
 from subscriptions.receipt_mail import receipt_email
-from subscriptions.services.orders import (
-    Billing,
-    order_place,
-    payment_update_apply,
-    renewal_request,
-    topup_request,
-)
+from subscriptions.services.checkout import Billing, order_place, renewal_request, topup_request
+from subscriptions.services.settlement import payment_update_apply
 from tests.factories import LineFactory, PlanFactory, UserFactory
 from tests.subscriptions.test_receipt_pdf import pdf_text
 

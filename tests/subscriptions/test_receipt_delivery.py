@@ -18,7 +18,8 @@ from sandbox.models import SandboxOutcome
 from sandbox.provider import sandbox_decide
 from subscriptions.models import OrderStatus, Receipt
 from subscriptions.payments.sandbox import SandboxProvider
-from subscriptions.services.orders import Billing, order_place, payment_update_apply, renewal_request
+from subscriptions.services.checkout import Billing, order_place, renewal_request
+from subscriptions.services.settlement import payment_update_apply
 from subscriptions.tasks import email_unsent_receipts, send_receipt
 from tests.factories import LineFactory, PlanFactory, UserFactory
 

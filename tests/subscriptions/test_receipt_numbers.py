@@ -9,7 +9,7 @@ import pytest
 from django.db import transaction
 
 from subscriptions.models import Receipt
-from subscriptions.services.orders import Billing, order_place, renewal_request
+from subscriptions.services.checkout import Billing, order_place, renewal_request
 from subscriptions.services.receipts import receipt_issue
 from tests.factories import LineFactory, PlanFactory
 

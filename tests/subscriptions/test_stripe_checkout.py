@@ -48,7 +48,8 @@ from subscriptions.payments import (
     get_provider,
 )
 from subscriptions.payments.stripe_checkout import StripeCheckoutProvider
-from subscriptions.services.orders import Billing, order_charge_saved_card, payment_update_apply, renewal_request
+from subscriptions.services.checkout import Billing, order_charge_saved_card, renewal_request
+from subscriptions.services.settlement import payment_update_apply
 from tests.factories import LineFactory, PlanFactory, UserFactory
 
 WEBHOOK_SECRET = "whsec_test_5f2b8c1d9e"

@@ -1,0 +1,207 @@
+"""Settling orders: applying what the payment provider says about a payment,
+exactly once, and how an order ends (fulfilled, or closed with a reason).
+
+- What the provider says (callbacks, status answers) is recorded once per
+  provider event id under a unique constraint, then applied to the order
+  under its row lock: a pending order is settled once; any payment that finds
+  its order already settled is kept and flagged for a refund.
+- Settling a paid order adds exactly one period (or one top-up) and takes one
+  receipt number, in one transaction.
+
+Checkout, the reconciling sweep and promotions all end orders through
+``order_fulfil`` and ``order_close`` here. Locks are always taken in the same
+order (order, line, receipt sequence), so two payments never wait on each
+other in a circle.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from functools import partial
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from subscriptions.errors import CustomerError
+from subscriptions.models import (
+    EventResult,
+    LedgerKind,
+    Line,
+    Order,
+    OrderKind,
+    OrderStatus,
+    PaymentEvent,
+    PaymentMethod,
+    PaymentState,
+)
+from subscriptions.payments import PaymentProviderError, PaymentUpdate, get_provider
+from subscriptions.services.audit import audit_record
+from subscriptions.services.ledger import ledger_add
+from subscriptions.services.lines import line_add_period
+from subscriptions.services.receipts import receipt_email_queue, receipt_issue
+
+logger = logging.getLogger(__name__)
+
+# Why an order was closed before its payment came, for the audit row.
+CLOSE_REASONS = {
+    "cancelled": "the customer left the provider's page by its cancel link",
+    "promo_moved": "the promotion code went to a newer checkout",
+}
+
+
+def payment_update_apply(*, provider: str, update: PaymentUpdate) -> PaymentEvent:
+    """Record what the provider said about a payment and act on it, once.
+
+    1. Record the event; a second copy of the same event id stops here.
+    2. Lock the order it is about.
+    3. Paid: a pending order with that payment is fulfilled. Money for an
+       order already paid with another payment, declined or abandoned, of
+       the wrong amount, or for no order at all, is kept as ``refund_due``.
+       Declined or cancelled: a pending order is closed with the reason.
+    """
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                event = PaymentEvent.objects.create(
+                    provider=provider,
+                    event_id=update.event_id,
+                    payment_id=update.payment_id,
+                    state=update.state,
+                    amount_ore=update.amount_ore,
+                    reason=update.reason[:40],
+                    payload=update.payload,
+                    result=EventResult.NO_CHANGE,
+                )
+        except IntegrityError:
+            return PaymentEvent.objects.get(provider=provider, event_id=update.event_id)
+        order = _order_for_update(provider=provider, update=update)
+        event.order = order
+        event.result, event.note = _apply(order, update)
+        event.save(update_fields=["order", "result", "note"])
+        if event.result == EventResult.REFUND_DUE:
+            logger.warning("payment %s (%s) needs a refund: %s", update.payment_id, provider, event.note)
+            if order is not None:
+                audit_record(
+                    line=order.line,
+                    action="refund_due",
+                    by=None,
+                    reason=event.note,
+                    data={"order": str(order.public_id), "payment": update.payment_id},
+                )
+    return event
+
+
+def _order_for_update(*, provider: str, update: PaymentUpdate) -> Order | None:
+    # Lock the order row only: the plan may be null (an outer join, which
+    # PostgreSQL will not lock), and the line is locked later, in its turn.
+    orders = Order.objects.select_for_update(of=("self",)).select_related("line", "plan", "owner")
+    # No payment id (a charge refused before the provider made one) would
+    # match every order of the provider that has none yet.
+    order = (
+        orders.filter(provider=provider, provider_payment_id=update.payment_id).first() if update.payment_id else None
+    )
+    if order is None:
+        try:
+            public_id = uuid.UUID(update.reference)
+        except ValueError:
+            return None
+        order = orders.filter(public_id=public_id).exclude(method=PaymentMethod.BALANCE).first()
+    return order
+
+
+def _apply(order: Order | None, update: PaymentUpdate) -> tuple[str, str]:
+    """(result, note) of applying the update to the locked order."""
+    if update.state == PaymentState.PENDING:
+        return EventResult.NO_CHANGE, ""
+    if order is None:
+        if update.state == PaymentState.PAID:
+            return EventResult.REFUND_DUE, "paid, but no order of ours"
+        return EventResult.NO_CHANGE, "no order of ours"
+    ours = order.provider_payment_id in ("", update.payment_id)
+    if update.state != PaymentState.PAID:
+        if order.status != OrderStatus.PENDING or not ours:
+            return EventResult.NO_CHANGE, ""
+        if update.state == PaymentState.DECLINED:
+            order_close(order=order, status=OrderStatus.DECLINED, reason=update.reason or "card_declined")
+        else:
+            order_close(order=order, status=OrderStatus.ABANDONED, reason="cancelled")
+        return EventResult.APPLIED, ""
+    if order.status == OrderStatus.PAID and ours:
+        return EventResult.NO_CHANGE, "already paid"
+    if order.status != OrderStatus.PENDING or not ours:
+        return EventResult.REFUND_DUE, f"paid, but the order is {order.status}"
+    if update.amount_ore is not None and update.amount_ore != order.amount_ore:
+        order_close(order=order, status=OrderStatus.DECLINED, reason="amount_mismatch")
+        return EventResult.REFUND_DUE, f"paid {update.amount_ore} øre for an order of {order.amount_ore}"
+    try:
+        with transaction.atomic():
+            order_fulfil(order=order)
+    except CustomerError as error:
+        order.refresh_from_db()
+        reason = "not_renewable" if order.kind == OrderKind.RENEWAL else "line_closed"
+        order_close(order=order, status=OrderStatus.DECLINED, reason=reason)
+        return EventResult.REFUND_DUE, f"paid, but not fulfilled: {error}"[:200]
+    return EventResult.APPLIED, ""
+
+
+def order_refresh(*, order: Order) -> Order:
+    """Ask the provider how a pending card payment stands and apply the
+    answer (the browser's return does this, and the reconciling sweep). The
+    provider's answer, not the browser, decides; no answer changes nothing."""
+    if order.status != OrderStatus.PENDING or not order.provider_payment_id:
+        return order
+    try:
+        update = get_provider(order.provider).fetch_status(payment_id=order.provider_payment_id)
+    except PaymentProviderError:
+        logger.warning("payment provider %s did not answer about order %s", order.provider, order.public_id)
+        return order
+    if update.state != PaymentState.PENDING:
+        payment_update_apply(provider=order.provider, update=update)
+        order.refresh_from_db()
+    return order
+
+
+def order_fulfil(*, order: Order) -> None:
+    """Give the customer what a paid order bought: one period or one top-up,
+    one receipt, the receipt email once the transaction commits. The caller
+    holds the order's lock; CustomerError if the line cannot take it now."""
+    now = timezone.now()
+    if order.kind == OrderKind.RENEWAL:
+        assert order.plan is not None
+        order.period = line_add_period(
+            line=order.line, plan=order.plan, by=order.owner, reason=f"order {order.public_id}", now=now
+        )
+    else:
+        # Checked again here, not only at checkout: the line may have been
+        # cancelled while its owner was on the provider's page, and money
+        # for a closed line is to be refunded, not credited to it.
+        line = Line.objects.select_for_update().get(pk=order.line_id)
+        if line.is_closed:
+            raise CustomerError(_("This line is being cancelled or is cancelled, so it cannot be topped up."))
+        # In the customer's words: a callback has no language of its own.
+        with translation.override(order.owner.language):
+            description = _("Card top-up")
+        ledger_add(
+            line=line,
+            kind=LedgerKind.TOPUP,
+            amount_ore=order.amount_ore,
+            reference=f"order:{order.public_id}",
+            description=description,
+            by=order.owner,
+        )
+    order.status = OrderStatus.PAID
+    order.settled_at = now
+    order.save(update_fields=["status", "settled_at", "period"])
+    receipt = receipt_issue(order=order, now=now)
+    # Robust: a queue that fails now must not turn a committed payment into
+    # an error page; the email is left to the receipts' sweep.
+    transaction.on_commit(partial(receipt_email_queue, receipt_id=receipt.pk), robust=True)
+
+
+def order_close(*, order: Order, status: OrderStatus, reason: str = "") -> None:
+    order.status = status
+    order.decline_reason = reason
+    order.settled_at = timezone.now()
+    order.save(update_fields=["status", "decline_reason", "settled_at"])
