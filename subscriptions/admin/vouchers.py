@@ -38,6 +38,7 @@ from accounts.models import User
 from subscriptions.admin.lines import ReadOnlyAdmin, SupportAdmin, changelist_url, nok
 from subscriptions.errors import CustomerError
 from subscriptions.formatting import NBSP
+from subscriptions.forms.vouchers import VoucherBatchForm
 from subscriptions.models import Voucher, VoucherAttempt, VoucherBatch, VoucherStatus, VoucherValue
 from subscriptions.services.voucher_codes import code_check_digit_ok, code_format, code_hash, code_normalize
 from subscriptions.services.vouchers import (
@@ -47,7 +48,6 @@ from subscriptions.services.vouchers import (
     voucher_batch_void,
     voucher_void,
 )
-from subscriptions.voucher_forms import VoucherBatchForm
 
 # How many of a batch's redeemed codes its page lists; the rest are in the
 # voucher list, filtered by the batch.

@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.views import AuthenticatedRequest
 from subscriptions import selectors
 from subscriptions.errors import CustomerError
-from subscriptions.forms import AutoRenewForm
+from subscriptions.forms.autorenew import AutoRenewForm
 from subscriptions.models import AutoRenewal, CardSetup, Line, PlanPeriod, SetupStatus
 from subscriptions.services.autorenew import (
     auto_renew_disable,

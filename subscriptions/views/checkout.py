@@ -16,7 +16,7 @@ from accounts.models import User
 from accounts.views import AuthenticatedRequest
 from subscriptions import selectors
 from subscriptions.errors import CustomerError
-from subscriptions.forms import RenewalForm, TopUpForm
+from subscriptions.forms.checkout import RenewalForm, TopUpForm
 from subscriptions.models import EventResult, OrderStatus, PaymentMethod, Plan
 from subscriptions.models.plans import vat_inside
 from subscriptions.payments import decline_message

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_POST
 from accounts.views import AuthenticatedRequest
 from subscriptions import selectors
 from subscriptions.errors import CustomerError
-from subscriptions.forms import LowBalanceThresholdForm, UsageFilterForm
+from subscriptions.forms.lines import LowBalanceThresholdForm, UsageFilterForm
 from subscriptions.services.lines import line_set_low_balance_threshold
 
 SPENDING_MONTHS = 12

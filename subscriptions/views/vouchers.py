@@ -16,9 +16,9 @@ from django.views.decorators.http import require_http_methods
 from accounts.views import AuthenticatedRequest
 from subscriptions import selectors
 from subscriptions.errors import CustomerError
+from subscriptions.forms.vouchers import VoucherRedeemForm
 from subscriptions.services.ledger import ledger_balance
 from subscriptions.services.vouchers import voucher_redeem
-from subscriptions.voucher_forms import VoucherRedeemForm
 
 
 def client_ip(request: HttpRequest) -> str | None:

@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 import pytest
 from django.utils import translation
 
-from subscriptions.forms import UsageFilterForm
+from subscriptions.forms.lines import UsageFilterForm
 
 NOW = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 

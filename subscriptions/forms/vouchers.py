@@ -10,7 +10,7 @@ from django.utils import formats
 from django.utils.translation import gettext_lazy as _
 
 from subscriptions.formatting import format_nok
-from subscriptions.forms import NokAmountField
+from subscriptions.forms.fields import NokAmountField
 from subscriptions.models import Plan, VoucherValue
 from subscriptions.services.voucher_codes import code_normalize
 from subscriptions.services.vouchers import (
