@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from subscriptions.admin.lines import ReadOnlyAdmin
+from subscriptions.admin.base import ReadOnlyAdmin
 from subscriptions.models import AutoRenewal, AutoRenewCharge, SavedCard
 
 

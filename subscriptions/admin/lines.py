@@ -17,25 +17,29 @@ from typing import Any, ClassVar, cast
 
 from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.contrib.admin.options import InlineModelAdmin
-from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator
-from django.db.models import Exists, Model, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import format_html, format_html_join
-from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from accounts.phone import normalize_phone
-from subscriptions.errors import CustomerError
-from subscriptions.formatting import format_call, format_data, format_nok, format_texts
+from subscriptions.admin.base import (
+    SECRET_FIELD,
+    ReadOnlyAdmin,
+    ReasonActionsAdmin,
+    SupportAdmin,
+    changelist_url,
+    nok,
+    staff,
+)
+from subscriptions.formatting import format_call, format_data, format_texts
 from subscriptions.models import (
     AuditEvent,
     AutoRenewCharge,
@@ -58,13 +62,6 @@ RECENT_ROWS = 50
 
 LOW_BALANCE_THRESHOLD_MAX_ORE = 100_000_00  # as subscriptions.services.lines allows
 
-SECRET_FIELD = "matching_id"  # noqa: S105 (a field name, not a secret)
-
-
-# Money and usage read the same here as on the customer's pages.
-def nok(ore: int | None) -> str:
-    return "–" if ore is None else format_nok(ore)
-
 
 def usage_quantity(kind: str, quantity: int) -> str:
     """One record's quantity: data in MB/GB, a call to the second, texts."""
@@ -73,58 +70,6 @@ def usage_quantity(kind: str, quantity: int) -> str:
     if kind == UsageKind.VOICE:
         return format_call(quantity)
     return format_texts(quantity)
-
-
-def changelist_url(model: type[Model], **filters: str | int) -> str:
-    opts = model._meta
-    url = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
-    return f"{url}?{urlencode(filters)}" if filters else url
-
-
-# --- shared behaviour -----------------------------------------------------------
-
-
-class SupportAdmin(admin.ModelAdmin):
-    """Search by phone number typed any way, and never filter on a secret."""
-
-    # Fields holding an E.164 number: a search term that parses as a mobile
-    # number (912 34 567, 0047 912 34 567, +47 91234567) also finds them.
-    phone_search_fields: ClassVar[Sequence[str]] = ()
-
-    def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
-    ) -> tuple[QuerySet[Any], bool]:
-        results, may_have_duplicates = super().get_search_results(request, queryset, search_term)
-        if not self.phone_search_fields or not search_term.strip():
-            return results, may_have_duplicates
-        try:
-            e164 = normalize_phone(search_term)
-        except ValidationError:
-            return results, may_have_duplicates
-        by_number = Q()
-        for field in self.phone_search_fields:
-            by_number |= Q(**{field: e164})
-        return results | queryset.filter(by_number), may_have_duplicates
-
-    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
-        # Django allows any local-field lookup in the URL, which would make
-        # ?matching_id__startswith=… an oracle for the secret.
-        if SECRET_FIELD in lookup.split("__"):
-            return False
-        return super().lookup_allowed(lookup, value, request)
-
-
-class ReadOnlyAdmin(SupportAdmin):
-    """Rows written only by services: staff look, never add, edit or delete."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Model | None = None) -> bool:
-        return False
 
 
 class LineRowsInline(admin.TabularInline):
@@ -307,7 +252,7 @@ LineApply = Callable[[Line, User, dict[str, Any]], Line]
 
 
 @admin.register(Line)
-class LineAdmin(SupportAdmin):
+class LineAdmin(ReasonActionsAdmin):
     form = LineForm
     list_display = [
         "number_display",
@@ -375,7 +320,7 @@ class LineAdmin(SupportAdmin):
         """The one editable field goes through its service (and audit row)."""
         if "low_balance_threshold_ore" in form.changed_data:
             line_services.line_set_low_balance_threshold(
-                line=obj, threshold_ore=form.cleaned_data["low_balance_threshold_ore"], by=_staff(request)
+                line=obj, threshold_ore=form.cleaned_data["low_balance_threshold_ore"], by=staff(request)
             )
 
     # --- columns and read-only fields ---
@@ -477,28 +422,24 @@ class LineAdmin(SupportAdmin):
         back filled in, run the service for each line. A line the service
         refuses is reported with its reason; the others go ahead."""
         form = form_class(request.POST if "apply" in request.POST else None)
+        lines = queryset.select_related("owner").order_by("number")
         if not form.is_bound or not form.is_valid():
-            context = {
-                **self.admin_site.each_context(request),
-                "opts": self.opts,
-                "title": title,
-                "submit": submit,
-                "form": form,
-                "action": action,
-                "lines": queryset.select_related("owner").order_by("number"),
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            }
-            request.current_app = self.admin_site.name
-            return TemplateResponse(request, "admin/subscriptions/line_action.html", context)
+            return self.reason_page(
+                request,
+                template="admin/subscriptions/line_action.html",
+                title=title,
+                form=form,
+                action=action,
+                submit=submit,
+                lines=lines,
+            )
 
-        staff = _staff(request)
-        changed: list[Line] = []
-        refused: list[str] = []
-        for line in queryset.select_related("owner").order_by("number"):
-            try:
-                changed.append(apply(line, staff, form.cleaned_data))
-            except CustomerError as error:
-                refused.append(f"{line.number_display}: {error}")
+        by = staff(request)
+        changed, refused = self.apply_each(
+            lines,
+            lambda line: apply(line, by, form.cleaned_data),
+            refusal=lambda line, error: f"{line.number_display}: {error}",
+        )
         if changed:
             self.message_user(request, done(len(changed)), messages.SUCCESS)
         lapsed = [
@@ -523,10 +464,6 @@ class LineAdmin(SupportAdmin):
                 messages.WARNING,
             )
         return None
-
-
-def _staff(request: HttpRequest) -> User:
-    return cast(User, request.user)
 
 
 # --- the catalogue ------------------------------------------------------------------

@@ -14,7 +14,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from subscriptions.admin.lines import ReadOnlyAdmin, nok
+from subscriptions.admin.base import ReadOnlyAdmin, nok
 from subscriptions.errors import CustomerError
 from subscriptions.models import EventResult, Order, PaymentEvent, Receipt
 from subscriptions.services.refunds import payment_refund

@@ -11,7 +11,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from subscriptions.admin.lines import ReadOnlyAdmin, SupportAdmin, nok
+from subscriptions.admin.base import ReadOnlyAdmin, SupportAdmin, nok
 from subscriptions.models import DiscountKind, OrderStatus, PromoCode, PromoUse
 from subscriptions.services.promotions import promo_normalize
 

@@ -15,12 +15,11 @@ import io
 import re
 from collections.abc import Callable, Sequence
 from datetime import timedelta
-from typing import Any, cast
+from typing import Any
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
-from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, Model, Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -35,7 +34,7 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import User
-from subscriptions.admin.lines import ReadOnlyAdmin, SupportAdmin, changelist_url, nok
+from subscriptions.admin.base import ReadOnlyAdmin, ReasonActionsAdmin, changelist_url, nok, staff
 from subscriptions.errors import CustomerError
 from subscriptions.formatting import NBSP
 from subscriptions.forms.vouchers import VoucherBatchForm
@@ -94,7 +93,7 @@ class VoidForm(forms.Form):
     )
 
 
-class VoidActions(SupportAdmin):
+class VoidActions(ReasonActionsAdmin):
     """Read-only rows with void actions that ask for a reason on a page of
     their own, then call a service per row."""
 
@@ -128,34 +127,28 @@ class VoidActions(SupportAdmin):
         select_across = request.POST.get("select_across") == "1"
         rows = list(queryset)
         if not form.is_bound or not form.is_valid():
-            context = {
-                **self.admin_site.each_context(request),
-                "opts": self.opts,
-                "title": title,
-                "form": form,
-                "action": action,
-                "rows": [describe(row) for row in rows[:VOID_ROWS_LISTED]],
-                "more": max(0, len(rows) - VOID_ROWS_LISTED),
+            return self.reason_page(
+                request,
+                template="admin/subscriptions/voucherbatch/void.html",
+                title=title,
+                form=form,
+                action=action,
+                rows=[describe(row) for row in rows[:VOID_ROWS_LISTED]],
+                more=max(0, len(rows) - VOID_ROWS_LISTED),
                 # "All of this (filtered) list" goes back as that flag, not as
-                # one field per row: a form carries at most 1,000 fields
-                # (DATA_UPLOAD_MAX_NUMBER_FIELDS) and a batch has up to 10,000
-                # codes. Django still wants one row ticked to run the action.
-                "selected": [rows[0].pk] if select_across and rows else [row.pk for row in rows],
-                "select_across": select_across,
-                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
-            }
-            request.current_app = self.admin_site.name
-            return TemplateResponse(request, "admin/subscriptions/voucherbatch/void.html", context)
-        staff = cast(User, request.user)
-        voided = 0
-        refused: list[str] = []
-        for row in rows:
-            try:
-                apply(row, staff, form.cleaned_data["reason"])
-            except CustomerError as error:
-                refused.append(str(error))
-            else:
-                voided += 1
+                # one field per row: a form carries at most
+                # DATA_UPLOAD_MAX_NUMBER_FIELDS fields and a batch can have
+                # more codes (VOUCHER_BATCH_MAX). Django still wants one row
+                # ticked to run the action.
+                selected=[rows[0].pk] if select_across and rows else [row.pk for row in rows],
+                select_across=select_across,
+            )
+        by = staff(request)
+        reason = form.cleaned_data["reason"]
+        done_rows, refused = self.apply_each(
+            rows, lambda row: apply(row, by, reason), refusal=lambda row, error: str(error)
+        )
+        voided = len(done_rows)
         if voided:
             self.message_user(request, done(voided), messages.SUCCESS)
         if refused:
@@ -253,7 +246,7 @@ class VoucherBatchAdmin(VoidActions):
             plan=data["plan"],
             count=data["count"],
             expires_on=data["expires_on"],
-            by=cast(User, request.user),
+            by=staff(request),
         )
         self.log_addition(request, batch, [{"added": {}}])
         response = HttpResponse(voucher_batch_csv(batch, codes), content_type="text/csv; charset=utf-8")
