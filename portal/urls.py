@@ -14,6 +14,7 @@ admin.site.site_title = "Nordlys Mobil support"
 urlpatterns = [
     path("", views.home, name="home"),
     path("dashboard/", views.dashboard, name="dashboard"),
+    path("help/", views.help_page, name="help"),
     path("lines/", include("subscriptions.urls")),
     path("plans/", include(subscriptions_urls.plan_patterns)),
     path("orders/", include(subscriptions_urls.order_patterns)),

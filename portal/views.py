@@ -1,4 +1,4 @@
-"""Site-wide pages: home, dashboard, health check."""
+"""Site-wide pages: home, dashboard, help, health check."""
 
 import logging
 
@@ -8,6 +8,7 @@ from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
 
 from accounts.views import AuthenticatedRequest
 from portal.celery import app as celery_app
@@ -25,6 +26,13 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 def dashboard(request: AuthenticatedRequest) -> HttpResponse:
     return render(request, "portal/dashboard.html", {"cards": dashboard_lines(user=request.user)})
+
+
+@require_GET
+def help_page(request: HttpRequest) -> HttpResponse:
+    """Customer service's hours and contact details and what it can do, for
+    anyone (no sign-in needed: a customer who lost their phone may not be able to)."""
+    return render(request, "portal/help.html")
 
 
 def _check_database() -> None:

@@ -25,6 +25,7 @@ plan_patterns = [path("", checkout.plan_catalogue, name="plan_catalogue")]
 order_patterns = [
     path("<uuid:public_id>/", checkout.order_detail, name="order_detail"),
     path("<uuid:public_id>/return/", checkout.order_return, name="order_return"),
+    path("<uuid:public_id>/status/", checkout.order_status, name="order_status"),
 ]
 
 # /receipts/

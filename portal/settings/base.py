@@ -83,6 +83,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
+                "portal.support.support_contact",
             ],
         },
     },
@@ -344,6 +345,15 @@ SELLER = {
     "organisation_number": "NO 929 384 756 MVA",
     "address": ["Storgata 1", "0155 Oslo", "Norge"],
     "email": "kundeservice@nordlys.test",
+}
+# Customer service as the pages show it (footer, help page): the phone number
+# in E.164 (shown grouped, dialled as it is), the email, and the opening
+# hours, every day, Oslo time.
+SUPPORT: dict[str, str] = {
+    "phone": "+4780012345",
+    "email": "kundeservice@nordlys.test",
+    "opens": "08:00",
+    "closes": "22:00",
 }
 
 # --- Security -------------------------------------------------------------------

@@ -15,6 +15,7 @@ from subscriptions.models.plans import FIELD_LANGUAGES
 __all__ = [
     "order_exists_for_checkout",
     "order_get_owned",
+    "order_status_owned",
     "plans_on_sale",
     "plans_version",
     "receipt_get_owned",
@@ -50,6 +51,15 @@ def order_get_owned(*, user: User, public_id: uuid.UUID) -> Order:
     if order is None:
         raise Http404("No such order")
     return order
+
+
+def order_status_owned(*, user: User, public_id: uuid.UUID) -> str:
+    """Only the order's status, if ``user`` placed it (the result page asks
+    for it every few seconds while a payment is pending); Http404 otherwise."""
+    status = Order.objects.filter(public_id=public_id, owner=user).values_list("status", flat=True).first()
+    if status is None:
+        raise Http404("No such order")
+    return status
 
 
 def order_exists_for_checkout(*, user: User, idempotency_key: str) -> bool:

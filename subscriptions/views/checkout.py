@@ -7,9 +7,10 @@ from __future__ import annotations
 import uuid
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
 from accounts.models import User
@@ -26,8 +27,18 @@ from subscriptions.services.promotions import PromoError, Quote, promo_quote
 from subscriptions.services.reconcile import order_cancel
 from subscriptions.services.settlement import order_refresh
 
-# How often the result page of a pending payment reloads itself, in seconds.
-PENDING_REFRESH_SECONDS = 3
+# How often the result page of a pending payment first asks for the order's
+# status, in seconds (its script asks less often as the wait grows).
+PENDING_POLL_SECONDS = 3
+# Where a renewal's step indicator stands for each order status, and whether
+# the payment stopped there: one still open is in step 2; one declined or
+# abandoned ends in a step of its own, never "Done".
+RESULT_STEPS: dict[str, tuple[int, bool]] = {
+    OrderStatus.PENDING: (2, False),
+    OrderStatus.PAID: (3, False),
+    OrderStatus.DECLINED: (3, True),
+    OrderStatus.ABANDONED: (3, True),
+}
 
 
 @require_GET
@@ -159,15 +170,28 @@ def order_return(request: AuthenticatedRequest, public_id: uuid.UUID) -> HttpRes
 @login_required
 @require_GET
 def order_detail(request: AuthenticatedRequest, public_id: uuid.UUID) -> HttpResponse:
-    """Paid (with the new expiry), declined (with why), still pending (the
-    page reloads itself) or abandoned."""
+    """What is bought, for which line and how much, and how the payment
+    went: paid (with the new expiry), declined (with why), still pending
+    (its script asks for the status; a link asks without it) or abandoned."""
     order = selectors.order_get_owned(user=request.user, public_id=public_id)
+    step, stopped = RESULT_STEPS[order.status]
     context = {
         "order": order,
         "line": order.line,
         "receipt": getattr(order, "receipt", None),
         "reason": decline_message(order.decline_reason) if order.decline_reason else "",
         "refund_due": order.payment_events.filter(result=EventResult.REFUND_DUE).exists(),
-        "refresh_seconds": PENDING_REFRESH_SECONDS if order.status == OrderStatus.PENDING else None,
+        "poll_seconds": PENDING_POLL_SECONDS,
+        "step": step,
+        "stopped": stopped,
     }
     return render(request, "subscriptions/order_detail.html", context)
+
+
+@never_cache
+@login_required
+@require_GET
+def order_status(request: AuthenticatedRequest, public_id: uuid.UUID) -> JsonResponse:
+    """The order's status alone, for the result page's script; never cached,
+    as it is asked again until it changes."""
+    return JsonResponse({"status": selectors.order_status_owned(user=request.user, public_id=public_id)})

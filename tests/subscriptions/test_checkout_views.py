@@ -11,10 +11,11 @@ import time
 import pytest
 from django.conf import settings as django_settings
 from django.test import Client
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from sandbox.models import SandboxOutcome, SandboxPayment
 from sandbox.provider import SIGNATURE_HEADER, sandbox_callback, sandbox_decide, sign
+from subscriptions.formatting import format_nok
 from subscriptions.models import (
     CardSetup,
     LedgerKind,
@@ -24,6 +25,7 @@ from subscriptions.models import (
     PaymentEvent,
     PaymentMethod,
     PaymentState,
+    Plan,
     Receipt,
     SavedCard,
     SetupStatus,
@@ -32,6 +34,7 @@ from subscriptions.payments import PaymentUpdate
 from subscriptions.payments.sandbox import SandboxProvider
 from subscriptions.services.checkout import Billing, order_place, renewal_request
 from subscriptions.services.ledger import ledger_balance
+from subscriptions.services.reconcile import order_abandon
 from subscriptions.services.settlement import payment_update_apply
 from tests.factories import LedgerEntryFactory, LineFactory, NumberKeepingPlanFactory, PlanFactory, UserFactory
 
@@ -268,14 +271,177 @@ def test_a_balance_spent_before_the_renewal_says_so(signed_in, customer, line, p
     assert ledger_balance(line=line) == 50_00
 
 
-def test_a_pending_payment_page_refreshes_itself(signed_in, line, plan):
+# --- the result page: what is paid, and how it went -------------------------------------------------
+
+PLAN_NAMES = {"en": "Fjord 10 GB", "nb": "Fjord 10 GB måned", "zh-hans": "峡湾 10 GB 月套餐"}
+
+
+def shown(html, css_class):
+    """The text of the element with this class (the first one), or None."""
+    match = re.search(rf'class="[^"]*\b{css_class}\b[^"]*"[^>]*>([^<]*)<', html)
+    return match.group(1).strip() if match else None
+
+
+def current_step(html):
+    """The step the indicator marks as current, as it reads."""
+    match = re.search(r'<li [^>]*aria-current="step"[^>]*>(.*?)</li>', html, re.S)
+    assert match, "no current step"
+    return re.sub(r"<[^>]+>", "", match.group(1)).strip()
+
+
+def nok_in(language, ore):
+    with translation.override(language):
+        return format_nok(ore)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize(
+    ("outcome", "status"),
+    [("never_answer", "pending"), ("approve", "paid"), ("insufficient_funds", "declined"), ("cancel", "abandoned")],
+)
+def test_every_result_page_says_which_plan_for_which_line_and_how_much(
+    signed_in, customer, line, plan, language, outcome, status
+):
+    customer.language = language
+    customer.save()
+    Plan.objects.filter(pk=plan.pk).update(name_nb=PLAN_NAMES["nb"], name_zh_hans=PLAN_NAMES["zh-hans"])
+    order, response = pay_by_card(signed_in, line, plan)
+    signed_in.post(response["Location"], {"outcome": outcome})
+
+    html = signed_in.get(f"/orders/{order.public_id}/return/", follow=True).content.decode()
+
+    assert f'data-status="{status}"' in html
+    assert shown(html, "order-item") == PLAN_NAMES[language]
+    assert shown(html, "order-line") == "+47 912 34 567"
+    assert shown(html, "order-amount") == nok_in(language, 199_00)
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_top_up_result_page_says_it_is_a_top_up_of_that_line_and_how_much(signed_in, customer, line, language):
+    customer.language = language
+    customer.save()
+    response = signed_in.post(f"/lines/{line.pk}/top-up/", {**checkout_form(), "amount": "150,50"})
+    order = Order.objects.get()
+    signed_in.post(response["Location"], {"outcome": "never_answer"})
+
+    html = signed_in.get(f"/orders/{order.public_id}/return/", follow=True).content.decode()
+
+    with translation.override(language):
+        assert shown(html, "order-item") == translation.gettext("Top-up of the prepaid balance")
+    assert shown(html, "order-line") == "+47 912 34 567"
+    assert shown(html, "order-amount") == nok_in(language, 150_50)
+
+
+def test_a_pending_payment_page_asks_by_its_script_and_offers_a_link_to_check_again(signed_in, line, plan):
     order, response = pay_by_card(signed_in, line, plan)
     signed_in.post(response["Location"], {"outcome": "never_answer"})
 
     html = signed_in.get(f"/orders/{order.public_id}/return/", follow=True).content.decode()
 
     assert 'data-status="pending"' in html
-    assert '<meta http-equiv="refresh" content="3">' in html
+    assert 'http-equiv="refresh"' not in html
+    assert '<script src="/static/js/order-status.js" defer></script>' in html
+    assert f'data-status-url="/orders/{order.public_id}/status/"' in html
+    assert re.search(r'<p [^>]*id="order-announcement"[^>]*aria-live="polite"', html)
+    assert f'class="btn btn-outline-primary check-again" href="/orders/{order.public_id}/return/"' in html
+    assert current_step(html) == "2. Name and payment"
+
+
+def test_a_settled_payment_page_loads_no_status_script(signed_in, line, plan):
+    order, response = pay_by_card(signed_in, line, plan)
+    signed_in.post(response["Location"], {"outcome": "approve"})
+
+    html = signed_in.get(f"/orders/{order.public_id}/return/", follow=True).content.decode()
+
+    assert 'data-status="paid"' in html
+    assert "order-status.js" not in html
+    assert "data-status-url" not in html
+    assert current_step(html) == "3. Done"
+
+
+def test_check_again_shows_a_payment_the_provider_has_since_settled(signed_in, line, plan):
+    order, response = pay_by_card(signed_in, line, plan)
+    signed_in.post(response["Location"], {"outcome": "never_answer"})
+    SandboxPayment.objects.filter(payment_id=order.provider_payment_id).update(state=PaymentState.PAID)
+
+    html = signed_in.get(f"/orders/{order.public_id}/return/", follow=True).content.decode()
+
+    assert 'data-status="paid"' in html
+
+
+@pytest.mark.parametrize(
+    ("outcome", "reason"), [("insufficient_funds", "There is not enough money"), ("cancel", "cancel link")]
+)
+def test_a_declined_or_cancelled_payment_ends_in_not_paid_not_in_done(signed_in, line, plan, outcome, reason):
+    order, response = pay_by_card(signed_in, line, plan)
+    signed_in.post(response["Location"], {"outcome": outcome})
+
+    html = signed_in.get(f"/orders/{order.public_id}/return/", follow=True).content.decode()
+
+    assert current_step(html) == "3. Not paid"
+    assert "3. Done" not in html
+    assert reason in shown(html, "order-reason")
+    assert f'class="btn btn-primary try-again" href="/lines/{line.pk}/renew/fjord-month/"' in html
+
+
+def test_a_payment_abandoned_for_time_says_it_was_not_finished_in_time(signed_in, line, plan):
+    order, _ = pay_by_card(signed_in, line, plan)
+    assert order_abandon(order=order)
+
+    html = signed_in.get(f"/orders/{order.public_id}/").content.decode()
+
+    assert 'data-status="abandoned"' in html
+    assert (
+        shown(html, "order-reason")
+        == "The payment was not finished in time, so the order is closed. Nothing was charged."
+    )
+    assert current_step(html) == "3. Not paid"
+
+
+def test_try_again_for_a_plan_no_longer_on_sale_goes_to_the_plans(signed_in, line, plan):
+    order, response = pay_by_card(signed_in, line, plan)
+    signed_in.post(response["Location"], {"outcome": "insufficient_funds"})
+    Plan.objects.filter(pk=plan.pk).update(is_active=False)
+
+    html = signed_in.get(f"/orders/{order.public_id}/return/", follow=True).content.decode()
+
+    assert f'class="btn btn-primary try-again" href="/lines/{line.pk}/renew/"' in html
+
+
+# --- the status the result page's script asks for ------------------------------------------------------
+
+
+def test_the_status_endpoint_tells_the_owner_how_the_order_stands_and_is_never_cached(signed_in, client, line, plan):
+    order, response = pay_by_card(signed_in, line, plan)
+    signed_in.post(response["Location"], {"outcome": "never_answer"})
+
+    pending = signed_in.get(f"/orders/{order.public_id}/status/")
+    assert pending.status_code == 200
+    assert pending.json() == {"status": "pending"}
+    assert "no-store" in pending["Cache-Control"]
+
+    SandboxPayment.objects.filter(payment_id=order.provider_payment_id).update(state=PaymentState.PAID)
+    assert deliver_callback(client, order).status_code == 200
+    assert signed_in.get(f"/orders/{order.public_id}/status/").json() == {"status": "paid"}
+
+
+def test_the_status_endpoint_is_not_found_for_another_customer_or_an_unknown_order(
+    signed_in, stranger_client, line, plan
+):
+    order, _ = pay_by_card(signed_in, line, plan)
+
+    assert stranger_client.get(f"/orders/{order.public_id}/status/").status_code == 404
+    assert signed_in.get("/orders/00000000-0000-0000-0000-000000000000/status/").status_code == 404
+
+
+def test_the_status_endpoint_sends_a_signed_out_visitor_to_sign_in(signed_in, line, plan):
+    order, _ = pay_by_card(signed_in, line, plan)
+    anonymous = Client()
+
+    response = anonymous.get(f"/orders/{order.public_id}/status/")
+
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")
 
 
 def test_an_abandoned_payment_says_so(signed_in, line, plan):
