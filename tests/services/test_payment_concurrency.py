@@ -42,7 +42,7 @@ from subscriptions.periods import OSLO
 from subscriptions.services.ledger import ledger_balance
 from subscriptions.services.orders import Billing, order_place, renewal_request
 from tests.factories import LedgerEntryFactory, LineFactory, PlanFactory, UserFactory
-from tests.subscriptions.test_stripe_checkout import (
+from tests.subscriptions.payments.test_stripe_checkout import (
     IN_FLIGHT,
     SESSION_ID,
     FakeStripe,
