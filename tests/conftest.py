@@ -11,6 +11,7 @@ import shutil
 import socket
 import types
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.conf import settings
@@ -18,6 +19,7 @@ from django.core.cache import cache, caches
 from django.utils import translation
 
 from portal import sms
+from tests.fakes.stripe import FakeStripe, stripe_serving
 from tests.two_factor import PinnedClock
 
 IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
@@ -114,3 +116,11 @@ def totp_clock(monkeypatch: pytest.MonkeyPatch) -> PinnedClock:
     clock = PinnedClock()
     monkeypatch.setattr(auth, "time", types.SimpleNamespace(time=clock.time))
     return clock
+
+
+@pytest.fixture
+def stripe_api(settings: Any) -> Iterator[FakeStripe]:
+    """Stripe's API played by a local server (tests/fakes/stripe.py), and the
+    settings pointing the Stripe adapter at it."""
+    with stripe_serving(FakeStripe(), settings) as fake:
+        yield fake

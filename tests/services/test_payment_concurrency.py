@@ -43,7 +43,7 @@ from subscriptions.services.orders import Billing, order_place, renewal_request
 from tests.clients import signed_in_client
 from tests.concurrency import at_once
 from tests.factories import LedgerEntryFactory, LineFactory, PlanFactory, UserFactory
-from tests.subscriptions.payments.test_stripe_checkout import (
+from tests.fakes.stripe import (
     IN_FLIGHT,
     SESSION_ID,
     FakeStripe,
