@@ -42,7 +42,7 @@ from subscriptions.services.ledger import ledger_balance
 from subscriptions.services.orders import Billing, order_place, renewal_request
 from tests.clients import signed_in_client
 from tests.concurrency import at_once
-from tests.factories import LedgerEntryFactory, LineFactory, PlanFactory, UserFactory
+from tests.factories import LedgerEntryFactory, LineFactory
 from tests.fakes.stripe import (
     IN_FLIGHT,
     SESSION_ID,
@@ -66,21 +66,6 @@ def _no_queued_tasks_outlive_the_test() -> Iterator[None]:
     app.control.purge()
     yield
     app.control.purge()
-
-
-@pytest.fixture
-def plan() -> Any:
-    return PlanFactory(code="fjord-month", price_ore=199_00)
-
-
-@pytest.fixture
-def customer() -> Any:
-    return UserFactory(full_name="Kari Nordmann", street_address="Storgata 5", postal_code="0155", city="Oslo")
-
-
-@pytest.fixture
-def line(customer: Any, plan: Any) -> Any:
-    return LineFactory(owner=customer, with_period=plan)
 
 
 def checkout(client: Client, line: Any, plan: Any, *, method: str, key: str) -> Callable[[], Any]:

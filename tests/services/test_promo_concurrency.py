@@ -40,7 +40,7 @@ from subscriptions.payments.sandbox import SandboxProvider
 from subscriptions.services.orders import payment_update_apply
 from tests.clients import signed_in_client
 from tests.concurrency import at_once
-from tests.factories import LineFactory, PlanFactory, UserFactory
+from tests.factories import LineFactory, UserFactory
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -57,11 +57,6 @@ def _no_queued_tasks_outlive_the_test() -> Iterator[None]:
     app.control.purge()
     yield
     app.control.purge()
-
-
-@pytest.fixture
-def plan() -> Any:
-    return PlanFactory(code="fjord-month", price_ore=199_00)
 
 
 def promo(**fields: Any) -> PromoCode:

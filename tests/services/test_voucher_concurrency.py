@@ -38,7 +38,7 @@ from subscriptions.services.ledger import ledger_balance
 from subscriptions.services.vouchers import voucher_batch_void
 from tests.clients import signed_in_client
 from tests.concurrency import at_once
-from tests.factories import LineFactory, PlanFactory, UserFactory
+from tests.factories import LineFactory, UserFactory
 from tests.services.vouchers import codes, outcome
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -63,11 +63,6 @@ def _no_throttle(settings: Any) -> None:
     late loser would be told to wait instead; the throttle is tested on its
     own, here it would only blur the answers."""
     settings.VOUCHER_FAILURES_PER_HOUR = {"user": 1000, "ip": 1000, "line": 1000}
-
-
-@pytest.fixture
-def plan() -> Any:
-    return PlanFactory(code="fjord-month", name_en="Fjord 10 GB", price_ore=199_00)
 
 
 def redeem(client: Client, line: Any, code: str) -> Callable[[], Any]:

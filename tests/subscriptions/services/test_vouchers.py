@@ -66,11 +66,6 @@ def staff():
 
 
 @pytest.fixture
-def customer():
-    return UserFactory(language="en")
-
-
-@pytest.fixture
 def line(customer):
     return LineFactory(owner=customer, number="+4791234567", with_period=True)
 
