@@ -26,7 +26,7 @@ from subscriptions.services.orders import (
     topup_request,
 )
 from tests.factories import LineFactory, PlanFactory, UserFactory
-from tests.subscriptions.test_receipt_pdf import pdf_text
+from tests.subscriptions.receipts import pdf_text
 
 pytestmark = pytest.mark.django_db
 
