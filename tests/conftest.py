@@ -11,13 +11,17 @@ import shutil
 import socket
 import types
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from django.conf import settings
 from django.core.cache import cache, caches
+from django.test import Client
 from django.utils import translation
 
 from portal import sms
+from tests.factories import LineFactory, PlanFactory, UserFactory
+from tests.fakes.stripe import FakeStripe, stripe_serving
 from tests.two_factor import PinnedClock
 
 IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
@@ -114,3 +118,50 @@ def totp_clock(monkeypatch: pytest.MonkeyPatch) -> PinnedClock:
     clock = PinnedClock()
     monkeypatch.setattr(auth, "time", types.SimpleNamespace(time=clock.time))
     return clock
+
+
+# --- A customer with a line -----------------------------------------------------------
+# The usual cast of a customer-facing test. A module whose tests need another
+# customer, plan or line (blank billing details, a week's plan, a balance the
+# page must show) defines its own fixture of the same name, which wins there.
+
+
+@pytest.fixture
+def customer() -> Any:
+    """Kari, with the billing address the checkout form starts from."""
+    return UserFactory(full_name="Kari Nordmann", street_address="Storgata 5", postal_code="0155", city="Oslo")
+
+
+@pytest.fixture
+def plan() -> Any:
+    """A month's plan at NOK 199."""
+    return PlanFactory(code="fjord-month", name_en="Fjord 10 GB", price_ore=199_00)
+
+
+@pytest.fixture
+def line(customer: Any, plan: Any) -> Any:
+    """The customer's line, active in a period of ``plan`` (LineFactory's: begun ten days ago)."""
+    return LineFactory(owner=customer, number="+4791234567", with_period=plan)
+
+
+@pytest.fixture
+def signed_in(client: Client, customer: Any) -> Client:
+    """The test client, signed in as the customer."""
+    client.force_login(customer)
+    return client
+
+
+@pytest.fixture
+def stranger_client() -> Client:
+    """Another customer's browser: for the 404s on what is not theirs."""
+    client = Client()
+    client.force_login(UserFactory())
+    return client
+
+
+@pytest.fixture
+def stripe_api(settings: Any) -> Iterator[FakeStripe]:
+    """Stripe's API played by a local server (tests/fakes/stripe.py), and the
+    settings pointing the Stripe adapter at it."""
+    with stripe_serving(FakeStripe(), settings) as fake:
+        yield fake

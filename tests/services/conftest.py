@@ -9,6 +9,9 @@ worker shares the process, so it sees the test database (with
 The locmem backends are replaced by ones that also note which Celery task, in
 which thread, handed them each message: that is how a test tells a message the
 worker delivered from one the request sent itself.
+
+`smtp_server` and `sms_gateway` run the fakes of tests/fakes/ (a real SMTP
+server, an HTTP SMS gateway) and point the portal's backends at them.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from django.core.mail.backends import locmem
 
 from portal import sms
 from portal.celery import app
+from tests.fakes.sms_gateway import LocalSmsGateway, sms_gateway_serving
+from tests.fakes.smtp import LocalSmtpServer
 
 T = TypeVar("T")
 WAIT_SECONDS = 10.0
@@ -188,3 +193,32 @@ def fast_retries(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
     monkeypatch.setattr("celery.app.autoretry.get_exponential_backoff_interval", one_second)
     return asked_for
+
+
+# --- The outside world's servers (tests/fakes/) ----------------------------------------
+
+
+@pytest.fixture
+def smtp_server(settings: Any) -> Iterator[LocalSmtpServer]:
+    """A running local SMTP server, and Django's SMTP backend pointed at it
+    (the in-process worker sees these settings)."""
+    server = LocalSmtpServer()
+    server.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = server.port
+    settings.EMAIL_HOST_USER = ""
+    settings.EMAIL_HOST_PASSWORD = ""
+    settings.EMAIL_USE_TLS = False
+    settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 5
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def sms_gateway(settings: Any) -> Iterator[LocalSmsGateway]:
+    """An HTTP server on 127.0.0.1 playing the SMS gateway, and the HTTP
+    gateway backend pointed at it (the in-process worker sees these settings)."""
+    with sms_gateway_serving(settings) as gateway:
+        yield gateway

@@ -11,10 +11,10 @@ import re
 import pytest
 from django.db import connection
 
-from tests.subscriptions.test_plan_catalogue import *  # noqa: F403
-from tests.subscriptions.test_receipt_copies import *  # noqa: F403
-from tests.subscriptions.test_selectors import *  # noqa: F403
-from tests.subscriptions.test_views import *  # noqa: F403
+from tests.subscriptions.selectors.test_lines import *  # noqa: F403
+from tests.subscriptions.views.test_lines import *  # noqa: F403
+from tests.subscriptions.views.test_plan_catalogue import *  # noqa: F403
+from tests.subscriptions.views.test_receipts import *  # noqa: F403
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db]
 

@@ -3,12 +3,8 @@ through portal.sms.HttpGatewayBackend, and retries when the gateway fails."""
 
 from __future__ import annotations
 
-import json
-import threading
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -18,61 +14,11 @@ from django.db import transaction
 
 from accounts import services
 from portal.sms import SmsDeliveryError
+from tests.fakes.sms_gateway import TOKEN, LocalSmsGateway
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
-TOKEN = "gateway-test-token"
 BODY = "Your Nordlys Mobil code is 482913. 您的验证码。"
-
-
-@dataclass
-class LocalSmsGateway:
-    """What the gateway was sent, and what it answers next (202 once the
-    planned answers run out)."""
-
-    url: str = ""
-    received: list[dict[str, Any]] = field(default_factory=list)
-    answers: list[int] = field(default_factory=list)
-
-
-@pytest.fixture
-def sms_gateway(settings: Any) -> Iterator[LocalSmsGateway]:
-    """An HTTP server on 127.0.0.1 playing the SMS gateway, and the HTTP
-    gateway backend pointed at it (the in-process worker sees these settings)."""
-    gateway = LocalSmsGateway()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers["Content-Length"])
-            gateway.received.append(
-                {
-                    "path": self.path,
-                    "authorization": self.headers["Authorization"],
-                    "content_type": self.headers["Content-Type"],
-                    "json": json.loads(self.rfile.read(length)),
-                }
-            )
-            status = gateway.answers.pop(0) if gateway.answers else 202
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(b'{"status": "queued"}' if status < 300 else b'{"error": "internal"}')
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    gateway.url = f"http://127.0.0.1:{server.server_address[1]}/v1/messages"
-    settings.SMS_BACKEND = "portal.sms.HttpGatewayBackend"
-    settings.SMS_GATEWAY_URL = gateway.url
-    settings.SMS_GATEWAY_TOKEN = TOKEN
-    settings.SMS_GATEWAY_TIMEOUT = 5
-    yield gateway
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
 
 
 @pytest.fixture

@@ -17,7 +17,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -41,8 +40,10 @@ from subscriptions.models import (
 from subscriptions.periods import OSLO
 from subscriptions.services.checkout import Billing, order_place, renewal_request
 from subscriptions.services.ledger import ledger_balance
-from tests.factories import LedgerEntryFactory, LineFactory, PlanFactory, UserFactory
-from tests.subscriptions.test_stripe_checkout import (
+from tests.clients import signed_in_client
+from tests.concurrency import at_once
+from tests.factories import LedgerEntryFactory, LineFactory
+from tests.fakes.stripe import (
     IN_FLIGHT,
     SESSION_ID,
     FakeStripe,
@@ -65,53 +66,6 @@ def _no_queued_tasks_outlive_the_test() -> Iterator[None]:
     app.control.purge()
     yield
     app.control.purge()
-
-
-@pytest.fixture
-def plan() -> Any:
-    return PlanFactory(code="fjord-month", price_ore=199_00)
-
-
-@pytest.fixture
-def customer() -> Any:
-    return UserFactory(full_name="Kari Nordmann", street_address="Storgata 5", postal_code="0155", city="Oslo")
-
-
-@pytest.fixture
-def line(customer: Any, plan: Any) -> Any:
-    return LineFactory(owner=customer, with_period=plan)
-
-
-def at_once(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run the calls in threads released together by a barrier and return
-    what each returned; fail with what any of them raised (the test client
-    re-raises a view's exception). Each thread closes its database connection."""
-    start = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], Any]) -> None:
-        try:
-            start.wait(timeout=10)
-            results[index] = call()
-        except Exception as error:  # reported by the test, not lost in the thread
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    raised = [result for result in results if isinstance(result, Exception)]
-    assert not raised, f"{len(raised)} of {len(calls)} raised: {sorted(set(map(repr, raised)))}"
-    return results
-
-
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def checkout(client: Client, line: Any, plan: Any, *, method: str, key: str) -> Callable[[], Any]:
@@ -152,7 +106,7 @@ def locations(responses: list[Any]) -> set[str]:
 
 
 def test_fifty_submits_of_one_card_checkout_make_one_order_and_one_payment_page(customer, line, plan):
-    clients = [signed_in(customer) for _ in range(SUBMITS)]
+    clients = [signed_in_client(customer) for _ in range(SUBMITS)]
 
     responses = at_once([checkout(client, line, plan, method="card", key="form-key") for client in clients])
 
@@ -167,7 +121,7 @@ def test_callbacks_racing_the_browser_return_pay_the_order_once(customer, line, 
     before = line.expires_at
     order = approved_card_order(customer, line, plan)
     body, headers = sandbox_callback(SandboxPayment.objects.get(payment_id=order.provider_payment_id))
-    returns = [signed_in(customer) for _ in range(10)]
+    returns = [signed_in_client(customer) for _ in range(10)]
 
     responses = at_once(
         [callback(body, headers) for _ in range(10)] + [back_from_the_provider(client, order) for client in returns]
@@ -191,7 +145,7 @@ def test_callbacks_racing_the_browser_return_pay_the_order_once(customer, line, 
 def test_fifty_submits_of_one_balance_checkout_debit_the_balance_once(customer, line, plan):
     LedgerEntryFactory(line=line, amount_ore=500_00)
     before = line.expires_at
-    clients = [signed_in(customer) for _ in range(SUBMITS)]
+    clients = [signed_in_client(customer) for _ in range(SUBMITS)]
 
     responses = at_once([checkout(client, line, plan, method="balance", key="form-key") for client in clients])
 
@@ -270,7 +224,7 @@ def test_submits_of_one_checkout_at_once_open_one_stripe_session_without_a_confl
     customer, line, plan, stripe_keeping_keys
 ):
     stripe_keeping_keys.answer("POST", "/v1/checkout/sessions", checkout_session())
-    clients = [signed_in(customer) for _ in range(5)]
+    clients = [signed_in_client(customer) for _ in range(5)]
 
     responses = at_once([checkout(client, line, plan, method="card", key="form-key") for client in clients])
 

@@ -35,17 +35,12 @@ from subscriptions.models import (
 )
 from subscriptions.services.checkout import Billing, order_place, renewal_request
 from subscriptions.tasks import reconcile_orders, send_receipt
-from tests.factories import LineFactory, PlanFactory, UserFactory
+from tests.factories import LineFactory, UserFactory
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 CSRF_TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 CHECKOUT_KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
-
-
-@pytest.fixture
-def plan() -> Any:
-    return PlanFactory(code="fjord-month", price_ore=199_00)
 
 
 @pytest.fixture
@@ -57,11 +52,6 @@ def customer() -> Any:
         postal_code="0155",
         city="Oslo",
     )
-
-
-@pytest.fixture
-def line(customer: Any, plan: Any) -> Any:
-    return LineFactory(owner=customer, with_period=plan)
 
 
 def browser_signed_in_as(user: Any) -> requests.Session:

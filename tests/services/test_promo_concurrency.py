@@ -13,14 +13,12 @@ No worker runs here: anything queued on commit stays in Redis and is purged.
 from __future__ import annotations
 
 import re
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
@@ -40,7 +38,9 @@ from subscriptions.models import (
 )
 from subscriptions.payments.sandbox import SandboxProvider
 from subscriptions.services.settlement import payment_update_apply
-from tests.factories import LineFactory, PlanFactory, UserFactory
+from tests.clients import signed_in_client
+from tests.concurrency import at_once
+from tests.factories import LineFactory, UserFactory
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -59,11 +59,6 @@ def _no_queued_tasks_outlive_the_test() -> Iterator[None]:
     app.control.purge()
 
 
-@pytest.fixture
-def plan() -> Any:
-    return PlanFactory(code="fjord-month", price_ore=199_00)
-
-
 def promo(**fields: Any) -> PromoCode:
     now = timezone.now()
     values: dict[str, Any] = {
@@ -75,38 +70,6 @@ def promo(**fields: Any) -> PromoCode:
     }
     values.update(fields)
     return PromoCode.objects.create(**values)
-
-
-def at_once(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run the calls in threads released together by a barrier and return
-    what each returned; fail with what any of them raised (the test client
-    re-raises a view's exception). Each thread closes its database connection."""
-    start = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], Any]) -> None:
-        try:
-            start.wait(timeout=10)
-            results[index] = call()
-        except Exception as error:  # reported by the test, not lost in the thread
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    raised = [result for result in results if isinstance(result, Exception)]
-    assert not raised, f"{len(raised)} of {len(calls)} raised: {sorted(set(map(repr, raised)))}"
-    return results
-
-
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def checkout(client: Client, line: Any, plan: Any, *, key: str, code: str = "SUMMER20") -> Callable[[], Any]:
@@ -144,7 +107,7 @@ def test_twenty_customers_racing_for_five_uses_get_exactly_five(plan):
     promo(max_uses=5)
     lines = [LineFactory(with_period=plan, owner=UserFactory(full_name="Kari Nordmann")) for _ in range(20)]
 
-    responses = at_once([checkout(signed_in(line.owner), line, plan, key=f"form-{line.pk}") for line in lines])
+    responses = at_once([checkout(signed_in_client(line.owner), line, plan, key=f"form-{line.pk}") for line in lines])
 
     assert Counter(outcome(response) for response in responses) == {"sent to pay": 5, USED_UP: 15}
     orders = Order.objects.all()
@@ -191,7 +154,7 @@ def test_ten_checkout_forms_of_one_customer_leave_one_payable_page_and_close_the
     customer = UserFactory(full_name="Kari Nordmann", street_address="Storgata 5", postal_code="0155", city="Oslo")
     line = LineFactory(owner=customer, with_period=plan)
 
-    responses = at_once([checkout(signed_in(customer), line, plan, key=f"form-{n}") for n in range(10)])
+    responses = at_once([checkout(signed_in_client(customer), line, plan, key=f"form-{n}") for n in range(10)])
 
     assert {outcome(response) for response in responses} <= {"sent to pay", STILL_OPEN}
     assert Counter(outcome(response) for response in responses)["sent to pay"] >= 1
@@ -226,12 +189,12 @@ def test_a_new_checkout_racing_the_payment_of_the_customers_older_one_gives_the_
     lines = [LineFactory(owner=customer, with_period=plan) for customer in customers]
     firsts = []
     for line in lines:
-        assert checkout(signed_in(line.owner), line, plan, key="form-1")().status_code == 302
+        assert checkout(signed_in_client(line.owner), line, plan, key="form-1")().status_code == 302
         firsts.append(Order.objects.get(owner=line.owner, idempotency_key="form-1"))
 
     calls: list[Callable[[], Any]] = []
     for line, first in zip(lines, firsts, strict=True):
-        calls += [checkout(signed_in(line.owner), line, plan, key="form-2"), pay(first)]
+        calls += [checkout(signed_in_client(line.owner), line, plan, key="form-2"), pay(first)]
     results = at_once(calls)
 
     for index, (line, first) in enumerate(zip(lines, firsts, strict=True)):

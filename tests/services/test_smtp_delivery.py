@@ -5,65 +5,20 @@ from __future__ import annotations
 
 import email
 import email.policy
-import socket
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP, Envelope, Session
+from aiosmtpd.smtp import Envelope
 from django.core.mail import EmailMessage
 from django.db import transaction
 
 from accounts import services
+from tests.fakes.smtp import LocalSmtpServer
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 SUBJECT = "欢迎"
 BODY = "您好，王伟：\n\n欢迎使用 Nordlys Mobil。您的账户已经准备好了。\n"
-
-
-class LocalSmtpServer:
-    """An SMTP server on 127.0.0.1 that keeps every message it accepts. It can
-    be stopped and started again on the same port."""
-
-    def __init__(self) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port: int = probe.getsockname()[1]
-        self.received: list[Envelope] = []
-        self._controller: Controller | None = None
-
-    def start(self) -> None:
-        self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
-        self._controller.start()
-
-    def stop(self) -> None:
-        if self._controller is not None:
-            self._controller.stop()
-            self._controller = None
-
-    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
-        self.received.append(envelope)
-        return "250 Message accepted for delivery"
-
-
-@pytest.fixture
-def smtp_server(settings: Any) -> Iterator[LocalSmtpServer]:
-    """A running local SMTP server, and Django's SMTP backend pointed at it
-    (the in-process worker sees these settings)."""
-    server = LocalSmtpServer()
-    server.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = "127.0.0.1"
-    settings.EMAIL_PORT = server.port
-    settings.EMAIL_HOST_USER = ""
-    settings.EMAIL_HOST_PASSWORD = ""
-    settings.EMAIL_USE_TLS = False
-    settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 5
-    yield server
-    server.stop()
 
 
 def queue_email() -> None:

@@ -9,18 +9,17 @@ it allows get through."""
 from __future__ import annotations
 
 import os
-import threading
 import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from accounts.models import SentText
 from portal import sms
+from tests.concurrency import at_once
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -43,31 +42,6 @@ def _redis_cache(settings: Any) -> None:
     # allauth's own per-address limit on code requests (20 a minute) is set
     # aside, so that ours is the one that decides.
     settings.ACCOUNT_RATE_LIMITS = {"request_login_code": ""}
-
-
-def at_once(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run the calls in threads released together by a barrier; fail with
-    what any of them raised."""
-    start = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], Any]) -> None:
-        try:
-            start.wait(timeout=10)
-            results[index] = call()
-        except Exception as error:  # reported by the test, not lost in the thread
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    raised = [result for result in results if isinstance(result, Exception)]
-    assert not raised, f"{len(raised)} of {len(calls)} raised: {sorted(set(map(repr, raised)))}"
-    return results
 
 
 def ask_for_code(phone: str, address: str) -> Callable[[], Any]:
@@ -93,7 +67,9 @@ def test_parallel_code_requests_send_exactly_the_caps_worth_of_texts(
     addresses = ["203.0.113.7" if same_address else f"203.0.113.{n + 1}" for n in range(PARALLEL)]
 
     sms.outbox.clear()
-    answers = at_once([ask_for_code(number, address) for number, address in zip(numbers, addresses, strict=True)])
+    answers = at_once(
+        [ask_for_code(number, address) for number, address in zip(numbers, addresses, strict=True)], timeout=60
+    )
 
     assert [answer.status_code for answer in answers] == [302] * PARALLEL  # sent or not, the same answer
     assert SentText.objects.filter(country="CN").count() == 5
@@ -117,7 +93,7 @@ def test_parallel_wrong_passwords_for_one_number_get_no_more_guesses_than_the_li
         for n in range(PARALLEL)
     ]
 
-    answers = at_once(guesses)
+    answers = at_once(guesses, timeout=60)
 
     refused = [answer for answer in answers if "Too many failed login attempts" in answer.content.decode()]
     assert PARALLEL - len(refused) <= 5

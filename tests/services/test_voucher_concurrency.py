@@ -12,17 +12,13 @@ No worker runs here: anything queued on commit stays in Redis and is purged.
 
 from __future__ import annotations
 
-import html
 import re
-import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import timedelta
 from itertools import pairwise
 from typing import Any
 
 import pytest
-from django.db import connection
 from django.test import Client
 
 from portal.celery import app
@@ -39,8 +35,11 @@ from subscriptions.models import (
     VoucherValue,
 )
 from subscriptions.services.ledger import ledger_balance
-from subscriptions.services.vouchers import oslo_today, voucher_batch_create, voucher_batch_void
-from tests.factories import LineFactory, PlanFactory, UserFactory
+from subscriptions.services.vouchers import voucher_batch_void
+from tests.clients import signed_in_client
+from tests.concurrency import at_once
+from tests.factories import LineFactory, UserFactory
+from tests.services.vouchers import codes, outcome
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -66,69 +65,8 @@ def _no_throttle(settings: Any) -> None:
     settings.VOUCHER_FAILURES_PER_HOUR = {"user": 1000, "ip": 1000, "line": 1000}
 
 
-@pytest.fixture
-def plan() -> Any:
-    return PlanFactory(code="fjord-month", name_en="Fjord 10 GB", price_ore=199_00)
-
-
-def codes(value_kind: str, plan: Any, *, count: int = 1) -> list[str]:
-    _batch, made = voucher_batch_create(
-        label="Narvesen Oslo S",
-        value_kind=value_kind,
-        amount_ore=200_00 if value_kind == VoucherValue.AMOUNT else None,
-        plan=plan if value_kind == VoucherValue.PLAN else None,
-        count=count,
-        expires_on=oslo_today() + timedelta(days=90),
-        by=UserFactory(is_staff=True),
-    )
-    return [code for _serial, code in made]
-
-
-def at_once(calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run the calls in threads released together by a barrier and return
-    what each returned; fail with what any of them raised (the test client
-    re-raises a view's exception). Each thread closes its database connection."""
-    start = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], Any]) -> None:
-        try:
-            start.wait(timeout=10)
-            results[index] = call()
-        except Exception as error:  # reported by the test, not lost in the thread
-            results[index] = error
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    raised = [result for result in results if isinstance(result, Exception)]
-    assert not raised, f"{len(raised)} of {len(calls)} raised: {sorted(set(map(repr, raised)))}"
-    return results
-
-
-def signed_in(user: Any) -> Client:
-    client = Client()
-    client.force_login(user)
-    return client
-
-
 def redeem(client: Client, line: Any, code: str) -> Callable[[], Any]:
     return lambda: client.post(f"/lines/{line.pk}/voucher/", {"code": code})
-
-
-def outcome(response: Any) -> str:
-    """ "credited" for the redirect back to the line, else the error shown
-    under the code field."""
-    if response.status_code == 302:
-        return "credited"
-    found = re.search(r'<div id="id_code_error"[^>]*>(.*?)</div>', response.content.decode(), re.S)
-    if not found:
-        return f"HTTP {response.status_code} without an error under the code"
-    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", found.group(1))).split())
 
 
 def assert_credited_once(line: Any, value_kind: str, plan: Any, *, expiry_before: Any, losers: int) -> None:
@@ -159,7 +97,7 @@ def test_one_customer_tapping_redeem_again_and_again_is_credited_once(plan, valu
     line = LineFactory(number="+4791234567", with_period=plan)
     expiry_before = line.expires_at
     code = codes(value_kind, plan)[0]
-    client = signed_in(line.owner)
+    client = signed_in_client(line.owner)
 
     responses = at_once([redeem(client, line, code) for _ in range(TAPS)])
 
@@ -175,7 +113,7 @@ def test_many_customers_racing_for_one_code_on_their_own_lines_leave_one_credite
     expiries = {line.pk: line.expires_at for line in lines}
     code = codes(value_kind, plan)[0]
 
-    responses = at_once([redeem(signed_in(line.owner), line, code) for line in lines])
+    responses = at_once([redeem(signed_in_client(line.owner), line, code) for line in lines])
 
     assert Counter(outcome(response) for response in responses) == {"credited": 1, USED: CUSTOMERS - 1}
     winner = next(line for line, response in zip(lines, responses, strict=True) if response.status_code == 302)
@@ -191,7 +129,7 @@ def test_plan_codes_redeemed_on_one_line_at_once_add_periods_back_to_back(plan):
     line = LineFactory(number="+4791234567", with_period=plan)
     expiry_before = line.expires_at
     made = codes(VoucherValue.PLAN, plan, count=6)
-    client = signed_in(line.owner)
+    client = signed_in_client(line.owner)
 
     responses = at_once([redeem(client, line, code) for code in made])
 
@@ -215,7 +153,7 @@ def test_a_batch_voided_while_its_codes_are_redeemed_leaves_each_code_credited_o
         return voucher_batch_void(batch=batch, by=supervisor, reason="The shop lost the cards")
 
     results = at_once(
-        [void, *(redeem(signed_in(line.owner), line, code) for line, code in zip(lines, made, strict=True))]
+        [void, *(redeem(signed_in_client(line.owner), line, code) for line, code in zip(lines, made, strict=True))]
     )
 
     voided, responses = results[0], results[1:]

@@ -23,8 +23,10 @@ from django.utils.translation import gettext, ngettext
 from portal.celery import app
 from subscriptions.iccid import luhn_check_digit
 from subscriptions.models import LedgerEntry, RedemptionResult, VoucherAttempt, VoucherValue
+from tests.clients import signed_in_client
+from tests.concurrency import at_once
 from tests.factories import LineFactory, UserFactory
-from tests.services.test_voucher_concurrency import at_once, codes, outcome, signed_in
+from tests.services.vouchers import codes, outcome
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
@@ -57,7 +59,7 @@ def address(n: int) -> str:
 
 
 def guess(line: Any, code: str, *, ip: str) -> Callable[[], Any]:
-    client = signed_in(line.owner)
+    client = signed_in_client(line.owner)
     return lambda: client.post(f"/lines/{line.pk}/voucher/", {"code": code}, REMOTE_ADDR=ip)
 
 

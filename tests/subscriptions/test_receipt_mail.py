@@ -13,7 +13,7 @@ from pypdf import PdfReader
 from subscriptions.models import OrderKind
 from subscriptions.receipt_mail import receipt_email
 from tests.factories import UserFactory
-from tests.subscriptions.test_receipt_pdf import make_receipt, pdf_text
+from tests.subscriptions.receipts import make_receipt, pdf_text
 
 pytestmark = pytest.mark.django_db
 

@@ -21,7 +21,7 @@ from subscriptions.receipt_mail import receipt_email
 from subscriptions.services.checkout import Billing, order_place, renewal_request, topup_request
 from subscriptions.services.settlement import payment_update_apply
 from tests.factories import LineFactory, PlanFactory, UserFactory
-from tests.subscriptions.test_receipt_pdf import pdf_text
+from tests.subscriptions.receipts import pdf_text
 
 pytestmark = pytest.mark.django_db
 

@@ -52,8 +52,8 @@ from subscriptions.services.vouchers import (
     voucher_redeem,
     voucher_void,
 )
+from tests.concurrency import at_once
 from tests.factories import LedgerEntryFactory, LineFactory, NumberKeepingPlanFactory, PlanFactory, UserFactory
-from tests.services.test_voucher_concurrency import at_once
 
 pytestmark = pytest.mark.django_db
 
@@ -63,11 +63,6 @@ IP = "203.0.113.7"
 @pytest.fixture
 def staff():
     return UserFactory(is_staff=True)
-
-
-@pytest.fixture
-def customer():
-    return UserFactory(language="en")
 
 
 @pytest.fixture

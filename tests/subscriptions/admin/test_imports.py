@@ -8,8 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from subscriptions.models import CdrImport, EsimProfile, InventoryBatch, UsageRecord
 from tests.factories import InventoryBatchFactory, LineFactory, UserFactory
-from tests.subscriptions.test_cdr_import import at, cdr_file
-from tests.subscriptions.test_inventory import profile_row, vendor_file
+from tests.subscriptions.import_files import at, cdr_file, profile_row, vendor_file
 from tests.two_factor import staff_sign_in
 
 pytestmark = pytest.mark.django_db

@@ -16,19 +16,9 @@ from subscriptions.models import CdrImport, LedgerEntry, LedgerKind, ServicePeri
 from subscriptions.services.ledger import ledger_balance
 from subscriptions.services.usage import cdr_import
 from tests.factories import LedgerEntryFactory, LineFactory, PlanFactory, UsageRecordFactory
+from tests.subscriptions.import_files import CDR_COLUMNS, at, cdr_file
 
 pytestmark = pytest.mark.django_db
-
-COLUMNS = ["record_id", "msisdn", "kind", "started_at", "quantity", "destination"]
-
-
-def cdr_file(rows: list[tuple], *, columns: list[str] = COLUMNS) -> bytes:
-    lines = [",".join(columns)] + [",".join(str(value) for value in row) for row in rows]
-    return ("\n".join(lines) + "\n").encode()
-
-
-def at(moment: datetime) -> str:
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 @pytest.fixture
@@ -232,7 +222,7 @@ def test_a_number_in_any_of_the_networks_forms_finds_its_line(line, msisdn):
     ("content", "message"),
     [
         (b"", "empty"),
-        (cdr_file([("r1", "+4791234567", "sms", "2026-11-01T12:00:00Z", 1)], columns=COLUMNS[:4]), "quantity"),
+        (cdr_file([("r1", "+4791234567", "sms", "2026-11-01T12:00:00Z", 1)], columns=CDR_COLUMNS[:4]), "quantity"),
         ("record_id,msisdn,kind,started_at,quantity\nø".encode("latin-1"), "UTF-8"),
     ],
 )

@@ -8,15 +8,11 @@ import hashlib
 import hmac
 import json
 import socket
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TypeVar
-from urllib.parse import parse_qsl, urlsplit
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -51,109 +47,11 @@ from subscriptions.payments.stripe_checkout import StripeCheckoutProvider
 from subscriptions.services.checkout import Billing, order_charge_saved_card, renewal_request
 from subscriptions.services.settlement import payment_update_apply
 from tests.factories import LineFactory, PlanFactory, UserFactory
+from tests.fakes.stripe import IN_FLIGHT, ORDER, SESSION_ID, FakeStripe, checkout_session
 
 WEBHOOK_SECRET = "whsec_test_5f2b8c1d9e"
-SESSION_ID = "cs_test_a1B2c3D4e5F6g7H8"
-ORDER = "7b0c5a7e-3f2d-4c1e-9a51-2f8d6e4b1c90"
 STRIPE_CALLBACK = "/payments/callback/stripe/"
 EXPIRES_AT = datetime(2026, 12, 1, 13, 0, tzinfo=UTC)
-
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    form: dict[str, str]
-    headers: dict[str, str]
-    query: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass
-class FakeStripe:
-    """Stripe's API as far as the adapter uses it: answers by (method, path),
-    remembers every request."""
-
-    requests: list[Request] = field(default_factory=list)
-    answers: dict[tuple[str, str], list[tuple[int, dict[str, Any]]]] = field(default_factory=dict)
-
-    def answer(self, method: str, path: str, body: dict[str, Any], status: int = 200) -> None:
-        self.answers[method, path] = [(status, body)]
-
-    def answer_in_turn(self, method: str, path: str, *replies: tuple[int, dict[str, Any]]) -> None:
-        """Answer each request with the next reply, then keep giving the last."""
-        self.answers[method, path] = list(replies)
-
-    def reply(self, request: Request) -> tuple[int, dict[str, Any]]:
-        replies = self.answers.get((request.method, request.path))
-        path = request.path
-        if not replies:
-            return 404, {"error": {"type": "invalid_request_error", "message": f"Unrecognized request URL ({path})."}}
-        return replies.pop(0) if len(replies) > 1 else replies[0]
-
-    def calls(self) -> list[tuple[str, str]]:
-        return [(r.method, r.path) for r in self.requests]
-
-
-class StripeHandler(BaseHTTPRequestHandler):
-    server: StripeServer
-
-    def do_GET(self) -> None:
-        self.reply()
-
-    def do_POST(self) -> None:
-        self.reply()
-
-    def reply(self) -> None:
-        fake = self.server.fake
-        url = urlsplit(self.path)
-        path = url.path
-        length = int(self.headers.get("Content-Length") or 0)
-        form = dict(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
-        query = dict(parse_qsl(url.query, keep_blank_values=True))
-        request = Request(self.command, path, form, dict(self.headers.items()), query)
-        fake.requests.append(request)
-        status, body = fake.reply(request)
-        content = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(content)))
-        self.send_header("Request-Id", "req_test_1")
-        self.end_headers()
-        self.wfile.write(content)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
-F = TypeVar("F", bound="FakeStripe")
-
-
-class StripeServer(ThreadingHTTPServer):
-    fake: FakeStripe
-
-
-@contextmanager
-def stripe_serving(fake: F, settings: Any) -> Iterator[F]:
-    """``fake`` answering Stripe's API on a loopback port, and the settings
-    pointing the adapter at it, until the block ends."""
-    server = StripeServer(("127.0.0.1", 0), StripeHandler)
-    server.fake = fake
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    settings.STRIPE_API_BASE = f"http://127.0.0.1:{server.server_address[1]}"
-    settings.STRIPE_SECRET_KEY = "sk_test_51Nordlys"
-    try:
-        yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
-
-
-@pytest.fixture
-def stripe_api(settings: Any) -> Iterator[FakeStripe]:
-    with stripe_serving(FakeStripe(), settings) as fake:
-        yield fake
 
 
 @pytest.fixture
@@ -161,24 +59,6 @@ def webhook_secret(settings: Any) -> str:
     settings.STRIPE_WEBHOOK_SECRET = WEBHOOK_SECRET
     settings.PAYMENT_CALLBACK_TOLERANCE_SECONDS = 300
     return WEBHOOK_SECRET
-
-
-def checkout_session(**changes: Any) -> dict[str, Any]:
-    session = {
-        "id": SESSION_ID,
-        "object": "checkout.session",
-        "url": f"https://checkout.stripe.com/c/pay/{SESSION_ID}#fidkdWxOYHwnPyd1blpxYHZxWjA0",
-        "mode": "payment",
-        "status": "open",
-        "payment_status": "unpaid",
-        "amount_total": 199_00,
-        "currency": "nok",
-        "client_reference_id": ORDER,
-        "metadata": {"order": ORDER},
-        "payment_intent": "pi_3PqR7sT8uV9wX0yZ",
-        "livemode": False,
-    }
-    return session | changes
 
 
 def event(event_type: str, session: dict[str, Any]) -> dict[str, Any]:
@@ -1327,15 +1207,6 @@ def test_a_payment_that_gets_through_after_the_cancel_is_kept_for_a_refund(shop:
     assert not Receipt.objects.exists()
     page = shop.client.get(f"/orders/{order.public_id}/").content.decode()
     assert "It will be refunded to your card" in page
-
-
-IN_FLIGHT = {
-    "error": {
-        "type": "idempotency_error",
-        "message": "There is currently another in-progress request using this Stripe-Idempotency-Key (that probably "
-        "means you submitted twice, and the other request is still going through).",
-    }
-}
 
 
 def test_a_second_submit_while_stripe_is_busy_with_the_first_goes_to_the_same_page(shop: Shop) -> None:

@@ -36,40 +36,12 @@ from subscriptions.services.checkout import Billing, order_place, renewal_reques
 from subscriptions.services.ledger import ledger_balance
 from subscriptions.services.reconcile import order_abandon
 from subscriptions.services.settlement import payment_update_apply
-from tests.factories import LedgerEntryFactory, LineFactory, NumberKeepingPlanFactory, PlanFactory, UserFactory
+from tests.factories import LedgerEntryFactory, NumberKeepingPlanFactory, PlanFactory
 
 pytestmark = pytest.mark.django_db
 
 LANGUAGES = ["en", "nb", "zh-hans"]
 CALLBACK = "/payments/callback/sandbox/"
-
-
-@pytest.fixture
-def customer():
-    return UserFactory(full_name="Kari Nordmann", street_address="Storgata 5", postal_code="0155", city="Oslo")
-
-
-@pytest.fixture
-def plan():
-    return PlanFactory(code="fjord-month", name_en="Fjord 10 GB", price_ore=199_00)
-
-
-@pytest.fixture
-def line(customer, plan):
-    return LineFactory(owner=customer, number="+4791234567", with_period=plan)
-
-
-@pytest.fixture
-def signed_in(client, customer):
-    client.force_login(customer)
-    return client
-
-
-@pytest.fixture
-def stranger_client():
-    client = Client()
-    client.force_login(UserFactory())
-    return client
 
 
 def checkout_url(line, plan):

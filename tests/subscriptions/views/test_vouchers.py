@@ -64,19 +64,8 @@ def staff():
 
 
 @pytest.fixture
-def customer():
-    return UserFactory(language="en")
-
-
-@pytest.fixture
 def line(customer):
     return LineFactory(owner=customer, number="+4791234567", with_period=True)
-
-
-@pytest.fixture
-def signed_in(client, customer):
-    client.force_login(customer)
-    return client
 
 
 def page_url(line: Any) -> str:

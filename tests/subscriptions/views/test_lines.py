@@ -29,23 +29,12 @@ LANGUAGES = ["en", "nb", "zh-hans"]
 
 
 @pytest.fixture
-def customer():
-    return UserFactory(full_name="Kari Nordmann")
-
-
-@pytest.fixture
 def line(customer):
     line = LineFactory(
         owner=customer, number="+4791234567", with_period=PlanFactory(name_en="Fjord 10 GB", data_mb=10_240)
     )
     LedgerEntryFactory(line=line, amount_ore=150_00)
     return line
-
-
-@pytest.fixture
-def signed_in(client, customer):
-    client.force_login(customer)
-    return client
 
 
 def page_url(line):

@@ -43,7 +43,7 @@ from subscriptions.services.ledger import ledger_balance
 from subscriptions.services.promotions import PromoError, promo_quote
 from subscriptions.services.reconcile import PaymentStillOpen, order_abandon, order_abandon_unopened
 from subscriptions.services.settlement import payment_update_apply
-from tests.factories import LedgerEntryFactory, LineFactory, PlanFactory, UserFactory
+from tests.factories import LedgerEntryFactory, LineFactory, PlanFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -80,21 +80,6 @@ def promo(**fields: Any) -> PromoCode:
 
 def fixed(code: str, amount_ore: int, **fields: Any) -> PromoCode:
     return promo(code=code, kind=DiscountKind.FIXED, percent=None, amount_ore=amount_ore, **fields)
-
-
-@pytest.fixture
-def customer():
-    return UserFactory(full_name="Kari Nordmann", street_address="Storgata 5", postal_code="0155", city="Oslo")
-
-
-@pytest.fixture
-def plan():
-    return PlanFactory(code="fjord-month", name_en="Fjord 10 GB", price_ore=199_00)
-
-
-@pytest.fixture
-def line(customer, plan):
-    return LineFactory(owner=customer, number="+4791234567", with_period=plan)
 
 
 def place(customer, line, plan, *, code="", key="key-1", method=PaymentMethod.CARD):
@@ -647,12 +632,6 @@ def test_a_code_typed_in_lower_case_with_spaces_is_the_same_code(customer, line,
 
 
 # --- the checkout page --------------------------------------------------------------------------
-
-
-@pytest.fixture
-def signed_in(client, customer):
-    client.force_login(customer)
-    return client
 
 
 def checkout_url(line, plan):

@@ -48,16 +48,6 @@ def customer():
     return UserFactory(full_name="", street_address="", postal_code="", city="")
 
 
-@pytest.fixture
-def plan():
-    return PlanFactory(code="fjord-month", price_ore=199_00)
-
-
-@pytest.fixture
-def line(customer, plan):
-    return LineFactory(owner=customer, with_period=plan)
-
-
 def place(customer, line, plan, *, key="key-1", method=PaymentMethod.CARD, billing=BILLING):
     request = renewal_request(line=line, plan=plan, method=method)
     return order_place(owner=customer, request=request, billing=billing, idempotency_key=key, site_url=SITE)

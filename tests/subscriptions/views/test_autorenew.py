@@ -66,19 +66,6 @@ def line(customer, plan):
     return LineFactory(owner=customer, number="+4791234567", with_period=plan, with_period__days_ago=1)
 
 
-@pytest.fixture
-def signed_in(client, customer):
-    client.force_login(customer)
-    return client
-
-
-@pytest.fixture
-def stranger_client():
-    client = Client()
-    client.force_login(UserFactory())
-    return client
-
-
 def manage_url(line):
     return f"/lines/{line.pk}/auto-renew/"
 

@@ -16,27 +16,9 @@ from subscriptions.services.inventory import (
     inventory_import,
 )
 from tests.factories import EsimProfileFactory, UserFactory, make_iccid
+from tests.subscriptions.import_files import INVENTORY_COLUMNS, profile_row, vendor_file
 
 pytestmark = pytest.mark.django_db
-
-COLUMNS = ["iccid", "imsi", "smdp_address", "matching_id", "confirmation_code_required"]
-
-
-def profile_row(n: int, **changes: str) -> dict[str, str]:
-    row = {
-        "iccid": make_iccid(n),
-        "imsi": f"24201{n:010d}",
-        "smdp_address": "smdp.nordlys.test",
-        "matching_id": f"QR-{n:06d}-K7ZP4XW9",
-        "confirmation_code_required": "0",
-    }
-    row.update(changes)
-    return row
-
-
-def vendor_file(rows: list[dict[str, str]], *, columns: list[str] = COLUMNS, delimiter: str = ",") -> bytes:
-    lines = [delimiter.join(columns)] + [delimiter.join(row.get(column, "") for column in columns) for row in rows]
-    return ("\r\n".join(lines) + "\r\n").encode()
 
 
 def rejected(content: bytes) -> list[RowError]:
@@ -169,7 +151,7 @@ def test_a_profile_repeated_in_the_file_is_an_error_naming_the_first_row(column,
     ("content", "message"),
     [
         (b"", "empty"),
-        (vendor_file([], columns=COLUMNS), "no profiles"),
+        (vendor_file([], columns=INVENTORY_COLUMNS), "no profiles"),
         (vendor_file([profile_row(1)], columns=["iccid", "imsi", "matching_id"]), "smdp_address"),
         ("iccid,imsi,smdp_address,matching_id\n8947ø".encode("latin-1"), "UTF-8"),
     ],
