@@ -5,6 +5,8 @@ from typing import Any
 
 from celery import Celery, signals
 
+from portal import broker  # noqa: F401  (registers the embedded default's queue, durablefs://)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.dev")
 
 app = Celery("portal")

@@ -14,18 +14,22 @@ EMAIL_BACKEND = "portal.mail.FileAndConsoleBackend"
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "portal.sms.FileBackend")
 SMS_FILE_ECHO = True
 
-# kombu's filesystem transport: the web process, the worker and beat share one
-# folder as the queue. Producers and consumers read and write the same folder.
-# The host name means nothing to this transport; without one kombu warns on
-# every connection that it falls back to localhost.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "filesystem://localhost/")
-for folder in ("queue", "control"):
+# A queue in files (portal/broker.py: kombu's filesystem transport that keeps a
+# taken message's file until its task is acknowledged, so a killed worker
+# loses nothing): the web process, the worker and beat share one folder. The
+# host name means nothing to this transport; without one kombu warns on every
+# connection that it falls back to localhost.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "durablefs://localhost/")
+for folder in ("queue", "queue/processing", "control"):
     (VAR_DIR / "celery" / folder).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "data_folder_in": str(VAR_DIR / "celery" / "queue"),
     "data_folder_out": str(VAR_DIR / "celery" / "queue"),
     "control_folder": str(VAR_DIR / "celery" / "control"),
     "store_processed": False,
+    # A taken message whose worker has not touched it for this long is put
+    # back in the queue: longer than a task may run (CELERY_TASK_TIME_LIMIT).
+    "visibility_timeout": 300,
     # How often an idle worker looks for new files; short, so that a task
     # starts at once and Ctrl-C stops the worker before honcho kills it.
     "polling_interval": 0.2,
