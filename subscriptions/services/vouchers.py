@@ -324,7 +324,11 @@ def _attempt(*, user: User, line: Line, code: str, ip_address: str | None, chann
     """Steps 3 to 5 of ``voucher_redeem``, under its throttle hold."""
     free_at = _throttled_until(user=user, line=line, ip_address=ip_address, now=now)
     if free_at is not None:
-        minutes = max(1, math.ceil((free_at - now).total_seconds() / 60))
+        # Never more than the window: a clock read a microsecond behind a
+        # parallel attempt's (this machine's clock is not monotonic) must not
+        # say "61 minutes".
+        window_minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
+        minutes = min(window_minutes, max(1, math.ceil((free_at - now).total_seconds() / 60)))
         raise VoucherError(
             RedemptionResult.THROTTLED,
             ngettext(
