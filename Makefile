@@ -33,7 +33,8 @@ $(VENV)/.dev-installed: requirements-dev.txt $(VENV)/.installed
 	$(PIP) install --quiet -r requirements-dev.txt
 	touch $@
 
-# Bootstrap and its icons from npm, copied into static/vendor (served by us, no CDN).
+# Bootstrap and its icons from npm, copied into static/vendor (served by us, no CDN);
+# axe-core, which the browser tests run on every page, stays in node_modules.
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -67,8 +68,9 @@ lint: $(VENV)/.dev-installed
 typecheck: $(VENV)/.dev-installed
 	$(VENV)/bin/mypy portal accounts subscriptions sandbox bench
 
-# Unit, view and browser tests on SQLite with eager tasks.
-pytest: $(VENV)/.dev-installed
+# Unit, view and browser tests on SQLite with eager tasks. The browser tests
+# serve the built assets and give every page axe-core from node_modules.
+pytest: $(VENV)/.dev-installed static
 	$(VENV)/bin/pytest -m "not services"
 
 # Service tests on PostgreSQL with a real Celery worker over Redis.

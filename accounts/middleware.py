@@ -18,13 +18,23 @@ from django.utils.translation import gettext
 
 
 class UserLanguageMiddleware:
+    """The support admin is in English for everyone: much of it comes from
+    libraries whose Norwegian and Chinese are incomplete, and one language on
+    a page beats two (README, "Accessibility")."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
+        self._admin_prefix = ""
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if not self._admin_prefix:
+            self._admin_prefix = reverse("admin:index")
         user = getattr(request, "user", None)
         language = getattr(user, "language", None) if user is not None and user.is_authenticated else None
-        if language:
+        if request.path_info.startswith(self._admin_prefix):
+            translation.activate("en")
+            request.LANGUAGE_CODE = "en"
+        elif language:
             translation.activate(language)
             request.LANGUAGE_CODE = language
         response = self.get_response(request)

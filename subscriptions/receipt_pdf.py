@@ -1,20 +1,25 @@
 """A receipt as a one-page A4 PDF, in the active language (the caller wraps
 the call in ``translation.override(user.language)``).
 
-Text is set in Helvetica, and each run of Chinese (East Asian wide)
-characters in reportlab's CID font STSong-Light, which PDF viewers supply
-themselves: nothing is embedded, so a receipt is a few kilobytes and renders
-in milliseconds. STSong-Light alone would cover every language, but reportlab
-sets æ, ø, å and the no-break space inside our amounts full-width in it, and
-Chinese names (王小明) appear on receipts in any language.
+Text is set in DejaVu Sans and each run of Chinese (East Asian wide)
+characters in WenQuanYi Micro Hei, both TrueType fonts embedded as subsets
+(the glyphs used), so every PDF viewer shows the receipt with the same
+letters; Chinese names (王小明) appear on receipts in any language. The fonts
+come from the Debian packages fonts-dejavu-core and fonts-wqy-microhei. On a
+machine without them the receipt falls back, with a warning in the log, to
+Helvetica and reportlab's CID font STSong-Light, which viewers supply
+themselves (never embedded, so each viewer substitutes its own).
 """
 
 from __future__ import annotations
 
 import io
 import itertools
+import logging
 import unicodedata
 from datetime import datetime
+from pathlib import Path
+from typing import NamedTuple
 from xml.sax.saxutils import escape
 
 from django.utils import formats
@@ -26,6 +31,7 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import BaseDocTemplate, Flowable, Frame, PageTemplate, Paragraph, Spacer, Table, TableStyle
 
 from accounts.phone import format_phone
@@ -33,25 +39,66 @@ from subscriptions.formatting import format_nok
 from subscriptions.models import OrderKind, Receipt
 from subscriptions.periods import OSLO
 
-CJK_FONT = "STSong-Light"
+logger = logging.getLogger(__name__)
 
-pdfmetrics.registerFont(UnicodeCIDFont(CJK_FONT))
-# A Chinese run inside bold text (a heading, the total) stays in the one weight there is.
-pdfmetrics.registerFontFamily(CJK_FONT, normal=CJK_FONT, bold=CJK_FONT, italic=CJK_FONT, boldItalic=CJK_FONT)
+LATIN_FONT_FILE = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+LATIN_BOLD_FONT_FILE = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
+# A TrueType collection: its first face is the proportional one. (Noto Sans
+# CJK, the other common choice, has CFF outlines, which reportlab cannot embed.)
+CJK_FONT_FILE = Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+
+
+class ReceiptFonts(NamedTuple):
+    regular: str
+    bold: str
+    cjk: str
+
+
+def register_fonts(*, latin: Path, latin_bold: Path, cjk: Path) -> ReceiptFonts:
+    """Registers the embedded fonts the receipt is set in, or the built-in
+    ones for any file this machine lacks (logged: such receipts look different
+    in different viewers)."""
+    if latin.is_file() and latin_bold.is_file():
+        regular, bold = "ReceiptSans", "ReceiptSans-Bold"
+        pdfmetrics.registerFont(TTFont(regular, str(latin)))
+        pdfmetrics.registerFont(TTFont(bold, str(latin_bold)))
+        pdfmetrics.registerFontFamily(regular, normal=regular, bold=bold, italic=regular, boldItalic=bold)
+    else:
+        logger.warning("receipt PDFs use Helvetica, not embedded: %s or %s is missing", latin, latin_bold)
+        regular, bold = "Helvetica", "Helvetica-Bold"
+    if cjk.is_file():
+        chinese = "ReceiptCJK"
+        pdfmetrics.registerFont(TTFont(chinese, str(cjk), subfontIndex=0))
+    else:
+        logger.warning("receipt PDFs set Chinese in STSong-Light, not embedded: %s is missing", cjk)
+        chinese = "STSong-Light"
+        pdfmetrics.registerFont(UnicodeCIDFont(chinese))
+    # A Chinese run inside bold text (a heading, the total) stays in the one weight there is.
+    pdfmetrics.registerFontFamily(chinese, normal=chinese, bold=chinese, italic=chinese, boldItalic=chinese)
+    return ReceiptFonts(regular=regular, bold=bold, cjk=chinese)
+
+
+FONTS = register_fonts(latin=LATIN_FONT_FILE, latin_bold=LATIN_BOLD_FONT_FILE, cjk=CJK_FONT_FILE)
 
 MARGIN = 20 * mm
 WIDTH = A4[0] - 2 * MARGIN
 GREY = colors.HexColor("#555555")
 
-BODY = ParagraphStyle("body", fontName="Helvetica", fontSize=10, leading=14)
-BOLD = ParagraphStyle("bold", parent=BODY, fontName="Helvetica-Bold")
+BODY = ParagraphStyle("body", fontName=FONTS.regular, fontSize=10, leading=14)
+BOLD = ParagraphStyle("bold", parent=BODY, fontName=FONTS.bold)
 LABEL = ParagraphStyle("label", parent=BODY, textColor=GREY)
 NOTE = ParagraphStyle("note", parent=BODY, fontSize=9, leading=12, textColor=GREY)
-TITLE = ParagraphStyle("title", parent=BODY, fontName="Helvetica-Bold", fontSize=18, leading=24)
+TITLE = ParagraphStyle("title", parent=BODY, fontName=FONTS.bold, fontSize=18, leading=24)
 AMOUNT = ParagraphStyle("amount", parent=BODY, alignment=TA_RIGHT)
 TOTAL = ParagraphStyle("total", parent=BOLD, alignment=TA_RIGHT)
-# Tables line up with the margins, like the paragraphs around them.
-FLUSH = [("LEFTPADDING", (0, 0), (0, -1), 0), ("RIGHTPADDING", (-1, 0), (-1, -1), 0)]
+# Tables line up with the margins, like the paragraphs around them, and name
+# the receipt's font for their cells (a table sets its cells' font even when
+# a paragraph inside sets its own, and would list Helvetica on the page).
+FLUSH = [
+    ("LEFTPADDING", (0, 0), (0, -1), 0),
+    ("RIGHTPADDING", (-1, 0), (-1, -1), 0),
+    ("FONTNAME", (0, 0), (-1, -1), FONTS.regular),
+]
 
 
 def receipt_pdf(receipt: Receipt) -> bytes:
@@ -62,7 +109,15 @@ def receipt_pdf(receipt: Receipt) -> bytes:
     title = gettext("Receipt %(number)s") % {"number": receipt.number}
     buffer = io.BytesIO()
     document = BaseDocTemplate(
-        buffer, pagesize=A4, title=receipt.number, subject=title, author=seller["name"], creator=seller["name"]
+        buffer,
+        pagesize=A4,
+        title=receipt.number,
+        subject=title,
+        author=seller["name"],
+        creator=seller["name"],
+        # The font each page starts in is listed on it even if no text uses
+        # it: the embedded one, so no font on the receipt is left to the viewer.
+        initialFontName=FONTS.regular,
     )
     # One frame without padding, so text and tables share the margins exactly.
     frame = Frame(
@@ -178,9 +233,9 @@ def _para_lines(lines: list[str], style: ParagraphStyle = BODY) -> Paragraph:
 
 def _markup(text: str) -> str:
     """Paragraph markup for plain text: escaped, with each run of East Asian
-    wide characters in the CJK font (Helvetica has no glyphs for them)."""
+    wide characters in the CJK font (the Latin one has no glyphs for them)."""
     runs = []
     for wide, chars in itertools.groupby(text, key=lambda ch: unicodedata.east_asian_width(ch) in ("W", "F")):
         run = escape("".join(chars))
-        runs.append(f'<font face="{CJK_FONT}">{run}</font>' if wide else run)
+        runs.append(f'<font face="{FONTS.cjk}">{run}</font>' if wide else run)
     return "".join(runs)

@@ -118,3 +118,22 @@ def test_staff_open_a_customer_without_seeing_the_password_hash(client, staff):
     assert response.status_code == 200
     assert "王小明" in html
     assert customer.password not in html
+
+
+@pytest.mark.parametrize("language", ["nb", "zh-hans"])
+def test_the_admin_is_in_english_for_staff_whose_own_language_is_another(client, language):
+    user = UserFactory(is_staff=True, is_superuser=True, language=language)
+    staff_sign_in(client, user)
+
+    index = client.get("/admin/")
+    changelist = client.get("/admin/django_celery_beat/periodictask/")
+
+    for response in (index, changelist):
+        assert response.status_code == 200
+        assert '<html lang="en"' in response.content.decode()
+    assert "Periodic tasks" in index.content.decode()
+    assert "Clocked" in index.content.decode()
+    assert "Show counts" in changelist.content.decode()
+    # Their own pages of the portal stay in their language.
+    dashboard = client.get("/dashboard/")
+    assert f'<html lang="{language}"' in dashboard.content.decode()

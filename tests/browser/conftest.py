@@ -17,11 +17,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import pytest
 from django.conf import settings
 
-from tests.conftest import CHROMIUM
+from tests.conftest import CHROMIUM, IN_CI
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Page, Playwright, Request, Response
@@ -55,6 +56,47 @@ document.addEventListener("securitypolicyviolation", (event) => {
 """
 
 
+# axe-core from npm (package.json pins it; `make test` installs it), given to
+# every page as an init script: the browser injects those itself, so the
+# page's content security policy, which refuses inline scripts, lets it run.
+AXE_SCRIPT = Path(settings.BASE_DIR) / "node_modules" / "axe-core" / "axe.min.js"
+# What fails a journey: a violation a customer cannot get past or around.
+AXE_FAILING_IMPACTS = ("critical", "serious")
+# Rules left unchecked on some pages, each with the reason.
+AXE_EXEMPTIONS: list[tuple[re.Pattern[str], str]] = [
+    # Django's own admin markup, which our templates do not draw (README,
+    # "Accessibility"): the changelist's search box is labelled by a
+    # magnifier image alone; its "(N total)" link is told apart by colour
+    # alone; at phone width an inline's table scrolls in a box that takes
+    # no focus.
+    (re.compile(r"^/admin/"), "label-title-only"),
+    (re.compile(r"^/admin/"), "link-in-text-block"),
+    (re.compile(r"^/admin/"), "scrollable-region-focusable"),
+]
+# Runs axe on the document as it stands and answers the failing violations,
+# a few offending elements each. Runs are chained: axe refuses to start while
+# another run on the same page is under way.
+AXE_RUN = """
+async ([impacts, skipped]) => {
+  const rules = Object.fromEntries(skipped.map((id) => [id, {enabled: false}]));
+  const run = (window.__portalAxeRun || Promise.resolve()).catch(() => null)
+    .then(() => axe.run(document, {resultTypes: ["violations"], rules}));
+  window.__portalAxeRun = run;
+  const result = await run;
+  return result.violations.filter((v) => impacts.includes(v.impact)).map((v) => ({
+    id: v.id, impact: v.impact, help: v.help,
+    nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ") + ": "
+      + (n.failureSummary || "").split("\\n").slice(1).join(" ").trim()),
+  }));
+}
+"""
+
+
+def axe_exempt_rules(url: str) -> list[str]:
+    path = urlsplit(url).path
+    return [rule for pattern, rule in AXE_EXEMPTIONS if pattern.search(path)]
+
+
 @dataclass
 class PageProblems:
     """Everything that went wrong on the pages of one test, with the URL."""
@@ -83,6 +125,30 @@ class PageProblems:
         # asset; 5xx anywhere is ours. Form pages answer 200 with their errors.
         if response.status >= 400:
             self.problems.append(f"HTTP {response.status} for {response.request.method} {response.url}")
+
+    def check_accessibility(self, page: Page) -> None:
+        """Runs axe on the page as it stands; its critical and serious
+        violations become problems, named with the page and its language.
+        A page the journey has already left cannot be checked, and is not
+        a problem: the next checkpoint checks the page it went on to."""
+        from playwright.sync_api import Error
+
+        url = page.url
+        if not url.startswith("http"):
+            return
+        try:
+            language = page.evaluate("document.documentElement.lang")
+            violations = page.evaluate(AXE_RUN, [list(AXE_FAILING_IMPACTS), axe_exempt_rules(url)])
+        except Error as error:
+            if page.is_closed() or page.url != url or "context was destroyed" in str(error):
+                return
+            raise
+        for violation in violations:
+            nodes = "".join(f"\n      {node[:300]}" for node in violation["nodes"])
+            problem = f"axe {violation['impact']} {violation['id']} on {url} ({language}): {violation['help']}{nodes}"
+            # The load's own pass and a checkpoint can see the same thing.
+            if problem not in self.problems:
+                self.problems.append(problem)
 
     def assert_none(self) -> None:
         assert not self.problems, "problems seen in the browser:\n" + "\n".join(self.problems)
@@ -128,8 +194,12 @@ def open_page(browser: Browser, request: pytest.FixtureRequest, page_problems: P
         context.set_default_timeout(ACTION_TIMEOUT_MS)
         context.set_default_navigation_timeout(NAVIGATION_TIMEOUT_MS)
         context.add_init_script(CSP_LISTENER)
+        context.add_init_script(path=AXE_SCRIPT)
         contexts.append(context)
         page = context.new_page()
+        # Every page the journey lands on is checked once it has loaded, and
+        # the last one again as the test ends (its state after the clicks).
+        page.on("load", page_problems.check_accessibility)
         page.on("console", page_problems.on_console)
         page.on("pageerror", page_problems.on_page_error)
         page.on("requestfailed", page_problems.on_request_failed)
@@ -137,7 +207,15 @@ def open_page(browser: Browser, request: pytest.FixtureRequest, page_problems: P
         pages.append(page)
         return page
 
+    if not AXE_SCRIPT.exists():
+        message = f"{AXE_SCRIPT} is missing: run `npm ci` (make static does)"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
     yield open_
+    for open_one in pages:
+        if not open_one.is_closed():
+            page_problems.check_accessibility(open_one)
     try:
         if pages:
             ARTIFACTS.mkdir(parents=True, exist_ok=True)

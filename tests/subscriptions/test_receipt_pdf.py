@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import io
+from typing import Any
 
 import pytest
 from django.utils import translation
 from pypdf import PdfReader
 
+from subscriptions import receipt_pdf as receipt_pdf_module
 from subscriptions.models import OrderKind, PaymentMethod, Receipt
 from subscriptions.receipt_pdf import receipt_pdf
+from tests.conftest import IN_CI
 from tests.subscriptions.receipts import make_receipt, pdf_text
 
 pytestmark = pytest.mark.django_db
@@ -137,3 +140,44 @@ def test_it_shows_the_amount_paid_even_after_the_plan_price_changes():
 
     assert "NOK 199.00" in text
     assert "NOK 299.00" not in text
+
+
+def page_fonts(data: bytes) -> dict[str, Any]:
+    """Each font the page uses, by its PDF name, with its font descriptor
+    (a Type 0 font keeps it on its descendant)."""
+    fonts = {}
+    for font in PdfReader(io.BytesIO(data)).pages[0]["/Resources"]["/Font"].values():
+        font = font.get_object()
+        descriptor_holder = font["/DescendantFonts"][0].get_object() if "/DescendantFonts" in font else font
+        fonts[str(font["/BaseFont"])] = descriptor_holder.get("/FontDescriptor")
+    return fonts
+
+
+@pytest.mark.skipif(
+    not IN_CI and not (receipt_pdf_module.CJK_FONT_FILE.is_file() and receipt_pdf_module.LATIN_FONT_FILE.is_file()),
+    reason="needs the Debian packages fonts-wqy-microhei and fonts-dejavu-core (.ci/run installs them)",
+)
+@pytest.mark.parametrize("language", ["en", "nb", "zh-hans"])
+def test_it_embeds_every_font_it_uses_so_each_viewer_shows_the_same_letters(language):
+    receipt = make_receipt(customer_name="王小明 Ærlig Øvre-Ås")
+
+    with translation.override(language):
+        data = receipt_pdf(receipt)
+
+    fonts = page_fonts(data)
+    # Regular and bold Latin, and the Chinese font (the name is Chinese in every language).
+    assert len(fonts) == 3, fonts
+    not_embedded = [name for name, descriptor in fonts.items() if descriptor is None or "/FontFile2" not in descriptor]
+    assert not not_embedded, f"fonts not embedded: {not_embedded}"
+    assert "王小明 Ærlig Øvre-Ås" in pdf_text(data)
+
+
+def test_without_the_font_files_it_falls_back_to_the_built_in_fonts_and_says_so(tmp_path, caplog):
+    missing = tmp_path / "missing.ttf"
+
+    with caplog.at_level("WARNING", logger="subscriptions.receipt_pdf"):
+        fonts = receipt_pdf_module.register_fonts(latin=missing, latin_bold=missing, cjk=missing)
+
+    assert fonts == ("Helvetica", "Helvetica-Bold", "STSong-Light")
+    assert "receipt PDFs use Helvetica, not embedded" in caplog.text
+    assert "receipt PDFs set Chinese in STSong-Light, not embedded" in caplog.text
