@@ -156,7 +156,8 @@ def test_the_checkout_of_the_lines_own_plan_says_so_and_offers_another(signed_in
 
     assert "You renew Month 10 GB, the plan your line is on." in html
     assert (
-        f'class="btn btn-link px-0 py-2 choose-another-plan" href="/lines/{line.pk}/renew/">Choose another plan' in html
+        f'class="btn btn-link px-0 tap-target choose-another-plan" href="/lines/{line.pk}/renew/">Choose another plan'
+        in html
     )
 
 
@@ -178,7 +179,8 @@ def test_every_dashboard_card_has_its_actions_and_renew_goes_to_the_same_plan(si
 
     for card, plan_code in ((line, "month-10gb"), (calm, "week-5gb")):
         assert (
-            f'class="btn btn-primary w-100 py-2 line-action-renew" href="/lines/{card.pk}/renew/{plan_code}/"' in html
+            f'class="btn btn-primary w-100 tap-target line-action-renew" href="/lines/{card.pk}/renew/{plan_code}/"'
+            in html
         )
         assert f'line-action-top-up" href="/lines/{card.pk}/top-up/"' in html
         assert f'line-action-voucher" href="/lines/{card.pk}/voucher/"' in html
