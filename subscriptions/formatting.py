@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 from django.utils import formats
 from django.utils.dateformat import DateFormat, re_escaped, re_formatchars
-from django.utils.translation import get_language, gettext, ngettext, pgettext
+from django.utils.translation import get_language, gettext, gettext_lazy, ngettext, pgettext
 
 MINUS = "\u2212"
 NBSP = "\xa0"
@@ -127,3 +127,78 @@ def _pieces(language: str | None, format_name: str) -> tuple[tuple[str, bool], .
         elif piece:
             pieces.append((re_escaped.sub(r"\1", piece), False))
     return tuple(pieces)
+
+
+# --- plan prices --------------------------------------------------------------------
+
+# One whole sentence per period: a period's label ("Day", "Month") cannot be
+# slotted into a sentence in Norwegian or Chinese, where the word order and
+# the measure word change with it. Keyed by the plan model's period values.
+_EVERY_PERIOD = {
+    "day": gettext_lazy("%(price)s every day"),
+    "week": gettext_lazy("%(price)s every week"),
+    "month": gettext_lazy("%(price)s every month"),
+    "quarter": gettext_lazy("%(price)s every quarter"),
+    "year": gettext_lazy("%(price)s every year"),
+}
+_FOR_ONE_PERIOD = {
+    "day": gettext_lazy("%(price)s for one day"),
+    "week": gettext_lazy("%(price)s for one week"),
+    "month": gettext_lazy("%(price)s for one month"),
+    "quarter": gettext_lazy("%(price)s for three months"),
+    "year": gettext_lazy("%(price)s for one year"),
+}
+# Periods a month holds a whole number of times are shared out exactly;
+# days and weeks are counted over a 30-day month, which no calendar month
+# matches exactly, so their figure is rounded and called approximate.
+_MONTHS_IN_PERIOD = {"month": 1, "quarter": 3, "year": 12}
+_DAYS_IN_PERIOD = {"day": 1, "week": 7}
+DAYS_IN_A_MONTH = 30
+
+
+def format_price_every(price_ore: int, period: str) -> str:
+    """What a repeating charge costs, as one sentence: "NOK 39.00 every day",
+    "39,00 kr hver dag", "每天 39.00 克朗"."""
+    return str(_EVERY_PERIOD[period]) % {"price": format_nok(price_ore)}
+
+
+def format_price_for_period(price_ore: int, period: str) -> str:
+    """What one purchase buys: "NOK 39.00 for one day"."""
+    return str(_FOR_ONE_PERIOD[period]) % {"price": format_nok(price_ore)}
+
+
+def monthly_cost(price_ore: int, period: str) -> tuple[int, bool]:
+    """What a plan renewed every period costs in a month, in øre, and whether
+    that figure is approximate.
+
+    The rule: a plan of a month or longer is shared out over its months
+    (a quarter's price / 3, a year's / 12, rounded to the øre) and the figure
+    is exact; a day or week plan is charged as many times as it fits in a
+    30-day month (30 days, 30/7 weeks), rounded to whole kroner, and the
+    figure is approximate ("about 1 170 kr a month" for 39 kr a day).
+    """
+    if period in _MONTHS_IN_PERIOD:
+        return round(price_ore / _MONTHS_IN_PERIOD[period]), False
+    kroner = round(price_ore * DAYS_IN_A_MONTH / _DAYS_IN_PERIOD[period] / 100)
+    return kroner * 100, True
+
+
+def format_monthly_cost(price_ore: int, period: str) -> str:
+    """ "about NOK 1,170.00 a month" or "NOK 249.00 a month" (see monthly_cost)."""
+    amount, approximate = monthly_cost(price_ore, period)
+    if approximate:
+        return gettext("about %(amount)s a month") % {"amount": format_nok(amount)}
+    return gettext("%(amount)s a month") % {"amount": format_nok(amount)}
+
+
+def format_recurring_cost(price_ore: int, period: str) -> str:
+    """The repeating charge and what it comes to in a month, e.g. "NOK 39.00
+    every day, that is about NOK 1,170.00 a month"; a month plan's monthly
+    figure is its price, so it is said once: "NOK 249.00 every month"."""
+    every = format_price_every(price_ore, period)
+    if period == "month":
+        return every
+    return gettext("%(every)s, that is %(monthly)s") % {
+        "every": every,
+        "monthly": format_monthly_cost(price_ore, period),
+    }

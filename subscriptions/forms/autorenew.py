@@ -14,7 +14,13 @@ from subscriptions.models import Line, Plan, SavedCard
 class AutoRenewForm(forms.Form):
     """Which plan to renew with, and which saved card (none: a new one)."""
 
-    plan = forms.ModelChoiceField(queryset=Plan.objects.none(), label=_("Renew with"), empty_label=None)
+    plan = forms.ModelChoiceField(
+        queryset=Plan.objects.none(),
+        label=_("Renew with"),
+        empty_label=None,
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose the plan to renew with.")},
+    )
     card = forms.ModelChoiceField(
         queryset=SavedCard.objects.none(), label=_("Card"), required=False, empty_label=_("A new card")
     )
@@ -25,5 +31,4 @@ class AutoRenewForm(forms.Form):
         plan.queryset = Plan.objects.filter(kind=line.kind, is_active=True).order_by("price_ore")
         card: forms.ModelChoiceField = self.fields["card"]  # type: ignore[assignment]
         card.queryset = SavedCard.objects.filter(owner=user, removed_at__isnull=True)
-        for field in self.fields.values():
-            field.widget.attrs["class"] = "form-select"
+        card.widget.attrs["class"] = "form-select"

@@ -29,6 +29,7 @@ from subscriptions.models import (
     LedgerKind,
     Line,
     LineStatus,
+    Plan,
     ServicePeriod,
     UsageKind,
     UsageRecord,
@@ -116,6 +117,11 @@ class LineCard:
     near_expiry: bool
     expired: bool
     low_balance: bool
+    # The line's current plan, when it is still sold: "Renew" goes straight
+    # to its checkout. None sends the customer to the list of plans.
+    renew_plan_code: str | None = None
+    closed: bool = False
+    auto_renew_on: bool = False
 
     @property
     def needs_attention(self) -> bool:
@@ -192,7 +198,7 @@ def dashboard_lines(*, user: User, now: datetime | None = None) -> list[LineCard
             )
         )
         .select_related("current_period__plan")  # type: ignore[misc]  # a filtered relation, unknown to django-stubs
-        .annotate(**_used_in(OuterRef("current_period__id")))
+        .annotate(**_used_in(OuterRef("current_period__id")), **_current_plan(now))
         .order_by("created_at", "id")
     )
     cards: dict[int, LineCard] = {}
@@ -216,6 +222,21 @@ def line_get_owned(*, user: User, line_id: int) -> Line:
         raise Http404("No such line") from None
 
 
+def line_current_plan(*, line: Line, now: datetime | None = None) -> Plan | None:
+    """The plan the line is on: that of its latest period to have started
+    (the one in force, or the last one of an expired line), whether or not
+    it is still sold. A period paid for ahead does not change it. None for a
+    line never paid for. One query."""
+    now = now or timezone.now()
+    period = (
+        ServicePeriod.objects.filter(line=line, starts_at__lte=now)
+        .select_related("plan")
+        .order_by("-starts_at", "-id")
+        .first()
+    )
+    return period.plan if period is not None else None
+
+
 def line_detail(*, user: User, line_id: int, now: datetime | None = None) -> LineDetail:
     """The line's card, its current period and the ones already paid for
     after it. Two queries: the line with its balance and auto-renew choice,
@@ -228,6 +249,7 @@ def line_detail(*, user: User, line_id: int, now: datetime | None = None) -> Lin
         line = (
             Line.objects.select_related("auto_renewal__plan", "auto_renewal__card")
             .with_balance()
+            .annotate(**_current_plan(now))
             .filter(owner=user)
             .get(pk=line_id)
         )
@@ -384,6 +406,17 @@ def _used_in(period: OuterRef) -> dict[str, Coalesce]:
     }
 
 
+def _current_plan(now: datetime) -> dict[str, Subquery]:
+    """``current_plan_code`` and ``current_plan_on_sale``: the plan of the
+    line's latest period to have started (as ``line_current_plan``), by
+    subqueries in the line's own query."""
+    latest = ServicePeriod.objects.filter(line=OuterRef("pk"), starts_at__lte=now).order_by("-starts_at", "-id")
+    return {
+        "current_plan_code": Subquery(latest.values("plan__code")[:1]),
+        "current_plan_on_sale": Subquery(latest.values("plan__is_active")[:1]),
+    }
+
+
 def _used(row: Line | ServicePeriod) -> dict[str, int]:
     """The sums ``_used_in`` annotated onto ``row``, by kind."""
     return {kind: getattr(row, f"used_{kind}") for kind in UsageKind.values}
@@ -437,6 +470,11 @@ def _card(line: Line, *, period: ServicePeriod | None, used: dict[str, int], now
         near_expiry=near_expiry,
         expired=expired,
         low_balance=threshold is not None and line.balance_ore < threshold,
+        renew_plan_code=getattr(line, "current_plan_code", None)
+        if getattr(line, "current_plan_on_sale", False)
+        else None,
+        closed=line.is_closed,
+        auto_renew_on=line.auto_renew,
     )
 
 

@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.models import User
-from subscriptions.models import Order, Plan, Receipt
+from subscriptions.models import Line, Order, Plan, Receipt
 from subscriptions.models.plans import FIELD_LANGUAGES
+from subscriptions.selectors.lines import line_current_plan
 
 __all__ = [
+    "RenewalPlans",
     "order_exists_for_checkout",
     "order_get_owned",
     "order_status_owned",
@@ -20,6 +24,7 @@ __all__ = [
     "plans_version",
     "receipt_get_owned",
     "receipts_of",
+    "renewal_plans",
 ]
 
 
@@ -29,6 +34,32 @@ def plans_on_sale(*, kind: str | None = None) -> list[Plan]:
     if kind is not None:
         plans = plans.filter(kind=kind)
     return list(plans.order_by("kind", "price_ore", "id"))
+
+
+@dataclass(frozen=True)
+class RenewalPlans:
+    """The plans a line can be renewed with, its current plan first."""
+
+    plans: list[Plan]
+    # The plan the line is on, when it is still sold (it is then plans[0]).
+    current: Plan | None
+    # The plan the line is on when it is no longer sold (or is not of the
+    # line's kind): the page says so and the customer chooses.
+    withdrawn: Plan | None
+
+
+def renewal_plans(*, line: Line, now: datetime | None = None) -> RenewalPlans:
+    """The plans on sale for the line's kind (a number-keeping line sees only
+    number-keeping plans), the line's current plan first, then the others
+    cheapest first. Two queries."""
+    plans = plans_on_sale(kind=line.kind)
+    on = line_current_plan(line=line, now=now)
+    current = next((plan for plan in plans if on is not None and plan.pk == on.pk), None)
+    if current is None:
+        return RenewalPlans(plans=plans, current=None, withdrawn=on)
+    return RenewalPlans(
+        plans=[current, *(plan for plan in plans if plan.pk != current.pk)], current=current, withdrawn=None
+    )
 
 
 def plans_version(plans: list[Plan]) -> str:

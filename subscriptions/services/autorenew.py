@@ -424,6 +424,15 @@ def auto_renew_charge_run(*, charge_id: int, now: datetime | None = None) -> Aut
     return charge
 
 
+def _renew_path(charge: AutoRenewCharge) -> str:
+    """Renewing by hand in one step: the checkout of the plan the charge was
+    for, or the list of plans once that plan is no longer sold."""
+    plan = charge.plan
+    if plan.is_active and plan.kind == charge.line.kind:
+        return reverse("renew_checkout", args=[charge.line_id, plan.code])
+    return reverse("renew", args=[charge.line_id])
+
+
 def _email_failure(charge: AutoRenewCharge, *, now: datetime) -> None:
     """Tell the customer a charge failed: when we try again, or, after the
     last try, that the line expires at its end (or has expired) unless they
@@ -438,7 +447,7 @@ def _email_failure(charge: AutoRenewCharge, *, now: datetime) -> None:
             "charge": charge,
             "final": charge.status == ChargeStatus.FAILED,
             "lapsed": charge.period_end <= now,
-            "renew_url": settings.SITE_URL + reverse("renew", args=[charge.line_id]),
+            "renew_url": settings.SITE_URL + _renew_path(charge),
         }
         subject = render_to_string("emails/auto_renew_failed_subject.txt", context).strip()
         body = render_to_string("emails/auto_renew_failed_message.txt", context)

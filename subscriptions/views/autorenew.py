@@ -20,8 +20,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.views import AuthenticatedRequest
 from subscriptions import selectors
 from subscriptions.errors import CustomerError
+from subscriptions.formatting import format_recurring_cost
 from subscriptions.forms.autorenew import AutoRenewForm
-from subscriptions.models import AutoRenewal, CardSetup, Line, PlanPeriod, SetupStatus
+from subscriptions.models import AutoRenewal, CardSetup, Line, Plan, PlanPeriod, SetupStatus
 from subscriptions.services.autorenew import (
     auto_renew_disable,
     auto_renew_enable,
@@ -41,6 +42,7 @@ def auto_renew_manage(request: AuthenticatedRequest, line_id: int) -> HttpRespon
     """Turn auto-renew on, or change its plan or card: a saved card is used
     at once; "a new card" goes to the provider's page to save one."""
     line = selectors.line_get_owned(user=request.user, line_id=line_id)
+    choice = selectors.renewal_plans(line=line)
     if request.method == "POST":
         form = AutoRenewForm(request.POST, line=line, user=request.user)
         if form.is_valid():
@@ -54,14 +56,18 @@ def auto_renew_manage(request: AuthenticatedRequest, line_id: int) -> HttpRespon
             except CustomerError as error:
                 form.add_error(None, str(error))
             else:
-                messages.success(request, _("Auto-renew is on."))
+                messages.success(request, _("Auto-renew is on: %(cost)s.") % {"cost": _cost(plan)})
                 return _back(line.pk)
     else:
-        form = AutoRenewForm(line=line, user=request.user, initial=_initial(line))
+        form = AutoRenewForm(line=line, user=request.user, initial=_initial(line, current=choice.current))
     state = selectors.line_auto_renew(line=line)
     context = {
         "line": line,
         "form": form,
+        "plans": choice.plans,
+        "current": choice.current,
+        "withdrawn": choice.withdrawn,
+        "chosen": str(form["plan"].value() or ""),
         "auto_renew": state,
         "days": settings.AUTO_RENEW_DAYS_BEFORE,
         "retries": _retry_schedule(settings.AUTO_RENEW_RETRY_DELAYS_SECONDS),
@@ -120,14 +126,19 @@ def _wait(seconds: int) -> str:
     return ngettext("%(count)d minute", "%(count)d minutes", minutes) % {"count": minutes}
 
 
-def _initial(line: Line) -> dict[str, int | None]:
-    """The current choice, or the plan of the line's latest period."""
+def _cost(plan: Plan) -> str:
+    return format_recurring_cost(plan.price_ore, plan.period)
+
+
+def _initial(line: Line, *, current: Plan | None) -> dict[str, int | None]:
+    """While auto-renew is on, its choice; otherwise the plan the line is on
+    (None when that is no longer sold: the customer chooses)."""
+    plan_id = current.pk if current is not None else None
     try:
         setting = line.auto_renewal
     except AutoRenewal.DoesNotExist:
-        latest = line.periods.order_by("-ends_at").only("plan_id").first()
-        return {"plan": latest.plan_id if latest else None, "card": None}
-    return {"plan": setting.plan_id, "card": setting.card_id}
+        return {"plan": plan_id, "card": None}
+    return {"plan": setting.plan_id if setting.enabled else plan_id, "card": setting.card_id}
 
 
 @login_required
@@ -151,7 +162,7 @@ def auto_renew_return(request: AuthenticatedRequest, public_id: uuid.UUID) -> Ht
         messages.error(request, str(error))
         return _back(setup.line_id)
     if setup.status == SetupStatus.SAVED:
-        messages.success(request, _("Your card is saved and auto-renew is on."))
+        messages.success(request, _("Your card is saved and auto-renew is on: %(cost)s.") % {"cost": _cost(setup.plan)})
     elif setup.status == SetupStatus.FAILED:
         messages.error(request, _("The card was not saved, so auto-renew is still off."))
     else:

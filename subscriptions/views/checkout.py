@@ -52,9 +52,18 @@ def plan_catalogue(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def renew(request: AuthenticatedRequest, line_id: int) -> HttpResponse:
-    """Step 1: choose a plan for the line."""
+    """Step 1: choose a plan for the line. The line's current plan comes
+    first, marked as the customer's; a plan no longer sold is named so the
+    customer knows why it is missing."""
     line = selectors.line_get_owned(user=request.user, line_id=line_id)
-    context = {"line": line, "plans": selectors.plans_on_sale(kind=line.kind), "closed": line.is_closed}
+    choice = selectors.renewal_plans(line=line)
+    context = {
+        "line": line,
+        "plans": choice.plans,
+        "current": choice.current,
+        "withdrawn": choice.withdrawn,
+        "closed": line.is_closed,
+    }
     return render(request, "subscriptions/renew.html", context)
 
 
@@ -94,9 +103,12 @@ def renew_checkout(request: AuthenticatedRequest, line_id: int, plan_code: str) 
     else:
         form = RenewalForm.for_customer(request.user)
     total = quote.total_ore if quote else plan.price_ore
+    current = selectors.line_current_plan(line=line)
     context = {
         "line": line,
         "plan": plan,
+        "is_current_plan": current is not None and current.pk == plan.pk,
+        "current_plan": current,
         "form": form,
         "quote": quote,
         "total_ore": total,

@@ -12,7 +12,7 @@ import pytest
 from django.utils import formats, timezone, translation
 from django.utils.translation import gettext
 
-from subscriptions.formatting import format_nok
+from subscriptions.formatting import format_nok, format_recurring_cost
 from subscriptions.models import AutoRenewal, CardSetup, Line, Plan, SavedCard, SetupStatus
 from subscriptions.periods import OSLO
 from tests.browser.conftest import ARTIFACTS, PHONE_VIEWPORT
@@ -87,8 +87,9 @@ def test_turn_auto_renew_on_with_a_new_card_see_the_next_charge_then_turn_it_off
     # Choose the quarter plan and a new card; the card is saved at the provider.
     page.locator(".auto-renew-link").click()
     portal.expect_path(f"/lines/{line.pk}/auto-renew/")
-    expect(page.locator("#id_plan")).to_have_value(str(month.pk))
-    page.locator("#id_plan").select_option(str(quarter.pk))
+    expect(page.locator(f"#plan-{month.pk}")).to_be_checked()
+    page.locator(f"label[for='plan-{quarter.pk}']").click()
+    expect(page.locator(f"#plan-{quarter.pk}")).to_be_checked()
     expect(page.locator("#id_card")).to_have_value("")
     assert_fits_the_phone(page)
     page.locator("#auto-renew-save").click()
@@ -101,7 +102,11 @@ def test_turn_auto_renew_on_with_a_new_card_see_the_next_charge_then_turn_it_off
 
     # Back on the line page: on, with the next charge's amount and moment.
     expect(page).to_have_url(line_page)
-    expect(page.locator(".alert-success")).to_have_text(translated("Your card is saved and auto-renew is on."))
+    with translation.override(LANGUAGE):
+        cost = format_recurring_cost(499_00, "quarter")
+    expect(page.locator(".alert-success")).to_have_text(
+        translated("Your card is saved and auto-renew is on: %(cost)s.") % {"cost": cost}
+    )
     expect(section).to_have_attribute("data-state", "on")
     setting = AutoRenewal.objects.select_related("card").get(line=line)
     assert (setting.enabled, setting.plan) == (True, quarter)

@@ -936,7 +936,7 @@ def test_the_browser_back_after_the_setup_webhook_finds_it_done_and_asks_stripe_
     page = card_shop.client.get(f"/lines/auto-renew/{setup.public_id}/return/", follow=True).content.decode()
     replay = card_shop.webhook("checkout.session.completed", setup_completed(setup), event_id="evt_setup")
 
-    assert "Your card is saved and auto-renew is on." in page
+    assert "Your card is saved and auto-renew is on: " in page
     assert replay.status_code == 200
     assert len(card_shop.stripe.requests) == asked
     assert SavedCard.objects.count() == 1

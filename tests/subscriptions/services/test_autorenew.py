@@ -813,7 +813,7 @@ def test_each_failure_is_emailed_in_the_customers_language_the_last_with_how_to_
 
     first, second, last = mail.outbox
     number = "+47 912 34 567"
-    renew_url = settings.SITE_URL + reverse("renew", args=[line.pk])
+    renew_url = settings.SITE_URL + reverse("renew_checkout", args=[line.pk, plan.code])
     for email, next_try in ((first, now + HOUR), (second, now + HOUR + DAY)):
         assert email.to == ["kari@example.test"]
         assert email.subject == translated("We could not charge your card for %(number)s", language, number=number)
@@ -832,6 +832,21 @@ def test_each_failure_is_emailed_in_the_customers_language_the_last_with_how_to_
     )
     assert renew_url in last.body
     assert translated("Next try: %(when)s", language, when="") not in last.body
+
+
+def test_a_failure_email_for_a_plan_no_longer_sold_links_to_the_list_of_plans(
+    line, plan, django_capture_on_commit_callbacks
+):
+    turn_on(line, plan, declining=True)
+    plan.is_active = False
+    plan.save(update_fields=["is_active"])
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sweep_and_charge(timezone.now())
+
+    body = mail.outbox[-1].body
+    assert settings.SITE_URL + reverse("renew", args=[line.pk]) + "\n" in body
+    assert f"/renew/{plan.code}/" not in body
 
 
 @pytest.mark.parametrize("language", ["nb", "zh-hans"])

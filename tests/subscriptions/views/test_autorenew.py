@@ -131,8 +131,12 @@ def test_the_line_page_offers_auto_renew_while_it_is_off(signed_in, line):
 def test_the_form_offers_the_lines_plans_and_a_new_card(signed_in, line, plan, month_plan):
     html = signed_in.get(manage_url(line)).content.decode()
 
-    assert f'<option value="{plan.pk}" selected>Fjord week</option>' in html
-    assert f'<option value="{month_plan.pk}">Fjord month</option>' in html
+    assert re.findall(r'name="plan" id="plan-\d+" value="(\d+)"( checked)?', html) == [
+        (str(plan.pk), " checked"),
+        (str(month_plan.pk), ""),
+    ]
+    assert f"{format_nok(79_00)} every week, that is about {format_nok(339_00)} a month" in html
+    assert f"{format_nok(199_00)} every month" in html
     assert '<option value="" selected>A new card</option>' in html
 
 
@@ -141,7 +145,7 @@ def test_saving_a_card_turns_it_on_and_the_line_page_tells_the_next_charge(signe
 
     assert page.redirect_chain[-1][0] == f"/lines/{line.pk}/#auto-renew"
     html = page.content.decode()
-    assert "Your card is saved and auto-renew is on." in html
+    assert f"Your card is saved and auto-renew is on: {format_nok(199_00)} every month." in html
     assert state_on(html) == "on"
     assert "On: renews with Fjord month, paid with your card visa •••• 4242." in html
     assert f"Next charge: {format_nok(199_00)}" in html
@@ -212,7 +216,7 @@ def test_changing_the_plan_with_the_saved_card_takes_effect_at_once(signed_in, l
     response = signed_in.post(manage_url(line), {"plan": month_plan.pk, "card": card.pk}, follow=True)
 
     html = response.content.decode()
-    assert "Auto-renew is on." in html
+    assert f"Auto-renew is on: {format_nok(199_00)} every month." in html
     assert f"Next charge: {format_nok(199_00)}" in html
     setting = AutoRenewal.objects.get(line=line)
     assert (setting.plan, setting.card) == (month_plan, card)
@@ -224,7 +228,7 @@ def test_changing_to_a_new_card_saves_it_on_the_providers_page(signed_in, line, 
 
     page = save_card_on_the_sandbox_page(signed_in, line, plan)
 
-    assert "Your card is saved and auto-renew is on." in page.content.decode()
+    assert "Your card is saved and auto-renew is on: " in page.content.decode()
     setting = AutoRenewal.objects.get(line=line)
     assert setting.card != old_card
     assert set(SavedCard.objects.filter(owner=line.owner)) == {old_card, setting.card}

@@ -764,7 +764,7 @@ def test_a_card_saved_on_the_sandbox_page_turns_auto_renew_on_by_its_callback_al
     assert setup.status == SetupStatus.SAVED
     assert line.auto_renew
     back = signed_in.get(f"/lines/auto-renew/{setup.public_id}/return/", follow=True).content.decode()
-    assert "Your card is saved and auto-renew is on." in back
+    assert "Your card is saved and auto-renew is on: " in back
     assert SavedCard.objects.count() == 1
 
 

@@ -83,23 +83,36 @@ def test_the_dashboard_shows_nobody_elses_lines(signed_in, line):
     assert f"/lines/{stranger.pk}/" not in html
 
 
-def test_the_dashboard_calls_for_renewal_when_a_line_is_near_expiry(signed_in, customer):
-    soon = LineFactory(owner=customer, with_period=PlanFactory(period=PlanPeriod.WEEK), with_period__days_ago=5)
+def test_the_dashboard_calls_for_renewal_of_the_same_plan_when_a_line_is_near_expiry(signed_in, customer):
+    week = PlanFactory(code="fjord-week", period=PlanPeriod.WEEK)
+    soon = LineFactory(owner=customer, with_period=week, with_period__days_ago=5)
 
     html = signed_in.get("/dashboard/").content.decode()
 
     assert 'data-alert="near-expiry"' in html
     assert "Expires in 2 days" in html
-    assert f'href="/lines/{soon.pk}/renew/">Renew</a>' in html
+    assert f'href="/lines/{soon.pk}/renew/fjord-week/">Renew</a>' in html
 
 
-def test_the_dashboard_calls_for_renewal_of_an_expired_line(signed_in, customer):
-    expired = LineFactory(owner=customer, with_period=True, with_period__days_ago=40)
+def test_the_dashboard_calls_for_renewal_of_an_expired_line_with_its_last_plan(signed_in, customer):
+    expired = LineFactory(owner=customer, with_period=PlanFactory(code="fjord-month"), with_period__days_ago=40)
 
     html = signed_in.get("/dashboard/").content.decode()
 
     assert 'data-alert="expired"' in html
-    assert f'href="/lines/{expired.pk}/renew/">Renew</a>' in html
+    assert f'href="/lines/{expired.pk}/renew/fjord-month/">Renew</a>' in html
+
+
+def test_a_line_whose_plan_is_no_longer_sold_is_sent_to_the_list_of_plans(signed_in, customer):
+    retired = PlanFactory(code="retired-week", period=PlanPeriod.WEEK)
+    soon = LineFactory(owner=customer, with_period=retired, with_period__days_ago=5)
+    retired.is_active = False
+    retired.save()
+
+    html = signed_in.get("/dashboard/").content.decode()
+
+    assert f'href="/lines/{soon.pk}/renew/">Renew</a>' in html
+    assert "/renew/retired-week/" not in html
 
 
 def test_the_dashboard_warns_of_a_low_balance(signed_in, line):
