@@ -277,7 +277,17 @@ def report_comparable(report: dict[str, Any], directory: Path) -> dict[str, Any]
 
 # The least share of the signed-in bare view's req/s each page must reach:
 # a signed-in page cannot be faster than being signed in and doing nothing.
-SIGNED_IN_SHARES = {"dashboard": 0.35, "line page": 0.20, "receipts": 0.35, "plan catalogue": 0.45}
+# The line page is a summary (its history has pages of its own), held to the
+# dashboard's share. The usage history's 25 rows and filter are a part of a
+# page measured at 22 % with a chart, a ledger and two forms besides
+# (README.md, "Runs"), so 20 % is its floor.
+SIGNED_IN_SHARES = {
+    "dashboard": 0.35,
+    "line page": 0.35,
+    "usage history": 0.20,
+    "receipts": 0.35,
+    "plan catalogue": 0.45,
+}
 # SQL statements per page (the bench lists the statements of a page above it).
 QUERIES_LIMIT = 8
 P99_LIMIT_MS = 60

@@ -8,6 +8,8 @@ from subscriptions.views import autorenew, checkout, lines, payments, receipts, 
 # /lines/
 urlpatterns = [
     path("<int:line_id>/", lines.line_detail, name="line_detail"),
+    path("<int:line_id>/usage/", lines.line_usage, name="line_usage"),
+    path("<int:line_id>/spending/", lines.line_spending, name="line_spending"),
     path("<int:line_id>/low-balance-alert/", lines.line_low_balance_threshold, name="line_low_balance_threshold"),
     path("<int:line_id>/renew/", checkout.renew, name="renew"),
     path("<int:line_id>/renew/<slug:plan_code>/", checkout.renew_checkout, name="renew_checkout"),

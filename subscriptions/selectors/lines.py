@@ -237,6 +237,15 @@ def line_current_plan(*, line: Line, now: datetime | None = None) -> Plan | None
     return period.plan if period is not None else None
 
 
+def line_with_balance_get_owned(*, user: User, line_id: int) -> Line:
+    """The line with its balance (``balance_ore``) if ``user`` holds it;
+    Http404 otherwise. One query."""
+    try:
+        return Line.objects.with_balance().get(pk=line_id, owner=user)
+    except Line.DoesNotExist:
+        raise Http404("No such line") from None
+
+
 def line_detail(*, user: User, line_id: int, now: datetime | None = None) -> LineDetail:
     """The line's card, its current period and the ones already paid for
     after it. Two queries: the line with its balance and auto-renew choice,

@@ -1,5 +1,7 @@
-"""The line page and its low-balance alert form. Every view fetches the line
-only if the signed-in customer holds it: anyone else gets a 404."""
+"""The line page (a summary with the line's actions), its usage history,
+its spending and balance page, and the low-balance alert form. Every view
+fetches the line only if the signed-in customer holds it: anyone else gets a
+404."""
 
 from __future__ import annotations
 
@@ -20,12 +22,48 @@ from subscriptions.services.lines import line_set_low_balance_threshold
 
 SPENDING_MONTHS = 12
 LEDGER_ROWS = 20
+# The usage history's filter and paging: a line page address that carries
+# them (a bookmark, a link in a mail) is sent on to the usage history.
+USAGE_QUERY = ("kind", "month", "page")
 
 
 @login_required
 @require_GET
 def line_detail(request: AuthenticatedRequest, line_id: int) -> HttpResponse:
+    if any(name in request.GET for name in USAGE_QUERY):
+        line = selectors.line_get_owned(user=request.user, line_id=line_id)
+        return redirect(f"{reverse('line_usage', args=[line.pk])}?{request.GET.urlencode()}", permanent=True)
     return _line_page(request, line_id, threshold_form=None)
+
+
+@login_required
+@require_GET
+def line_usage(request: AuthenticatedRequest, line_id: int) -> HttpResponse:
+    """The usage history, paged, by kind and month; a bad filter is shown
+    as an error above the unfiltered history."""
+    line = selectors.line_get_owned(user=request.user, line_id=line_id)
+    usage_filter = UsageFilterForm(request.GET or None)
+    kind, month = usage_filter.filters()
+    context = {
+        "line": line,
+        "usage": selectors.line_usage_page(line=line, kind=kind, month=month, page=request.GET.get("page", 1)),
+        "usage_filter": usage_filter,
+    }
+    return render(request, "subscriptions/line_usage.html", context)
+
+
+@login_required
+@require_GET
+def line_spending(request: AuthenticatedRequest, line_id: int) -> HttpResponse:
+    """The balance, spending by month and the latest movements on the balance."""
+    line = selectors.line_with_balance_get_owned(user=request.user, line_id=line_id)
+    context = {
+        "line": line,
+        "can_top_up": not line.is_closed,
+        "spending": selectors.line_spending_by_month(line=line, months=SPENDING_MONTHS),
+        "ledger": selectors.line_ledger(line=line, limit=LEDGER_ROWS),
+    }
+    return render(request, "subscriptions/line_spending.html", context)
 
 
 @login_required
@@ -53,15 +91,9 @@ def _line_page(
 ) -> HttpResponse:
     detail = selectors.line_detail(user=request.user, line_id=line_id)
     auto_renew = selectors.line_auto_renew(line=detail.line)
-    usage_filter = UsageFilterForm(request.GET or None)
-    kind, month = usage_filter.filters()
     context = {
         "detail": detail,
         "card": detail.card,
-        "usage": selectors.line_usage_page(line=detail.line, kind=kind, month=month, page=request.GET.get("page", 1)),
-        "usage_filter": usage_filter,
-        "spending": selectors.line_spending_by_month(line=detail.line, months=SPENDING_MONTHS),
-        "ledger": selectors.line_ledger(line=detail.line, limit=LEDGER_ROWS),
         "can_renew": not detail.line.is_closed,
         "auto_renew": auto_renew,
         "auto_renew_days": settings.AUTO_RENEW_DAYS_BEFORE,

@@ -315,6 +315,8 @@ def test_top_up_in_norwegian_refuses_too_little_then_adds_150_50_kr_to_the_balan
     page.locator(f"main > p a[href='/lines/{line.pk}/']").click()
     portal.expect_path(f"/lines/{line.pk}/")
     expect(page.locator("p.line-balance")).to_contain_text(nok(170_50, "nb"))
+    page.locator("a.spending-link").click()
+    portal.expect_path(f"/lines/{line.pk}/spending/")
     expect(page.locator("#balance-heading")).to_contain_text(nok(170_50, "nb"))
     entry = page.locator(".ledger-row").filter(has_text=nok(150_50, "nb"))
     expect(entry).to_have_count(1)

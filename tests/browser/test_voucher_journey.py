@@ -139,6 +139,8 @@ def test_a_code_typed_with_spaces_tops_up_the_balance_then_an_unknown_code_is_re
         )
     )
     expect(page.locator("p.line-balance")).to_contain_text(nok(250_00, "en"))
+    page.locator("a.spending-link").click()
+    portal.expect_path(f"/lines/{line.pk}/spending/")
     voucher = Voucher.objects.get()
     entry = page.locator(".ledger-row").filter(has_text=f"Voucher {voucher}")
     expect(entry).to_contain_text(f"+{nok(200_00, 'en')}")

@@ -35,7 +35,13 @@ def _prepared_statements() -> list[str]:
 def test_the_pages_show_the_same_once_postgresql_runs_their_queries_prepared(signed_in, line):
     # A test's rollback drops what psycopg prepared, so the queries are run
     # here often enough within one test to be prepared, then once more.
-    pages = [f"/lines/{line.pk}/", "/dashboard/", "/receipts/"]
+    pages = [
+        f"/lines/{line.pk}/",
+        f"/lines/{line.pk}/usage/",
+        f"/lines/{line.pk}/spending/",
+        "/dashboard/",
+        "/receipts/",
+    ]
     first = {url: signed_in.get(url).content.decode() for url in pages}
     for _ in range(6):
         for url in pages:
@@ -51,6 +57,7 @@ def test_the_pages_show_the_same_once_postgresql_runs_their_queries_prepared(sig
         assert _without_tokens(again[url]) == _without_tokens(first[url]), url
     assert line.number_display in again["/dashboard/"]
     assert "NOK\xa0150.00" in again["/dashboard/"] and "NOK\xa0150.00" in again[f"/lines/{line.pk}/"]
+    assert "NOK\xa0150.00" in again[f"/lines/{line.pk}/spending/"]
 
 
 def _without_tokens(html: str) -> str:

@@ -1,4 +1,5 @@
-"""Money, usage units and the spending chart as the pages show them."""
+"""Money, usage units and moments as the pages show them (the spending
+chart: test_spending_chart.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,6 @@ from django.template import Context, Template
 from django.template.defaultfilters import date as date_filter
 from django.utils import timezone, translation
 
-from subscriptions.selectors import MonthSpending
-from subscriptions.templatetags.charts import spending_chart
 from subscriptions.templatetags.moments import isoformat, moment
 from subscriptions.templatetags.money import nok
 from subscriptions.templatetags.units import megabytes, usage_amount, usage_record_amount
@@ -76,30 +75,6 @@ def test_a_period_allowance_in_mb_is_shown_like_usage():
     with translation.override("en"):
         assert megabytes(10_240) == "10.00 GB"
         assert megabytes(None) == ""
-
-
-def test_the_chart_scales_bars_to_the_dearest_month():
-    months = [
-        MonthSpending(month=date(2026, 1, 1), usage_ore=50_00),
-        MonthSpending(month=date(2026, 2, 1)),
-        MonthSpending(month=date(2026, 3, 1), usage_ore=50_00, renewals_ore=50_00),
-    ]
-
-    context = spending_chart(months)
-    january, february, march = context["bars"]
-
-    assert context["top_ore"] == 100_00
-    assert march.height == 2 * january.height > 0
-    assert february.height == 0
-    assert march.y + march.height == january.y + january.height == context["baseline"]
-    assert january.x < february.x < march.x
-
-
-def test_the_chart_of_no_spending_has_no_scale():
-    context = spending_chart([MonthSpending(month=date(2026, 1, 1))])
-
-    assert context["top_ore"] == 0
-    assert context["bars"][0].height == 0
 
 
 # --- moments ----------------------------------------------------------------

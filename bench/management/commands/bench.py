@@ -48,6 +48,7 @@ PAGES = [
     Page("bare view, signed in", "/bench/bare/"),
     Page("dashboard", "/dashboard/"),
     Page("line page", "/lines/{line}/"),
+    Page("usage history", "/lines/{line}/usage/"),
     Page("receipts", "/receipts/"),
     Page("plan catalogue", "/plans/"),
 ]

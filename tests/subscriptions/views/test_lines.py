@@ -41,6 +41,14 @@ def page_url(line):
     return f"/lines/{line.pk}/"
 
 
+def usage_url(line):
+    return f"/lines/{line.pk}/usage/"
+
+
+def spending_url(line):
+    return f"/lines/{line.pk}/spending/"
+
+
 def threshold_url(line):
     return f"/lines/{line.pk}/low-balance-alert/"
 
@@ -189,12 +197,14 @@ def test_the_line_page_shows_the_line_to_its_owner(signed_in, line):
 
     assert response.status_code == 200
     assert "+47 912 34 567" in html
-    assert 'id="renew"' in html and 'id="usage"' in html and 'id="balance"' in html
-    assert html.count('class="list-group-item d-flex justify-content-between gap-2 usage-row"') == 3
-    assert "Data outside the bundle" in html
     assert "NOK\xa0137.50" in html  # 150.00 − 12.50
-    assert '<svg class="spending-chart"' in html
+    for action in ("renew", "top-up", "voucher", "auto-renew"):
+        assert f'href="/lines/{line.pk}/{action}/"' in html
+    assert f'href="{usage_url(line)}"' in html and f'href="{spending_url(line)}"' in html
     assert 'name="amount"' in html
+    # The history and the spending have pages of their own.
+    assert "usage-row" not in html and "Data outside the bundle" not in html
+    assert "<svg" not in html
 
 
 def test_the_line_page_of_another_customers_line_is_a_404(client, line):
@@ -235,7 +245,7 @@ def test_the_spending_chart_uses_dots_in_svg_numbers_in_norwegian(client):
     LedgerEntryFactory(line=line, kind=LedgerKind.USAGE, amount_ore=-3_00)
     client.force_login(customer)
 
-    html = client.get(page_url(line)).content.decode()
+    html = client.get(spending_url(line)).content.decode()
     svg = html[html.index("<svg") : html.index("</svg>")]
 
     assert re.search(r'<rect[^>]* width="\d+(\.\d+)?"', svg)
@@ -264,7 +274,7 @@ def test_the_line_page_query_count_does_not_grow_with_usage(client):
     counts = []
     for line in (few, lots):
         client.force_login(line.owner)
-        counts.append(queries_for(client, page_url(line) + "?page=2"))
+        counts.append(queries_for(client, page_url(line)))
 
     assert counts[0] == counts[1]
 
@@ -276,7 +286,7 @@ def test_the_usage_history_filters_by_kind(signed_in, line):
     add_usage(line, 2, kind=UsageKind.DATA)
     add_usage(line, 3, kind=UsageKind.SMS)
 
-    html = signed_in.get(page_url(line) + "?kind=sms").content.decode()
+    html = signed_in.get(usage_url(line) + "?kind=sms").content.decode()
 
     assert html.count('usage-row" data-kind="sms"') == 3
     assert 'usage-row" data-kind="data"' not in html
@@ -287,7 +297,7 @@ def test_the_usage_history_filters_by_month(signed_in, line):
     UsageRecordFactory(line=line, occurred_at=datetime(2026, 1, 20, 12, tzinfo=UTC), destination="Bergen")
     UsageRecordFactory(line=line, occurred_at=datetime(2026, 2, 20, 12, tzinfo=UTC), destination="Tromsø")
 
-    html = signed_in.get(page_url(line) + "?month=2026-01").content.decode()
+    html = signed_in.get(usage_url(line) + "?month=2026-01").content.decode()
 
     assert "Bergen" in html
     assert "Tromsø" not in html
@@ -296,7 +306,7 @@ def test_the_usage_history_filters_by_month(signed_in, line):
 def test_a_bad_filter_is_an_error_on_the_page_not_a_500(signed_in, line):
     add_usage(line, 2)
 
-    response = signed_in.get(page_url(line) + "?kind=mms&month=1999-13")
+    response = signed_in.get(usage_url(line) + "?kind=mms&month=1999-13")
     html = response.content.decode()
 
     assert response.status_code == 200
@@ -307,11 +317,11 @@ def test_a_bad_filter_is_an_error_on_the_page_not_a_500(signed_in, line):
 def test_the_usage_history_is_paged_and_keeps_the_filter(signed_in, line):
     add_usage(line, 30, kind=UsageKind.DATA)
 
-    first = signed_in.get(page_url(line) + "?kind=data").content.decode()
-    second = signed_in.get(page_url(line) + "?kind=data&page=2").content.decode()
+    first = signed_in.get(usage_url(line) + "?kind=data").content.decode()
+    second = signed_in.get(usage_url(line) + "?kind=data&page=2").content.decode()
 
     assert first.count("usage-row") == 25
-    assert 'href="?kind=data&amp;page=2#usage"' in first
+    assert 'href="?kind=data&amp;page=2"' in first
     assert second.count("usage-row") == 5
     assert "Page 2 of 2" in second
 
