@@ -99,6 +99,13 @@ class AccountAdapter(DefaultAccountAdapter):
 
     # --- sign-in and sign-up -----------------------------------------------------
 
+    def get_login_stages(self) -> list[str]:
+        """allauth's stages, with its email verification replaced by ours
+        for sign-ups (accounts/stages.py)."""
+        stages: list[str] = super().get_login_stages()
+        ours = "accounts.stages.SignupEmailVerificationStage"
+        return [ours if path == "allauth.account.stages.EmailVerificationStage" else path for path in stages]
+
     def _get_login_attempts_cache_key(self, request: HttpRequest, **credentials: Any) -> str:
         """allauth's failed-sign-in counter, one per identifier typed: the
         lowercased email or the E.164 number. allauth reads only the email, so

@@ -8,6 +8,7 @@ from allauth.account.forms import SignupForm as AllauthSignupForm
 from crispy_forms.helper import FormHelper
 from crispy_forms.layout import Submit
 from django import forms
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
@@ -79,7 +80,15 @@ class SignupForm(AllauthSignupForm):
 
     def try_save(self, request: HttpRequest) -> tuple[Any, HttpResponse | None]:
         if self.email_taken:
-            get_adapter().send_account_already_exists_mail(self.cleaned_data["email"])
+            # The very answer a new address gets (accounts/stages.py), message included.
+            adapter = get_adapter(request)
+            adapter.send_account_already_exists_mail(self.cleaned_data["email"])
+            adapter.add_message(
+                request,
+                messages.INFO,
+                "account/messages/email_confirmation_sent.txt",
+                {"email": self.cleaned_data["email"], "login": False, "signup": True},
+            )
             return None, redirect("account_email_verification_sent")
         return super().try_save(request)
 

@@ -281,3 +281,44 @@ def test_a_signup_with_a_taken_email_in_any_case_creates_nothing_and_emails_the_
     assert [message.to for message in mail.outbox] == [["kari@example.test"]]
     assert "Account Already Exists" in mail.outbox[0].subject
     assert client.get("/dashboard/").status_code == 302  # not signed in to anyone's account
+
+
+def signup_answer(client: Client, email: str) -> tuple[str, str]:
+    """Where a sign-up with ``email`` sends the browser, and that page's text."""
+    response = client.post(
+        "/accounts/signup/",
+        {"full_name": "Li Wei", "email": email, "password1": "fjord-bike-2026", "password2": "fjord-bike-2026"},
+    )
+    assert response.status_code == 302
+    page = re.sub(r'name="csrfmiddlewaretoken" value="[^"]+"', "", client.get(response["Location"]).content.decode())
+    return response["Location"], re.sub(r"\s+", " ", page.replace(email, "<the address typed>"))
+
+
+def test_a_new_and_a_taken_email_get_the_same_answer_to_a_signup(django_capture_on_commit_callbacks):
+    UserFactory(email="kari@example.test", verified_email=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        taken = signup_answer(Client(), "kari@example.test")
+        new = signup_answer(Client(), "li.wei@example.test")
+
+    assert new == taken
+    assert "/accounts/confirm-email/" in new[0]
+    assert Client().get("/dashboard/").status_code == 302
+
+
+def test_a_customer_who_signed_up_by_email_signs_in_once_the_address_is_confirmed(
+    client, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        signup_answer(client, "li.wei@example.test")
+    assert client.get("/dashboard/").status_code == 302  # not before confirming
+
+    [link] = [
+        found
+        for message in mail.outbox
+        for found in re.findall(r"https?://\S+/accounts/confirm-email/\S+/", message.body)
+    ]
+    confirmed = client.post(link.split("testserver", 1)[-1])
+    assert confirmed.status_code == 302
+    signed_in = client.post("/accounts/login/", {"login": "li.wei@example.test", "password": "fjord-bike-2026"})
+    assert signed_in.status_code == 302
+    assert client.get("/dashboard/").status_code == 200
