@@ -3,19 +3,17 @@ stored once and charged once, however the two interleave."""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.db import connections
 
 from subscriptions.models import CdrImport, LedgerEntry, UsageRecord
 from subscriptions.services import usage
 from subscriptions.services.ledger import ledger_balance
 from subscriptions.services.usage import cdr_import
+from tests.concurrency import at_once
 from tests.factories import LedgerEntryFactory, LineFactory, PlanFactory
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
@@ -24,29 +22,6 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 def cdr_file(rows: list[tuple[str, str, str, str, int]]) -> bytes:
     lines = ["record_id,msisdn,kind,started_at,quantity"] + [",".join(map(str, row)) for row in rows]
     return ("\n".join(lines) + "\n").encode()
-
-
-def at_once(*calls: Callable[[], Any]) -> list[Any]:
-    """Run the calls in threads released together; return what each returned
-    (or raised). Each thread closes its own database connection."""
-    start = threading.Barrier(len(calls))
-    results: list[Any] = [None] * len(calls)
-
-    def run(index: int, call: Callable[[], Any]) -> None:
-        try:
-            start.wait(timeout=10)
-            results[index] = call()
-        except Exception as error:  # reported by the test, not lost in the thread
-            results[index] = error
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(index, call)) for index, call in enumerate(calls)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
-    return results
 
 
 @pytest.fixture
@@ -71,8 +46,10 @@ def test_two_imports_of_the_same_file_at_once_store_and_charge_each_record_once(
     )
 
     results = at_once(
-        lambda: cdr_import(filename="cdr.csv", content=content),
-        lambda: cdr_import(filename="cdr.csv", content=content),
+        [
+            lambda: cdr_import(filename="cdr.csv", content=content),
+            lambda: cdr_import(filename="cdr.csv", content=content),
+        ]
     )
 
     assert all(isinstance(result, CdrImport) for result in results), results
@@ -89,8 +66,10 @@ def test_one_record_id_sent_for_two_lines_at_once_is_stored_once(slow_commit):
     start = first.periods.get().starts_at.isoformat()
 
     results = at_once(
-        lambda: cdr_import(filename="a.csv", content=cdr_file([("same", first.number, "sms", start, 1)])),
-        lambda: cdr_import(filename="b.csv", content=cdr_file([("same", second.number, "sms", start, 1)])),
+        [
+            lambda: cdr_import(filename="a.csv", content=cdr_file([("same", first.number, "sms", start, 1)])),
+            lambda: cdr_import(filename="b.csv", content=cdr_file([("same", second.number, "sms", start, 1)])),
+        ]
     )
 
     assert all(isinstance(result, CdrImport) for result in results), results
@@ -105,8 +84,10 @@ def test_two_files_for_one_line_at_once_spend_its_bundle_one_after_the_other(slo
     start = line.periods.get().starts_at.isoformat()
 
     results = at_once(
-        lambda: cdr_import(filename="a.csv", content=cdr_file([("a1", line.number, "sms", start, 1)])),
-        lambda: cdr_import(filename="b.csv", content=cdr_file([("b1", line.number, "sms", start, 1)])),
+        [
+            lambda: cdr_import(filename="a.csv", content=cdr_file([("a1", line.number, "sms", start, 1)])),
+            lambda: cdr_import(filename="b.csv", content=cdr_file([("b1", line.number, "sms", start, 1)])),
+        ]
     )
 
     assert all(isinstance(result, CdrImport) for result in results), results
