@@ -72,7 +72,7 @@ def test_my_esim_shows_the_profile_in_use_without_its_code(signed_in, line, prof
 def test_the_line_page_links_to_my_esim_and_names_the_profile(signed_in, line, profile):
     page = signed_in.get(f"/lines/{line.pk}/").content.decode()
     assert f'href="{my_esim_url(line)}"' in page
-    assert profile.iccid[-4:] in page
+    assert f"ICCID ending in {profile.iccid[-4:]}" in page and "Ready to install" in page
     assert profile.matching_id not in page
 
 
