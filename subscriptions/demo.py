@@ -200,7 +200,8 @@ ALEX = "alex.smith@nordlys.test"
 
 @dataclass(frozen=True)
 class DemoLine:
-    """One demo line; ``profile`` numbers its eSIM profile in the demo batch."""
+    """One demo line; ``profile`` numbers its eSIM profile in the demo batch,
+    ``esim_state`` says whether it is on a phone or still to be installed."""
 
     owner_email: str
     number: str
@@ -208,6 +209,7 @@ class DemoLine:
     profile: int
     build: Callable[[Line, dict[str, Plan], datetime], None]
     story: str
+    esim_state: str = EsimState.INSTALLED
 
 
 # Out-of-bundle prices by destination prefix: per started minute, per text.
@@ -404,7 +406,15 @@ def _alex_low_balance(line: Line, plans: dict[str, Plan], now: datetime) -> None
 
 DEMO_LINES = [
     DemoLine(WANG, "+4791234567", PlanKind.ESIM, 1, _wang_esim, "active eSIM, mid-period, 90 days of usage"),
-    DemoLine(WANG, "+4792345678", PlanKind.NUMBER_KEEPING, 2, _wang_keep, "number-keeping, active"),
+    DemoLine(
+        WANG,
+        "+4792345678",
+        PlanKind.NUMBER_KEEPING,
+        2,
+        _wang_keep,
+        "number-keeping, active, its eSIM ready to install (My eSIM)",
+        esim_state=EsimState.ASSIGNED,
+    ),
     DemoLine(KARI, "+4741234567", PlanKind.ESIM, 3, _kari_expiring, "active eSIM, expires in two days"),
     DemoLine(KARI, "+4748765432", PlanKind.ESIM, 4, _kari_expired, "expired eSIM"),
     DemoLine(ALEX, "+4746123456", PlanKind.ESIM, 5, _alex_low_balance, "active eSIM, low balance"),
@@ -499,7 +509,7 @@ def demo_lines_seed(*, now: datetime | None = None, fresh: bool = False) -> Demo
         profile_number = _free_profile_number(spec.profile)
         _add_profiles(batch, [profile_number])
         EsimProfile.objects.filter(iccid=demo_iccid(profile_number), line=None).update(
-            line=line, state=EsimState.INSTALLED, assigned_at=born
+            line=line, state=spec.esim_state, assigned_at=born
         )
         result.lines_created.append(spec)
 

@@ -8,6 +8,7 @@ import smtplib
 from celery import shared_task
 
 from subscriptions.services.autorenew import auto_renew_charge_run, auto_renew_sweep
+from subscriptions.services.esim_install import esim_code_email_send, esim_confirmation_code_send
 from subscriptions.services.lines import lines_expire_lapsed
 from subscriptions.services.receipts import receipt_email_send, receipts_email_due
 from subscriptions.services.reconcile import orders_reconcile
@@ -62,3 +63,16 @@ def charge_auto_renewal(charge_id: int) -> str:
     """One charge. Not retried by Celery: a run cut off (provider down, worker
     killed) is picked up again by the sweep, with the same keys."""
     return auto_renew_charge_run(charge_id=charge_id).status
+
+
+@shared_task(autoretry_for=TRANSIENT_MAIL, retry_backoff=30, retry_backoff_max=3600, max_retries=8)
+def send_esim_code_email(code_view_id: int) -> bool:
+    """Email an eSIM's activation code the customer asked for (the audit row
+    names it). Only the row's id travels through the broker, never the code."""
+    return esim_code_email_send(code_view_id=code_view_id)
+
+
+@shared_task(autoretry_for=TRANSIENT_MAIL, retry_backoff=30, retry_backoff_max=3600, max_retries=8)
+def send_esim_confirmation_code(profile_id: int, user_id: int) -> bool:
+    """Make and email a profile's confirmation code, once."""
+    return esim_confirmation_code_send(profile_id=profile_id, user_id=user_id)

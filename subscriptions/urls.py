@@ -3,7 +3,7 @@ under their own prefixes."""
 
 from django.urls import path
 
-from subscriptions.views import autorenew, checkout, lines, payments, receipts, vouchers
+from subscriptions.views import autorenew, checkout, esim_install, lines, payments, receipts, vouchers
 
 # /lines/
 urlpatterns = [
@@ -17,6 +17,11 @@ urlpatterns = [
     path("<int:line_id>/voucher/", vouchers.redeem, name="voucher_redeem"),
     path("<int:line_id>/auto-renew/", autorenew.auto_renew_manage, name="auto_renew"),
     path("<int:line_id>/auto-renew/off/", autorenew.auto_renew_off, name="auto_renew_off"),
+    path("<int:line_id>/esim/", esim_install.my_esim, name="my_esim"),
+    path("<int:line_id>/esim/install/", esim_install.esim_install, name="esim_install"),
+    path("<int:line_id>/esim/install/qr.png", esim_install.esim_qr, {"kind": "png"}, name="esim_qr_png"),
+    path("<int:line_id>/esim/install/qr.svg", esim_install.esim_qr, {"kind": "svg"}, name="esim_qr_svg"),
+    path("<int:line_id>/esim/install/email/", esim_install.esim_code_email, name="esim_code_email"),
     path("auto-renew/<uuid:public_id>/return/", autorenew.auto_renew_return, name="auto_renew_return"),
 ]
 

@@ -175,6 +175,9 @@ ALLAUTH_TRUSTED_PROXY_COUNT = 0
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False
 ACCOUNT_EMAIL_SUBJECT_PREFIX = ""
+# A sign-in again younger than this lets a customer see an eSIM's activation
+# code (accounts/reauthentication.py); allauth's default, said out loud.
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
 SILENCED_SYSTEM_CHECKS = ["account.W001"]
 
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]

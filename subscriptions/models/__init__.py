@@ -9,7 +9,14 @@ from subscriptions.models.autorenew import (
     SavedCard,
     SetupStatus,
 )
-from subscriptions.models.esim import EsimProfile, EsimState, InventoryBatch
+from subscriptions.models.esim import (
+    EsimCodeChannel,
+    EsimCodeView,
+    EsimConfirmationCode,
+    EsimProfile,
+    EsimState,
+    InventoryBatch,
+)
 from subscriptions.models.ledger import LedgerEntry, LedgerKind
 from subscriptions.models.lines import TRANSITIONS, Line, LineStatus, ServicePeriod
 from subscriptions.models.orders import Order, OrderKind, OrderStatus, PaymentMethod
@@ -36,6 +43,9 @@ __all__ = [
     "CdrImport",
     "ChargeStatus",
     "DiscountKind",
+    "EsimCodeChannel",
+    "EsimCodeView",
+    "EsimConfirmationCode",
     "EsimProfile",
     "EsimState",
     "EventResult",

@@ -70,3 +70,60 @@ class EsimProfile(models.Model):
 
     def __repr__(self) -> str:  # never the matching ID
         return f"<EsimProfile {self.iccid} {self.state}>"
+
+
+class EsimCodeChannel(models.TextChoices):
+    """How an activation code left us: each is one audit row."""
+
+    PAGE = "page", _("install page")
+    QR_PNG = "qr_png", _("QR code image (PNG)")
+    QR_SVG = "qr_svg", _("QR code for print (SVG)")
+    EMAIL = "email", _("emailed at the customer's request")
+
+
+class EsimCodeView(models.Model):
+    """One showing of a profile's activation code to its owner: who, when,
+    from which address and browser, and how (page, image, email). Written by
+    subscriptions.services.esim in the request that shows the code; never
+    holds the code itself."""
+
+    profile = models.ForeignKey(
+        EsimProfile, on_delete=models.PROTECT, related_name="code_views", verbose_name=_("eSIM profile")
+    )
+    line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="+", verbose_name=_("line"))
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+", verbose_name=_("by")
+    )
+    channel = models.CharField(_("how"), max_length=10, choices=EsimCodeChannel.choices)
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    user_agent = models.CharField(_("browser"), max_length=300, blank=True)
+    viewed_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("eSIM code showing")
+        verbose_name_plural = _("eSIM code showings")
+        ordering = ["-viewed_at", "-id"]
+        indexes = [models.Index(fields=["profile", "viewed_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} {self.viewed_at:%Y-%m-%d %H:%M}"
+
+
+class EsimConfirmationCode(models.Model):
+    """The confirmation code of a profile that needs one: made when its owner
+    first opens Install and emailed to them, kept only as a keyed hash (to
+    check a code read out to support, and to know it was sent)."""
+
+    profile = models.OneToOneField(
+        EsimProfile, on_delete=models.PROTECT, related_name="confirmation_code", verbose_name=_("eSIM profile")
+    )
+    code_hash = models.CharField(_("code (keyed hash)"), max_length=64)
+    sent_to = models.EmailField(_("sent to"))
+    issued_at = models.DateTimeField(_("issued"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("eSIM confirmation code")
+        verbose_name_plural = _("eSIM confirmation codes")
+
+    def __str__(self) -> str:
+        return f"{self.profile_id} {self.issued_at:%Y-%m-%d %H:%M}"

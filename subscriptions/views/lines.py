@@ -18,6 +18,7 @@ from accounts.views import AuthenticatedRequest
 from subscriptions import selectors
 from subscriptions.errors import CustomerError
 from subscriptions.forms.lines import LowBalanceThresholdForm, UsageFilterForm
+from subscriptions.selectors.esim_install import line_esim
 from subscriptions.services.lines import line_set_low_balance_threshold
 
 SPENDING_MONTHS = 12
@@ -97,6 +98,7 @@ def _line_page(
         "can_renew": not detail.line.is_closed,
         "auto_renew": auto_renew,
         "auto_renew_days": settings.AUTO_RENEW_DAYS_BEFORE,
+        "esim": line_esim(line=detail.line),
         "threshold_form": threshold_form
         or LowBalanceThresholdForm.for_threshold(detail.line.low_balance_threshold_ore),
     }

@@ -156,7 +156,10 @@ def test_a_stock_of_spare_profiles_with_valid_norwegian_iccids():
     for profile in EsimProfile.objects.all():
         assert profile.iccid.startswith("8947")
         assert is_valid_iccid(profile.iccid)
-    assert all(line.esim_profiles.filter(state=EsimState.INSTALLED).count() == 1 for line in Line.objects.all())
+    in_use = [EsimState.INSTALLED, EsimState.ASSIGNED]
+    assert all(line.esim_profiles.filter(state__in=in_use).count() == 1 for line in Line.objects.all())
+    ready = EsimProfile.objects.get(state=EsimState.ASSIGNED)
+    assert ready.line is not None and ready.line.number == "+4792345678"
     batch = InventoryBatch.objects.get()
     assert batch.profile_count == EsimProfile.objects.count()
 
@@ -179,7 +182,8 @@ def test_fresh_lines_rebuilds_the_scenarios_and_retires_the_old_lines():
     old.refresh_from_db()
     assert (old.status, old.number) == (LineStatus.QUARANTINED, f"+470{old.pk:08d}")
     assert old.esim_profiles.get().state == EsimState.DISABLED
-    assert all(line.esim_profiles.filter(state=EsimState.INSTALLED).count() == 1 for line in active_demo_lines())
+    in_use = [EsimState.INSTALLED, EsimState.ASSIGNED]
+    assert all(line.esim_profiles.filter(state__in=in_use).count() == 1 for line in active_demo_lines())
     assert EsimProfile.objects.filter(state=EsimState.AVAILABLE, line=None).count() == 20
     assert "spare eSIM profiles: 0 created" in output.getvalue()
 

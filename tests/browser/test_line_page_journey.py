@@ -23,8 +23,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 EMAIL = "wang.xiaoming@nordlys.test"
 PASSWORD = "demo-wang-2026"  # the demo's, printed by seed_demo
-# A summary: about two screens of a phone, whatever the usage history holds.
-MAX_LINE_PAGE_PX = 1_600
+# A summary: at most two screens of a phone, whatever the usage history holds.
+MAX_LINE_PAGE_PX = 2 * PHONE_VIEWPORT["height"]
 MIN_CHART_TEXT_PX = 12
 LANGUAGES = ["zh-hans", "nb", "en"]
 DESKTOP_VIEWPORT = {"width": 1280, "height": 800}
