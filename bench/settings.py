@@ -24,6 +24,9 @@ os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
 # The dataset's card orders are the sandbox's, and the payment sweep asks it about them.
 os.environ["PAYMENT_PROVIDER"] = "sandbox"
 os.environ["SANDBOX_PAYMENTS_TAKE_NO_MONEY"] = "true"
+os.environ["SMDP_PROVIDER"] = "sandbox"
+os.environ["NETWORK_PROVIDER"] = "sandbox"
+os.environ["SANDBOX_ESIM_AND_NETWORK_ARE_PRETEND"] = "true"
 
 from portal.settings.production import *  # noqa: F403
 from portal.settings.production import INSTALLED_APPS, VAR_DIR

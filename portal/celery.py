@@ -17,13 +17,13 @@ app.autodiscover_tasks()
 @signals.worker_init.connect
 def _refuse_unsafe_payments(**kwargs: Any) -> None:
     """Celery runs no system checks: a worker that would settle pretend
-    payments, or none, stops here (subscriptions/checks.py). SystemExit,
+    payments, or none, or provision pretend eSIMs, stops here (subscriptions/checks.py). SystemExit,
     because Celery logs and ignores an exception raised by a signal handler."""
     from django.core.exceptions import ImproperlyConfigured
 
-    from subscriptions.checks import refuse_to_start_on_unsafe_payments
+    from subscriptions.checks import refuse_to_start_on_pretend_parts
 
     try:
-        refuse_to_start_on_unsafe_payments()
+        refuse_to_start_on_pretend_parts()
     except ImproperlyConfigured as error:
         raise SystemExit(f"ImproperlyConfigured: {error}") from None

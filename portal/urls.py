@@ -20,6 +20,7 @@ urlpatterns = [
     path("orders/", include(subscriptions_urls.order_patterns)),
     path("receipts/", include(subscriptions_urls.receipt_patterns)),
     path("payments/", include(subscriptions_urls.payment_patterns)),
+    path("esim/", include(subscriptions_urls.esim_patterns)),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),
@@ -29,4 +30,7 @@ urlpatterns = [
 # The pretend third parties' pages exist only where the sandbox app is
 # installed (development, tests, a staging site that asked for it): never in production.
 if apps.is_installed("sandbox"):
+    from sandbox import urls as sandbox_urls
+
     urlpatterns.append(path("sandbox-pay/", include("sandbox.urls")))
+    urlpatterns.append(path("sandbox/esim/", include(sandbox_urls.esim_patterns)))

@@ -9,7 +9,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.production")
 application = get_wsgi_application()
 
 # gunicorn runs no system checks: refuse to serve a site that would take
-# pretend money, or none (subscriptions/checks.py).
-from subscriptions.checks import refuse_to_start_on_unsafe_payments  # noqa: E402
+# pretend money, or none, or pretend eSIMs (subscriptions/checks.py).
+from subscriptions.checks import refuse_to_start_on_pretend_parts  # noqa: E402
 
-refuse_to_start_on_unsafe_payments()
+refuse_to_start_on_pretend_parts()

@@ -73,3 +73,112 @@ class SandboxPayment(models.Model):
 
     def __str__(self) -> str:
         return self.payment_id
+
+
+# --- the pretend SM-DP+ (sandbox.smdp) -------------------------------------------------
+
+
+class SmdpProfileState(models.TextChoices):
+    """SGP.22's profile states on an SM-DP+."""
+
+    AVAILABLE = "available", "Available"
+    ALLOCATED = "allocated", "Allocated"
+    CONFIRMED = "confirmed", "Confirmed"
+    RELEASED = "released", "Released"
+    DOWNLOADED = "downloaded", "Downloaded"
+    INSTALLED = "installed", "Installed"
+    UNAVAILABLE = "unavailable", "Unavailable"
+
+
+class SandboxSmdpProfile(models.Model):
+    """A profile as the pretend SM-DP+ keeps it. It knows every ICCID the
+    portal asks about (as if the vendor's file had been loaded into it)."""
+
+    iccid = models.CharField(max_length=20, unique=True)
+    state = models.CharField(max_length=12, choices=SmdpProfileState.choices, default=SmdpProfileState.AVAILABLE)
+    eid = models.CharField(max_length=32, blank=True)
+    matching_id = models.CharField(max_length=255, blank=True)
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "sandbox SM-DP+ profile"
+
+    def __str__(self) -> str:
+        return f"{self.iccid} {self.state}"
+
+
+class SandboxSmdpCall(models.Model):
+    """Every ES2+ call the pretend SM-DP+ answered, by request id
+    (functionCallIdentifier): the same id again gets the same answer."""
+
+    requester = models.CharField(max_length=255)
+    call_id = models.CharField(max_length=255)
+    function = models.CharField(max_length=40)
+    iccid = models.CharField(max_length=20, blank=True)
+    answer = models.JSONField()
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "sandbox SM-DP+ call"
+        constraints = [models.UniqueConstraint(fields=["requester", "call_id"], name="sandbox_smdp_call_once")]
+
+    def __str__(self) -> str:
+        return f"{self.function} {self.call_id}"
+
+
+class SandboxSmdpNotification(models.Model):
+    """A HandleDownloadProgressInfo the pretend SM-DP+ owes the portal, sent
+    by a task until taken."""
+
+    call_id = models.CharField(max_length=64, unique=True)
+    iccid = models.CharField(max_length=20)
+    point = models.PositiveSmallIntegerField()
+    status = models.CharField(max_length=24, default="Executed-Success")
+    happened_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "sandbox SM-DP+ notification"
+        ordering = ["happened_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.iccid} point {self.point}"
+
+
+# --- the pretend network (sandbox.network) ---------------------------------------------
+
+
+class SandboxSubscriber(models.Model):
+    """A number on the pretend network: its IMSI and whether it is blocked."""
+
+    msisdn = models.CharField(max_length=16, unique=True)
+    imsi = models.CharField(max_length=15, blank=True)
+    blocked = models.BooleanField(default=False)
+
+    class Meta:
+        verbose_name = "sandbox network subscriber"
+
+    def __str__(self) -> str:
+        return self.msisdn
+
+
+class SandboxNetworkRequest(models.Model):
+    """Every provisioning request the pretend network took, by request id:
+    the same id again gets the same answer."""
+
+    request_id = models.CharField(max_length=255, unique=True)
+    action = models.CharField(max_length=12)
+    msisdn = models.CharField(max_length=16)
+    old_imsi = models.CharField(max_length=15, blank=True)
+    new_imsi = models.CharField(max_length=15, blank=True)
+    # Empty when done; else the code it was refused with.
+    error = models.CharField(max_length=40, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "sandbox network request"
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.msisdn}"

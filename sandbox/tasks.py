@@ -1,13 +1,22 @@
-"""The sandbox provider's own worker: its callbacks to the portal."""
+"""The sandbox's own worker: the payment provider's callbacks and the
+SM-DP+'s notifications to the portal."""
 
 from __future__ import annotations
 
 from celery import shared_task
 
 from sandbox.provider import CallbackNotTaken, sandbox_deliver_callback
+from sandbox.smdp import NotificationNotTaken, smdp_deliver_notifications
 
 
 @shared_task(autoretry_for=(CallbackNotTaken,), retry_backoff=5, retry_backoff_max=600, max_retries=10)
 def send_callback(payment_id: str) -> None:
     """The payment's signed callback to the portal, retried until taken."""
     sandbox_deliver_callback(payment_id=payment_id)
+
+
+@shared_task(autoretry_for=(NotificationNotTaken,), retry_backoff=5, retry_backoff_max=600, max_retries=10)
+def send_download_progress(iccid: str) -> None:
+    """The pretend SM-DP+'s signed download-progress notifications for a
+    profile, retried until the portal takes them."""
+    smdp_deliver_notifications(iccid=iccid)

@@ -1,4 +1,5 @@
-"""The sandbox's pages, mounted under /sandbox-pay/ only where the app is installed."""
+"""The sandbox's pages, mounted only where the app is installed: the payment
+provider's under /sandbox-pay/, the pretend phone under /sandbox/esim/."""
 
 from django.urls import path
 
@@ -8,3 +9,5 @@ urlpatterns = [
     path("<slug:payment_id>/", views.sandbox_pay, name="sandbox_pay"),
     path("<slug:payment_id>/replay/", views.sandbox_replay, name="sandbox_replay"),
 ]
+
+esim_patterns = [path("<str:iccid>/", views.sandbox_esim, name="sandbox_esim")]

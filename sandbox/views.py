@@ -1,6 +1,7 @@
-"""The sandbox provider's hosted page, which stands in for a third party's
-(its own look, no sign-in: whoever has the payment's link may pay it, as on a
-real provider's page)."""
+"""The sandbox's pages, which stand in for third parties' (their own look,
+no sign-in): the payment provider's hosted page (whoever has the payment's
+link may pay it, as on a real provider's page) and the pretend phone that
+installs an eSIM profile from the pretend SM-DP+."""
 
 from __future__ import annotations
 
@@ -9,9 +10,11 @@ from django.shortcuts import redirect, render
 from django.utils import translation
 from django.views.decorators.http import require_http_methods, require_POST
 
-from sandbox.models import SandboxMode, SandboxOutcome, SandboxPayment
+from sandbox.models import SandboxMode, SandboxOutcome, SandboxPayment, SandboxSmdpNotification, SmdpProfileState
 from sandbox.provider import sandbox_decide
-from sandbox.tasks import send_callback
+from sandbox.smdp import smdp_install, smdp_profile
+from sandbox.tasks import send_callback, send_download_progress
+from subscriptions.iccid import is_valid_iccid
 
 
 @require_http_methods(["GET", "POST"])
@@ -39,3 +42,29 @@ def sandbox_replay(request: HttpRequest, payment_id: str) -> HttpResponse:
         raise Http404("No such payment")
     send_callback.delay(payment.payment_id)
     return redirect("sandbox_pay", payment_id=payment.payment_id)
+
+
+@require_http_methods(["GET", "POST"])
+def sandbox_esim(request: HttpRequest, iccid: str) -> HttpResponse:
+    """A pretend phone: "install" a profile the SM-DP+ has released, which
+    sends the portal its signed download-progress notifications. A second
+    press, or a press on a profile not released, changes nothing; "send
+    again" queues any notification the portal has not taken."""
+    if not is_valid_iccid(iccid):
+        raise Http404("No such profile")
+    if request.method == "POST":
+        if request.POST.get("action") == "install":
+            smdp_install(iccid=iccid)
+        elif request.POST.get("action") == "resend":
+            send_download_progress.delay(iccid)
+        return redirect("sandbox_esim", iccid=iccid)
+    profile = smdp_profile(iccid=iccid)
+    notifications = SandboxSmdpNotification.objects.filter(iccid=iccid)
+    context = {
+        "iccid": iccid,
+        "profile": profile,
+        "installable": profile is not None and profile.state == SmdpProfileState.RELEASED,
+        "notifications": notifications,
+        "undelivered": any(notification.delivered_at is None for notification in notifications),
+    }
+    return render(request, "sandbox/esim.html", context)

@@ -1,11 +1,13 @@
-"""System checks for the payment set-up. They run with every management
-command that checks (``check``, ``check --deploy``, ``migrate``,
-``runserver``), and ``portal.wsgi`` and the Celery worker run them before
-serving, so a deployment that would take pretend money, or none, does not
-start."""
+"""System checks for the outside parts: the payment provider, the SM-DP+ and
+the network's provisioning. They run with every management command that
+checks (``check``, ``check --deploy``, ``migrate``, ``runserver``), and
+``portal.wsgi`` and the Celery worker run them before serving, so a
+deployment that would take pretend money, or none, or hand out pretend
+eSIMs, does not start."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -22,7 +24,7 @@ def check_payment_provider(app_configs: Any = None, **kwargs: Any) -> list[check
     """The provider new payments go to exists and has its keys; where money
     must be real, it is not the sandbox unless the staging switch says so."""
     name = settings.PAYMENT_PROVIDER
-    real_only = settings.PAYMENTS_MUST_BE_REAL
+    real_only = not settings.PRETEND_PARTS_ALLOWED
     if real_only and name == SANDBOX and SANDBOX not in settings.PAYMENT_PROVIDERS:
         return [
             checks.Error(
@@ -70,10 +72,119 @@ def check_payment_provider(app_configs: Any = None, **kwargs: Any) -> list[check
     return []
 
 
-def refuse_to_start_on_unsafe_payments() -> None:
-    """Raise when the payment check finds an error: web and worker
-    processes call this as they start, since gunicorn and Celery run no
-    system checks of their own."""
-    errors = [message for message in check_payment_provider() if message.is_serious()]
+@dataclass(frozen=True)
+class Part:
+    """An outside part chosen by a setting, as the system check sees it."""
+
+    what: str
+    setting: str
+    providers_setting: str
+    # The staging switch that lists the sandbox's pretend one in production.
+    switch: str
+    # The sandbox's one does this instead of the real thing.
+    pretend: str
+    # Check ids are subscriptions.E0<n>1 … E0<n>5 and W0<n>1.
+    number: int
+
+
+ESIM_PARTS = (
+    Part(
+        what="SM-DP+",
+        setting="SMDP_PROVIDER",
+        providers_setting="SMDP_PROVIDERS",
+        switch="SANDBOX_ESIM_AND_NETWORK_ARE_PRETEND",
+        pretend="makes no real eSIM profile: a customer would be given an activation code no phone can download",
+        number=1,
+    ),
+    Part(
+        what="network provisioning",
+        setting="NETWORK_PROVIDER",
+        providers_setting="NETWORK_PROVIDERS",
+        switch="SANDBOX_ESIM_AND_NETWORK_ARE_PRETEND",
+        pretend="blocks and moves no real number: a lost phone's line would stay open",
+        number=2,
+    ),
+)
+REAL_CHOICES = {"SMDP_PROVIDER": "es2plus", "NETWORK_PROVIDER": "http"}
+
+
+@checks.register(TAG)
+def check_esim_parts(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """The SM-DP+ and the network adapter exist and have their settings;
+    where parts must be real, neither is the sandbox's (unless the staging
+    switch says so) and their URLs are https."""
+    messages: list[checks.CheckMessage] = []
+    for part in ESIM_PARTS:
+        messages.extend(_check_part(part))
+    return messages
+
+
+def _check_part(part: Part) -> list[checks.CheckMessage]:
+    real_only = not settings.PRETEND_PARTS_ALLOWED
+    name = getattr(settings, part.setting)
+    providers = getattr(settings, part.providers_setting)
+    real = REAL_CHOICES[part.setting]
+    code = f"subscriptions.E0{part.number}"
+    if real_only and name == SANDBOX and SANDBOX not in providers:
+        return [
+            checks.Error(
+                f"{part.setting}=sandbox {part.pretend}.",
+                hint=f"Set {part.setting}={real} with its settings. Only a staging site that means to use the "
+                f"sandbox's pretend one sets {part.switch}=true.",
+                id=f"{code}1",
+            )
+        ]
+    if not name:
+        return [
+            checks.Error(
+                f"{part.setting} is not set, so no eSIM could be provisioned.",
+                hint=f"Set {part.setting}={real} with its settings (see the README).",
+                id=f"{code}2",
+            )
+        ]
+    if name not in providers:
+        return [
+            checks.Error(
+                f"{part.setting} is {name!r}, which is none of the {part.what} adapters configured here.",
+                hint=f"Set {part.setting} to one of: {', '.join(sorted(p for p in providers if p != SANDBOX))}.",
+                id=f"{code}3",
+            )
+        ]
+    adapter = import_string(providers[name])
+    missing = [setting for setting in adapter.required_settings if not str(getattr(settings, setting, "")).strip()]
+    if missing:
+        return [
+            checks.Error(
+                f"{part.setting}={name} needs {' and '.join(missing)}.",
+                hint="Set them in the environment (see the README).",
+                id=f"{code}4",
+            )
+        ]
+    plain = [
+        setting for setting in adapter.https_settings if not str(getattr(settings, setting)).startswith("https://")
+    ]
+    if real_only and plain:
+        return [
+            checks.Error(
+                f"{' and '.join(plain)} must be an https:// address.",
+                hint=f"The {part.what} is reached over TLS only.",
+                id=f"{code}5",
+            )
+        ]
+    if real_only and SANDBOX in providers:
+        return [
+            checks.Warning(
+                f"{part.switch} is on: the sandbox's {part.what} {part.pretend}. Never on a site customers use.",
+                id=f"subscriptions.W0{part.number}1",
+            )
+        ]
+    return []
+
+
+def refuse_to_start_on_pretend_parts() -> None:
+    """Raise when a check here finds an error: web and worker processes
+    call this as they start, since gunicorn and Celery run no system checks
+    of their own."""
+    errors = [message for message in [*check_payment_provider(), *check_esim_parts()] if message.is_serious()]
     if errors:
         raise ImproperlyConfigured("; ".join(f"{error.msg} {error.hint}" for error in errors))

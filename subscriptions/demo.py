@@ -509,7 +509,7 @@ def demo_lines_seed(*, now: datetime | None = None, fresh: bool = False) -> Demo
         profile_number = _free_profile_number(spec.profile)
         _add_profiles(batch, [profile_number])
         EsimProfile.objects.filter(iccid=demo_iccid(profile_number), line=None).update(
-            line=line, state=spec.esim_state, assigned_at=born
+            line=line, state=spec.esim_state, assigned_at=born, state_changed_at=born
         )
         result.lines_created.append(spec)
 
@@ -545,7 +545,7 @@ def _retire_demo_lines() -> None:
         old_number = line.number
         for status in TO_QUARANTINE[LineStatus(line.status)]:
             line_transition(line=line, to=status, by=None, reason=RETIRED_REASON, action="demo_retire")
-        EsimProfile.objects.filter(line=line).update(state=EsimState.DISABLED)
+        EsimProfile.objects.filter(line=line).update(state=EsimState.DISABLED, state_changed_at=timezone.now())
         Line.objects.filter(pk=line.pk).update(number=retired_number(line))
         audit_record(line=line, action="demo_retire", by=None, reason=RETIRED_REASON, data={"number": old_number})
 

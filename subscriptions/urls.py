@@ -3,7 +3,7 @@ under their own prefixes."""
 
 from django.urls import path
 
-from subscriptions.views import autorenew, checkout, esim_install, lines, payments, receipts, vouchers
+from subscriptions.views import autorenew, checkout, esim_install, esim_notify, lines, payments, receipts, vouchers
 
 # /lines/
 urlpatterns = [
@@ -43,3 +43,6 @@ receipt_patterns = [
 
 # /payments/ (the providers' callbacks)
 payment_patterns = [path("callback/<slug:provider_name>/", payments.payment_callback, name="payment_callback")]
+
+# /esim/ (the SM-DP+'s download-progress notifications)
+esim_patterns = [path("notify/<slug:provider_name>/", esim_notify.esim_notify, name="esim_notify")]

@@ -312,9 +312,10 @@ SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:8000").rstrip("/")
 PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "")
 PAYMENT_PROVIDERS = {"stripe": "subscriptions.payments.stripe_checkout.StripeCheckoutProvider"}
 SANDBOX_PAYMENT_PROVIDER = {"sandbox": "subscriptions.payments.sandbox.SandboxProvider"}
-# True where every payment must be real money (production): the system check
-# then refuses the sandbox and a provider without its keys.
-PAYMENTS_MUST_BE_REAL = False
+# False where every outside part must be real (production): the system check
+# then refuses the sandbox's payments, SM-DP+ and network, and a real one
+# without its keys.
+PRETEND_PARTS_ALLOWED = True
 # The key the sandbox signs its callbacks with (HMAC-SHA256).
 SANDBOX_PAY_SECRET = os.environ.get("SANDBOX_PAY_SECRET", "sandbox-callback-signing-key")
 STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
@@ -327,6 +328,45 @@ PAYMENT_CALLBACK_TOLERANCE_SECONDS = 300
 # second: give it up as abandoned (a later payment is flagged for a refund).
 PAYMENT_STATUS_CHECK_AFTER_SECONDS = 120
 PAYMENT_ABANDON_AFTER_SECONDS = 3600
+# --- eSIM provisioning: the SM-DP+ and the network ------------------------------
+# Replacement and new-line eSIMs are prepared at the SM-DP+ (GSMA SGP.22 ES2+)
+# and the number moved on the operator's network. Each has a pretend
+# implementation in the sandbox app (the default where that app is installed)
+# and a real HTTP adapter; production refuses to start without real ones
+# (subscriptions/checks.py).
+SMDP_PROVIDER = os.environ.get("SMDP_PROVIDER", "")
+SMDP_PROVIDERS = {"es2plus": "subscriptions.smdp.es2plus.Es2PlusSmdp"}
+SANDBOX_SMDP_PROVIDER = {"sandbox": "subscriptions.smdp.sandbox.SandboxSmdp"}
+# The SM-DP+'s ES2+ base URL (https://…), who we are to it, and our TLS
+# client certificate and key (PEM paths); its CA bundle when its certificate's
+# issuer is not in the system's store; a bearer token if the vendor wants one.
+SMDP_URL = os.environ.get("SMDP_URL", "")
+SMDP_FUNCTION_REQUESTER_ID = os.environ.get("SMDP_FUNCTION_REQUESTER_ID", "")
+SMDP_CLIENT_CERT = os.environ.get("SMDP_CLIENT_CERT", "")
+SMDP_CLIENT_KEY = os.environ.get("SMDP_CLIENT_KEY", "")
+SMDP_CA_BUNDLE = os.environ.get("SMDP_CA_BUNDLE", "")
+SMDP_TOKEN = os.environ.get("SMDP_TOKEN", "")
+# The SM-DP+ address phones download from, when ConfirmOrder does not say
+# (the host of SMDP_URL otherwise).
+SMDP_ADDRESS = os.environ.get("SMDP_ADDRESS", "")
+SMDP_TIMEOUT_SECONDS = 15
+# The key download-progress notifications are signed with (HMAC-SHA256), and
+# how old (or how far ahead) a signature may be.
+SMDP_NOTIFY_SECRET = os.environ.get("SMDP_NOTIFY_SECRET", "sandbox-smdp-notification-key")
+SMDP_NOTIFY_TOLERANCE_SECONDS = 300
+# The sandbox's pretend SM-DP+: its address, and where it sends notifications
+# (the portal's /esim/notify/sandbox/ on SITE_URL unless set).
+SANDBOX_SMDP_ADDRESS = "smdp.sandbox.nordlys.test"
+SANDBOX_SMDP_NOTIFY_URL = os.environ.get("SANDBOX_SMDP_NOTIFY_URL", "")
+
+NETWORK_PROVIDER = os.environ.get("NETWORK_PROVIDER", "")
+NETWORK_PROVIDERS = {"http": "subscriptions.network.http.HttpNetwork"}
+SANDBOX_NETWORK_PROVIDER = {"sandbox": "subscriptions.network.sandbox.SandboxNetwork"}
+# The operator's provisioning API (https://…) and its bearer token.
+NETWORK_URL = os.environ.get("NETWORK_URL", "")
+NETWORK_TOKEN = os.environ.get("NETWORK_TOKEN", "")
+NETWORK_TIMEOUT_SECONDS = 15
+
 # What a customer may top up by card, in øre.
 TOPUP_MIN_ORE = 50_00
 TOPUP_MAX_ORE = 2_000_00

@@ -4,7 +4,18 @@ mail and SMS written under var/ and echoed to the console. Needs no server."""
 import os
 
 from .base import *  # noqa: F403
-from .base import INSTALLED_APPS, PAYMENT_PROVIDERS, SANDBOX_PAYMENT_PROVIDER, STATIC_ROOT, VAR_DIR, env_list
+from .base import (
+    INSTALLED_APPS,
+    NETWORK_PROVIDERS,
+    PAYMENT_PROVIDERS,
+    SANDBOX_NETWORK_PROVIDER,
+    SANDBOX_PAYMENT_PROVIDER,
+    SANDBOX_SMDP_PROVIDER,
+    SMDP_PROVIDERS,
+    STATIC_ROOT,
+    VAR_DIR,
+    env_list,
+)
 
 DEBUG = True
 SECRET_KEY = os.environ.get("SECRET_KEY", "dev-only-not-secret-6f1c2e0b9a4d4e7f8c3b")
@@ -39,6 +50,11 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 INSTALLED_APPS = [*INSTALLED_APPS, "sandbox"]
 PAYMENT_PROVIDERS = {**PAYMENT_PROVIDERS, **SANDBOX_PAYMENT_PROVIDER}
 PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "sandbox")
+# Its pretend SM-DP+ and network, likewise.
+SMDP_PROVIDERS = {**SMDP_PROVIDERS, **SANDBOX_SMDP_PROVIDER}
+SMDP_PROVIDER = os.environ.get("SMDP_PROVIDER", "sandbox")
+NETWORK_PROVIDERS = {**NETWORK_PROVIDERS, **SANDBOX_NETWORK_PROVIDER}
+NETWORK_PROVIDER = os.environ.get("NETWORK_PROVIDER", "sandbox")
 
 # whitenoise serves straight from static/ while DEBUG is on; it wants the root to exist.
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)

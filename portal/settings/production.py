@@ -14,9 +14,13 @@ from .base import *  # noqa: F403
 from .base import (
     INSTALLED_APPS,
     LAYOUT_CACHE,
+    NETWORK_PROVIDERS,
     PAYMENT_PROVIDERS,
     POSTGRES_PREPARED,
+    SANDBOX_NETWORK_PROVIDER,
     SANDBOX_PAYMENT_PROVIDER,
+    SANDBOX_SMDP_PROVIDER,
+    SMDP_PROVIDERS,
     env_bool,
     env_list,
 )
@@ -86,9 +90,27 @@ VOUCHER_HASH_KEY = (
 # named variable; otherwise the sandbox app and its pages do not exist here, and
 # the system check stops web, workers and `migrate` until PAYMENT_PROVIDER
 # names a real provider with its keys.
-PAYMENTS_MUST_BE_REAL = True
+PRETEND_PARTS_ALLOWED = False
 SANDBOX_PAYMENTS_TAKE_NO_MONEY = env_bool("SANDBOX_PAYMENTS_TAKE_NO_MONEY")
 PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "").strip()
 if SANDBOX_PAYMENTS_TAKE_NO_MONEY:
     INSTALLED_APPS = [*INSTALLED_APPS, "sandbox"]
     PAYMENT_PROVIDERS = {**PAYMENT_PROVIDERS, **SANDBOX_PAYMENT_PROVIDER}
+
+# Real eSIMs and a real network likewise: the SM-DP+ (ES2+) and the
+# operator's provisioning API, with their keys, unless a staging site asks
+# for the sandbox's pretend ones by this name (no profile is really made, no
+# number really blocked or moved).
+SANDBOX_ESIM_AND_NETWORK_ARE_PRETEND = env_bool("SANDBOX_ESIM_AND_NETWORK_ARE_PRETEND")
+SMDP_PROVIDER = os.environ.get("SMDP_PROVIDER", "").strip()
+NETWORK_PROVIDER = os.environ.get("NETWORK_PROVIDER", "").strip()
+# Shared with the SM-DP+ (never the development default).
+SMDP_NOTIFY_SECRET = os.environ.get("SMDP_NOTIFY_SECRET", "")
+if SANDBOX_ESIM_AND_NETWORK_ARE_PRETEND:
+    if "sandbox" not in INSTALLED_APPS:
+        INSTALLED_APPS = [*INSTALLED_APPS, "sandbox"]
+    SMDP_PROVIDERS = {**SMDP_PROVIDERS, **SANDBOX_SMDP_PROVIDER}
+    NETWORK_PROVIDERS = {**NETWORK_PROVIDERS, **SANDBOX_NETWORK_PROVIDER}
+    SMDP_NOTIFY_SECRET = (
+        SMDP_NOTIFY_SECRET or hmac.new(SECRET_KEY.encode(), b"sandbox-smdp-notifications", hashlib.sha256).hexdigest()
+    )

@@ -58,6 +58,8 @@ class EsimProfile(models.Model):
     )
     batch = models.ForeignKey(InventoryBatch, on_delete=models.PROTECT, related_name="profiles")
     assigned_at = models.DateTimeField(_("assigned"), null=True, blank=True)
+    # Set with every change of ``state``: "installed since", "disabled since".
+    state_changed_at = models.DateTimeField(_("state since"), default=timezone.now)
 
     class Meta:
         verbose_name = _("eSIM profile")

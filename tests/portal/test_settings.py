@@ -19,9 +19,29 @@ STRIPE_ENV = {
     "STRIPE_SECRET_KEY": "sk_test_" + "4eC39HqLyjWDarjtT1zdp7dc",
     "STRIPE_WEBHOOK_SECRET": "whsec_" + "Q1w2E3r4T5y6U7i8O9p0",
 }
-PRODUCTION_ENV = {**REQUIRED_ENV, **STRIPE_ENV}
+ESIM_ENV = {
+    "SMDP_PROVIDER": "es2plus",
+    "SMDP_URL": "https://smdp.vendor.test/",
+    "SMDP_FUNCTION_REQUESTER_ID": "1.3.6.1.4.1.99999.1",
+    "SMDP_CLIENT_CERT": "/etc/nordlys/es2plus-client.pem",
+    "SMDP_CLIENT_KEY": "/etc/nordlys/es2plus-client.key",
+    "SMDP_NOTIFY_SECRET": "smdp-notify-" + "Zr5Tv8Wb1Nc4",
+    "NETWORK_PROVIDER": "http",
+    "NETWORK_URL": "https://provisioning.nordlys.test/",
+    "NETWORK_TOKEN": "net-" + "x7Qp9Lm2Zr5T",
+}
+PRODUCTION_ENV = {**REQUIRED_ENV, **STRIPE_ENV, **ESIM_ENV}
 # Variables of ours a test's environment must not inherit from the shell.
-OURS = {*PRODUCTION_ENV, "DATABASE_PREPARED_STATEMENTS", "SANDBOX_PAYMENTS_TAKE_NO_MONEY"}
+OURS = {
+    *PRODUCTION_ENV,
+    "DATABASE_PREPARED_STATEMENTS",
+    "SANDBOX_PAYMENTS_TAKE_NO_MONEY",
+    "SANDBOX_ESIM_AND_NETWORK_ARE_PRETEND",
+    "SMDP_TOKEN",
+    "SMDP_CA_BUNDLE",
+    "SMDP_ADDRESS",
+    "SANDBOX_SMDP_NOTIFY_URL",
+}
 
 
 def run(args: list[str], env: dict[str, str], settings: str) -> subprocess.CompletedProcess[str]:
@@ -114,7 +134,7 @@ def test_production_without_a_payment_provider_fails_the_deployment_check():
 
 
 def test_production_refuses_the_sandbox_unless_staging_asks_for_it_by_name():
-    env = {**REQUIRED_ENV, "PAYMENT_PROVIDER": "sandbox"}
+    env = {**REQUIRED_ENV, **ESIM_ENV, "PAYMENT_PROVIDER": "sandbox"}
     result = run(["manage.py", "check", "--deploy"], env, "portal.settings.production")
     assert result.returncode != 0
     assert "subscriptions.E001" in result.stderr
@@ -185,7 +205,7 @@ def test_production_has_no_sandbox_pages_or_callbacks():
 
 
 def test_a_staging_site_that_asks_for_the_sandbox_gets_it_with_a_warning():
-    env = {**REQUIRED_ENV, "PAYMENT_PROVIDER": "sandbox", "SANDBOX_PAYMENTS_TAKE_NO_MONEY": "true"}
+    env = {**REQUIRED_ENV, **ESIM_ENV, "PAYMENT_PROVIDER": "sandbox", "SANDBOX_PAYMENTS_TAKE_NO_MONEY": "true"}
     result = run(["manage.py", "check", "--deploy"], env, "portal.settings.production")
     assert result.returncode == 0, result.stderr
     assert "subscriptions.W001" in result.stderr + result.stdout
@@ -213,3 +233,104 @@ def test_the_embedded_default_connects_to_its_broker_without_a_warning(tmp_path)
     result = run(["-c", probe], {"VAR_DIR": str(tmp_path)}, "portal.settings.dev")
     assert result.returncode == 0, result.stderr
     assert "No hostname was supplied" not in result.stderr
+
+
+# --- eSIMs: production provisions real profiles on the real network only ----------------
+
+
+@pytest.mark.parametrize(("setting", "code"), [("SMDP_PROVIDER", "E012"), ("NETWORK_PROVIDER", "E022")])
+def test_production_without_an_smdp_or_network_fails_the_deployment_check(setting, code):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != setting}
+    result = run(["manage.py", "check", "--deploy"], env, "portal.settings.production")
+    assert result.returncode != 0
+    assert f"subscriptions.{code}" in result.stderr
+    assert f"{setting} is not set, so no eSIM could be provisioned" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("setting", "code", "says"),
+    [
+        ("SMDP_PROVIDER", "E011", "makes no real eSIM profile"),
+        ("NETWORK_PROVIDER", "E021", "blocks and moves no real number"),
+    ],
+)
+def test_production_refuses_the_sandbox_smdp_or_network(setting, code, says):
+    env = {**PRODUCTION_ENV, setting: "sandbox"}
+    result = run(["manage.py", "check", "--deploy"], env, "portal.settings.production")
+    assert result.returncode != 0
+    assert f"subscriptions.{code}" in result.stderr
+    assert says in result.stderr
+    assert "SANDBOX_ESIM_AND_NETWORK_ARE_PRETEND" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "missing",
+    ["SMDP_URL", "SMDP_FUNCTION_REQUESTER_ID", "SMDP_CLIENT_CERT", "SMDP_CLIENT_KEY", "SMDP_NOTIFY_SECRET"],
+)
+def test_production_refuses_an_es2plus_smdp_without_its_settings(missing):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+    result = run(["manage.py", "check", "--deploy"], env, "portal.settings.production")
+    assert result.returncode != 0
+    assert "subscriptions.E014" in result.stderr
+    assert f"SMDP_PROVIDER=es2plus needs {missing}" in result.stderr
+
+
+@pytest.mark.parametrize("missing", ["NETWORK_URL", "NETWORK_TOKEN"])
+def test_production_refuses_the_network_api_without_its_settings(missing):
+    env = {k: v for k, v in PRODUCTION_ENV.items() if k != missing}
+    result = run(["manage.py", "check", "--deploy"], env, "portal.settings.production")
+    assert result.returncode != 0
+    assert "subscriptions.E024" in result.stderr
+    assert f"NETWORK_PROVIDER=http needs {missing}" in result.stderr
+
+
+@pytest.mark.parametrize(("setting", "code"), [("SMDP_URL", "E015"), ("NETWORK_URL", "E025")])
+def test_production_refuses_a_plain_http_smdp_or_network(setting, code):
+    env = {**PRODUCTION_ENV, setting: "http://plain.nordlys.test/"}
+    result = run(["manage.py", "check", "--deploy"], env, "portal.settings.production")
+    assert result.returncode != 0
+    assert f"subscriptions.{code}" in result.stderr
+
+
+def test_production_web_process_refuses_to_start_on_the_sandbox_smdp():
+    env = {**PRODUCTION_ENV, "SMDP_PROVIDER": "sandbox"}
+    result = run(["-c", "import portal.wsgi"], env, "portal.settings.production")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: SMDP_PROVIDER=sandbox makes no real eSIM profile" in result.stderr
+
+
+SANDBOX_ESIM = (
+    "from django.urls import resolve, Resolver404\n"
+    "from subscriptions.smdp import get_smdp\n"
+    "from subscriptions.network import get_network\n"
+    "try:\n"
+    "    print(resolve('/sandbox/esim/8947000000000000007/').url_name)\n"
+    "except Resolver404:\n"
+    "    print('missing')\n"
+    "for get in (get_smdp, get_network):\n"
+    "    try:\n"
+    "        print(get('sandbox').name)\n"
+    "    except LookupError:\n"
+    "        print('missing')\n"
+)
+
+
+def test_production_has_no_pretend_phone_smdp_or_network():
+    result = run(["-c", f"import django; django.setup()\n{SANDBOX_ESIM}"], PRODUCTION_ENV, "portal.settings.production")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["missing", "missing", "missing"]
+
+
+def test_a_staging_site_that_asks_for_the_pretend_smdp_and_network_gets_them_with_warnings():
+    env = {
+        **PRODUCTION_ENV,
+        "SMDP_PROVIDER": "sandbox",
+        "NETWORK_PROVIDER": "sandbox",
+        "SANDBOX_ESIM_AND_NETWORK_ARE_PRETEND": "true",
+    }
+    result = run(["manage.py", "check", "--deploy"], env, "portal.settings.production")
+    assert result.returncode == 0, result.stderr
+    assert "subscriptions.W011" in result.stderr + result.stdout
+    assert "subscriptions.W021" in result.stderr + result.stdout
+    result = run(["-c", f"import django; django.setup()\n{SANDBOX_ESIM}"], env, "portal.settings.production")
+    assert result.stdout.split() == ["sandbox_esim", "sandbox", "sandbox"]
