@@ -198,7 +198,7 @@ class IdentityDocumentAdmin(admin.ModelAdmin):
     list_select_related = ["owner", "decided_by"]
     search_fields = ["owner__email", "owner__phone", "owner__full_name"]
     ordering = ["uploaded_at"]
-    fields = readonly_fields = [
+    fields = readonly_fields = (
         "owner",
         "kind",
         "purpose",
@@ -213,7 +213,7 @@ class IdentityDocumentAdmin(admin.ModelAdmin):
         "reason",
         "staff_note",
         "file_deleted_at",
-    ]
+    )
     inlines = [IdentityDocumentAccessInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
