@@ -1,14 +1,18 @@
 """Identity documents for the staff groups: both list them, look at their
-files (each look is logged) and approve or reject them; a supervisor also
-sees the log of who looked."""
+files (each look is logged), approve or reject them, and see the log of
+who looked."""
 
 from django.apps import apps as global_apps
 from django.contrib.auth.management import create_permissions
 from django.db import migrations
 
-AGENT_PERMISSIONS = ["view_identitydocument", "view_identity_document_file", "review_identity_document"]
-SUPERVISOR_PERMISSIONS = [*AGENT_PERMISSIONS, "view_identitydocumentaccess"]
-GROUPS = {"Support agent": AGENT_PERMISSIONS, "Supervisor": SUPERVISOR_PERMISSIONS}
+PERMISSIONS = [
+    "view_identitydocument",
+    "view_identity_document_file",
+    "review_identity_document",
+    "view_identitydocumentaccess",
+]
+GROUPS = ["Support agent", "Supervisor"]
 
 
 def grant(apps, schema_editor):
@@ -17,15 +21,16 @@ def grant(apps, schema_editor):
     )
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    for name, codenames in GROUPS.items():
+    wanted = Permission.objects.filter(content_type__app_label="accounts", codename__in=PERMISSIONS)
+    for name in GROUPS:
         group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.add(*Permission.objects.filter(content_type__app_label="accounts", codename__in=codenames))
+        group.permissions.add(*wanted)
 
 
 def revoke(apps, schema_editor):
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    wanted = Permission.objects.filter(content_type__app_label="accounts", codename__in=SUPERVISOR_PERMISSIONS)
+    wanted = Permission.objects.filter(content_type__app_label="accounts", codename__in=PERMISSIONS)
     for group in Group.objects.filter(name__in=GROUPS):
         group.permissions.remove(*wanted)
 
