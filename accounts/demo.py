@@ -4,6 +4,7 @@ and the start-up banner print them) and only ever used locally."""
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass
 
 from allauth.account.models import EmailAddress
@@ -11,9 +12,13 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP
 from allauth.mfa.utils import decrypt
 from django.contrib.auth.models import Group
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import transaction
+from PIL import Image, ImageDraw, ImageFont
 
-from accounts.models import User
+from accounts.identity import identity_document_upload
+from accounts.identity_files import document_file_check
+from accounts.models import IdentityDocument, User
 
 
 @dataclass(frozen=True)
@@ -125,3 +130,47 @@ def _set_demo_totp(user: User, secret: str) -> None:
     if totp is not None:
         totp.delete()
     TOTP.activate(user, secret)
+
+
+DEMO_DOCUMENT_OWNER = "wang.xiaoming@nordlys.test"
+
+
+def demo_identity_seed() -> IdentityDocument | None:
+    """A pending residence card for 王小明, so support can try the review.
+    The picture is drawn here: a made-up card with SPECIMEN across it, no
+    real person's data. Returns the document if it was made now (once: a
+    customer who has any document gets none)."""
+    owner = User.objects.get(email=DEMO_DOCUMENT_OWNER)
+    if owner.identity_documents.exists():
+        return None
+    upload = SimpleUploadedFile("demo-card.png", demo_card_png(owner.full_name), content_type="image/png")
+    return identity_document_upload(
+        owner=owner,
+        kind=IdentityDocument.Kind.RESIDENCE_CARD,
+        purpose=IdentityDocument.Purpose.REPLACEMENT,
+        file=document_file_check(upload),
+    )
+
+
+def demo_card_png(name: str) -> bytes:
+    """A card-shaped PNG: a header band, a grey photo box, some lines of
+    made-up text (in Latin letters: Pillow's default font has no Chinese)
+    and SPECIMEN in red."""
+    card = Image.new("RGB", (856, 540), (236, 242, 248))
+    draw = ImageDraw.Draw(card)
+    font = ImageFont.load_default(size=28)
+    small = ImageFont.load_default(size=22)
+    draw.rectangle((0, 0, 856, 80), fill=(24, 66, 120))
+    draw.text((30, 24), "RESIDENCE CARD  ·  DEMO", fill=(255, 255, 255), font=font)
+    draw.rectangle((30, 120, 250, 400), fill=(190, 198, 206), outline=(120, 130, 140), width=3)
+    draw.ellipse((95, 160, 185, 250), fill=(150, 160, 170))
+    draw.rectangle((80, 265, 200, 380), fill=(150, 160, 170))
+    latin = name if name.isascii() else "WANG XIAOMING"
+    rows = [("Name", latin), ("Date of birth", "01.01.2000"), ("Card no.", "DEMO 000 000"), ("Valid to", "31.12.2030")]
+    for row, (label, value) in enumerate(rows):
+        draw.text((290, 130 + row * 64), label.upper(), fill=(90, 100, 110), font=small)
+        draw.text((290, 156 + row * 64), value, fill=(20, 20, 20), font=font)
+    draw.text((300, 440), "SPECIMEN · NOT A REAL DOCUMENT", fill=(200, 30, 30), font=font)
+    output = io.BytesIO()
+    card.save(output, format="PNG")
+    return output.getvalue()

@@ -13,7 +13,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 
-from accounts.models import User
+from accounts.identity_files import CheckedFile, DocumentFileRefused, document_file_check
+from accounts.models import IdentityDocument, User
 from accounts.phone import normalize_phone
 
 
@@ -127,3 +128,28 @@ class ProfileForm(forms.ModelForm):
         if code and not (code.isdigit() and len(code) == 4):
             raise forms.ValidationError(_("A Norwegian postal code has four digits, for example 0150."))
         return code
+
+
+class IdentityDocumentForm(forms.Form):
+    """A document and what it is for. The file is judged by its content
+    (accounts/identity_files.py); a refused file leaves the other answers
+    as they were."""
+
+    kind = forms.ChoiceField(
+        label=_("Document"), choices=IdentityDocument.Kind.choices, widget=forms.RadioSelect, initial="passport"
+    )
+    purpose = forms.ChoiceField(label=_("What is it for?"), choices=IdentityDocument.Purpose.choices)
+    file = forms.FileField(
+        label=_("Photo or PDF of the document"),
+        allow_empty_file=True,  # refused by the content check, in its words
+        help_text=_(
+            "A sharp photo (JPEG or PNG) or a PDF of the page with your photo, name and date of birth, at most 10 MB."
+        ),
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png,application/pdf"}),
+    )
+
+    def clean_file(self) -> CheckedFile:
+        try:
+            return document_file_check(self.cleaned_data["file"])
+        except DocumentFileRefused as refusal:
+            raise forms.ValidationError(str(refusal), code="refused") from refusal

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from typing import Any, ClassVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
+from django.core.files.storage import FileSystemStorage
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -121,3 +124,133 @@ class SentText(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_purpose_display()} → {self.country}"
+
+
+class PrivateStorage(FileSystemStorage):
+    """Files no URL serves: rooted at ``PRIVATE_MEDIA_ROOT`` (read when used,
+    so a test can point it elsewhere), and without a URL, so no template or
+    serializer can link to one by mistake. Staff read them through
+    ``accounts.admin``'s file view, which logs each look."""
+
+    @property
+    def base_location(self) -> str:
+        return str(settings.PRIVATE_MEDIA_ROOT)
+
+    @property
+    def location(self) -> str:
+        return os.path.abspath(self.base_location)
+
+    def url(self, name: str | None) -> str:
+        raise ValueError("Private files have no URL")
+
+
+def private_storage() -> PrivateStorage:
+    return PrivateStorage()
+
+
+def identity_document_name(instance: IdentityDocument, filename: str) -> str:
+    """A random name: never the customer's, nor the one their file came with.
+    The extension is the checked type's (``filename`` is ours, see
+    accounts/identity.py)."""
+    extension = os.path.splitext(filename)[1].lower()
+    return f"identity/{secrets.token_hex(16)}{extension}"
+
+
+class IdentityDocument(models.Model):
+    """A passport, national ID card or residence card a customer uploaded to
+    prove who they are, and support's decision on it. The file is deleted
+    ``IDENTITY_DOCUMENT_RETENTION_DAYS`` after the decision; the row, with
+    the decision and who made it, stays."""
+
+    class Kind(models.TextChoices):
+        PASSPORT = "passport", _("Passport")
+        NATIONAL_ID = "national_id", _("National ID card")
+        RESIDENCE_CARD = "residence_card", _("Residence card")
+
+    class Status(models.TextChoices):
+        PENDING = "pending", _("Waiting for review")
+        APPROVED = "approved", _("Approved")
+        REJECTED = "rejected", _("Rejected")
+
+    class Purpose(models.TextChoices):
+        """What the document proves identity for; other flows add theirs."""
+
+        REPLACEMENT = "replacement", _("A replacement eSIM")
+        NEW_LINE = "new_line", _("A new line")
+        CANCELLATION = "cancellation", _("Cancelling a line")
+
+    class Reason(models.TextChoices):
+        """Why a document was rejected, as the customer reads it (translated)."""
+
+        UNREADABLE = (
+            "unreadable",
+            _("The picture is not sharp or not complete: all four corners and all the text must be readable."),
+        )
+        EXPIRED = "expired", _("The document has expired.")
+        MISMATCH = "mismatch", _("The name or the date of birth does not match your account.")
+        NOT_ACCEPTED = "not_accepted", _("We accept only a passport, a national ID card or a residence card.")
+        OTHER = "other", _("We could not accept the document. Customer service can tell you why.")
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="identity_documents",
+        verbose_name=_("customer"),
+    )
+    kind = models.CharField(_("document"), max_length=20, choices=Kind.choices)
+    purpose = models.CharField(_("uploaded for"), max_length=20, choices=Purpose.choices)
+    file = models.FileField(_("file"), storage=private_storage, upload_to=identity_document_name, blank=True)
+    content_type = models.CharField(_("file type"), max_length=40)
+    size = models.PositiveIntegerField(_("file size (bytes)"))
+    uploaded_at = models.DateTimeField(_("uploaded"), default=timezone.now, db_index=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("decided by"),
+    )
+    decided_at = models.DateTimeField(_("decided"), null=True, blank=True)
+    reason = models.CharField(_("reason given to the customer"), max_length=20, choices=Reason.choices, blank=True)
+    staff_note = models.TextField(_("note for staff"), blank=True, help_text=_("Not shown to the customer."))
+    file_deleted_at = models.DateTimeField(_("file deleted"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("identity document")
+        verbose_name_plural = _("identity documents")
+        ordering = ["uploaded_at"]
+        permissions = [
+            ("view_identity_document_file", _("Can look at identity document files")),
+            ("review_identity_document", _("Can approve or reject identity documents")),
+        ]
+        indexes = [models.Index(fields=["status", "decided_at"], name="identitydoc_status_decided")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk}"
+
+    @property
+    def is_decided(self) -> bool:
+        return self.status != self.Status.PENDING
+
+
+class IdentityDocumentAccess(models.Model):
+    """One look at an identity document's file by a member of staff."""
+
+    document = models.ForeignKey(
+        IdentityDocument, on_delete=models.CASCADE, related_name="accesses", verbose_name=_("identity document")
+    )
+    viewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("viewed by")
+    )
+    viewed_at = models.DateTimeField(_("viewed"), default=timezone.now)
+    client_address = models.GenericIPAddressField(_("from address"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("look at an identity document")
+        verbose_name_plural = _("looks at identity documents")
+        ordering = ["-viewed_at"]
+
+    def __str__(self) -> str:
+        return f"{self.document} viewed by {self.viewed_by}"

@@ -11,7 +11,7 @@ from celery import Task, shared_task
 from django.template.loader import render_to_string
 from django.utils import translation
 
-from accounts import services
+from accounts import identity, services
 from accounts.messaging import email_from_payload
 from accounts.models import SentText
 from portal import sms
@@ -54,3 +54,9 @@ def send_welcome(user_id: int, client_address: str | None = None) -> None:
         # killed between claim and send loses the welcome: at most once, by choice.
         services.welcome_release(user_id=user_id)
         raise
+
+
+@shared_task
+def delete_expired_identity_files() -> int:
+    """Beat's hourly sweep: identity document files past their retention."""
+    return identity.identity_files_delete_expired()

@@ -5,4 +5,6 @@ from accounts import views
 urlpatterns = [
     path("profile/", views.profile, name="profile"),
     path("language/", views.set_language, name="set_language"),
+    path("identity/", views.identity_documents, name="identity_documents"),
+    path("identity/<int:document_id>/", views.identity_document_detail, name="identity_document_detail"),
 ]

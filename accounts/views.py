@@ -1,16 +1,17 @@
 """Profile and language views."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language as django_set_language
 
-from accounts import services
-from accounts.forms import ProfileForm
+from accounts import identity, services
+from accounts.forms import IdentityDocumentForm, ProfileForm
 from accounts.models import User
 
 
@@ -37,3 +38,35 @@ def set_language(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         services.user_set_language(user=request.user, language=request.POST.get("language", ""))
     return response
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def identity_documents(request: AuthenticatedRequest) -> HttpResponse:
+    """Upload a document, and the status of those uploaded. ``?for=`` picks
+    what it is for, when a flow sends the customer here."""
+    initial = {"purpose": request.GET.get("for", "")}
+    form = IdentityDocumentForm(request.POST or None, request.FILES or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            identity.identity_document_upload(
+                owner=request.user,
+                kind=form.cleaned_data["kind"],
+                purpose=form.cleaned_data["purpose"],
+                file=form.cleaned_data["file"],
+            )
+        except identity.IdentityDocumentError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(request, _("Thank you. We will check your document and tell you by email."))
+            return redirect("identity_documents")
+    documents = identity.identity_documents_of(user=request.user)
+    context = {"form": form, "documents": documents, "retention_days": settings.IDENTITY_DOCUMENT_RETENTION_DAYS}
+    return render(request, "accounts/identity_documents.html", context)
+
+
+@login_required
+def identity_document_detail(request: AuthenticatedRequest, document_id: int) -> HttpResponse:
+    """One of the customer's documents: its status, never its file."""
+    document = identity.identity_document_get_owned(user=request.user, document_id=document_id)
+    return render(request, "accounts/identity_document_detail.html", {"document": document})

@@ -101,6 +101,13 @@ def _empty_cache() -> Iterator[None]:
     caches["layout"].clear()
 
 
+@pytest.fixture(autouse=True)
+def _private_media(settings: Any, tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """Identity documents a test stores land in a folder of its own."""
+    settings.PRIVATE_MEDIA_ROOT = tmp_path_factory.mktemp("private")
+    return settings.PRIVATE_MEDIA_ROOT
+
+
 @pytest.fixture
 def sms_outbox() -> Iterator[list[sms.SmsMessage]]:
     """The locmem SMS backend's outbox, emptied before and after the test."""

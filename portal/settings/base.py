@@ -282,6 +282,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "subscriptions.tasks.email_unsent_receipts",
         "schedule": timedelta(minutes=5),
     },
+    "Delete identity document files past their retention": {
+        "task": "accounts.tasks.delete_expired_identity_files",
+        "schedule": timedelta(hours=1),
+    },
 }
 # At least once: a task's message is acknowledged when the task has run, and
 # one whose worker process died under it goes back to the queue, so a killed
@@ -398,6 +402,23 @@ SUPPORT: dict[str, str] = {
     "opens": "08:00",
     "closes": "22:00",
 }
+
+# --- Identity documents ----------------------------------------------------------
+# Passports, national ID cards and residence cards customers upload for a
+# replacement, a new line or a cancellation (accounts/identity.py). Kept
+# outside everything a URL serves (no MEDIA_URL, not under STATIC_ROOT), on
+# a disk that survives deployments: production requires PRIVATE_MEDIA_ROOT.
+PRIVATE_MEDIA_ROOT = Path(os.environ.get("PRIVATE_MEDIA_ROOT", VAR_DIR / "private"))
+IDENTITY_DOCUMENT_MAX_BYTES = 10 * 1024 * 1024
+# A photo larger than this many pixels is refused before it is decoded: a
+# small file can declare a huge picture (a decompression bomb). Phone
+# cameras' largest ordinary photos are about 50 megapixels.
+IDENTITY_DOCUMENT_MAX_PIXELS = 50_000_000
+# Uploads one customer may make in an hour (every upload counts, kept or not).
+IDENTITY_DOCUMENT_UPLOADS_PER_HOUR = 5
+# The file is deleted this long after support's decision; the row (the
+# decision, who made it and when) stays.
+IDENTITY_DOCUMENT_RETENTION_DAYS = 30
 
 # --- Security -------------------------------------------------------------------
 # No inline script or style anywhere: every script and stylesheet is a file we

@@ -25,7 +25,7 @@ from .base import (
     env_list,
 )
 
-REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL")
+REQUIRED = ("SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "REDIS_URL", "PRIVATE_MEDIA_ROOT")
 missing = [name for name in REQUIRED if not os.environ.get(name, "").strip()]
 if missing:
     raise ImproperlyConfigured(f"Production settings need these environment variables: {', '.join(missing)}")

@@ -13,7 +13,7 @@ from django.db.models import Sum
 from django.utils import timezone
 
 from accounts.management.commands.announce import banner
-from accounts.models import User
+from accounts.models import IdentityDocument, User
 from subscriptions.iccid import is_valid_iccid
 from subscriptions.models import (
     AuditEvent,
@@ -51,6 +51,7 @@ COUNTED = [
     InventoryBatch,
     PromoCode,
     Voucher,
+    IdentityDocument,
 ]
 
 
@@ -300,3 +301,18 @@ def test_the_banner_lists_every_login_with_its_number_and_how_to_get_codes():
     assert "manage.py demo_totp_code" in text
     assert "VELKOMMEN20" in text
     assert "manage.py demo_vouchers" in text
+
+
+def test_one_demo_customer_has_a_drawn_identity_document_waiting_for_review():
+    import io
+
+    from PIL import Image
+
+    seed()
+
+    [document] = IdentityDocument.objects.all()
+    assert document.owner.email == "wang.xiaoming@nordlys.test"
+    assert (document.status, document.kind, document.content_type) == ("pending", "residence_card", "image/png")
+    with document.file.open("rb") as handle:
+        card = Image.open(io.BytesIO(handle.read()))
+    assert card.size == (856, 540)

@@ -16,6 +16,7 @@ SWEEPS = [
     ("subscriptions.tasks.reconcile_orders", 1),
     ("subscriptions.tasks.charge_auto_renewals", 10),
     ("subscriptions.tasks.email_unsent_receipts", 5),
+    ("accounts.tasks.delete_expired_identity_files", 60),
 ]
 
 

@@ -13,6 +13,7 @@ REQUIRED_ENV = {
     "ALLOWED_HOSTS": "minside.nordlys.test",
     "DATABASE_URL": "postgres://portal:secret@127.0.0.1:5432/portal",
     "REDIS_URL": "redis://127.0.0.1:6379/0",
+    "PRIVATE_MEDIA_ROOT": "/srv/nordlys/private",
 }
 STRIPE_ENV = {
     "PAYMENT_PROVIDER": "stripe",

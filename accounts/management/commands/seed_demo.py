@@ -4,7 +4,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from accounts.demo import demo_seed
+from accounts.demo import demo_identity_seed, demo_seed
 from subscriptions.demo import demo_lines_seed, demo_offers_seed
 
 
@@ -24,6 +24,11 @@ class Command(BaseCommand):
             self.stdout.write(f"{state:<8} {login.role:<22} {login.email:<28} {login.password}")
             if login.totp_secret:
                 self.stdout.write(f"         two-factor (TOTP) secret {login.totp_secret}")
+        document = demo_identity_seed()
+        if document is not None:
+            self.stdout.write(
+                f"created  a pending identity document for {document.owner.email} (admin: identity documents)"
+            )
         result = demo_lines_seed(fresh=options["fresh_lines"])
         for line in result.lines_created:
             self.stdout.write(f"created  line {line.number:<17} {line.owner_email:<28} {line.story}")
