@@ -49,7 +49,7 @@ class LineEsim:
 
     @property
     def since(self) -> datetime | None:
-        return self.profile.assigned_at if self.profile else None
+        return self.profile.state_changed_at if self.profile else None
 
     @property
     def installable(self) -> bool:
