@@ -15,12 +15,15 @@ benchmark's own sessions.
 """
 
 import os
+from pathlib import Path
 
 os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal_bench")
 os.environ["REDIS_URL"] = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 os.environ.pop("CELERY_BROKER_URL", None)
 os.environ.setdefault("SECRET_KEY", "bench-only-not-secret-" + "b3nchK7q9Zt2Lw5Xr8Vn1Mc4" * 2)
 os.environ.setdefault("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver")
+# Identity documents would go here; the benchmark uploads none.
+os.environ.setdefault("PRIVATE_MEDIA_ROOT", str(Path(__file__).resolve().parent.parent / "var" / "bench" / "private"))
 # The dataset's card orders are the sandbox's, and the payment sweep asks it about them.
 os.environ["PAYMENT_PROVIDER"] = "sandbox"
 os.environ["SANDBOX_PAYMENTS_TAKE_NO_MONEY"] = "true"

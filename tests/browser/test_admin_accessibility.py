@@ -11,6 +11,7 @@ from django.contrib.auth.models import Group
 from django.test import Client
 
 from tests.factories import LineFactory, PlanFactory, UserFactory
+from tests.staff_groups import staff_groups_restore
 from tests.two_factor import staff_sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,6 +26,7 @@ def expect(*args: Any) -> Any:
 def test_the_user_and_line_pages_of_the_admin_pass_the_accessibility_gate(portal: Any, page_problems: Any) -> None:
     page = portal.page
     agent = UserFactory(is_staff=True, full_name="Siri Support", language="nb")
+    staff_groups_restore()
     agent.groups.add(Group.objects.get(name="Support agent"))
     customer = UserFactory(full_name="Kari Nordmann", email="kari@example.test", language="nb")
     line = LineFactory(owner=customer, number="+4791234567", with_period=PlanFactory())

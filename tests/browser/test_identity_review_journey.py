@@ -15,6 +15,7 @@ from accounts.identity_files import document_file_check
 from accounts.models import IdentityDocument
 from tests.factories import UserFactory
 from tests.identity_files import good_jpeg
+from tests.staff_groups import staff_groups_restore
 from tests.two_factor import staff_sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -25,6 +26,7 @@ def test_an_agent_rejects_a_document_from_the_queue_with_a_reason(portal: Any, p
 
     page = portal.page
     agent = UserFactory(is_staff=True, full_name="Siri Support", language="nb")
+    staff_groups_restore()
     agent.groups.add(Group.objects.get(name="Support agent"))
     customer = UserFactory(full_name="Kari Nordmann", language="nb")
     document = identity_document_upload(
