@@ -11,6 +11,7 @@ from subscriptions.services.autorenew import auto_renew_charge_run, auto_renew_s
 from subscriptions.services.lines import lines_expire_lapsed
 from subscriptions.services.receipts import receipt_email_send, receipts_email_due
 from subscriptions.services.reconcile import orders_reconcile
+from subscriptions.services.replacements import replacements_cooling_off_end
 
 TRANSIENT_MAIL = (smtplib.SMTPException, OSError)
 
@@ -62,3 +63,10 @@ def charge_auto_renewal(charge_id: int) -> str:
     """One charge. Not retried by Celery: a run cut off (provider down, worker
     killed) is picked up again by the sweep, with the same keys."""
     return auto_renew_charge_run(charge_id=charge_id).status
+
+
+@shared_task(acks_late=True)
+def end_replacement_cooling_off() -> int:
+    """Run by beat every minute: replacement requests past their cooling-off
+    time become ready for fulfilment. Safe to run twice or side by side."""
+    return replacements_cooling_off_end()
