@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Max
+from django.db.models import Max, OuterRef, Q, Subquery
 from django.http import Http404
 from django.utils.translation import gettext as _
 
@@ -16,9 +16,11 @@ from subscriptions.models import Line, ReplacementRequest, ReplacementStatus
 from subscriptions.models.replacements import OPEN_STATUSES
 
 __all__ = [
+    "LineReplacements",
     "TimelineStep",
     "line_last_sim_change",
     "line_open_replacement",
+    "line_replacements",
     "replacement_get_owned",
     "replacement_timeline",
     "replacements_open",
@@ -56,6 +58,30 @@ def line_last_sim_change(*, line: Line) -> datetime | None:
         last=Max("fulfilled_at")
     )["last"]
     return found
+
+
+@dataclass(frozen=True)
+class LineReplacements:
+    open: ReplacementRequest | None
+    last_sim_change: datetime | None
+
+
+def line_replacements(*, line: Line) -> LineReplacements:
+    """The line's open request and its last SIM change, in one query: the
+    open request and the latest fulfilled one (at most two rows)."""
+    latest_fulfilled = (
+        ReplacementRequest.objects.filter(line=OuterRef("line"), status=S.FULFILLED)
+        .order_by("-fulfilled_at")
+        .values("pk")[:1]
+    )
+    rows = list(
+        ReplacementRequest.objects.filter(line=line).filter(
+            Q(status__in=OPEN_STATUSES) | Q(pk=Subquery(latest_fulfilled))
+        )
+    )
+    open_request = next((row for row in rows if row.status in OPEN_STATUSES), None)
+    fulfilled = next((row for row in rows if row.status == S.FULFILLED), None)
+    return LineReplacements(open=open_request, last_sim_change=fulfilled.fulfilled_at if fulfilled else None)
 
 
 @dataclass(frozen=True)

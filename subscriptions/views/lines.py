@@ -99,7 +99,6 @@ def _line_page(
         "auto_renew_days": settings.AUTO_RENEW_DAYS_BEFORE,
         "threshold_form": threshold_form
         or LowBalanceThresholdForm.for_threshold(detail.line.low_balance_threshold_ore),
-        "open_replacement": selectors.line_open_replacement(line=detail.line),
-        "last_sim_change": selectors.line_last_sim_change(line=detail.line),
+        "replacements": selectors.line_replacements(line=detail.line),
     }
     return render(request, "subscriptions/line_detail.html", context)

@@ -158,8 +158,9 @@ def test_the_line_page_reads_only_the_line_and_its_periods_however_much_history(
         counts.append(len(queries))
         assert not any("subscriptions_usagerecord" in sql and "ORDER BY" in sql and "LIMIT" in sql for sql in queries)
 
-    # The line with its balance and auto-renew choice; its periods with what was used in them.
-    assert counts == [2, 2]
+    # The line with its balance and auto-renew choice; its periods with what
+    # was used in them; its open replacement and last SIM change.
+    assert counts == [3, 3]
 
 
 def test_the_line_page_reads_the_auto_renew_charge_only_when_auto_renew_is_on(client):
@@ -168,7 +169,8 @@ def test_the_line_page_reads_the_auto_renew_charge_only_when_auto_renew_is_on(cl
     AutoRenewal.objects.create(line=line, plan=line.periods.get().plan, card=card)
     client.force_login(line.owner)
 
-    assert len(page_queries(client, url(line))) == 3
+    # The line page's three (see above) and the charge.
+    assert len(page_queries(client, url(line))) == 4
 
 
 # --- the usage history -----------------------------------------------------------------
