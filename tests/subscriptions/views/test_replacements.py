@@ -176,3 +176,25 @@ def test_the_api_answers_a_recent_swap(client, bank, line, customer):
     assert api(client, "check", {"phoneNumber": line.number, "maxAge": 4}, bank)[1] == {"swapped": False}
     body = api(client, "retrieve-date", {"phoneNumber": line.number}, bank)[1]
     assert body["latestSimChange"].startswith(swapped_at.strftime("%Y-%m-%dT%H:%M"))
+
+
+def test_a_paid_replacement_fee_reads_as_a_replacement_on_the_order_and_receipts_pages(signed_in, line, customer):
+    from subscriptions.services.checkout import Billing, order_place, replacement_fee_request
+    from tests.subscriptions.services.test_orders import settle
+
+    replacement = replacement_request(line=line, by=customer, reason="new_phone", idempotency_key="fee")
+    ReplacementRequest.objects.filter(pk=replacement.pk).update(status=ReplacementStatus.PAYMENT_DUE, fee_ore=99_00)
+    replacement.refresh_from_db()
+    order = order_place(
+        owner=customer,
+        request=replacement_fee_request(replacement=replacement),
+        billing=Billing(name="Kari Nordmann"),
+        idempotency_key="fee-order",
+        site_url="http://testserver",
+    )
+    settle(order)
+
+    order_page = signed_in.get(f"/orders/{order.public_id}/").content.decode()
+    assert "eSIM replacement" in order_page and "Top-up" not in order_page
+    assert f"/replacements/{replacement.public_id}/" in order_page
+    assert "eSIM replacement" in signed_in.get("/receipts/").content.decode()
