@@ -12,6 +12,7 @@ from subscriptions.services.esim_install import esim_code_email_send, esim_confi
 from subscriptions.services.lines import lines_expire_lapsed
 from subscriptions.services.receipts import receipt_email_send, receipts_email_due
 from subscriptions.services.reconcile import orders_reconcile
+from subscriptions.services.replacements import replacements_cooling_off_end
 
 TRANSIENT_MAIL = (smtplib.SMTPException, OSError)
 
@@ -76,3 +77,10 @@ def send_esim_code_email(code_view_id: int) -> bool:
 def send_esim_confirmation_code(profile_id: int, user_id: int) -> bool:
     """Make and email a profile's confirmation code, once."""
     return esim_confirmation_code_send(profile_id=profile_id, user_id=user_id)
+
+
+@shared_task(acks_late=True)
+def end_replacement_cooling_off() -> int:
+    """Run by beat every minute: replacement requests past their cooling-off
+    time become ready for fulfilment. Safe to run twice or side by side."""
+    return replacements_cooling_off_end()

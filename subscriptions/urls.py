@@ -3,7 +3,18 @@ under their own prefixes."""
 
 from django.urls import path
 
-from subscriptions.views import autorenew, checkout, esim_install, esim_notify, lines, payments, receipts, vouchers
+from subscriptions.views import (
+    autorenew,
+    checkout,
+    esim_install,
+    esim_notify,
+    lines,
+    payments,
+    receipts,
+    replacements,
+    simswap,
+    vouchers,
+)
 
 # /lines/
 urlpatterns = [
@@ -23,6 +34,23 @@ urlpatterns = [
     path("<int:line_id>/esim/install/qr.svg", esim_install.esim_qr, {"kind": "svg"}, name="esim_qr_svg"),
     path("<int:line_id>/esim/install/email/", esim_install.esim_code_email, name="esim_code_email"),
     path("auto-renew/<uuid:public_id>/return/", autorenew.auto_renew_return, name="auto_renew_return"),
+    path("<int:line_id>/replacement/", replacements.replacement_start, name="replacement_start"),
+]
+
+# /replacements/
+replacement_patterns = [
+    path("<uuid:public_id>/", replacements.replacement_detail, name="replacement_detail"),
+    path("<uuid:public_id>/code/", replacements.replacement_code_request, name="replacement_code_request"),
+    path("<uuid:public_id>/code/check/", replacements.replacement_code_enter, name="replacement_code_enter"),
+    path("<uuid:public_id>/pay/", replacements.replacement_pay, name="replacement_pay"),
+    path("<uuid:public_id>/stop/", replacements.replacement_cancel, name="replacement_cancel"),
+    path("stop/<str:token>/", replacements.replacement_stop_link, name="replacement_stop"),
+]
+
+# /sim-swap/v0/ (the CAMARA-style SIM Swap API for banks)
+sim_swap_patterns = [
+    path("retrieve-date", simswap.retrieve_date, name="sim_swap_retrieve_date"),
+    path("check", simswap.check, name="sim_swap_check"),
 ]
 
 # /plans/

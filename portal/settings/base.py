@@ -286,6 +286,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "accounts.tasks.delete_expired_identity_files",
         "schedule": timedelta(hours=1),
     },
+    "End the cooling-off hour of replacement requests": {
+        "task": "subscriptions.tasks.end_replacement_cooling_off",
+        "schedule": timedelta(minutes=1),
+    },
 }
 # At least once: a task's message is acknowledged when the task has run, and
 # one whose worker process died under it goes back to the queue, so a killed
@@ -385,6 +389,17 @@ VOUCHER_FAILURES_PER_HOUR = {"user": 5, "ip": 20, "line": 5}
 # failed charge, try again after each of these delays; then give up.
 AUTO_RENEW_DAYS_BEFORE = int(os.environ.get("AUTO_RENEW_DAYS_BEFORE", "3"))
 AUTO_RENEW_RETRY_DELAYS_SECONDS = [3600, 24 * 3600]
+
+# Replacement eSIMs: the first per line in 12 months is free, later ones cost
+# the fee (øre, VAT included). A request support did not review waits the
+# cooling-off time, in which the stop link sent to the line and the account
+# works. The emailed identity code lasts its lifetime and takes three tries;
+# a customer may ask for this many codes an hour.
+REPLACEMENT_FEE_ORE = int(os.environ.get("REPLACEMENT_FEE_ORE", "9900"))
+REPLACEMENT_COOLING_OFF_SECONDS = int(os.environ.get("REPLACEMENT_COOLING_OFF_SECONDS", "3600"))
+REPLACEMENT_CODE_SECONDS = 600
+REPLACEMENT_CODES_PER_HOUR = 5
+REPLACEMENT_STOP_LINK_SECONDS = 7 * 24 * 3600
 
 # The seller printed on receipts.
 SELLER = {

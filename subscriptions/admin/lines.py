@@ -39,7 +39,7 @@ from subscriptions.admin.base import (
     nok,
     staff,
 )
-from subscriptions.formatting import format_call, format_data, format_texts
+from subscriptions.formatting import format_call, format_data, format_moment, format_texts
 from subscriptions.models import (
     AuditEvent,
     AutoRenewCharge,
@@ -55,6 +55,7 @@ from subscriptions.models import (
 from subscriptions.models.lines import LineQuerySet
 from subscriptions.models.plans import FIELD_LANGUAGES
 from subscriptions.services import lines as line_services
+from subscriptions.services.simswap import sim_swap_latest, sim_swap_monitored_days
 
 # How many of a line's newest periods, usage records, ledger entries and audit
 # events its page shows; the rest are one click away in their own lists.
@@ -282,9 +283,23 @@ class LineAdmin(ReasonActionsAdmin):
         "created_at",
         "balance",
         "history",
+        "sim_swap",
     ]
     fieldsets = [
-        (None, {"fields": ["number_display", "owner_link", "kind", "status", "status_changed_at", "expires_at"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "number_display",
+                    "owner_link",
+                    "kind",
+                    "status",
+                    "status_changed_at",
+                    "expires_at",
+                    "sim_swap",
+                ]
+            },
+        ),
         (_("Balance"), {"fields": ["balance", "low_balance_threshold_ore", "auto_renew"]}),
         (_("History"), {"fields": ["history", "created_at"]}),
     ]
@@ -346,6 +361,16 @@ class LineAdmin(ReasonActionsAdmin):
     @admin.display(description=_("balance"), ordering="balance_ore")
     def balance(self, line: Line) -> str:
         return nok(getattr(line, "balance_ore", 0))
+
+    @admin.display(description=_("last SIM change"))
+    def sim_swap(self, line: Line) -> str:
+        """What the SIM Swap API would tell a bank, for support on the phone."""
+        latest = sim_swap_latest(line=line)
+        if latest is None:
+            return gettext("None in the last %(days)s days (since the line began).") % {
+                "days": sim_swap_monitored_days(line=line)
+            }
+        return format_moment(latest)
 
     @admin.display(description=_("full history"))
     def history(self, line: Line) -> SafeString:

@@ -24,6 +24,13 @@ from subscriptions.models.payments import EventResult, PaymentEvent, PaymentStat
 from subscriptions.models.plans import Plan, PlanKind, PlanPeriod
 from subscriptions.models.promotions import DiscountKind, PromoCode, PromoUse
 from subscriptions.models.receipts import Receipt, ReceiptSequence
+from subscriptions.models.replacements import (
+    ReplacementReason,
+    ReplacementRequest,
+    ReplacementStatus,
+    ReviewCause,
+)
+from subscriptions.models.simswap import SimSwapClient
 from subscriptions.models.usage import CdrImport, UsageKind, UsageRecord
 from subscriptions.models.vouchers import (
     RedemptionResult,
@@ -68,9 +75,14 @@ __all__ = [
     "Receipt",
     "ReceiptSequence",
     "RedemptionResult",
+    "ReplacementReason",
+    "ReplacementRequest",
+    "ReplacementStatus",
+    "ReviewCause",
     "SavedCard",
     "ServicePeriod",
     "SetupStatus",
+    "SimSwapClient",
     "UsageKind",
     "UsageRecord",
     "Voucher",

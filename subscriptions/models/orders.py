@@ -1,5 +1,5 @@
-"""Orders: what a customer asked to buy (a renewal or a top-up) and how the
-payment for it went."""
+"""Orders: what a customer asked to buy (a renewal, a top-up or a replacement
+eSIM's fee) and how the payment for it went."""
 
 from __future__ import annotations
 
@@ -13,11 +13,13 @@ from django.utils.translation import gettext_lazy as _
 
 from subscriptions.models.lines import Line, ServicePeriod
 from subscriptions.models.plans import Plan
+from subscriptions.models.replacements import ReplacementRequest
 
 
 class OrderKind(models.TextChoices):
     RENEWAL = "renewal", _("Renewal")
     TOPUP = "topup", _("Top-up")
+    REPLACEMENT = "replacement", _("eSIM replacement")
 
 
 class OrderStatus(models.TextChoices):
@@ -43,7 +45,7 @@ class Order(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders", verbose_name=_("customer")
     )
     line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="orders", verbose_name=_("line"))
-    kind = models.CharField(_("kind"), max_length=10, choices=OrderKind.choices)
+    kind = models.CharField(_("kind"), max_length=12, choices=OrderKind.choices)
     plan = models.ForeignKey(
         Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("plan")
     )
@@ -61,6 +63,16 @@ class Order(models.Model):
     billing_street = models.CharField(_("street address"), max_length=200, blank=True)
     billing_postal_code = models.CharField(_("postal code"), max_length=10, blank=True)
     billing_city = models.CharField(_("city"), max_length=100, blank=True)
+    # The replacement request whose fee this order pays (a declined payment
+    # and a second try give one request several orders, at most one paid).
+    replacement = models.ForeignKey(
+        ReplacementRequest,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="fee_orders",
+        verbose_name=_("replacement request"),
+    )
     period = models.OneToOneField(
         ServicePeriod,
         on_delete=models.PROTECT,

@@ -44,7 +44,7 @@ class Receipt(models.Model):
     year = models.PositiveSmallIntegerField(_("year"))
     sequence = models.PositiveIntegerField(_("number in the year"))
     issued_at = models.DateTimeField(_("issued"), default=timezone.now)
-    kind = models.CharField(_("kind"), max_length=10, choices=OrderKind.choices)
+    kind = models.CharField(_("kind"), max_length=12, choices=OrderKind.choices)
     method = models.CharField(_("paid by"), max_length=10, choices=PaymentMethod.choices)
     customer_name = models.CharField(_("customer"), max_length=150)
     customer_address = models.CharField(_("address"), max_length=320, blank=True)

@@ -98,6 +98,9 @@ def decline_message(reason: str) -> str:
         "line_closed": _(
             "The line is being cancelled or is cancelled, so it cannot be topped up. The payment will be refunded."
         ),
+        "replacement_closed": _(
+            "The replacement request was stopped or closed before the payment arrived. The payment will be refunded."
+        ),
     }
     reason = SAME_AS.get(reason, reason)
     return messages.get(reason, _("The payment was not completed. Nothing was charged."))

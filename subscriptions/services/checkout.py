@@ -42,6 +42,8 @@ from subscriptions.models import (
     PaymentState,
     Plan,
     PromoUse,
+    ReplacementRequest,
+    ReplacementStatus,
     SavedCard,
 )
 from subscriptions.payments import (
@@ -98,6 +100,7 @@ class OrderRequest:
     method: PaymentMethod
     plan: Plan | None = None
     promo_code: str = ""
+    replacement: ReplacementRequest | None = None
 
 
 def renewal_request(*, line: Line, plan: Plan, method: PaymentMethod, promo_code: str = "") -> OrderRequest:
@@ -124,6 +127,19 @@ def topup_request(*, line: Line, amount_ore: int) -> OrderRequest:
             % {"min": settings.TOPUP_MIN_ORE // 100, "max": settings.TOPUP_MAX_ORE // 100}
         )
     return OrderRequest(line=line, kind=OrderKind.TOPUP, amount_ore=amount_ore, method=PaymentMethod.CARD)
+
+
+def replacement_fee_request(*, replacement: ReplacementRequest) -> OrderRequest:
+    """The fee of a replacement request that waits for it, paid by card."""
+    if replacement.status != ReplacementStatus.PAYMENT_DUE or not replacement.fee_ore:
+        raise CustomerError(_("This replacement request has no fee to pay now."))
+    return OrderRequest(
+        line=replacement.line,
+        kind=OrderKind.REPLACEMENT,
+        amount_ore=replacement.fee_ore,
+        method=PaymentMethod.CARD,
+        replacement=replacement,
+    )
 
 
 def order_place(*, owner: User, request: OrderRequest, billing: Billing, idempotency_key: str, site_url: str) -> Order:
@@ -210,6 +226,7 @@ def _order_for_checkout(*, owner: User, request: OrderRequest, billing: Billing,
                         line=request.line,
                         kind=request.kind,
                         plan=request.plan,
+                        replacement=request.replacement,
                         amount_ore=request.amount_ore,
                         method=request.method,
                         idempotency_key=key,
@@ -237,6 +254,7 @@ def _order_for_checkout(*, owner: User, request: OrderRequest, billing: Billing,
         order.line_id,
         order.kind,
         order.plan_id,
+        order.replacement_id,
         order.amount_ore + order.discount_ore,
         order.method,
         use.promo.code if use else "",
@@ -244,6 +262,7 @@ def _order_for_checkout(*, owner: User, request: OrderRequest, billing: Billing,
         request.line.pk,
         request.kind,
         request.plan.pk if request.plan else None,
+        request.replacement.pk if request.replacement else None,
         request.amount_ore,
         request.method,
         request.promo_code,
@@ -392,6 +411,8 @@ def order_description(order: Order) -> str:
     """What the order buys, in the active language (for the provider's page)."""
     if order.kind == OrderKind.TOPUP:
         return _("Top-up of %(number)s") % {"number": order.line.number_display}
+    if order.kind == OrderKind.REPLACEMENT:
+        return _("Replacement eSIM for %(number)s") % {"number": order.line.number_display}
     assert order.plan is not None
     return _("%(plan)s for %(number)s") % {"plan": order.plan.name, "number": order.line.number_display}
 

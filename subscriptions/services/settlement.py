@@ -41,6 +41,7 @@ from subscriptions.services.audit import audit_record
 from subscriptions.services.ledger import ledger_add
 from subscriptions.services.lines import line_add_period
 from subscriptions.services.receipts import receipt_email_queue, receipt_issue
+from subscriptions.services.replacements import replacement_fee_paid
 
 logger = logging.getLogger(__name__)
 
@@ -140,7 +141,8 @@ def _apply(order: Order | None, update: PaymentUpdate) -> tuple[str, str]:
             order_fulfil(order=order)
     except CustomerError as error:
         order.refresh_from_db()
-        reason = "not_renewable" if order.kind == OrderKind.RENEWAL else "line_closed"
+        closed = {OrderKind.RENEWAL: "not_renewable", OrderKind.REPLACEMENT: "replacement_closed"}
+        reason = closed.get(OrderKind(order.kind), "line_closed")
         order_close(order=order, status=OrderStatus.DECLINED, reason=reason)
         return EventResult.REFUND_DUE, f"paid, but not fulfilled: {error}"[:200]
     return EventResult.APPLIED, ""
@@ -164,8 +166,8 @@ def order_refresh(*, order: Order) -> Order:
 
 
 def order_fulfil(*, order: Order) -> None:
-    """Give the customer what a paid order bought: one period or one top-up,
-    one receipt, the receipt email once the transaction commits. The caller
+    """Give the customer what a paid order bought: one period, one top-up or
+    a replacement request's fee, one receipt, the receipt email once the transaction commits. The caller
     holds the order's lock; CustomerError if the line cannot take it now."""
     now = timezone.now()
     if order.kind == OrderKind.RENEWAL:
@@ -173,6 +175,8 @@ def order_fulfil(*, order: Order) -> None:
         order.period = line_add_period(
             line=order.line, plan=order.plan, by=order.owner, reason=f"order {order.public_id}", now=now
         )
+    elif order.kind == OrderKind.REPLACEMENT:
+        replacement_fee_paid(order=order)
     else:
         # Checked again here, not only at checkout: the line may have been
         # cancelled while its owner was on the provider's page, and money

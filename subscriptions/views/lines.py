@@ -101,5 +101,6 @@ def _line_page(
         "esim": line_esim(line=detail.line),
         "threshold_form": threshold_form
         or LowBalanceThresholdForm.for_threshold(detail.line.low_balance_threshold_ore),
+        "replacements": selectors.line_replacements(line=detail.line),
     }
     return render(request, "subscriptions/line_detail.html", context)

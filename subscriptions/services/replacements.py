@@ -1,0 +1,429 @@
+"""Replacement eSIM requests: every write, from the customer's request to the
+moment a request is ready for fulfilment, stopped, rejected or failed.
+
+- A request is made once per form (``idempotency_key``) and a line has at
+  most one open request (a partial unique constraint decides a race).
+- New phone, deleted profile, failed install: a six-digit code goes to the
+  account's email (never to the line, which may be in the wrong hands); it
+  is stored as a keyed hash, expires, and takes three tries, each try counted
+  by a conditional update so parallel guesses cannot exceed that.
+- Lost or stolen: the line is to be blocked at once and the request waits
+  for support to approve an identity document.
+- More than two requests for a line in 30 days go to support's review.
+- The first replacement per line in 12 months is free; a later one's fee is
+  an order of its own kind, fulfilled once by ``replacement_fee_paid``.
+- A request support did not review waits the cooling-off time. When the
+  identity check passes, an SMS goes to the line (not to a lost one) and an
+  email to the account, each with a single-use link that stops the request.
+
+Each step moves the request through ``TRANSITIONS`` under its row lock and
+writes an audit row on the line; mail and texts leave once the transaction
+commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.core.cache import cache
+from django.core.mail import EmailMessage
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from accounts.messaging import email_send, sms_send
+from accounts.models import User
+from portal.support import support_contact_get
+from subscriptions.errors import CustomerError, TransitionNotAllowed
+from subscriptions.models import Line, Order, ReplacementReason, ReplacementRequest, ReplacementStatus, ReviewCause
+from subscriptions.models.replacements import OPEN_STATUSES, STOPPABLE_STATUSES, TRANSITIONS
+from subscriptions.services.audit import audit_record
+
+S = ReplacementStatus
+CODE_ATTEMPTS = 3
+FREE_WINDOW = timedelta(days=365)
+REVIEW_WINDOW = timedelta(days=30)
+# Identity-checked requests for one line in REVIEW_WINDOW before the next
+# one goes to support: "more than two replacements in 30 days".
+REVIEW_AFTER = 2
+STOP_SALT = "subscriptions.replacement-stop"
+CODE_SALT = "subscriptions.replacement-code"
+
+
+class WrongCode(CustomerError):
+    """The code did not match; the message says how many tries are left."""
+
+
+def _locked(replacement: ReplacementRequest) -> ReplacementRequest:
+    return ReplacementRequest.objects.select_for_update().select_related("line").get(pk=replacement.pk)
+
+
+def _move(replacement: ReplacementRequest, to: str, *, by: User | None, action: str, why: str = "") -> None:
+    """Move a locked request to ``to`` (or raise TransitionNotAllowed) and
+    write the audit row on its line."""
+    if to not in TRANSITIONS[replacement.status]:
+        raise TransitionNotAllowed(
+            _("This replacement request is %(status)s and cannot become %(target)s.")
+            % {"status": replacement.get_status_display().lower(), "target": S(to).label.lower()}
+        )
+    before = replacement.status
+    now = timezone.now()
+    replacement.status = to
+    fields = ["status"]
+    if to == S.READY:
+        replacement.ready_at = now
+        fields.append("ready_at")
+    elif to == S.FULFILLED:
+        replacement.fulfilled_at = now
+        fields.append("fulfilled_at")
+    elif to in (S.STOPPED, S.REJECTED, S.FAILED):
+        replacement.closed_at = now
+        replacement.why = why[:300]
+        replacement.stop_nonce = ""
+        fields += ["closed_at", "why", "stop_nonce"]
+    replacement.save(update_fields=fields)
+    audit_record(
+        line=replacement.line,
+        action=action,
+        by=by,
+        reason=why,
+        data={"replacement": str(replacement.public_id), "from": before, "to": to},
+    )
+
+
+def replacement_request(*, line: Line, by: User, reason: str, idempotency_key: str) -> ReplacementRequest:
+    """Make (or find again) the request one form asked for.
+
+    1. The same form sent again finds its request.
+    2. Refuse a closed line and a line with an open request.
+    3. Lost or stolen: record that the line is to be blocked and send the
+       request to support's document review, emailing the account at once.
+    """
+    key = idempotency_key.strip()
+    if not key or len(key) > 64:
+        raise CustomerError(_("This form has expired. Please start again."))
+    if reason not in ReplacementReason.values:
+        raise CustomerError(_("Choose why you need a new eSIM."))
+    if line.owner_id != by.pk:
+        raise CustomerError(_("This line is not yours."))
+    found = ReplacementRequest.objects.filter(requested_by=by, idempotency_key=key).first()
+    if found is not None:
+        return found
+    if line.is_closed:
+        raise CustomerError(_("This line is being cancelled or is cancelled, so it cannot get a new eSIM."))
+    try:
+        with transaction.atomic():
+            Line.objects.select_for_update().get(pk=line.pk)
+            if ReplacementRequest.objects.filter(line=line, status__in=OPEN_STATUSES).exists():
+                raise _already_open()
+            replacement = ReplacementRequest.objects.create(
+                line=line, requested_by=by, reason=reason, idempotency_key=key, stop_nonce=secrets.token_hex(16)
+            )
+            audit_record(
+                line=line,
+                action="replacement_requested",
+                by=by,
+                data={"replacement": str(replacement.public_id), "reason": reason},
+            )
+            if reason == ReplacementReason.LOST_OR_STOLEN:
+                replacement.block_requested = True
+                replacement.needs_document_review = True
+                replacement.review_cause = ReviewCause.LOST_OR_STOLEN
+                replacement.save(update_fields=["block_requested", "needs_document_review", "review_cause"])
+                audit_record(
+                    line=line,
+                    action="line_block_requested",
+                    by=by,
+                    reason="phone lost or stolen",
+                    data={"replacement": str(replacement.public_id)},
+                )
+                _move(replacement, S.REVIEW, by=by, action="replacement_review")
+                _notices_send(replacement, text_the_line=False)
+    except IntegrityError:
+        found = ReplacementRequest.objects.filter(requested_by=by, idempotency_key=key).first()
+        if found is not None:
+            return found
+        raise _already_open() from None
+    return replacement
+
+
+def _already_open() -> CustomerError:
+    return CustomerError(_("A replacement for this line is already in progress: see its status below."))
+
+
+def _code_hash(replacement: ReplacementRequest, code: str) -> str:
+    key = hashlib.sha256(f"{CODE_SALT}:{settings.SECRET_KEY}".encode()).digest()
+    return hmac.new(key, f"{replacement.public_id}:{code}".encode(), hashlib.sha256).hexdigest()
+
+
+def _code_allowance_take(user: User) -> bool:
+    """One code from the customer's hourly allowance, counted atomically in
+    the cache (shared by every web process)."""
+    hour = timezone.now().strftime("%Y%m%d%H")
+    cache_key = f"replacement-codes:{user.pk}:{hour}"
+    cache.add(cache_key, 0, timeout=3600)
+    try:
+        count = cache.incr(cache_key)
+    except ValueError:  # expired between the two calls
+        cache.add(cache_key, 1, timeout=3600)
+        count = 1
+    return count <= settings.REPLACEMENT_CODES_PER_HOUR
+
+
+def replacement_code_send(*, replacement: ReplacementRequest) -> None:
+    """Email a new identity code to the account (replacing any earlier one).
+    CustomerError when the account has no email address, the request no
+    longer waits for a code, or the hourly allowance is spent."""
+    owner = replacement.requested_by
+    if not owner.email:
+        raise CustomerError(
+            _("Your account has no email address to send the code to. Add one on your profile page, or call us.")
+        )
+    with transaction.atomic():
+        locked = _locked(replacement)
+        if locked.status != S.REQUESTED:
+            raise CustomerError(_("This request no longer needs a code."))
+        if not _code_allowance_take(owner):
+            raise CustomerError(_("Too many codes were sent in the last hour. Please try again later."))
+        code = f"{secrets.randbelow(1_000_000):06d}"
+        locked.code_hash = _code_hash(locked, code)
+        locked.code_expires_at = timezone.now() + timedelta(seconds=settings.REPLACEMENT_CODE_SECONDS)
+        locked.code_attempts = 0
+        locked.save(update_fields=["code_hash", "code_expires_at", "code_attempts"])
+        audit_record(
+            line=locked.line, action="replacement_code_sent", by=owner, data={"replacement": str(locked.public_id)}
+        )
+        with translation.override(owner.language):
+            context = {
+                "code": code,
+                "minutes": settings.REPLACEMENT_CODE_SECONDS // 60,
+                "number": locked.line.number_display,
+                "support": support_contact_get(),
+            }
+            message = EmailMessage(
+                subject=render_to_string("emails/replacement_code_subject.txt", context).strip(),
+                body=render_to_string("emails/replacement_code_message.txt", context),
+                from_email=None,
+                to=[owner.email],
+            )
+        email_send(message=message)
+
+
+def replacement_code_check(*, replacement: ReplacementRequest, code: str) -> ReplacementRequest:
+    """Check the identity code and, when it matches, take the request on:
+    to support's review, to the fee, or to the cooling-off hour.
+
+    Each try is taken by a conditional update that must change one row, so
+    three tries are three whatever arrives at once; WrongCode says how many
+    are left, CustomerError when the code expired or none are left."""
+    now = timezone.now()
+    taken = (
+        ReplacementRequest.objects.filter(
+            pk=replacement.pk,
+            status=S.REQUESTED,
+            code_attempts__lt=CODE_ATTEMPTS,
+            code_expires_at__gt=now,
+        )
+        .exclude(code_hash="")
+        .update(code_attempts=F("code_attempts") + 1)
+    )
+    if taken != 1:
+        raise CustomerError(_("This code has expired or was tried too often. Ask for a new code."))
+    with transaction.atomic():
+        locked = _locked(replacement)
+        if not hmac.compare_digest(locked.code_hash, _code_hash(locked, code.strip())):
+            left = CODE_ATTEMPTS - locked.code_attempts
+            if left <= 0:
+                raise CustomerError(_("This code has expired or was tried too often. Ask for a new code."))
+            raise WrongCode(_("That code is not right. You have %(left)s more tries.") % {"left": left})
+        locked.code_hash = ""
+        locked.identity_checked_at = now
+        locked.save(update_fields=["code_hash", "identity_checked_at"])
+        audit_record(
+            line=locked.line,
+            action="replacement_identity_checked",
+            by=locked.requested_by,
+            data={"replacement": str(locked.public_id), "by": "email code"},
+        )
+        if _recent_count(locked, now) >= REVIEW_AFTER:
+            locked.review_cause = ReviewCause.TOO_MANY
+            locked.save(update_fields=["review_cause"])
+            _move(locked, S.REVIEW, by=locked.requested_by, action="replacement_review", why="too many in 30 days")
+        else:
+            _fee_decide(locked, now)
+            if locked.fee_ore:
+                _move(locked, S.PAYMENT_DUE, by=locked.requested_by, action="replacement_fee_due")
+            else:
+                _cooling_off_start(locked, now)
+        _notices_send(locked, text_the_line=True)
+    return locked
+
+
+def _recent_count(replacement: ReplacementRequest, now: datetime) -> int:
+    """The line's other requests whose identity check passed in the last 30 days."""
+    return (
+        ReplacementRequest.objects.filter(line=replacement.line, identity_checked_at__gte=now - REVIEW_WINDOW)
+        .exclude(pk=replacement.pk)
+        .count()
+    )
+
+
+def _fee_decide(replacement: ReplacementRequest, now: datetime) -> None:
+    """Free when the line had no replacement fulfilled in the last 12 months."""
+    earlier = ReplacementRequest.objects.filter(
+        line=replacement.line, status=S.FULFILLED, fulfilled_at__gte=now - FREE_WINDOW
+    ).exclude(pk=replacement.pk)
+    replacement.fee_ore = settings.REPLACEMENT_FEE_ORE if earlier.exists() else 0
+    replacement.save(update_fields=["fee_ore"])
+
+
+def _cooling_off_start(replacement: ReplacementRequest, now: datetime) -> None:
+    replacement.cooling_off_until = now + timedelta(seconds=settings.REPLACEMENT_COOLING_OFF_SECONDS)
+    replacement.save(update_fields=["cooling_off_until"])
+    _move(replacement, S.COOLING_OFF, by=None, action="replacement_cooling_off")
+
+
+def replacement_fee_paid(*, order: Order) -> None:
+    """The fee order is paid (the caller, ``order_fulfil``, holds the order's
+    lock): a reviewed request is ready, any other starts its cooling-off
+    hour. CustomerError when the request no longer waits for its fee (it
+    was stopped meanwhile): the payment is then flagged for a refund."""
+    assert order.replacement_id is not None
+    replacement = ReplacementRequest.objects.select_for_update().select_related("line").get(pk=order.replacement_id)
+    if replacement.status != S.PAYMENT_DUE:
+        raise CustomerError(_("This replacement request no longer waits for its fee."))
+    now = timezone.now()
+    replacement.paid_at = now
+    replacement.save(update_fields=["paid_at"])
+    if replacement.review_cause:
+        _move(replacement, S.READY, by=order.owner, action="replacement_paid")
+    else:
+        audit_record(
+            line=replacement.line,
+            action="replacement_paid",
+            by=order.owner,
+            data={"replacement": str(replacement.public_id), "order": str(order.public_id)},
+        )
+        _cooling_off_start(replacement, now)
+
+
+def replacement_review_approve(*, replacement: ReplacementRequest, by: User) -> ReplacementRequest:
+    """Support approves a request in review (for a lost phone: after checking
+    the identity document): it goes to its fee, or is ready."""
+    with transaction.atomic():
+        locked = _locked(replacement)
+        if locked.status != S.REVIEW:
+            raise CustomerError(_("Only a request waiting for review can be approved."))
+        now = timezone.now()
+        locked.reviewed_by = by
+        if locked.identity_checked_at is None:
+            locked.identity_checked_at = now
+        locked.save(update_fields=["reviewed_by", "identity_checked_at"])
+        _fee_decide(locked, now)
+        target = S.PAYMENT_DUE if locked.fee_ore else S.READY
+        _move(locked, target, by=by, action="replacement_approved")
+    return locked
+
+
+def replacement_reject(*, replacement: ReplacementRequest, by: User, why: str) -> ReplacementRequest:
+    with transaction.atomic():
+        locked = _locked(replacement)
+        _move(locked, S.REJECTED, by=by, action="replacement_rejected", why=why)
+    return locked
+
+
+def replacement_stop(*, replacement: ReplacementRequest, by: User | None, why: str) -> ReplacementRequest:
+    """The customer stops their request (from its page or by the stop link)."""
+    with transaction.atomic():
+        locked = _locked(replacement)
+        if locked.status not in STOPPABLE_STATUSES:
+            raise CustomerError(_("This request can no longer be stopped. Please call customer service."))
+        _move(locked, S.STOPPED, by=by, action="replacement_stopped", why=why)
+    return locked
+
+
+def replacement_stop_token(replacement: ReplacementRequest) -> str:
+    """The stop link's token: the request id and its single-use nonce, signed.
+    It names nothing else (no line, number or customer)."""
+    return signing.dumps([str(replacement.public_id), replacement.stop_nonce], salt=STOP_SALT)
+
+
+def replacement_stop_token_read(token: str) -> ReplacementRequest:
+    """The request a stop link is for; CustomerError for a link that is
+    forged, expired, already used or too late."""
+    try:
+        public_id, nonce = signing.loads(token, salt=STOP_SALT, max_age=settings.REPLACEMENT_STOP_LINK_SECONDS)
+    except (signing.BadSignature, ValueError, TypeError):
+        raise CustomerError(_("This link is not valid or has expired.")) from None
+    replacement = ReplacementRequest.objects.select_related("line").filter(public_id=public_id).first()
+    if replacement is None or not nonce:
+        raise CustomerError(_("This link is not valid or has expired."))
+    if not hmac.compare_digest(replacement.stop_nonce, str(nonce)):
+        raise CustomerError(_("This link was already used."))
+    return replacement
+
+
+def replacement_stop_by_link(*, token: str) -> ReplacementRequest:
+    """Stop the one request the link is for, once, without a sign-in."""
+    replacement = replacement_stop_token_read(token)
+    with transaction.atomic():
+        locked = _locked(replacement)
+        if not locked.stop_nonce or locked.stop_nonce != replacement.stop_nonce:
+            raise CustomerError(_("This link was already used."))
+        if locked.status not in STOPPABLE_STATUSES:
+            raise CustomerError(_("This request can no longer be stopped. Please call customer service."))
+        _move(locked, S.STOPPED, by=None, action="replacement_stopped", why="stopped by the link in the notice")
+    return locked
+
+
+def replacements_cooling_off_end(*, now: datetime | None = None) -> int:
+    """Requests whose cooling-off time is over become ready for fulfilment.
+    Safe to run twice or side by side: each request moves under its lock."""
+    now = now or timezone.now()
+    due = list(
+        ReplacementRequest.objects.filter(status=S.COOLING_OFF, cooling_off_until__lte=now).values_list("pk", flat=True)
+    )
+    moved = 0
+    for pk in due:
+        with transaction.atomic():
+            locked = ReplacementRequest.objects.select_for_update().select_related("line").get(pk=pk)
+            if locked.status == S.COOLING_OFF and locked.cooling_off_until and locked.cooling_off_until <= now:
+                _move(locked, S.READY, by=None, action="replacement_ready")
+                moved += 1
+    return moved
+
+
+def _notices_send(replacement: ReplacementRequest, *, text_the_line: bool) -> None:
+    """'An eSIM replacement was requested; if it was not you, call us', with
+    the stop link, by email to the account and by SMS to the line (not to a
+    line reported lost or stolen)."""
+    owner = replacement.requested_by
+    link = settings.SITE_URL + reverse("replacement_stop", args=[replacement_stop_token(replacement)])
+    with translation.override(owner.language):
+        context = {
+            "number": replacement.line.number_display,
+            "link": link,
+            "support": support_contact_get(),
+            "reason": replacement.get_reason_display(),
+        }
+        if owner.email:
+            email_send(
+                message=EmailMessage(
+                    subject=render_to_string("emails/replacement_notice_subject.txt", context).strip(),
+                    body=render_to_string("emails/replacement_notice_message.txt", context),
+                    from_email=None,
+                    to=[owner.email],
+                )
+            )
+        if text_the_line and replacement.reason != ReplacementReason.LOST_OR_STOLEN:
+            sms_send(
+                to=replacement.line.number, body=render_to_string("emails/replacement_notice_sms.txt", context).strip()
+            )
