@@ -7,4 +7,7 @@ class SubscriptionsConfig(AppConfig):
     verbose_name = _("Lines and subscriptions")
 
     def ready(self) -> None:
-        from subscriptions import checks  # noqa: F401  (registers the payment check)
+        # The system checks register themselves on import; the receivers are connected here.
+        from subscriptions import checks, receivers  # noqa: F401
+
+        receivers.connect()

@@ -7,12 +7,13 @@ import smtplib
 
 from celery import shared_task
 
+from subscriptions.network import NetworkUnavailable
 from subscriptions.services.autorenew import auto_renew_charge_run, auto_renew_sweep
 from subscriptions.services.esim_install import esim_code_email_send, esim_confirmation_code_send
 from subscriptions.services.lines import lines_expire_lapsed
 from subscriptions.services.receipts import receipt_email_send, receipts_email_due
 from subscriptions.services.reconcile import orders_reconcile
-from subscriptions.services.replacements import replacements_cooling_off_end
+from subscriptions.services.replacements import replacement_line_block, replacements_cooling_off_end
 
 TRANSIENT_MAIL = (smtplib.SMTPException, OSError)
 
@@ -84,3 +85,10 @@ def end_replacement_cooling_off() -> int:
     """Run by beat every minute: replacement requests past their cooling-off
     time become ready for fulfilment. Safe to run twice or side by side."""
     return replacements_cooling_off_end()
+
+
+@shared_task(autoretry_for=(NetworkUnavailable,), retry_backoff=10, retry_backoff_max=600, max_retries=12)
+def block_line_for_replacement(replacement_id: int) -> bool:
+    """Block a line reported lost or stolen, once (the call carries the
+    request's id, so a retry is harmless)."""
+    return replacement_line_block(replacement_id=replacement_id)

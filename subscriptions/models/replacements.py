@@ -69,8 +69,8 @@ class ReplacementRequest(models.Model):
     the SM-DP+ and the network are called with it so a retry is harmless.
     Each step's moment is kept for the customer's timeline. The identity
     code is stored only as a keyed hash. ``block_requested`` records that a
-    lost or stolen line is to be blocked on the network; the network call
-    itself is made by the fulfilment worker through the network interface.
+    lost or stolen line is to be blocked on the network; a worker blocks it
+    through the network interface and sets ``blocked_at``.
     """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -89,6 +89,16 @@ class ReplacementRequest(models.Model):
     review_cause = models.CharField(_("review because"), max_length=20, choices=ReviewCause.choices, blank=True)
     needs_document_review = models.BooleanField(_("identity document to be reviewed"), default=False)
     block_requested = models.BooleanField(_("line to be blocked"), default=False)
+    blocked_at = models.DateTimeField(_("blocked on the network"), null=True, blank=True)
+    # For a lost or stolen phone: the document support approved (or rejected).
+    identity_document = models.ForeignKey(
+        "accounts.IdentityDocument",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("identity document"),
+    )
     fee_ore = models.PositiveIntegerField(_("fee (øre, VAT included)"), null=True, blank=True)
     why = models.CharField(_("why it stopped, was rejected or failed"), max_length=300, blank=True)
 

@@ -40,11 +40,12 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from accounts.messaging import email_send, sms_send
-from accounts.models import User
+from accounts.models import IdentityDocument, User
 from portal.support import support_contact_get
 from subscriptions.errors import CustomerError, TransitionNotAllowed
 from subscriptions.models import Line, Order, ReplacementReason, ReplacementRequest, ReplacementStatus, ReviewCause
 from subscriptions.models.replacements import OPEN_STATUSES, STOPPABLE_STATUSES, TRANSITIONS
+from subscriptions.network import get_network
 from subscriptions.services.audit import audit_record
 
 S = ReplacementStatus
@@ -147,6 +148,7 @@ def replacement_request(*, line: Line, by: User, reason: str, idempotency_key: s
                 )
                 _move(replacement, S.REVIEW, by=by, action="replacement_review")
                 _notices_send(replacement, text_the_line=False)
+                _line_block_queue(replacement)
     except IntegrityError:
         found = ReplacementRequest.objects.filter(requested_by=by, idempotency_key=key).first()
         if found is not None:
@@ -427,3 +429,65 @@ def _notices_send(replacement: ReplacementRequest, *, text_the_line: bool) -> No
             sms_send(
                 to=replacement.line.number, body=render_to_string("emails/replacement_notice_sms.txt", context).strip()
             )
+
+
+# --- a lost or stolen phone: block the line, review the identity document ----------
+
+
+def _line_block_queue(replacement: ReplacementRequest) -> None:
+    from subscriptions.tasks import block_line_for_replacement
+
+    replacement_id = replacement.pk
+    transaction.on_commit(lambda: block_line_for_replacement.delay(replacement_id))
+
+
+def replacement_line_block(*, replacement_id: int) -> bool:
+    """Block on the network the line of a request for a lost or stolen phone,
+    once: the call carries the request's id (a retry is harmless), then the
+    moment is recorded with a conditional update and an audit row. False if
+    there was nothing to do. The network's errors are raised: the task
+    retries NetworkUnavailable."""
+    replacement = ReplacementRequest.objects.select_related("line").get(pk=replacement_id)
+    if not replacement.block_requested or replacement.blocked_at is not None:
+        return False
+    get_network().block_line(msisdn=replacement.line.number, request_id=f"{replacement.public_id}-block")
+    with transaction.atomic():
+        blocked = ReplacementRequest.objects.filter(pk=replacement.pk, blocked_at__isnull=True).update(
+            blocked_at=timezone.now()
+        )
+        if blocked:
+            audit_record(
+                line=replacement.line,
+                action="line_blocked",
+                by=None,
+                reason="phone lost or stolen",
+                data={"replacement": str(replacement.public_id)},
+            )
+    return bool(blocked)
+
+
+def replacement_document_decided(*, document: IdentityDocument) -> ReplacementRequest | None:
+    """Support decided an identity document uploaded for a replacement: the
+    owner's request waiting for it (a lost or stolen phone) goes on when it is
+    approved, and is rejected, with the document's reason, when it is not.
+    Called inside the deciding transaction, so both move together."""
+    if document.purpose != IdentityDocument.Purpose.REPLACEMENT:
+        return None
+    waiting = (
+        ReplacementRequest.objects.select_for_update()
+        .filter(
+            requested_by=document.owner_id,
+            status=S.REVIEW,
+            review_cause=ReviewCause.LOST_OR_STOLEN,
+            requested_at__lte=document.uploaded_at,
+        )
+        .order_by("-requested_at")
+        .first()
+    )
+    if waiting is None or document.decided_by is None:
+        return None
+    waiting.identity_document = document
+    waiting.save(update_fields=["identity_document"])
+    if document.status == IdentityDocument.Status.APPROVED:
+        return replacement_review_approve(replacement=waiting, by=document.decided_by)
+    return replacement_reject(replacement=waiting, by=document.decided_by, why=str(document.get_reason_display() or ""))

@@ -11,7 +11,10 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from accounts.identity import identity_document_approve, identity_document_reject
+from accounts.models import IdentityDocument
 from sandbox.models import SandboxOutcome
+from sandbox.network import network_history, network_subscriber
 from subscriptions.errors import CustomerError, TransitionNotAllowed
 from subscriptions.models import (
     AuditEvent,
@@ -30,13 +33,14 @@ from subscriptions.services.replacements import (
     WrongCode,
     replacement_code_check,
     replacement_code_send,
+    replacement_line_block,
     replacement_request,
     replacement_review_approve,
     replacement_stop_by_link,
     replacement_stop_token,
     replacements_cooling_off_end,
 )
-from tests.factories import LineFactory
+from tests.factories import LineFactory, UserFactory
 from tests.subscriptions.services.test_orders import settle
 
 pytestmark = pytest.mark.django_db
@@ -352,3 +356,85 @@ def test_a_finished_request_cannot_move_again(line, customer, verified):
         from subscriptions.services.replacements import _locked, _move
 
         _move(_locked(replacement), S.READY, by=None, action="x")
+
+
+# --- a lost or stolen phone: the block and the identity document ------------------------
+
+
+def lost_phone_request(line, customer, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        return replacement_request(line=line, by=customer, reason=ReplacementReason.LOST_OR_STOLEN, idempotency_key="k")
+
+
+def test_a_lost_phone_blocks_the_line_on_the_network_once(line, customer, django_capture_on_commit_callbacks):
+    replacement = lost_phone_request(line, customer, django_capture_on_commit_callbacks)
+
+    replacement.refresh_from_db()
+    assert replacement.blocked_at is not None
+    subscriber = network_subscriber(msisdn=line.number)
+    assert subscriber is not None and subscriber.blocked
+    # A retried task changes nothing and calls nothing again.
+    assert replacement_line_block(replacement_id=replacement.pk) is False
+    assert [request.action for request in network_history(msisdn=line.number)] == ["block"]
+    assert AuditEvent.objects.filter(line=line, action="line_blocked").count() == 1
+
+
+def test_a_new_phone_blocks_nothing(line, customer, verified):
+    replacement = verified(line, customer)
+
+    assert replacement.blocked_at is None
+    assert network_history(msisdn=line.number) == []
+
+
+def document_for(customer, **changes):
+    defaults = {
+        "owner": customer,
+        "kind": IdentityDocument.Kind.PASSPORT,
+        "purpose": IdentityDocument.Purpose.REPLACEMENT,
+        "content_type": "image/jpeg",
+        "size": 1000,
+    }
+    return IdentityDocument.objects.create(**{**defaults, **changes})
+
+
+def test_support_approving_the_document_lets_the_lost_phone_request_go_on(
+    line, customer, django_capture_on_commit_callbacks
+):
+    replacement = lost_phone_request(line, customer, django_capture_on_commit_callbacks)
+    document = document_for(customer)
+    agent = UserFactory(is_staff=True)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        identity_document_approve(document=document, by=agent)
+
+    replacement.refresh_from_db()
+    assert replacement.status == S.READY  # the first replacement is free, and reviewed: no cooling-off
+    assert replacement.identity_document == document
+    assert replacement.reviewed_by == agent
+
+
+def test_support_rejecting_the_document_rejects_the_request_with_its_reason(
+    line, customer, django_capture_on_commit_callbacks
+):
+    replacement = lost_phone_request(line, customer, django_capture_on_commit_callbacks)
+    document = document_for(customer)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        identity_document_reject(
+            document=document, by=UserFactory(is_staff=True), reason=IdentityDocument.Reason.EXPIRED
+        )
+
+    replacement.refresh_from_db()
+    assert replacement.status == S.REJECTED
+    assert replacement.why == str(IdentityDocument.Reason.EXPIRED.label)
+
+
+def test_a_document_for_another_purpose_leaves_the_request_waiting(line, customer, django_capture_on_commit_callbacks):
+    replacement = lost_phone_request(line, customer, django_capture_on_commit_callbacks)
+
+    identity_document_approve(
+        document=document_for(customer, purpose=IdentityDocument.Purpose.NEW_LINE), by=UserFactory(is_staff=True)
+    )
+
+    replacement.refresh_from_db()
+    assert replacement.status == S.REVIEW
