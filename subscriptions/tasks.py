@@ -7,11 +7,14 @@ import smtplib
 
 from celery import shared_task
 
+from subscriptions.network import NetworkUnavailable
 from subscriptions.services.autorenew import auto_renew_charge_run, auto_renew_sweep
 from subscriptions.services.esim_install import esim_code_email_send, esim_confirmation_code_send
 from subscriptions.services.lines import lines_expire_lapsed
+from subscriptions.services.provisioning import esim_stock_alert_send, provisioning_queue_due, provisioning_run
 from subscriptions.services.receipts import receipt_email_send, receipts_email_due
 from subscriptions.services.reconcile import orders_reconcile
+from subscriptions.smdp import SmdpUnavailable
 
 TRANSIENT_MAIL = (smtplib.SMTPException, OSError)
 
@@ -76,3 +79,29 @@ def send_esim_code_email(code_view_id: int) -> bool:
 def send_esim_confirmation_code(profile_id: int, user_id: int) -> bool:
     """Make and email a profile's confirmation code, once."""
     return esim_confirmation_code_send(profile_id=profile_id, user_id=user_id)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(SmdpUnavailable, NetworkUnavailable),
+    retry_backoff=10,
+    retry_backoff_max=600,
+    max_retries=12,
+)
+def provision_esim(job_id: int) -> str:
+    """Give a line its new eSIM profile: the steps not done yet. Retried with
+    backoff while the SM-DP+ or the network cannot be reached; after the
+    last retry the sweep queues it again."""
+    return provisioning_run(job_id=job_id).status
+
+
+@shared_task(acks_late=True)
+def provision_waiting_esims() -> int:
+    """Run by beat: queue again the jobs waiting for stock or left unfinished."""
+    return provisioning_queue_due()
+
+
+@shared_task(autoretry_for=TRANSIENT_MAIL, retry_backoff=30, retry_backoff_max=3600, max_retries=8)
+def send_esim_stock_alert(available: int) -> None:
+    """Tell support that eSIM stock is low (once per crossing)."""
+    esim_stock_alert_send(available=available)

@@ -23,6 +23,7 @@ from subscriptions.models.orders import Order, OrderKind, OrderStatus, PaymentMe
 from subscriptions.models.payments import EventResult, PaymentEvent, PaymentState
 from subscriptions.models.plans import Plan, PlanKind, PlanPeriod
 from subscriptions.models.promotions import DiscountKind, PromoCode, PromoUse
+from subscriptions.models.provisioning import EsimStockWatch, ProvisioningJob, ProvisioningStatus
 from subscriptions.models.receipts import Receipt, ReceiptSequence
 from subscriptions.models.usage import CdrImport, UsageKind, UsageRecord
 from subscriptions.models.vouchers import (
@@ -48,6 +49,7 @@ __all__ = [
     "EsimConfirmationCode",
     "EsimProfile",
     "EsimState",
+    "EsimStockWatch",
     "EventResult",
     "InventoryBatch",
     "LedgerEntry",
@@ -65,6 +67,8 @@ __all__ = [
     "PlanPeriod",
     "PromoCode",
     "PromoUse",
+    "ProvisioningJob",
+    "ProvisioningStatus",
     "Receipt",
     "ReceiptSequence",
     "RedemptionResult",
