@@ -381,6 +381,10 @@ SUPPORT_EMAIL = os.environ.get("SUPPORT_EMAIL", "kundeservice@nordlys.test")
 # A provisioning job not moved on for this long (its worker died and its
 # retries ran out) is queued again by the sweep.
 PROVISIONING_STALE_AFTER_SECONDS = 600
+# A customer ordering a new line is offered this many free numbers from the
+# pool, kept for them (shown to no one else) this long.
+NEW_LINE_NUMBERS_OFFERED = 3
+NEW_LINE_OFFER_MINUTES = 15
 
 # What a customer may top up by card, in øre.
 TOPUP_MIN_ORE = 50_00

@@ -1,3 +1,12 @@
 """The support admin for the operator's data, one module per area."""
 
-from subscriptions.admin import autorenew, esim_install, imports, lines, orders, promotions, vouchers  # noqa: F401
+from subscriptions.admin import (  # noqa: F401
+    autorenew,
+    esim_install,
+    imports,
+    lines,
+    new_lines,
+    orders,
+    promotions,
+    vouchers,
+)

@@ -19,6 +19,7 @@ from subscriptions.models.esim import (
 )
 from subscriptions.models.ledger import LedgerEntry, LedgerKind
 from subscriptions.models.lines import TRANSITIONS, Line, LineStatus, ServicePeriod
+from subscriptions.models.new_lines import NewLineRequest, NumberBatch, PoolNumber
 from subscriptions.models.orders import Order, OrderKind, OrderStatus, PaymentMethod
 from subscriptions.models.payments import EventResult, PaymentEvent, PaymentState
 from subscriptions.models.plans import Plan, PlanKind, PlanPeriod
@@ -56,6 +57,8 @@ __all__ = [
     "LedgerKind",
     "Line",
     "LineStatus",
+    "NewLineRequest",
+    "NumberBatch",
     "Order",
     "OrderKind",
     "OrderStatus",
@@ -65,6 +68,7 @@ __all__ = [
     "Plan",
     "PlanKind",
     "PlanPeriod",
+    "PoolNumber",
     "PromoCode",
     "PromoUse",
     "ProvisioningJob",

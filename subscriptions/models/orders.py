@@ -18,6 +18,7 @@ from subscriptions.models.plans import Plan
 class OrderKind(models.TextChoices):
     RENEWAL = "renewal", _("Renewal")
     TOPUP = "topup", _("Top-up")
+    NEW_LINE = "new_line", _("New line")
 
 
 class OrderStatus(models.TextChoices):
