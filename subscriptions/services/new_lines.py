@@ -50,13 +50,27 @@ from subscriptions.models import (
 )
 from subscriptions.services.audit import audit_record
 from subscriptions.services.checkout import Billing, OrderRequest, order_place
-from subscriptions.services.inventory import InventoryFileAlreadyImported, InventoryFileRejected, RowError
+from subscriptions.services.inventory import InventoryFileRejected, RowError
 from subscriptions.services.lines import line_add_period
 from subscriptions.services.provisioning import provisioning_start
 
 logger = logging.getLogger(__name__)
 
 NORWAY = "+47"
+
+
+class NumberFileAlreadyImported(CustomerError):
+    """The very same number-pool file (by its SHA-256) was uploaded before."""
+
+    def __init__(self, batch: NumberBatch) -> None:
+        self.batch = batch
+        super().__init__(
+            _(
+                "This file was already uploaded as “%(filename)s” (%(count)d numbers added); "
+                "nothing was added this time."
+            )
+            % {"filename": batch.filename, "count": batch.number_count}
+        )
 
 
 # --- the pool ------------------------------------------------------------------------------
@@ -69,7 +83,7 @@ def number_pool_import(*, filename: str, content: bytes, by: User | None) -> Num
     sha256 = hashlib.sha256(content).hexdigest()
     earlier = NumberBatch.objects.filter(sha256=sha256).first()
     if earlier is not None:
-        raise InventoryFileAlreadyImported(earlier)  # type: ignore[arg-type]
+        raise NumberFileAlreadyImported(earlier)
     numbers: list[str] = []
     errors: list[RowError] = []
     try:
