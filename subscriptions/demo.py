@@ -58,6 +58,7 @@ from subscriptions.models import (
 from subscriptions.periods import DAYS, MONTHS, OSLO, add_months, period_end
 from subscriptions.services.audit import audit_record
 from subscriptions.services.lines import line_add_period, line_set_low_balance_threshold, line_transition
+from subscriptions.services.new_lines import NumberFileAlreadyImported, number_pool_import
 from subscriptions.services.voucher_codes import code_format
 from subscriptions.services.vouchers import voucher_batch_create
 
@@ -460,6 +461,7 @@ class DemoLinesResult:
     plans_created: int = 0
     lines_created: list[DemoLine] = field(default_factory=list)
     spare_profiles_created: int = 0
+    pool_numbers_created: int = 0
 
 
 @transaction.atomic
@@ -515,7 +517,24 @@ def demo_lines_seed(*, now: datetime | None = None, fresh: bool = False) -> Demo
 
     result.spare_profiles_created = _add_profiles(batch, SPARE_PROFILES)
     InventoryBatch.objects.filter(pk=batch.pk).update(profile_count=batch.profiles.count())
+    result.pool_numbers_created = _add_pool_numbers()
     return result
+
+
+# --- the number pool: free numbers a new line can get ------------------------------------
+
+POOL_FILENAME = "nordlys-demo-number-pool.csv"
+POOL_NUMBERS = ("+4745001201", "+4745001202", "+4745001203", "+4745001204", "+4745001205", "+4798701301")
+
+
+def _add_pool_numbers() -> int:
+    """Import the demo's number-pool file once (a second time is the same
+    file, recognised by its SHA-256, and adds nothing)."""
+    content = ("number\n" + "\n".join(POOL_NUMBERS) + "\n").encode()
+    try:
+        return number_pool_import(filename=POOL_FILENAME, content=content, by=None).number_count
+    except NumberFileAlreadyImported:
+        return 0
 
 
 # The moves that take a line of each status to quarantine.

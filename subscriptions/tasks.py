@@ -11,9 +11,11 @@ from subscriptions.network import NetworkUnavailable
 from subscriptions.services.autorenew import auto_renew_charge_run, auto_renew_sweep
 from subscriptions.services.esim_install import esim_code_email_send, esim_confirmation_code_send
 from subscriptions.services.lines import lines_expire_lapsed
+from subscriptions.services.provisioning import esim_stock_alert_send, provisioning_queue_due, provisioning_run
 from subscriptions.services.receipts import receipt_email_send, receipts_email_due
 from subscriptions.services.reconcile import orders_reconcile
 from subscriptions.services.replacements import replacement_line_block, replacements_cooling_off_end
+from subscriptions.smdp import SmdpUnavailable
 
 TRANSIENT_MAIL = (smtplib.SMTPException, OSError)
 
@@ -92,3 +94,29 @@ def block_line_for_replacement(replacement_id: int) -> bool:
     """Block a line reported lost or stolen, once (the call carries the
     request's id, so a retry is harmless)."""
     return replacement_line_block(replacement_id=replacement_id)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(SmdpUnavailable, NetworkUnavailable),
+    retry_backoff=10,
+    retry_backoff_max=600,
+    max_retries=12,
+)
+def provision_esim(job_id: int) -> str:
+    """Give a line its new eSIM profile: the steps not done yet. Retried with
+    backoff while the SM-DP+ or the network cannot be reached; after the
+    last retry the sweep queues it again."""
+    return provisioning_run(job_id=job_id).status
+
+
+@shared_task(acks_late=True)
+def provision_waiting_esims() -> int:
+    """Run by beat: queue again the jobs waiting for stock or left unfinished."""
+    return provisioning_queue_due()
+
+
+@shared_task(autoretry_for=TRANSIENT_MAIL, retry_backoff=30, retry_backoff_max=3600, max_retries=8)
+def send_esim_stock_alert(available: int) -> None:
+    """Tell support that eSIM stock is low (once per crossing)."""
+    esim_stock_alert_send(available=available)

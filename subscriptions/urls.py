@@ -9,6 +9,7 @@ from subscriptions.views import (
     esim_install,
     esim_notify,
     lines,
+    new_lines,
     payments,
     receipts,
     replacements,
@@ -18,6 +19,8 @@ from subscriptions.views import (
 
 # /lines/
 urlpatterns = [
+    path("new/", new_lines.new_line_start, name="new_line_start"),
+    path("new/<uuid:public_id>/", new_lines.new_line_detail, name="new_line_detail"),
     path("<int:line_id>/", lines.line_detail, name="line_detail"),
     path("<int:line_id>/usage/", lines.line_usage, name="line_usage"),
     path("<int:line_id>/spending/", lines.line_spending, name="line_spending"),

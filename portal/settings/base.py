@@ -282,6 +282,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "subscriptions.tasks.email_unsent_receipts",
         "schedule": timedelta(minutes=5),
     },
+    "Provision eSIMs waiting for stock or left unfinished": {
+        "task": "subscriptions.tasks.provision_waiting_esims",
+        "schedule": timedelta(minutes=5),
+    },
     "Delete identity document files past their retention": {
         "task": "accounts.tasks.delete_expired_identity_files",
         "schedule": timedelta(hours=1),
@@ -374,6 +378,17 @@ SANDBOX_NETWORK_PROVIDER = {"sandbox": "subscriptions.network.sandbox.SandboxNet
 NETWORK_URL = os.environ.get("NETWORK_URL", "")
 NETWORK_TOKEN = os.environ.get("NETWORK_TOKEN", "")
 NETWORK_TIMEOUT_SECONDS = 15
+# Support get an email when the eSIM profiles AVAILABLE in stock fall below
+# this many (once per crossing), at this address.
+ESIM_STOCK_ALERT_BELOW = int(os.environ.get("ESIM_STOCK_ALERT_BELOW", "20"))
+SUPPORT_EMAIL = os.environ.get("SUPPORT_EMAIL", "kundeservice@nordlys.test")
+# A provisioning job not moved on for this long (its worker died and its
+# retries ran out) is queued again by the sweep.
+PROVISIONING_STALE_AFTER_SECONDS = 600
+# A customer ordering a new line is offered this many free numbers from the
+# pool, kept for them (shown to no one else) this long.
+NEW_LINE_NUMBERS_OFFERED = 3
+NEW_LINE_OFFER_MINUTES = 15
 
 # What a customer may top up by card, in øre.
 TOPUP_MIN_ORE = 50_00

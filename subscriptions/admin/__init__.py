@@ -5,6 +5,7 @@ from subscriptions.admin import (  # noqa: F401
     esim_install,
     imports,
     lines,
+    new_lines,
     orders,
     promotions,
     replacements,

@@ -19,10 +19,12 @@ from subscriptions.models.esim import (
 )
 from subscriptions.models.ledger import LedgerEntry, LedgerKind
 from subscriptions.models.lines import TRANSITIONS, Line, LineStatus, ServicePeriod
+from subscriptions.models.new_lines import NewLineRequest, NumberBatch, PoolNumber
 from subscriptions.models.orders import Order, OrderKind, OrderStatus, PaymentMethod
 from subscriptions.models.payments import EventResult, PaymentEvent, PaymentState
 from subscriptions.models.plans import Plan, PlanKind, PlanPeriod
 from subscriptions.models.promotions import DiscountKind, PromoCode, PromoUse
+from subscriptions.models.provisioning import EsimStockWatch, ProvisioningJob, ProvisioningStatus
 from subscriptions.models.receipts import Receipt, ReceiptSequence
 from subscriptions.models.replacements import (
     ReplacementReason,
@@ -55,12 +57,15 @@ __all__ = [
     "EsimConfirmationCode",
     "EsimProfile",
     "EsimState",
+    "EsimStockWatch",
     "EventResult",
     "InventoryBatch",
     "LedgerEntry",
     "LedgerKind",
     "Line",
     "LineStatus",
+    "NewLineRequest",
+    "NumberBatch",
     "Order",
     "OrderKind",
     "OrderStatus",
@@ -70,8 +75,11 @@ __all__ = [
     "Plan",
     "PlanKind",
     "PlanPeriod",
+    "PoolNumber",
     "PromoCode",
     "PromoUse",
+    "ProvisioningJob",
+    "ProvisioningStatus",
     "Receipt",
     "ReceiptSequence",
     "RedemptionResult",

@@ -12,6 +12,9 @@ from subscriptions.models.lines import Line
 
 class EsimState(models.TextChoices):
     AVAILABLE = "available", _("Available")
+    # Taken from stock for a line and being prepared at the SM-DP+: not yet
+    # shown to the customer (subscriptions.services.provisioning).
+    RESERVED = "reserved", _("Being prepared")
     ASSIGNED = "assigned", _("Assigned")
     INSTALLED = "installed", _("Installed")
     RELEASED = "released", _("Released")

@@ -20,6 +20,7 @@ class OrderKind(models.TextChoices):
     RENEWAL = "renewal", _("Renewal")
     TOPUP = "topup", _("Top-up")
     REPLACEMENT = "replacement", _("eSIM replacement")
+    NEW_LINE = "new_line", _("New line")
 
 
 class OrderStatus(models.TextChoices):

@@ -24,6 +24,7 @@ from subscriptions.csv_files import CsvRow, UnreadableCsvFile, read_csv
 from subscriptions.errors import CustomerError
 from subscriptions.iccid import is_valid_iccid
 from subscriptions.models import EsimProfile, InventoryBatch
+from subscriptions.services.provisioning import provisioning_queue_due
 
 logger = logging.getLogger(__name__)
 
@@ -283,6 +284,8 @@ def inventory_import(*, filename: str, content: bytes, by: User | None) -> Inven
             _("Another upload added some of these profiles at the same moment. Upload the file again.")
         ) from None
     batch.profiles_skipped = len(profiles) - len(new)
+    # Jobs waiting for stock go on once the new profiles are committed.
+    transaction.on_commit(provisioning_queue_due, robust=True)
     logger.info(
         "inventory batch %s from %r: %d profiles added, %d already in stock",
         batch.pk,

@@ -52,7 +52,7 @@ def receipt_issue(*, order: Order, now: datetime) -> Receipt:
     sequence = ReceiptSequence.objects.select_for_update().get(year=year)
     sequence.last_number += 1
     sequence.save(update_fields=["last_number"])
-    rate = VAT_RATE_PERCENT if order.kind in (OrderKind.RENEWAL, OrderKind.REPLACEMENT) else 0
+    rate = 0 if order.kind == OrderKind.TOPUP else VAT_RATE_PERCENT
     period = order.period
     plan = order.plan
     return Receipt.objects.create(

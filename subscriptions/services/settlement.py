@@ -167,7 +167,9 @@ def order_refresh(*, order: Order) -> Order:
 
 def order_fulfil(*, order: Order) -> None:
     """Give the customer what a paid order bought: one period, one top-up or
-    a replacement request's fee, one receipt, the receipt email once the transaction commits. The caller
+    a replacement request's fee, one receipt, the receipt email once the
+    transaction commits; a new line's eSIM is started (it gets its period
+    when the eSIM is ready). The caller
     holds the order's lock; CustomerError if the line cannot take it now."""
     now = timezone.now()
     if order.kind == OrderKind.RENEWAL:
@@ -177,6 +179,11 @@ def order_fulfil(*, order: Order) -> None:
         )
     elif order.kind == OrderKind.REPLACEMENT:
         replacement_fee_paid(order=order)
+    elif order.kind == OrderKind.NEW_LINE:
+        # The new-line module uses the checkout, which uses this one.
+        from subscriptions.services.new_lines import new_line_fulfil
+
+        new_line_fulfil(order=order)
     else:
         # Checked again here, not only at checkout: the line may have been
         # cancelled while its owner was on the provider's page, and money

@@ -34,7 +34,8 @@ class Command(BaseCommand):
             self.stdout.write(f"created  line {line.number:<17} {line.owner_email:<28} {line.story}")
         self.stdout.write(
             f"plans: {result.plans_created} created; lines: {len(result.lines_created)} created; "
-            f"spare eSIM profiles: {result.spare_profiles_created} created"
+            f"spare eSIM profiles: {result.spare_profiles_created} created; "
+            f"numbers in the pool: {result.pool_numbers_created} added"
         )
         offers = demo_offers_seed()
         if offers.promo_created:
