@@ -7,12 +7,26 @@ from typing import Any
 
 from accounts.identity import identity_document_decided
 from accounts.models import IdentityDocument
-from subscriptions.services.replacements import replacement_document_decided
+from subscriptions.models import ProvisioningJob
+from subscriptions.services.new_lines import new_line_activate
+from subscriptions.services.provisioning import provisioning_ready, provisioning_stopped
+from subscriptions.services.replacements import replacement_document_decided, replacement_provisioning_finished
 
 
 def _identity_document_decided(sender: Any, document: IdentityDocument, **kwargs: Any) -> None:
     replacement_document_decided(document=document)
 
 
+def _provisioning_finished(sender: Any, job: ProvisioningJob, **kwargs: Any) -> None:
+    replacement_provisioning_finished(job=job)
+
+
+def _provisioning_ready_for_a_new_line(sender: Any, job: ProvisioningJob, **kwargs: Any) -> None:
+    new_line_activate(line=job.line)
+
+
 def connect() -> None:
     identity_document_decided.connect(_identity_document_decided, dispatch_uid="subscriptions-replacement-document")
+    provisioning_ready.connect(_provisioning_ready_for_a_new_line, dispatch_uid="subscriptions-new-line-ready")
+    provisioning_ready.connect(_provisioning_finished, dispatch_uid="subscriptions-replacement-ready")
+    provisioning_stopped.connect(_provisioning_finished, dispatch_uid="subscriptions-replacement-stopped")

@@ -9,10 +9,10 @@ A signed-in customer:
 3. has an identity document for a new line approved by support;
 4. pays (``new_line_checkout``): the line is made PENDING with the number,
    and paid for through the usual checkout as an order of kind NEW_LINE;
-5. the paid order starts provisioning (``new_line_fulfil``, from
-   ``order_fulfil``); when the eSIM is ready the line gets its first period
-   of the plan and becomes ACTIVE (``new_line_activate``), so the paid time
-   starts when the customer can use it.
+5. the paid order starts provisioning (``order_fulfil`` in settlement.py);
+   when the eSIM is ready the line gets its first period of the plan and
+   becomes ACTIVE (``new_line_activate``, on the provisioning worker's
+   ``provisioning_ready``), so the paid time starts when the customer can use it.
 """
 
 from __future__ import annotations
@@ -52,7 +52,6 @@ from subscriptions.services.audit import audit_record
 from subscriptions.services.checkout import Billing, OrderRequest, order_place
 from subscriptions.services.inventory import InventoryFileRejected, RowError
 from subscriptions.services.lines import line_add_period
-from subscriptions.services.provisioning import provisioning_start
 
 logger = logging.getLogger(__name__)
 
@@ -249,18 +248,12 @@ def _line_for(request: NewLineRequest) -> Line:
     return locked.line
 
 
-def new_line_fulfil(*, order: Order) -> ProvisioningJob:
-    """The new line is paid: start preparing its eSIM (once per line)."""
-    line = Line.objects.select_for_update().get(pk=order.line_id)
-    if line.status != LineStatus.PENDING:
-        raise CustomerError(_("This line is not waiting for its first payment."))
-    return provisioning_start(line=line, replacing=None, key=f"new-line:{line.pk}")
-
-
 def new_line_activate(*, line: Line) -> None:
     """The line's first eSIM is ready: its first period of the plan it was
-    paid for starts now, and the line becomes ACTIVE. A pending line with
-    no paid new-line order is left as it is."""
+    paid for starts now, and the line becomes ACTIVE. A line that is not
+    pending, or has no paid new-line order, is left as it is."""
+    if line.status != LineStatus.PENDING:
+        return
     order = (
         Order.objects.filter(line=line, kind=OrderKind.NEW_LINE, status=OrderStatus.PAID, period=None)
         .select_related("plan")

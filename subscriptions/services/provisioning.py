@@ -57,7 +57,6 @@ from subscriptions.models import (
     EsimState,
     EsimStockWatch,
     Line,
-    LineStatus,
     ProvisioningJob,
     ProvisioningStatus,
 )
@@ -276,12 +275,8 @@ def _ready(job: ProvisioningJob) -> ProvisioningJob:
                 data={"iccid": job.profile.iccid, "job": str(job.public_id)},
             )
             job.refresh_from_db()
-            line = Line.objects.get(pk=job.line_id)
-            if line.status == LineStatus.PENDING:
-                # Imported here: the new-line module starts jobs through this one.
-                from subscriptions.services.new_lines import new_line_activate
-
-                new_line_activate(line=line)
+            # A new line starts its paid time and a replacement is done
+            # (subscriptions/receivers.py), in this transaction.
             provisioning_ready.send(sender=ProvisioningJob, job=job)
     job.refresh_from_db()
     return job

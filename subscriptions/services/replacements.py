@@ -26,6 +26,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import uuid
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -43,10 +44,22 @@ from accounts.messaging import email_send, sms_send
 from accounts.models import IdentityDocument, User
 from portal.support import support_contact_get
 from subscriptions.errors import CustomerError, TransitionNotAllowed
-from subscriptions.models import Line, Order, ReplacementReason, ReplacementRequest, ReplacementStatus, ReviewCause
+from subscriptions.models import (
+    EsimProfile,
+    EsimState,
+    Line,
+    Order,
+    ProvisioningJob,
+    ProvisioningStatus,
+    ReplacementReason,
+    ReplacementRequest,
+    ReplacementStatus,
+    ReviewCause,
+)
 from subscriptions.models.replacements import OPEN_STATUSES, STOPPABLE_STATUSES, TRANSITIONS
 from subscriptions.network import get_network
 from subscriptions.services.audit import audit_record
+from subscriptions.services.provisioning import provisioning_start
 
 S = ReplacementStatus
 CODE_ATTEMPTS = 3
@@ -98,6 +111,50 @@ def _move(replacement: ReplacementRequest, to: str, *, by: User | None, action: 
         reason=why,
         data={"replacement": str(replacement.public_id), "from": before, "to": to},
     )
+    if to == S.READY:
+        _fulfilment_start(replacement)
+
+
+# --- fulfilment: a new profile by the provisioning worker -------------------------------
+
+IN_USE = (EsimState.ASSIGNED, EsimState.RELEASED, EsimState.INSTALLED)
+
+
+def _provisioning_key(replacement: ReplacementRequest) -> str:
+    return f"replacement:{replacement.public_id}"
+
+
+def _fulfilment_start(replacement: ReplacementRequest) -> None:
+    """Hand the request to the provisioning worker (subscriptions/services/
+    provisioning.py): a new profile from stock, the old one disabled once the
+    new one is confirmed, the number moved to it. Its key is the request's,
+    so a second start is the same job."""
+    current = (
+        EsimProfile.objects.filter(line=replacement.line, state__in=IN_USE).order_by("-assigned_at", "-id").first()
+    )
+    provisioning_start(line=replacement.line, replacing=current, key=_provisioning_key(replacement))
+
+
+def replacement_provisioning_finished(*, job: ProvisioningJob) -> ReplacementRequest | None:
+    """The provisioning worker finished a request's job (inside its
+    transaction): ready to install makes the request fulfilled; a job that
+    stopped fails it, with why and what to do (call support)."""
+    prefix, _colon, public_id = job.key.partition(":")
+    try:
+        public_id = str(uuid.UUID(public_id))
+    except ValueError:
+        return None
+    if prefix != "replacement":
+        return None
+    replacement = ReplacementRequest.objects.select_for_update().filter(public_id=public_id).first()
+    if replacement is None or replacement.status != S.READY:
+        return None
+    if job.status == ProvisioningStatus.READY:
+        _move(replacement, S.FULFILLED, by=None, action="replacement_fulfilled")
+    else:
+        why = _("We could not prepare the new eSIM. Call customer service and we will finish it for you.")
+        _move(replacement, S.FAILED, by=None, action="replacement_failed", why=why)
+    return replacement
 
 
 def replacement_request(*, line: Line, by: User, reason: str, idempotency_key: str) -> ReplacementRequest:

@@ -29,6 +29,7 @@ from subscriptions.models import (
     EventResult,
     LedgerKind,
     Line,
+    LineStatus,
     Order,
     OrderKind,
     OrderStatus,
@@ -40,6 +41,7 @@ from subscriptions.payments import PaymentProviderError, PaymentUpdate, get_prov
 from subscriptions.services.audit import audit_record
 from subscriptions.services.ledger import ledger_add
 from subscriptions.services.lines import line_add_period
+from subscriptions.services.provisioning import provisioning_start
 from subscriptions.services.receipts import receipt_email_queue, receipt_issue
 from subscriptions.services.replacements import replacement_fee_paid
 
@@ -165,6 +167,15 @@ def order_refresh(*, order: Order) -> Order:
     return order
 
 
+def _new_line_fulfil(order: Order) -> None:
+    """A new line is paid: start preparing its eSIM (once per line); it gets
+    its first period when the eSIM is ready (new_lines.new_line_activate)."""
+    line = Line.objects.select_for_update().get(pk=order.line_id)
+    if line.status != LineStatus.PENDING:
+        raise CustomerError(_("This line is not waiting for its first payment."))
+    provisioning_start(line=line, replacing=None, key=f"new-line:{line.pk}")
+
+
 def order_fulfil(*, order: Order) -> None:
     """Give the customer what a paid order bought: one period, one top-up or
     a replacement request's fee, one receipt, the receipt email once the
@@ -180,10 +191,7 @@ def order_fulfil(*, order: Order) -> None:
     elif order.kind == OrderKind.REPLACEMENT:
         replacement_fee_paid(order=order)
     elif order.kind == OrderKind.NEW_LINE:
-        # The new-line module uses the checkout, which uses this one.
-        from subscriptions.services.new_lines import new_line_fulfil
-
-        new_line_fulfil(order=order)
+        _new_line_fulfil(order)
     else:
         # Checked again here, not only at checkout: the line may have been
         # cancelled while its owner was on the provider's page, and money

@@ -18,6 +18,7 @@ from sandbox.network import network_history, network_subscriber
 from subscriptions.errors import CustomerError, TransitionNotAllowed
 from subscriptions.models import (
     AuditEvent,
+    EsimState,
     Order,
     OrderKind,
     OrderStatus,
@@ -40,7 +41,7 @@ from subscriptions.services.replacements import (
     replacement_stop_token,
     replacements_cooling_off_end,
 )
-from tests.factories import LineFactory, UserFactory
+from tests.factories import EsimProfileFactory, LineFactory, UserFactory
 from tests.subscriptions.services.test_orders import settle
 
 pytestmark = pytest.mark.django_db
@@ -438,3 +439,38 @@ def test_a_document_for_another_purpose_leaves_the_request_waiting(line, custome
 
     replacement.refresh_from_db()
     assert replacement.status == S.REVIEW
+
+
+# --- fulfilment by the provisioning worker ----------------------------------------------
+
+
+def test_a_ready_request_gets_a_new_profile_and_the_old_one_is_disabled(
+    line, customer, verified, django_capture_on_commit_callbacks
+):
+    old = EsimProfileFactory(line=line, state=EsimState.INSTALLED)
+    new = EsimProfileFactory()  # the stock
+    replacement = verified(line, customer)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        replacements_cooling_off_end(now=replacement.cooling_off_until)
+
+    replacement.refresh_from_db()
+    old.refresh_from_db()
+    new.refresh_from_db()
+    assert replacement.status == S.FULFILLED
+    assert (new.line_id, new.state) == (line.pk, EsimState.RELEASED)
+    assert old.state == EsimState.DISABLED
+    assert [request.action for request in network_history(msisdn=line.number)] == ["imsi_swap"]
+
+
+def test_a_ready_request_with_no_stock_waits_being_prepared(
+    line, customer, verified, django_capture_on_commit_callbacks
+):
+    EsimProfileFactory(line=line, state=EsimState.INSTALLED)
+    replacement = verified(line, customer)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        replacements_cooling_off_end(now=replacement.cooling_off_until)
+
+    replacement.refresh_from_db()
+    assert replacement.status == S.READY
