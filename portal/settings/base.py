@@ -152,7 +152,11 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
-ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm", "request_login_code": "accounts.forms.RequestLoginCodeForm"}
+ACCOUNT_FORMS = {
+    "login": "accounts.forms.LoginForm",
+    "signup": "accounts.forms.SignupForm",
+    "request_login_code": "accounts.forms.RequestLoginCodeForm",
+}
 ACCOUNT_LOGIN_METHODS = {"phone", "email"}
 # Email and phone are each optional on the form; the signup form asks for at
 # least one of them (allauth's W001 check cannot see that rule).
@@ -192,6 +196,8 @@ LANGUAGES = [
     ("en", "English"),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our changes to Django's date and number formats for a language.
+FORMAT_MODULE_PATH = ["portal.formats"]
 USE_I18N = True
 TIME_ZONE = "Europe/Oslo"
 USE_TZ = True
@@ -338,6 +344,11 @@ VOUCHER_FAILURES_PER_HOUR = {"user": 5, "ip": 20, "line": 5}
 # failed charge, try again after each of these delays; then give up.
 AUTO_RENEW_DAYS_BEFORE = int(os.environ.get("AUTO_RENEW_DAYS_BEFORE", "3"))
 AUTO_RENEW_RETRY_DELAYS_SECONDS = [3600, 24 * 3600]
+
+# An expired line keeps its number this many days after its paid period
+# ended; renewing within them brings the line back with the same number. The
+# pages (and reminders) say the day from Line.number_lost_at().
+NUMBER_KEEPING_GRACE_DAYS = int(os.environ.get("NUMBER_KEEPING_GRACE_DAYS", "30"))
 
 # The seller printed on receipts.
 SELLER = {

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.services import user_update_profile
 from subscriptions.errors import CustomerError
+from subscriptions.formatting import format_nok
 from subscriptions.models import (
     LedgerKind,
     Line,
@@ -120,8 +121,8 @@ def topup_request(*, line: Line, amount_ore: int) -> OrderRequest:
         raise CustomerError(_("This line is being cancelled or is cancelled, so it cannot be topped up."))
     if not settings.TOPUP_MIN_ORE <= amount_ore <= settings.TOPUP_MAX_ORE:
         raise CustomerError(
-            _("Top up between %(min)s and %(max)s kr.")
-            % {"min": settings.TOPUP_MIN_ORE // 100, "max": settings.TOPUP_MAX_ORE // 100}
+            _("Top up between %(min)s and %(max)s.")
+            % {"min": format_nok(settings.TOPUP_MIN_ORE), "max": format_nok(settings.TOPUP_MAX_ORE)}
         )
     return OrderRequest(line=line, kind=OrderKind.TOPUP, amount_ore=amount_ore, method=PaymentMethod.CARD)
 

@@ -1,0 +1,232 @@
+"""What the customer pages say, in each of the three languages: expired
+lines, numbers, labels, the language menu, amounts and moments."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from html import unescape
+
+import pytest
+from django.utils import translation
+from django.utils.translation import gettext
+
+from subscriptions.formatting import format_moment, format_nok
+from subscriptions.models import LineStatus, PlanKind
+from subscriptions.periods import OSLO
+from tests.factories import (
+    LedgerEntryFactory,
+    LineFactory,
+    NumberKeepingPlanFactory,
+    UsageRecordFactory,
+    UserFactory,
+)
+
+pytestmark = pytest.mark.django_db
+
+LANGUAGES = ["en", "nb", "zh-hans"]
+NBSP = "\xa0"
+# Each language's words for "renewing before expiry loses no days" and "so it
+# never lapses": an expired line must show neither.
+RENEW_EARLY = {"en": "loses no days", "nb": "mister du ingen dager", "zh-hans": "不会损失"}
+NEVER_LAPSES = {"en": "never lapses", "nb": "aldri stanser", "zh-hans": "不会中断"}
+
+
+def page(client, url, language):
+    response = client.get(url, HTTP_ACCEPT_LANGUAGE=language)
+    assert response.status_code == 200
+    return unescape(response.content.decode())
+
+
+def text_of(html: str) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def signed_in_as(client, language):
+    customer = UserFactory(language=language)
+    client.force_login(customer)
+    return customer
+
+
+# --- expired lines ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_an_expired_line_offers_neither_early_renewal_nor_never_ending_auto_renew(client, language):
+    customer = signed_in_as(client, language)
+    line = LineFactory(owner=customer, with_period=True, with_period__days_ago=40)
+    assert line.status == LineStatus.EXPIRED
+
+    for url in (f"/lines/{line.pk}/", f"/lines/{line.pk}/auto-renew/", f"/lines/{line.pk}/renew/"):
+        html = page(client, url, language)
+        assert RENEW_EARLY[language] not in html, url
+        assert NEVER_LAPSES[language] not in html, url
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_line_past_its_expiry_before_the_sweep_reads_as_expired_on_the_renew_page(client, language):
+    customer = signed_in_as(client, language)
+    line = LineFactory(owner=customer, with_period=True)
+    line.expires_at -= timedelta(days=60)
+    line.save(update_fields=["expires_at"])
+    assert line.status == LineStatus.ACTIVE
+
+    html = page(client, f"/lines/{line.pk}/renew/", language)
+
+    assert RENEW_EARLY[language] not in html
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_line_that_has_not_expired_still_says_renewing_early_loses_nothing(client, language):
+    customer = signed_in_as(client, language)
+    line = LineFactory(owner=customer, with_period=True)
+
+    assert RENEW_EARLY[language] in page(client, f"/lines/{line.pk}/", language)
+    assert NEVER_LAPSES[language] in page(client, f"/lines/{line.pk}/auto-renew/", language)
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [("en", "to keep your number"), ("nb", "for å beholde nummeret"), ("zh-hans", "以保留号码")],
+)
+def test_an_expired_number_keeping_line_says_when_the_number_is_lost(client, settings, language, words):
+    settings.NUMBER_KEEPING_GRACE_DAYS = 30
+    customer = signed_in_as(client, language)
+    line = LineFactory(
+        owner=customer, kind=PlanKind.NUMBER_KEEPING, with_period=NumberKeepingPlanFactory(), with_period__days_ago=100
+    )
+    with translation.override(language):
+        lost_on = format_moment((line.expires_at + timedelta(days=30)).astimezone(OSLO))
+
+    for url in ("/dashboard/", f"/lines/{line.pk}/"):
+        html = text_of(page(client, url, language))
+        assert words in html, url
+        assert lost_on in html, url
+
+
+# --- numbers -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_numbers_are_spaced_for_reading_and_never_split(client, language):
+    customer = signed_in_as(client, language)
+    line = LineFactory(owner=customer, number="+4746123456", with_period=True)
+    UsageRecordFactory(line=line, kind="voice", quantity=60, destination="+4740811623")
+
+    for url in ("/dashboard/", f"/lines/{line.pk}/", f"/lines/{line.pk}/renew/", f"/lines/{line.pk}/top-up/"):
+        html = page(client, url, language)
+        assert f"+47{NBSP}461{NBSP}23{NBSP}456" in html, url
+        assert "+47 461 23 456" not in html, url
+    usage = page(client, f"/lines/{line.pk}/usage/", language)
+    assert f"+47{NBSP}408{NBSP}11{NBSP}623" in usage
+    assert "+4740811623" not in usage
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_sms_code_page_shows_the_number_spaced_and_unbroken(
+    client, sms_outbox, django_capture_on_commit_callbacks, language
+):
+    UserFactory(phone="+4741234567", phone_verified=True)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post("/accounts/login/code/", {"phone": "412 34 567"}, HTTP_ACCEPT_LANGUAGE=language)
+
+    html = page(client, response["Location"], language)
+
+    assert f"+47{NBSP}412{NBSP}34{NBSP}567" in html
+    assert ">+4741234567<" not in html
+
+
+# --- labels and names --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_sign_in_field_is_labelled_for_what_it_takes_not_like_the_button(client, language):
+    html = page(client, "/accounts/login/", language)
+
+    label = re.search(r'<label[^>]*for="id_login"[^>]*>(.*?)</label>', html, re.S)
+    button = re.search(r'<button[^>]*type="submit"[^>]*>(.*?)</button>', html, re.S)
+    assert label and button
+    label_text, button_text = text_of(label[1]).strip(), text_of(button[1]).strip()
+    assert label_text and label_text != button_text
+    assert {"en": "mobile", "nb": "mobil", "zh-hans": "手机"}[language] in label_text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_the_language_menu_names_each_language_in_itself(client, language):
+    html = page(client, "/", language)
+
+    names = re.findall(r'name="language" value="([\w-]+)"[^>]*>([^<]+)</button>', html)
+    assert dict(names) == {"zh-hans": "简体中文", "nb": "Norsk bokmål", "en": "English"}
+
+
+def test_chinese_pages_call_two_factor_by_one_name(client):
+    signed_in_as(client, "zh-hans")
+
+    html = page(client, "/accounts/2fa/", "zh-hans")
+
+    assert "两步验证" in html
+    assert "双因素" not in html and "双重" not in html
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Two-Factor Authentication",
+        "Your account is protected by two-factor authentication. Please enter an authenticator code:",
+        "To protect your account with two-factor authentication, scan the QR code below with your "
+        "authenticator app. Then, input the verification code generated by the app below.",
+        "Set up two-factor authentication before you open the support admin.",
+    ],
+)
+def test_the_authentication_library_pages_use_the_same_chinese_name_for_two_factor(text):
+    with translation.override("zh-hans"):
+        translated = gettext(text)
+    assert "两步验证" in translated
+
+
+# --- amounts and moments -------------------------------------------------------------
+
+
+def test_an_english_moment_never_ends_in_a_full_stop():
+    """A sentence that ends with a moment gets one full stop, not "p.m.."."""
+    with translation.override("en"):
+        written = format_moment(datetime(2026, 11, 22, 17, 45, tzinfo=OSLO))
+    assert not written.endswith(".")
+
+
+def test_chinese_sums_group_their_thousands():
+    with translation.override("zh-hans"):
+        assert format_nok(2199_00) == f"2,199.00{NBSP}克朗"
+
+
+@pytest.mark.parametrize(
+    ("language", "unit", "not_unit"), [("en", "NOK", " kr"), ("nb", "kr", "NOK"), ("zh-hans", "克朗", " kr")]
+)
+def test_the_top_up_error_writes_sums_as_the_rest_of_the_page(client, language, unit, not_unit):
+    customer = signed_in_as(client, language)
+    line = LineFactory(owner=customer, with_period=True)
+
+    response = client.post(f"/lines/{line.pk}/top-up/", {"amount": "1"}, HTTP_ACCEPT_LANGUAGE=language)
+
+    errors = " ".join(
+        re.findall(
+            r'class="[^"]*(?:invalid-feedback|alert-danger)[^"]*"[^>]*>(.*?)</',
+            unescape(response.content.decode()),
+            re.S,
+        )
+    )
+    assert unit in errors
+    assert not_unit not in errors
+
+
+@pytest.mark.parametrize(("language", "unit"), [("en", "NOK"), ("nb", "kr"), ("zh-hans", "克朗")])
+def test_the_low_balance_field_names_the_unit_the_page_uses(client, language, unit):
+    customer = signed_in_as(client, language)
+    line = LineFactory(owner=customer, with_period=True)
+    LedgerEntryFactory(line=line, amount_ore=2199_00)
+
+    html = page(client, f"/lines/{line.pk}/", language)
+
+    assert re.search(rf'class="input-group-text amount-unit">{unit}</span>', html)
+    with translation.override(language):
+        assert format_nok(2199_00) in html
