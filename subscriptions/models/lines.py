@@ -10,6 +10,7 @@ from django.db.models import F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.phone import format_phone
 from subscriptions.models.plans import Plan, PlanKind
@@ -17,12 +18,12 @@ from subscriptions.periods import period_end
 
 
 class LineStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
+    PENDING = "pending", pgettext_lazy("line status", "Pending")
     ACTIVE = "active", _("Active")
     SUSPENDED = "suspended", _("Suspended")
-    EXPIRED = "expired", _("Expired")
+    EXPIRED = "expired", pgettext_lazy("line status", "Expired")
     CANCELLATION_PENDING = "cancellation_pending", _("Cancellation pending")
-    CANCELLED = "cancelled", _("Cancelled")
+    CANCELLED = "cancelled", pgettext_lazy("line status", "Cancelled")
     QUARANTINED = "quarantined", _("Quarantined")
 
 

@@ -12,12 +12,13 @@ from django.utils import translation
 from django.utils.translation import gettext
 
 from subscriptions.formatting import format_moment, format_nok
-from subscriptions.models import LineStatus, PlanKind
+from subscriptions.models import ChargeStatus, LineStatus, PaymentState, PlanKind, PlanPeriod
 from subscriptions.periods import OSLO
 from tests.factories import (
     LedgerEntryFactory,
     LineFactory,
     NumberKeepingPlanFactory,
+    PlanFactory,
     UsageRecordFactory,
     UserFactory,
 )
@@ -230,3 +231,33 @@ def test_the_low_balance_field_names_the_unit_the_page_uses(client, language, un
     assert re.search(rf'class="input-group-text amount-unit">{unit}</span>', html)
     with translation.override(language):
         assert format_nok(2199_00) in html
+
+
+# --- one English text, two meanings ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "plan_period", "calendar_month"),
+    [("en", "Month", "Month"), ("nb", "Måned", "Måned"), ("zh-hans", "月", "月份")],
+)
+def test_a_plans_month_and_the_usage_filters_month_are_each_worded_for_their_meaning(
+    client, language, plan_period, calendar_month
+):
+    customer = signed_in_as(client, language)
+    line = LineFactory(owner=customer, with_period=PlanFactory(period=PlanPeriod.MONTH))
+
+    renew = page(client, f"/lines/{line.pk}/renew/", language)
+    usage = page(client, f"/lines/{line.pk}/usage/", language)
+
+    assert re.search(rf'<span class="badge text-bg-light border">{plan_period}</span>', renew)
+    assert re.search(rf'<label[^>]*for="id_month"[^>]*>{calendar_month}</label>', usage)
+
+
+@pytest.mark.parametrize(
+    ("language", "line_word", "payment_word"), [("nb", "Oppsagt", "Avbrutt"), ("zh-hans", "已注销", "已取消")]
+)
+def test_a_cancelled_line_and_a_cancelled_payment_are_different_words(language, line_word, payment_word):
+    with translation.override(language):
+        assert str(LineStatus.CANCELLED.label) == line_word
+        assert str(PaymentState.CANCELLED.label) == payment_word
+        assert str(ChargeStatus.CANCELLED.label) == payment_word
