@@ -40,7 +40,7 @@ def expect_our_chinese_catalogue(portal: Any, page: Any) -> None:
     allauth's: the navbar a signed-in customer sees on every page."""
     portal.open_menu(page)
     nav = page.locator("#main-nav")
-    expect(nav.get_by_role("link", name="我的线路")).to_be_attached()
+    expect(nav.get_by_role("link", name="我的号码")).to_be_attached()
     expect(nav.get_by_role("link", name="个人资料")).to_be_attached()
     expect(page.locator("#nav-sign-out")).to_have_text("退出登录")
 

@@ -18,7 +18,7 @@ HOURS = {
 TASKS = {
     "en": ["Lost or stolen phone", "Replacement eSIM", "Cancelling a line", "Payments and receipts", "Vouchers"],
     "nb": ["Mistet eller stjålet telefon", "Erstatnings-eSIM", "Si opp en linje", "Betalinger og kvitteringer"],
-    "zh-hans": ["手机丢失或被盗", "补办 eSIM", "注销线路", "付款与收据", "充值卡"],
+    "zh-hans": ["手机丢失或被盗", "补办 eSIM", "注销号码", "付款与收据", "充值卡"],
 }
 
 

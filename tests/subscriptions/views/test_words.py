@@ -7,7 +7,9 @@ import re
 from datetime import datetime, timedelta
 from html import unescape
 
+import polib
 import pytest
+from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext
 
@@ -261,3 +263,39 @@ def test_a_cancelled_line_and_a_cancelled_payment_are_different_words(language, 
         assert str(LineStatus.CANCELLED.label) == line_word
         assert str(PaymentState.CANCELLED.label) == payment_word
         assert str(ChargeStatus.CANCELLED.label) == payment_word
+
+
+# --- Chinese: the words customers in Norway use ---------------------------------------
+
+
+def test_chinese_customer_pages_say_number_not_line_and_use_the_common_terms(client):
+    customer = signed_in_as(client, "zh-hans")
+    line = LineFactory(owner=customer, with_period=True)
+    keeper = LineFactory(
+        owner=customer, kind=PlanKind.NUMBER_KEEPING, with_period=NumberKeepingPlanFactory(), with_period__days_ago=100
+    )
+    urls = ["/help/", "/plans/", "/dashboard/", "/receipts/"]
+    for pk in (line.pk, keeper.pk):
+        urls += [
+            f"/lines/{pk}/{rest}"
+            for rest in ("", "usage/", "spending/", "renew/", "top-up/", "voucher/", "auto-renew/")
+        ]
+
+    for url in urls:
+        html = page(client, url, "zh-hans")
+        assert "我的号码" in html, url
+        for calque in ("线路", "QR 码", "客户服务", "客户门户", "账目明细", "注销审核中"):
+            assert calque not in html, (url, calque)
+
+
+def test_no_chinese_text_a_customer_reads_uses_the_calques():
+    """Emails and SMS too: every entry of the Chinese catalogue outside the
+    (English-only) support admin."""
+    catalogue = polib.pofile(str(settings.BASE_DIR / "locale/zh_Hans/LC_MESSAGES/django.po"))
+    for entry in catalogue:
+        places = [place for place, _ in entry.occurrences]
+        if places and all("admin" in place for place in places):
+            continue
+        texts = list(entry.msgstr_plural.values()) if entry.msgid_plural else [entry.msgstr]
+        for calque in ("线路", "QR 码", "客户服务", "客户门户", "注销审核中"):
+            assert not any(calque in text for text in texts), (entry.msgid, calque)
