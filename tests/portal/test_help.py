@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 HEADINGS = {"en": "Help and customer service", "nb": "Hjelp og kundeservice", "zh-hans": "帮助与客服"}
 HOURS = {
     "en": "Open every day 08:00–22:00, Norwegian time.",
-    "nb": "Åpent alle dager 08:00–22:00, norsk tid.",
+    "nb": "Åpent hver dag kl. 08:00–22:00, norsk tid.",
     "zh-hans": "每天 08:00–22:00 开放（挪威时间）。",
 }
 TASKS = {

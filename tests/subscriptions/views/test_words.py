@@ -299,3 +299,35 @@ def test_no_chinese_text_a_customer_reads_uses_the_calques():
         texts = list(entry.msgstr_plural.values()) if entry.msgid_plural else [entry.msgstr]
         for calque in ("线路", "QR 码", "客户服务", "客户门户", "注销审核中"):
             assert not any(calque in text for text in texts), (entry.msgid, calque)
+
+
+# --- the sign-in pages and Norwegian idiom ---------------------------------------------
+
+SIGN_IN_PAGES = ["/accounts/login/", "/accounts/signup/", "/accounts/login/code/", "/accounts/password/reset/"]
+
+
+@pytest.mark.parametrize(
+    ("language", "unwanted"),
+    [
+        ("nb", ["Vennligst", " enda ", "epost", "Glemt ditt passord"]),
+        ("zh-hans", ["你", "账号", "帐户", "请求码", "登录代码"]),
+    ],
+)
+def test_the_sign_in_pages_speak_one_register(client, language, unwanted):
+    for url in SIGN_IN_PAGES:
+        text = text_of(page(client, url, language))
+        for word in unwanted:
+            assert word not in text, (url, word)
+
+
+def test_norwegian_says_a_card_is_charged_mva_and_behold_nummeret():
+    """Over every Norwegian text: a card is *belastet* (a card that is
+    *trukket* is swiped), VAT is "mva.", the plan is "Behold nummeret"."""
+    catalogue = polib.pofile(str(settings.BASE_DIR / "locale/nb/LC_MESSAGES/django.po"))
+    unwanted = re.compile(
+        r"trekke?r? (vi )?kortet|[Nn]este trekk|Trekkes|trukket kortet|\bMVA\b|[Nn]ummerbevaring|for livet"
+    )
+    for entry in catalogue:
+        texts = list(entry.msgstr_plural.values()) if entry.msgid_plural else [entry.msgstr]
+        for text in texts:
+            assert not unwanted.search(text), (entry.msgid, text)
