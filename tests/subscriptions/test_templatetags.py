@@ -73,7 +73,7 @@ def test_texts_are_counted():
 
 def test_a_period_allowance_in_mb_is_shown_like_usage():
     with translation.override("en"):
-        assert megabytes(10_240) == "10.00 GB"
+        assert megabytes(10_240) == "10 GB"
         assert megabytes(None) == ""
 
 

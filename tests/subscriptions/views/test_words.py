@@ -13,7 +13,7 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext
 
-from subscriptions.formatting import format_moment, format_nok
+from subscriptions.formatting import format_data, format_moment, format_nok, join_sentences
 from subscriptions.models import ChargeStatus, LineStatus, PaymentState, PlanKind, PlanPeriod
 from subscriptions.periods import OSLO
 from tests.factories import (
@@ -331,3 +331,50 @@ def test_norwegian_says_a_card_is_charged_mva_and_behold_nummeret():
         texts = list(entry.msgstr_plural.values()) if entry.msgid_plural else [entry.msgstr]
         for text in texts:
             assert not unwanted.search(text), (entry.msgid, text)
+
+
+# --- punctuation, spacing and numbers -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("language", "label"), [("en", "Prepaid balance:"), ("nb", "Forhåndsbetalt saldo:"), ("zh-hans", "预付余额：")]
+)
+def test_the_balance_label_carries_its_own_colon(client, language, label):
+    customer = signed_in_as(client, language)
+    line = LineFactory(owner=customer, with_period=True)
+
+    for url in (
+        "/dashboard/",
+        f"/lines/{line.pk}/",
+        f"/lines/{line.pk}/spending/",
+        f"/lines/{line.pk}/top-up/",
+        f"/lines/{line.pk}/voucher/",
+    ):
+        text = text_of(page(client, url, language))
+        assert label in text, url
+        assert "预付余额 :" not in text and "预付余额:" not in text
+
+
+def test_chinese_sentences_follow_each_other_without_a_space():
+    with translation.override("zh-hans"):
+        assert join_sentences("第一句。", "", "第二句。") == "第一句。第二句。"
+    with translation.override("nb"):
+        assert join_sentences("Første.", "Andre.") == "Første. Andre."
+
+
+def test_the_chinese_auto_renew_terms_have_no_space_after_a_full_stop(client):
+    customer = signed_in_as(client, "zh-hans")
+    line = LineFactory(owner=customer, with_period=True)
+
+    html = page(client, f"/lines/{line.pk}/auto-renew/", "zh-hans")
+
+    terms = re.search(r'class="[^"]*auto-renew-terms">(.*?)</p>', html, re.S)
+    assert terms and "。" in terms[1]
+    assert "。 " not in terms[1]
+    assert "前 12 小时扣款" in terms[1]
+
+
+@pytest.mark.parametrize(("kb", "shown"), [(10 * 1024 * 1024, "10 GB"), (1536 * 1024, "1.50 GB")])
+def test_whole_gigabytes_need_no_decimals(kb, shown):
+    with translation.override("en"):
+        assert format_data(kb) == shown
