@@ -121,8 +121,8 @@ class EsimProfileInline(LineRowsInline):
 class LedgerEntryInline(LineRowsInline):
     model = LedgerEntry
     verbose_name_plural = _("ledger (newest 50)")
-    fields = ["created_at", "kind", "amount", "reference", "description", "created_by"]
-    readonly_fields = ["amount"]
+    fields = ["created_at", "kind", "amount", "reference", "text", "description", "created_by"]
+    readonly_fields = ["amount", "text"]
     newest_first = ("-created_at", "-id")
     select_related = ("created_by",)
 

@@ -10,7 +10,7 @@ from subscriptions.models.autorenew import (
     SetupStatus,
 )
 from subscriptions.models.esim import EsimProfile, EsimState, InventoryBatch
-from subscriptions.models.ledger import LedgerEntry, LedgerKind
+from subscriptions.models.ledger import LedgerEntry, LedgerKind, LedgerText, ledger_params_for_order
 from subscriptions.models.lines import TRANSITIONS, Line, LineStatus, ServicePeriod
 from subscriptions.models.orders import Order, OrderKind, OrderStatus, PaymentMethod
 from subscriptions.models.payments import EventResult, PaymentEvent, PaymentState
@@ -42,6 +42,7 @@ __all__ = [
     "InventoryBatch",
     "LedgerEntry",
     "LedgerKind",
+    "LedgerText",
     "Line",
     "LineStatus",
     "Order",
@@ -68,4 +69,5 @@ __all__ = [
     "VoucherBatch",
     "VoucherStatus",
     "VoucherValue",
+    "ledger_params_for_order",
 ]

@@ -382,7 +382,7 @@ def line_ledger(*, line: Line, limit: int = 20) -> list[LedgerRow]:
     """The latest ``limit`` ledger entries, newest first. One query."""
     entries = (
         LedgerEntry.objects.filter(line=line)
-        .only("kind", "amount_ore", "description", "created_at")
+        .only("kind", "amount_ore", "description", "params", "created_at")
         .order_by("-created_at", "-id")[:limit]
     )
     return [
@@ -391,7 +391,7 @@ def line_ledger(*, line: Line, limit: int = 20) -> list[LedgerRow]:
             kind=entry.kind,
             kind_label=entry.get_kind_display(),
             amount_ore=entry.amount_ore,
-            description=entry.description,
+            description=entry.text,
         )
         for entry in entries
     ]

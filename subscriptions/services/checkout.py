@@ -44,7 +44,9 @@ from subscriptions.models import (
     Plan,
     PromoUse,
     SavedCard,
+    ledger_params_for_order,
 )
+from subscriptions.models.plans import FIELD_LANGUAGES
 from subscriptions.payments import (
     CreatedPayment,
     PaymentInProgress,
@@ -424,14 +426,14 @@ def _order_pay_from_balance(*, order: Order) -> Order:
             return locked
         try:
             with transaction.atomic():
-                with translation.override(locked.owner.language):
-                    description = order_description(locked)
+                assert locked.plan is not None
+                plan_names = {language: getattr(locked.plan, f"name_{language}") for language in FIELD_LANGUAGES}
                 ledger_add(
                     line=line,
                     kind=LedgerKind.RENEWAL,
                     amount_ore=-locked.amount_ore,
                     reference=f"order:{locked.public_id}",
-                    description=description,
+                    params=ledger_params_for_order(plan_names=plan_names, number=line.number),
                     by=locked.owner,
                 )
                 order_fulfil(order=locked)

@@ -13,8 +13,18 @@ from django.conf import settings
 from django.utils import translation
 from django.utils.translation import gettext
 
+from accounts.phone import format_phone
 from subscriptions.formatting import format_data, format_moment, format_nok, join_sentences
-from subscriptions.models import ChargeStatus, LineStatus, PaymentState, PlanKind, PlanPeriod
+from subscriptions.models import (
+    ChargeStatus,
+    LedgerKind,
+    LedgerText,
+    LineStatus,
+    PaymentState,
+    PlanKind,
+    PlanPeriod,
+    ledger_params_for_order,
+)
 from subscriptions.periods import OSLO
 from tests.factories import (
     LedgerEntryFactory,
@@ -378,3 +388,37 @@ def test_the_chinese_auto_renew_terms_have_no_space_after_a_full_stop(client):
 def test_whole_gigabytes_need_no_decimals(kb, shown):
     with translation.override("en"):
         assert format_data(kb) == shown
+
+
+# --- the balance history in the reader's language -----------------------------------------
+
+
+def test_the_balance_history_follows_the_readers_language_not_the_writers(client, customer, plan):
+    """A renewal paid from the balance while the customer read Norwegian,
+    a card top-up, then the customer switches to Chinese: the whole history
+    reads in Chinese, the plan under its Chinese name."""
+    plan.name_zh_hans = "峡湾月套餐"
+    plan.save()
+    line = LineFactory(owner=customer, with_period=plan)
+    LedgerEntryFactory(
+        line=line,
+        kind=LedgerKind.RENEWAL,
+        amount_ore=-plan.price_ore,
+        params=ledger_params_for_order(
+            plan_names={"en": plan.name_en, "nb": plan.name_nb, "zh_hans": plan.name_zh_hans}, number=line.number
+        ),
+    )
+    LedgerEntryFactory(line=line, kind=LedgerKind.TOPUP, amount_ore=100_00, params={"text": LedgerText.CARD_TOPUP})
+    client.force_login(customer)
+
+    for language in ("nb", "zh-hans"):
+        customer.language = language
+        customer.save(update_fields=["language"])
+        html = page(client, f"/lines/{line.pk}/spending/", language)
+        with translation.override(language):
+            bought = gettext("%(plan)s for %(number)s") % {
+                "plan": {"nb": plan.name_nb, "zh-hans": "峡湾月套餐"}[language],
+                "number": format_phone(line.number),
+            }
+            topped_up = gettext("Card top-up")
+        assert bought in html and topped_up in html, language
