@@ -8,11 +8,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from django.utils import timezone
+from django.utils import timezone, translation
 
-from subscriptions.models import UsageKind, UsageRecord
+from subscriptions.formatting import format_moment
+from subscriptions.models import PlanKind, UsageKind, UsageRecord
+from subscriptions.periods import OSLO
 from tests.browser.conftest import ARTIFACTS
-from tests.factories import LineFactory, PlanFactory, UserFactory
+from tests.factories import LineFactory, NumberKeepingPlanFactory, PlanFactory, UserFactory
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -37,6 +39,12 @@ ROWS_OF = """(number) => {
     }
     return rows;
 }"""
+
+
+def expect(*args: Any) -> Any:
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(*args)
 
 
 def numbers_on_one_row(page: Any, number: str) -> list[int]:
@@ -78,6 +86,31 @@ def test_phone_numbers_stay_on_one_row_on_a_phone(portal: Any, page: Any) -> Non
         assert set(numbers_on_one_row(page, number)) == {1}, path
         assert "+4740811623" not in page.locator("main").inner_text()
         screenshot(page, name)
+
+
+def test_an_expired_number_keeping_line_says_when_the_number_goes(portal: Any, page: Any, settings: Any) -> None:
+    settings.NUMBER_KEEPING_GRACE_DAYS = 30
+    customer = UserFactory(
+        email="ola@example.test", password=PASSWORD, language="nb", verified_email=True, phone_verified=True
+    )
+    keeper = LineFactory(
+        owner=customer,
+        number="+4791234567",
+        kind=PlanKind.NUMBER_KEEPING,
+        with_period=NumberKeepingPlanFactory(),
+        with_period__days_ago=100,
+    )
+    portal.sign_in("ola@example.test", PASSWORD)
+    portal.expect_path("/dashboard/")
+
+    portal.goto(f"/lines/{keeper.pk}/")
+
+    alert = page.locator("[data-alert=expired]")
+    with translation.override("nb"):
+        lost_on = format_moment((keeper.expires_at + timedelta(days=30)).astimezone(OSLO))
+    expect(alert).to_contain_text(lost_on)
+    expect(page.locator(".renew-note")).to_have_count(0)
+    screenshot(page, "words-expired-number-keeping")
 
 
 def test_the_sms_code_page_shows_the_number_on_one_row(portal: Any, page: Any, sms_outbox: Any) -> None:
