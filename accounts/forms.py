@@ -3,6 +3,7 @@
 from typing import Any
 
 from allauth.account.adapter import get_adapter
+from allauth.account.forms import LoginForm as AllauthLoginForm
 from allauth.account.forms import RequestLoginCodeForm as AllauthRequestLoginCodeForm
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from crispy_forms.helper import FormHelper
@@ -92,6 +93,16 @@ class SignupForm(AllauthSignupForm):
             )
             return None, redirect("account_email_verification_sent")
         return super().try_save(request)
+
+
+class LoginForm(AllauthLoginForm):
+    """allauth's sign-in form, its first field labelled for what it takes:
+    allauth's "Login" repeats the page's heading and button."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["login"].label = _("Email or mobile number")
+        self.fields["login"].widget.attrs["placeholder"] = _("Email or mobile number")
 
 
 class RequestLoginCodeForm(AllauthRequestLoginCodeForm):

@@ -2,14 +2,15 @@ from allauth.account.decorators import secure_admin_login
 from django.apps import apps
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from portal import views
 from subscriptions import urls as subscriptions_urls
 
 # Staff sign in through allauth, so its rate limits and two-factor apply.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
-admin.site.site_header = "Nordlys Mobil support"
-admin.site.site_title = "Nordlys Mobil support"
+admin.site.site_header = _("Nordlys Mobil support")
+admin.site.site_title = _("Nordlys Mobil support")
 
 urlpatterns = [
     path("", views.home, name="home"),

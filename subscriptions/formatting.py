@@ -70,6 +70,24 @@ def _grouped(digits: str, size: int, separator: str) -> str:
     return separator.join([digits[:head], *(digits[start : start + size] for start in range(head, len(digits), size))])
 
 
+# --- sentences --------------------------------------------------------------------
+
+
+def join_sentences(*sentences: str) -> str:
+    """Sentences one after another as the active language writes them: a
+    space after the full stop in English and Norwegian, none after 。 in
+    Chinese. Empty ones are left out."""
+    joined = ""
+    for sentence in filter(None, sentences):
+        # Translators: two sentences one after the other; leave out the space if your language puts none.
+        joined = (
+            pgettext("two sentences", "%(first)s %(second)s") % {"first": joined, "second": sentence}
+            if joined
+            else sentence
+        )
+    return joined
+
+
 # --- usage ------------------------------------------------------------------------
 
 
@@ -78,9 +96,12 @@ def _number(value: Decimal | int, decimals: int = 0) -> str:
 
 
 def format_data(kb: int) -> str:
-    """1.25 GB from a gigabyte up, whole MB from 100 MB, else one decimal."""
+    """1.25 GB from a gigabyte up (10 GB when whole), whole MB from 100 MB,
+    else one decimal."""
     if kb >= KB_PER_GB:
-        return gettext("%(amount)s GB") % {"amount": _number(Decimal(kb) / KB_PER_GB, 2)}
+        # A whole number of gigabytes needs no decimals: "10 GB", not "10.00 GB".
+        decimals = 0 if kb % KB_PER_GB == 0 else 2
+        return gettext("%(amount)s GB") % {"amount": _number(Decimal(kb) / KB_PER_GB, decimals)}
     megabytes = Decimal(kb) / KB_PER_MB
     decimals = 0 if kb >= 100 * KB_PER_MB else 1
     return gettext("%(amount)s MB") % {"amount": _number(megabytes, decimals)}

@@ -152,7 +152,11 @@ LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "dashboard"
 
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
-ACCOUNT_FORMS = {"signup": "accounts.forms.SignupForm", "request_login_code": "accounts.forms.RequestLoginCodeForm"}
+ACCOUNT_FORMS = {
+    "login": "accounts.forms.LoginForm",
+    "signup": "accounts.forms.SignupForm",
+    "request_login_code": "accounts.forms.RequestLoginCodeForm",
+}
 ACCOUNT_LOGIN_METHODS = {"phone", "email"}
 # Email and phone are each optional on the form; the signup form asks for at
 # least one of them (allauth's W001 check cannot see that rule).
@@ -195,6 +199,8 @@ LANGUAGES = [
     ("en", "English"),
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Our changes to Django's date and number formats for a language.
+FORMAT_MODULE_PATH = ["portal.formats"]
 USE_I18N = True
 TIME_ZONE = "Europe/Oslo"
 USE_TZ = True
@@ -415,6 +421,11 @@ REPLACEMENT_COOLING_OFF_SECONDS = int(os.environ.get("REPLACEMENT_COOLING_OFF_SE
 REPLACEMENT_CODE_SECONDS = 600
 REPLACEMENT_CODES_PER_HOUR = 5
 REPLACEMENT_STOP_LINK_SECONDS = 7 * 24 * 3600
+
+# An expired line keeps its number this many days after its paid period
+# ended; renewing within them brings the line back with the same number. The
+# pages (and reminders) say the day from Line.number_lost_at().
+NUMBER_KEEPING_GRACE_DAYS = int(os.environ.get("NUMBER_KEEPING_GRACE_DAYS", "30"))
 
 # The seller printed on receipts.
 SELLER = {

@@ -26,7 +26,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -122,8 +122,8 @@ class EsimProfileInline(LineRowsInline):
 class LedgerEntryInline(LineRowsInline):
     model = LedgerEntry
     verbose_name_plural = _("ledger (newest 50)")
-    fields = ["created_at", "kind", "amount", "reference", "description", "created_by"]
-    readonly_fields = ["amount"]
+    fields = ["created_at", "kind", "amount", "reference", "text", "description", "created_by"]
+    readonly_fields = ["amount", "text"]
     newest_first = ("-created_at", "-id")
     select_related = ("created_by",)
 
@@ -173,7 +173,7 @@ class ExpiryFilter(admin.SimpleListFilter):
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
         return [
-            ("expired", _("Expired")),
+            ("expired", pgettext_lazy("line status", "Expired")),
             ("7d", _("Within 7 days")),
             ("30d", _("Within 30 days")),
             ("later", _("Later")),
@@ -529,7 +529,7 @@ class PlanAdmin(SupportAdmin):
         (None, {"fields": ["code", "kind", "period", "is_active"]}),
         (_("Price"), {"fields": ["price_ore"]}),
         (_("Allowances per period"), {"fields": ["data_mb", "voice_minutes", "sms_count"]}),
-        (_("English"), {"fields": ["name_en", "description_en"]}),
+        (pgettext_lazy("language", "English"), {"fields": ["name_en", "description_en"]}),
         (_("Norwegian"), {"fields": ["name_nb", "description_nb"]}),
         (_("Chinese"), {"fields": ["name_zh_hans", "description_zh_hans"]}),
     ]

@@ -29,7 +29,7 @@ from django.utils import formats, timezone, translation
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.text import slugify
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.debug import sensitive_variables
 
@@ -288,7 +288,7 @@ class VoucherBatchAdmin(VoidActions):
         if batch.voided_at is not None:
             return gettext("Voided")
         if batch.expires_on < oslo_today():
-            return gettext("Expired")
+            return pgettext("voucher status", "Expired")
         return gettext("Valid")
 
     @admin.display(description=_("all codes"))

@@ -12,6 +12,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from subscriptions.formatting import format_nok
 from subscriptions.forms.fields import NokAmountField
 from subscriptions.models import PaymentMethod
 from subscriptions.services.checkout import Billing
@@ -125,9 +126,11 @@ class TopUpForm(CheckoutForm):
 
     def clean_amount(self) -> Decimal:
         amount: Decimal = self.cleaned_data["amount"]
-        low, high = settings.TOPUP_MIN_ORE // 100, settings.TOPUP_MAX_ORE // 100
-        if not low <= amount <= high:
-            raise forms.ValidationError(_("Top up between %(min)s and %(max)s kr.") % {"min": low, "max": high})
+        if not settings.TOPUP_MIN_ORE <= amount * 100 <= settings.TOPUP_MAX_ORE:
+            raise forms.ValidationError(
+                _("Top up between %(min)s and %(max)s.")
+                % {"min": format_nok(settings.TOPUP_MIN_ORE), "max": format_nok(settings.TOPUP_MAX_ORE)}
+            )
         return amount
 
     @property

@@ -10,6 +10,7 @@ from typing import Any
 from django import forms
 from django.utils import formats, translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from subscriptions.forms.fields import NokAmountField
 from subscriptions.models import UsageKind
@@ -45,7 +46,7 @@ class UsageFilterForm(forms.Form):
     """Usage history by kind and by Oslo calendar month (the last twelve)."""
 
     kind = forms.ChoiceField(label=_("Kind"), required=False, widget=forms.Select)
-    month = forms.ChoiceField(label=_("Month"), required=False, widget=forms.Select)
+    month = forms.ChoiceField(label=pgettext_lazy("calendar month", "Month"), required=False, widget=forms.Select)
 
     def __init__(self, *args: Any, now: datetime | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

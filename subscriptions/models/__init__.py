@@ -17,7 +17,7 @@ from subscriptions.models.esim import (
     EsimState,
     InventoryBatch,
 )
-from subscriptions.models.ledger import LedgerEntry, LedgerKind
+from subscriptions.models.ledger import LedgerEntry, LedgerKind, LedgerText, ledger_params_for_order
 from subscriptions.models.lines import TRANSITIONS, Line, LineStatus, ServicePeriod
 from subscriptions.models.new_lines import NewLineRequest, NumberBatch, PoolNumber
 from subscriptions.models.orders import Order, OrderKind, OrderStatus, PaymentMethod
@@ -62,6 +62,7 @@ __all__ = [
     "InventoryBatch",
     "LedgerEntry",
     "LedgerKind",
+    "LedgerText",
     "Line",
     "LineStatus",
     "NewLineRequest",
@@ -98,4 +99,5 @@ __all__ = [
     "VoucherBatch",
     "VoucherStatus",
     "VoucherValue",
+    "ledger_params_for_order",
 ]

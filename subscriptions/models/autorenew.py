@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from subscriptions.models.lines import Line
@@ -96,7 +96,7 @@ class ChargeStatus(models.TextChoices):
     CHARGING = "charging", _("Charging")
     PAID = "paid", _("Paid")
     FAILED = "failed", _("Failed")
-    CANCELLED = "cancelled", _("Cancelled")
+    CANCELLED = "cancelled", pgettext_lazy("auto-renew charge status", "Cancelled")
 
 
 class AutoRenewCharge(models.Model):

@@ -5,9 +5,11 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from accounts.phone import format_phone
 from subscriptions.models.lines import Line
 
 
@@ -20,16 +22,36 @@ class LedgerKind(models.TextChoices):
     ADJUSTMENT = "adjustment", _("Adjustment")
 
 
+class LedgerText(models.TextChoices):
+    """What an entry says happened, written out in the reader's language
+    from ``LedgerEntry.params``."""
+
+    CARD_TOPUP = "card_topup"
+    VOUCHER = "voucher"
+    ORDER = "order"
+
+
+def ledger_params_for_order(*, plan_names: dict[str, str], number: str) -> dict[str, object]:
+    """An order paid from the balance: the plan's name in each language (as
+    it was when bought) and the line's number."""
+    return {"text": LedgerText.ORDER, "plan": plan_names, "number": number}
+
+
 class LedgerEntry(models.Model):
     """Money in (positive) or out (negative) of a line's balance, in øre.
     Never updated: a correction is a new entry. ``reference`` (unique per
-    kind) makes a repeated import or callback add nothing twice."""
+    kind) makes a repeated import or callback add nothing twice. What
+    happened is kept as ``params`` (a ``LedgerText`` and its values) and
+    written out when read, so a customer who changes language reads the
+    whole history in the new one; ``description`` is free text (staff
+    adjustments, and entries made before ``params``)."""
 
     line = models.ForeignKey(Line, on_delete=models.PROTECT, related_name="ledger_entries", verbose_name=_("line"))
     kind = models.CharField(_("kind"), max_length=12, choices=LedgerKind.choices)
     amount_ore = models.IntegerField(_("amount (øre)"))
     reference = models.CharField(_("reference"), max_length=80, blank=True)
     description = models.CharField(_("description"), max_length=200, blank=True)
+    params = models.JSONField(_("what happened"), default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -48,3 +70,19 @@ class LedgerEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.amount_ore / 100:.2f} NOK"
+
+    @property
+    def text(self) -> str:
+        """What happened, in the active language."""
+        params = self.params or {}
+        what = params.get("text")
+        if what == LedgerText.CARD_TOPUP:
+            return gettext("Card top-up")
+        if what == LedgerText.VOUCHER:
+            return gettext("Voucher %(serial)s") % {"serial": params.get("serial", "")}
+        if what == LedgerText.ORDER:
+            names = params.get("plan") or {}
+            language = (translation.get_language() or "en").replace("-", "_").lower()
+            plan = names.get(language) or names.get("en", "")
+            return gettext("%(plan)s for %(number)s") % {"plan": plan, "number": format_phone(params.get("number", ""))}
+        return self.description

@@ -2,24 +2,28 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import F, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.phone import format_phone
 from subscriptions.models.plans import Plan, PlanKind
+from subscriptions.periods import period_end
 
 
 class LineStatus(models.TextChoices):
-    PENDING = "pending", _("Pending")
+    PENDING = "pending", pgettext_lazy("line status", "Pending")
     ACTIVE = "active", _("Active")
     SUSPENDED = "suspended", _("Suspended")
-    EXPIRED = "expired", _("Expired")
+    EXPIRED = "expired", pgettext_lazy("line status", "Expired")
     CANCELLATION_PENDING = "cancellation_pending", _("Cancellation pending")
-    CANCELLED = "cancelled", _("Cancelled")
+    CANCELLED = "cancelled", pgettext_lazy("line status", "Cancelled")
     QUARANTINED = "quarantined", _("Quarantined")
 
 
@@ -40,6 +44,20 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 # renewed, topped up or charged, and its expiry no longer concerns anyone.
 CLOSED_STATUSES = frozenset({S.CANCELLATION_PENDING, S.CANCELLED, S.QUARANTINED})
 
+# The near-expiry warning covers the last fifth of the paid period, and never
+# more than a week: a day plan warns in its last hours, not right after it is
+# bought.
+NEAR_EXPIRY_SHARE = 5
+NEAR_EXPIRY_MAX = timedelta(days=7)
+
+
+def near_expiry_window(plan_period: str, *, ends_at: datetime) -> timedelta:
+    """How long before ``ends_at`` a line paid for by a plan of
+    ``plan_period`` ("day", "month", …) counts as near expiry. The plan's own
+    length, not the period row's: a goodwill extension lengthens the row."""
+    length = period_end(ends_at, plan_period) - ends_at
+    return min(length / NEAR_EXPIRY_SHARE, NEAR_EXPIRY_MAX)
+
 
 class LineQuerySet(models.QuerySet["Line"]):
     def with_balance(self) -> LineQuerySet:
@@ -56,6 +74,13 @@ class LineQuerySet(models.QuerySet["Line"]):
         )
         # django-stubs declares each annotation on the model, and Line declares this one itself.
         return self.annotate(balance_ore=Coalesce(Subquery(total), 0))  # type: ignore[no-redef]
+
+    def with_paid_period(self) -> LineQuerySet:
+        """Each line with the period (``PlanPeriod``) of the plan whose paid
+        period ends at the line's expiry (``paid_plan_period``), by a
+        subquery in the same query: the near-expiry warning scales to it."""
+        last = ServicePeriod.objects.filter(line=OuterRef("pk"), ends_at=OuterRef("expires_at")).order_by("-starts_at")
+        return self.annotate(paid_plan_period=Subquery(last.values("plan__period")[:1]))  # type: ignore[no-redef]
 
 
 class Line(models.Model):
@@ -75,6 +100,8 @@ class Line(models.Model):
 
     # Only on lines loaded through ``LineQuerySet.with_balance()``.
     balance_ore: int
+    # Only on lines loaded through ``LineQuerySet.with_paid_period()``.
+    paid_plan_period: str | None
 
     objects = LineQuerySet.as_manager()
 
@@ -106,6 +133,33 @@ class Line(models.Model):
     @property
     def is_closed(self) -> bool:
         return self.status in CLOSED_STATUSES
+
+    def has_expired(self, now: datetime | None = None) -> bool:
+        """Marked expired, or past its paid period before the expiry sweep
+        got to it. A closed line's expiry concerns nobody any more."""
+        now = now or timezone.now()
+        if self.status == LineStatus.EXPIRED:
+            return True
+        return not self.is_closed and self.expires_at is not None and self.expires_at <= now
+
+    def is_near_expiry(self, now: datetime | None = None) -> bool:
+        """In the last fifth of its paid period (at most its last 7 days) and
+        not yet expired. Needs ``LineQuerySet.with_paid_period()``; a line
+        loaded without it, or whose expiry no period ends at, gets 7 days."""
+        now = now or timezone.now()
+        if self.expires_at is None or self.is_closed or self.has_expired(now):
+            return False
+        plan_period = getattr(self, "paid_plan_period", None)
+        window = NEAR_EXPIRY_MAX if plan_period is None else near_expiry_window(plan_period, ends_at=self.expires_at)
+        return self.expires_at - now <= window
+
+    def number_lost_at(self, now: datetime | None = None) -> datetime | None:
+        """When an expired line's number goes if the line is not renewed:
+        NUMBER_KEEPING_GRACE_DAYS after its expiry. None for a line that has
+        not expired (or never had a paid period)."""
+        if self.expires_at is None or not self.has_expired(now):
+            return None
+        return self.expires_at + timedelta(days=settings.NUMBER_KEEPING_GRACE_DAYS)
 
 
 class ServicePeriod(models.Model):

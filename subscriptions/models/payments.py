@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from subscriptions.models.orders import Order
 
@@ -13,10 +14,10 @@ from subscriptions.models.orders import Order
 class PaymentState(models.TextChoices):
     """A payment as the provider sees it."""
 
-    PENDING = "pending", _("Pending")
+    PENDING = "pending", pgettext_lazy("payment status", "Pending")
     PAID = "paid", _("Paid")
     DECLINED = "declined", _("Declined")
-    CANCELLED = "cancelled", _("Cancelled")
+    CANCELLED = "cancelled", pgettext_lazy("payment status", "Cancelled")
 
 
 class EventResult(models.TextChoices):

@@ -7,6 +7,7 @@ from datetime import datetime
 from django.db import models
 from django.utils import translation
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from subscriptions.periods import period_end
 
@@ -39,7 +40,7 @@ class PlanKind(models.TextChoices):
 class PlanPeriod(models.TextChoices):
     DAY = "day", _("Day")
     WEEK = "week", _("Week")
-    MONTH = "month", _("Month")
+    MONTH = "month", pgettext_lazy("plan period", "Month")
     QUARTER = "quarter", _("Quarter")
     YEAR = "year", _("Year")
 

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from subscriptions.models.lines import Line
 from subscriptions.models.plans import Plan
@@ -100,7 +101,7 @@ class RedemptionResult(models.TextChoices):
     CREDITED = "credited", _("Credited")
     UNKNOWN = "unknown", _("Unknown code")
     USED = "used", _("Already used")
-    EXPIRED = "expired", _("Expired")
+    EXPIRED = "expired", pgettext_lazy("voucher status", "Expired")
     VOIDED = "voided", _("Voided")
     WRONG_KIND = "wrong_kind", _("Wrong kind for the line")
     THROTTLED = "throttled", _("Too many attempts")

@@ -14,7 +14,7 @@ import math
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from functools import cached_property
 
 from django.core.paginator import Page, Paginator
@@ -36,7 +36,6 @@ from subscriptions.models import (
 )
 from subscriptions.periods import OSLO, add_months
 
-NEAR_EXPIRY = timedelta(days=7)
 KB_PER_MB = 1024
 SECONDS_PER_MINUTE = 60
 USAGE_PER_PAGE = 25
@@ -117,6 +116,9 @@ class LineCard:
     near_expiry: bool
     expired: bool
     low_balance: bool
+    # When an expired line's number is lost unless it is renewed; None while
+    # the line has not expired.
+    number_lost_at: datetime | None = None
     # The line's current plan, when it is still sold: "Renew" goes straight
     # to its checkout. None sends the customer to the list of plans.
     renew_plan_code: str | None = None
@@ -192,6 +194,7 @@ def dashboard_lines(*, user: User, now: datetime | None = None) -> list[LineCard
         Line.objects.filter(owner=user)
         .exclude(status=LineStatus.QUARANTINED)
         .with_balance()
+        .with_paid_period()
         .annotate(
             current_period=FilteredRelation(
                 "periods", condition=Q(periods__starts_at__lte=now, periods__ends_at__gt=now)
@@ -258,6 +261,7 @@ def line_detail(*, user: User, line_id: int, now: datetime | None = None) -> Lin
         line = (
             Line.objects.select_related("auto_renewal__plan", "auto_renewal__card")
             .with_balance()
+            .with_paid_period()
             .annotate(**_current_plan(now))
             .filter(owner=user)
             .get(pk=line_id)
@@ -378,7 +382,7 @@ def line_ledger(*, line: Line, limit: int = 20) -> list[LedgerRow]:
     """The latest ``limit`` ledger entries, newest first. One query."""
     entries = (
         LedgerEntry.objects.filter(line=line)
-        .only("kind", "amount_ore", "description", "created_at")
+        .only("kind", "amount_ore", "description", "params", "created_at")
         .order_by("-created_at", "-id")[:limit]
     )
     return [
@@ -387,7 +391,7 @@ def line_ledger(*, line: Line, limit: int = 20) -> list[LedgerRow]:
             kind=entry.kind,
             kind_label=entry.get_kind_display(),
             amount_ore=entry.amount_ore,
-            description=entry.description,
+            description=entry.text,
         )
         for entry in entries
     ]
@@ -455,11 +459,7 @@ def _days_left(expires_at: datetime | None, now: datetime) -> int | None:
 
 def _card(line: Line, *, period: ServicePeriod | None, used: dict[str, int], now: datetime) -> LineCard:
     """The card of a line loaded ``with_balance()``."""
-    # A closed line's expiry concerns nobody any more.
-    renewable = not line.is_closed
-    lapsed = line.expires_at is not None and line.expires_at <= now
-    expired = line.status == LineStatus.EXPIRED or (renewable and lapsed)
-    near_expiry = renewable and not expired and line.expires_at is not None and line.expires_at - now <= NEAR_EXPIRY
+    expired = line.has_expired(now)
     threshold = line.low_balance_threshold_ore
     return LineCard(
         line_id=line.id,
@@ -476,7 +476,7 @@ def _card(line: Line, *, period: ServicePeriod | None, used: dict[str, int], now
         balance_ore=line.balance_ore,
         low_balance_threshold_ore=threshold,
         is_number_keeping=line.is_number_keeping,
-        near_expiry=near_expiry,
+        near_expiry=line.is_near_expiry(now),
         expired=expired,
         low_balance=threshold is not None and line.balance_ore < threshold,
         renew_plan_code=getattr(line, "current_plan_code", None)
@@ -484,6 +484,7 @@ def _card(line: Line, *, period: ServicePeriod | None, used: dict[str, int], now
         else None,
         closed=line.is_closed,
         auto_renew_on=line.auto_renew,
+        number_lost_at=line.number_lost_at(now),
     )
 
 

@@ -32,6 +32,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.services import user_update_profile
 from subscriptions.errors import CustomerError
+from subscriptions.formatting import format_nok
 from subscriptions.models import (
     LedgerKind,
     Line,
@@ -45,7 +46,9 @@ from subscriptions.models import (
     ReplacementRequest,
     ReplacementStatus,
     SavedCard,
+    ledger_params_for_order,
 )
+from subscriptions.models.plans import FIELD_LANGUAGES
 from subscriptions.payments import (
     CreatedPayment,
     PaymentInProgress,
@@ -123,8 +126,8 @@ def topup_request(*, line: Line, amount_ore: int) -> OrderRequest:
         raise CustomerError(_("This line is being cancelled or is cancelled, so it cannot be topped up."))
     if not settings.TOPUP_MIN_ORE <= amount_ore <= settings.TOPUP_MAX_ORE:
         raise CustomerError(
-            _("Top up between %(min)s and %(max)s kr.")
-            % {"min": settings.TOPUP_MIN_ORE // 100, "max": settings.TOPUP_MAX_ORE // 100}
+            _("Top up between %(min)s and %(max)s.")
+            % {"min": format_nok(settings.TOPUP_MIN_ORE), "max": format_nok(settings.TOPUP_MAX_ORE)}
         )
     return OrderRequest(line=line, kind=OrderKind.TOPUP, amount_ore=amount_ore, method=PaymentMethod.CARD)
 
@@ -444,14 +447,14 @@ def _order_pay_from_balance(*, order: Order) -> Order:
             return locked
         try:
             with transaction.atomic():
-                with translation.override(locked.owner.language):
-                    description = order_description(locked)
+                assert locked.plan is not None
+                plan_names = {language: getattr(locked.plan, f"name_{language}") for language in FIELD_LANGUAGES}
                 ledger_add(
                     line=line,
                     kind=LedgerKind.RENEWAL,
                     amount_ore=-locked.amount_ore,
                     reference=f"order:{locked.public_id}",
-                    description=description,
+                    params=ledger_params_for_order(plan_names=plan_names, number=line.number),
                     by=locked.owner,
                 )
                 order_fulfil(order=locked)

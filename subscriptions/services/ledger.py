@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import IntegrityError, transaction
 
@@ -22,6 +23,7 @@ def ledger_add(
     amount_ore: int,
     reference: str = "",
     description: str = "",
+    params: dict[str, Any] | None = None,
     by: User | None = None,
 ) -> tuple[LedgerEntry, bool]:
     """Append an entry. With a ``reference``, a second call for the same kind
@@ -38,6 +40,7 @@ def ledger_add(
                 amount_ore=amount_ore,
                 reference=reference,
                 description=description[:200],
+                params=params or {},
                 created_by=by if by is not None and by.pk else None,
             )
     except IntegrityError:

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 
 from accounts.models import User
 from subscriptions.errors import CustomerError, TransitionNotAllowed
+from subscriptions.formatting import format_nok
 from subscriptions.models import TRANSITIONS, Line, LineStatus, Plan, ServicePeriod
 from subscriptions.services.audit import audit_record
 
@@ -155,8 +156,11 @@ def line_extend(*, line: Line, days: int, by: User | None, reason: str) -> Line:
 
 @transaction.atomic
 def line_set_low_balance_threshold(*, line: Line, threshold_ore: int | None, by: User) -> None:
-    if threshold_ore is not None and not 0 <= threshold_ore <= 100_000_00:
-        raise CustomerError(_("Choose an amount between 0 and 100 000 kr."))
+    if threshold_ore is not None and not 0 <= threshold_ore <= LOW_BALANCE_THRESHOLD_MAX_ORE:
+        raise CustomerError(
+            _("Choose an amount between %(min)s and %(max)s.")
+            % {"min": format_nok(0), "max": format_nok(LOW_BALANCE_THRESHOLD_MAX_ORE)}
+        )
     locked = _locked(line)
     locked.low_balance_threshold_ore = threshold_ore
     locked.save(update_fields=["low_balance_threshold_ore"])
@@ -164,6 +168,7 @@ def line_set_low_balance_threshold(*, line: Line, threshold_ore: int | None, by:
 
 
 EXPIRY_BATCH = 500
+LOW_BALANCE_THRESHOLD_MAX_ORE = 100_000_00
 
 
 def lines_expire_lapsed(*, now: datetime | None = None, batch: int = EXPIRY_BATCH) -> int:

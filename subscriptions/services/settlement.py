@@ -21,13 +21,14 @@ import uuid
 from functools import partial
 
 from django.db import IntegrityError, transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from subscriptions.errors import CustomerError
 from subscriptions.models import (
     EventResult,
     LedgerKind,
+    LedgerText,
     Line,
     LineStatus,
     Order,
@@ -199,15 +200,12 @@ def order_fulfil(*, order: Order) -> None:
         line = Line.objects.select_for_update().get(pk=order.line_id)
         if line.is_closed:
             raise CustomerError(_("This line is being cancelled or is cancelled, so it cannot be topped up."))
-        # In the customer's words: a callback has no language of its own.
-        with translation.override(order.owner.language):
-            description = _("Card top-up")
         ledger_add(
             line=line,
             kind=LedgerKind.TOPUP,
             amount_ore=order.amount_ore,
             reference=f"order:{order.public_id}",
-            description=description,
+            params={"text": LedgerText.CARD_TOPUP},
             by=order.owner,
         )
     order.status = OrderStatus.PAID

@@ -27,7 +27,7 @@ from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.db import connection, transaction
 from django.db.models import Count, Q
-from django.utils import formats, timezone, translation
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.debug import sensitive_variables
@@ -37,6 +37,7 @@ from subscriptions.errors import CustomerError
 from subscriptions.formatting import format_nok
 from subscriptions.models import (
     LedgerKind,
+    LedgerText,
     Line,
     Plan,
     PlanKind,
@@ -399,14 +400,12 @@ def _redeem(*, user: User, line: Line, digits: str, ip_address: str | None, chan
         value: dict[str, Any] = {"plan": batch.plan.code}
     else:
         assert batch.amount_ore is not None
-        with translation.override(locked_line.owner.language):
-            description = _("Voucher %(serial)s") % {"serial": voucher}
         ledger_add(
             line=locked_line,
             kind=LedgerKind.VOUCHER,
             amount_ore=batch.amount_ore,
             reference=f"voucher:{voucher.pk}",
-            description=description,
+            params={"text": LedgerText.VOUCHER, "serial": str(voucher)},
             by=user,
         )
         redemption = Redemption(

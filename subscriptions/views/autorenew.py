@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from accounts.views import AuthenticatedRequest
 from subscriptions import selectors
 from subscriptions.errors import CustomerError
-from subscriptions.formatting import format_recurring_cost
+from subscriptions.formatting import format_recurring_cost, join_sentences
 from subscriptions.forms.autorenew import AutoRenewForm
 from subscriptions.models import AutoRenewal, CardSetup, Line, Plan, PlanPeriod, SetupStatus
 from subscriptions.services.autorenew import (
@@ -70,8 +70,7 @@ def auto_renew_manage(request: AuthenticatedRequest, line_id: int) -> HttpRespon
         "chosen": str(form["plan"].value() or ""),
         "auto_renew": state,
         "days": settings.AUTO_RENEW_DAYS_BEFORE,
-        "retries": _retry_schedule(settings.AUTO_RENEW_RETRY_DELAYS_SECONDS),
-        "shorter_windows": _shorter_windows(),
+        "terms": _terms(settings.AUTO_RENEW_DAYS_BEFORE),
     }
     return render(request, "subscriptions/auto_renew.html", context)
 
@@ -87,6 +86,19 @@ SHORTER_WINDOW = {
 }
 
 
+def _terms(days: int) -> str:
+    """When the card is charged, for which plans sooner, and what happens
+    after a failed charge: one paragraph in the active language."""
+    charged = ngettext(
+        "We charge the card %(days)s day before the line expires, for the plan you choose here, "
+        "and email you the receipt.",
+        "We charge the card %(days)s days before the line expires, for the plan you choose here, "
+        "and email you the receipt.",
+        days,
+    ) % {"days": days}
+    return join_sentences(charged, _shorter_windows(), _retry_schedule(settings.AUTO_RENEW_RETRY_DELAYS_SECONDS))
+
+
 def _shorter_windows() -> str:
     """The plans charged nearer their end than AUTO_RENEW_DAYS_BEFORE days
     (at most half their period ahead, so one period is bought at a time),
@@ -98,7 +110,7 @@ def _shorter_windows() -> str:
         window = auto_renew_window(period.value)
         if window < configured:
             sentences.append(str(SHORTER_WINDOW[period]) % {"wait": _wait(int(window.total_seconds()))})
-    return " ".join(sentences)
+    return join_sentences(*sentences)
 
 
 def _retry_schedule(delays: list[int]) -> str:

@@ -153,7 +153,7 @@ def test_switching_language_is_remembered_on_the_account(client):
     assert user.language == "zh-hans"
     page = client.get("/dashboard/", HTTP_ACCEPT_LANGUAGE="en")
     assert '<html lang="zh-hans">' in page.content.decode()
-    assert "我的线路" in page.content.decode()
+    assert "我的号码" in page.content.decode()
 
 
 def test_the_stored_language_wins_over_the_browser_after_sign_in(client):

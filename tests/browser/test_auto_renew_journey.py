@@ -118,7 +118,9 @@ def test_turn_auto_renew_on_with_a_new_card_see_the_next_charge_then_turn_it_off
     )
     next_charge = section.locator(".auto-renew-next")
     when = line.expires_at - timedelta(days=3)
-    expect(next_charge).to_contain_text(translated("Next charge: %(amount)s") % {"amount": nok(499_00)})
+    expect(next_charge).to_have_text(
+        translated("Next charge: %(amount)s on %(when)s.") % {"amount": nok(499_00), "when": shown_as(when)}
+    )
     expect(next_charge.locator("time")).to_have_text(shown_as(when))
     assert datetime.fromisoformat(next_charge.locator("time").get_attribute("datetime") or "") == when
     assert_fits_the_phone(page)

@@ -279,9 +279,10 @@ def test_top_up_in_norwegian_refuses_too_little_then_adds_150_50_kr_to_the_balan
     page.locator("#pay").click()
     portal.expect_path(f"/lines/{line.pk}/top-up/")
     expect(amount).to_have_class(re.compile(r"(^|\s)is-invalid(\s|$)"))
-    limits = {"min": settings.TOPUP_MIN_ORE // 100, "max": settings.TOPUP_MAX_ORE // 100}
+    with translation.override("nb"):
+        limits = {"min": format_nok(settings.TOPUP_MIN_ORE), "max": format_nok(settings.TOPUP_MAX_ORE)}
     expect_translated(
-        page.locator(".top-up-form .invalid-feedback"), "Top up between %(min)s and %(max)s kr.", "nb", **limits
+        page.locator(".top-up-form .invalid-feedback"), "Top up between %(min)s and %(max)s.", "nb", **limits
     )
     assert not Order.objects.exists()
     assert not SandboxPayment.objects.exists()

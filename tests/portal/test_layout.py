@@ -46,7 +46,7 @@ def test_a_visitor_signed_out_gets_the_sign_in_links_after_a_customer_saw_sign_o
     assert 'id="nav-sign-in"' in anonymous and 'id="nav-sign-out"' not in anonymous
 
 
-@pytest.mark.parametrize(("language", "my_lines"), [("nb", "Mine linjer"), ("zh-hans", "我的线路"), ("en", "My lines")])
+@pytest.mark.parametrize(("language", "my_lines"), [("nb", "Mine linjer"), ("zh-hans", "我的号码"), ("en", "My lines")])
 def test_the_navigation_is_in_each_customers_own_language(language, my_lines):
     english = UserFactory(phone_verified=True, language="en")
     other = UserFactory(phone_verified=True, language=language)

@@ -9,7 +9,7 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 TEMPLATES = Path(settings.BASE_DIR) / "templates"
 
-HEADINGS = {"en": "Mobile for life in Norway", "nb": "Mobil for livet i Norge", "zh-hans": "在挪威，畅享移动生活"}
+HEADINGS = {"en": "Mobile for life in Norway", "nb": "Mobil for hverdagen i Norge", "zh-hans": "在挪威，畅享移动生活"}
 
 
 @pytest.mark.parametrize(("language", "heading"), HEADINGS.items())

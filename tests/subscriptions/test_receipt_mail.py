@@ -62,7 +62,7 @@ def test_it_greets_the_owner_and_tells_what_was_bought_the_total_and_the_new_exp
     assert "2026-000001" in body
     assert "Fjord 10 GB for +47 912 34 567" in body
     assert "NOK 199.00" in body
-    assert "April 5, 2026, 1:07 p.m." in body
+    assert "April 5, 2026, 1:07 PM" in body
     assert RECEIPTS_URL in body
     assert "PDF" in body
 

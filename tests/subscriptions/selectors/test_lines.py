@@ -240,14 +240,59 @@ def test_the_balance_is_the_sum_of_each_lines_ledger():
     assert cards[empty.pk].balance_ore == 0
 
 
-def test_a_line_expiring_within_seven_days_is_near_expiry():
-    line = LineFactory(with_period=PlanFactory(period=PlanPeriod.WEEK), with_period__days_ago=4)
+# The warning covers the last fifth of the plan's period, at most 7 days:
+# (plan period, time before expiry still quiet, time before expiry warned).
+NEAR_EXPIRY_CASES = [
+    (PlanPeriod.DAY, timedelta(hours=5), timedelta(hours=4, minutes=45)),
+    (PlanPeriod.WEEK, timedelta(days=1, hours=10), timedelta(days=1, hours=9)),
+    (PlanPeriod.MONTH, timedelta(days=6, hours=12), timedelta(days=5, hours=12)),
+    (PlanPeriod.QUARTER, timedelta(days=7, hours=1), timedelta(days=6, hours=23)),
+    (PlanPeriod.YEAR, timedelta(days=7, hours=1), timedelta(days=6, hours=23)),
+]
+
+
+@pytest.mark.parametrize(("period", "quiet", "warned"), NEAR_EXPIRY_CASES)
+def test_the_near_expiry_warning_covers_the_last_fifth_of_the_plan_at_most_a_week(period, quiet, warned):
+    line = LineFactory(with_period=PlanFactory(period=period), with_period__days_ago=0)
+
+    [before] = dashboard_lines(user=line.owner, now=line.expires_at - quiet)
+    [after] = dashboard_lines(user=line.owner, now=line.expires_at - warned)
+
+    assert not before.near_expiry and not before.needs_attention
+    assert after.near_expiry and after.needs_attention and not after.expired
+
+
+@pytest.mark.parametrize(("period", "quiet", "warned"), NEAR_EXPIRY_CASES)
+def test_the_line_page_warns_by_the_same_rule_as_the_dashboard(period, quiet, warned):
+    line = LineFactory(with_period=PlanFactory(period=period), with_period__days_ago=0)
+
+    before = line_detail(user=line.owner, line_id=line.pk, now=line.expires_at - quiet).card
+    after = line_detail(user=line.owner, line_id=line.pk, now=line.expires_at - warned).card
+
+    assert not before.near_expiry
+    assert after.near_expiry
+
+
+def test_a_day_plan_bought_a_moment_ago_is_not_near_expiry():
+    line = LineFactory(with_period=PlanFactory(period=PlanPeriod.DAY), with_period__days_ago=0)
 
     [card] = dashboard_lines(user=line.owner)
 
-    assert card.near_expiry and not card.expired
-    assert card.days_left == 3
-    assert card.needs_attention
+    assert card.days_left == 1
+    assert not card.near_expiry
+
+
+def test_a_week_plan_renewed_ahead_warns_by_the_last_period_only():
+    line = LineFactory(with_period=PlanFactory(period=PlanPeriod.MONTH), with_period__days_ago=27)
+    line_add_period(line=line, plan=PlanFactory(period=PlanPeriod.WEEK), by=None)
+    line.refresh_from_db()
+
+    [now] = dashboard_lines(user=line.owner)
+    [last_day] = dashboard_lines(user=line.owner, now=line.expires_at - timedelta(days=1))
+
+    assert now.days_left is not None and now.days_left > 7
+    assert not now.near_expiry
+    assert last_day.near_expiry
 
 
 def test_a_line_with_more_than_seven_days_left_needs_no_attention():
@@ -288,6 +333,24 @@ def test_a_cancelled_line_is_never_flagged_for_renewal():
     [card] = dashboard_lines(user=line.owner)
 
     assert not card.expired and not card.near_expiry
+
+
+def test_an_expired_line_says_when_its_number_is_lost(settings):
+    settings.NUMBER_KEEPING_GRACE_DAYS = 30
+    line = LineFactory(with_period=NumberKeepingPlanFactory(), kind="number_keeping", with_period__days_ago=100)
+
+    [card] = dashboard_lines(user=line.owner)
+
+    assert card.expired
+    assert card.number_lost_at == line.expires_at + timedelta(days=30)
+
+
+def test_a_line_that_has_not_expired_has_no_day_its_number_is_lost():
+    line = LineFactory(with_period=True)
+
+    [card] = dashboard_lines(user=line.owner)
+
+    assert card.number_lost_at is None
 
 
 @pytest.mark.parametrize(("balance", "flagged"), [(49_99, True), (50_00, False), (80_00, False)])

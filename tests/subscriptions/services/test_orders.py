@@ -3,6 +3,7 @@ the provider says, fulfilled with one period and one receipt."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -138,7 +139,7 @@ def test_a_plan_no_longer_on_sale_is_refused(line):
 
 @pytest.mark.parametrize("amount_ore", [49_99, 2_000_01])
 def test_a_top_up_outside_the_limits_is_refused(line, amount_ore):
-    with pytest.raises(CustomerError, match="Top up between 50 and 2000 kr"):
+    with pytest.raises(CustomerError, match=re.escape("Top up between NOK\xa050.00 and NOK\xa02,000.00")):
         topup_request(line=line, amount_ore=amount_ore)
 
 

@@ -446,7 +446,7 @@ def test_the_retries_on_the_form_are_the_ones_the_settings_make(signed_in, line)
 RETRIES_IN = {
     "en": "If a charge fails, we try again after 30 minutes, then again 2 hours after that, "
     "then again 1 day after that, then again 3 days after that, and we tell you each time.",
-    "nb": "Hvis et trekk mislykkes, prøver vi igjen etter 30 minutter, og så igjen 2 timer senere, "
+    "nb": "Hvis en belastning mislykkes, prøver vi igjen etter 30 minutter, og så igjen 2 timer senere, "
     "og så igjen 1 dag senere, og så igjen 3 dager senere, og vi gir deg beskjed hver gang.",
     "zh-hans": "如果扣款失败，我们会在 30 分钟后重试，之后再隔 2 小时重试一次，之后再隔 1 天重试一次，"
     "之后再隔 3 天重试一次，每次都会通知您。",
@@ -483,8 +483,11 @@ def test_the_next_charge_reads_as_one_translated_phrase(signed_in, customer, lin
 
     with translation.override(language):
         amount = format_nok(199_00)
-    phrase = in_language(language, "Next charge: %(amount)s,", amount=amount)
-    assert re.search(re.escape(phrase) + r"\s*<time ", html), phrase
+    shown = NEXT_CHARGE_TIME.search(html)
+    assert shown
+    when = f'<time datetime="{shown[1]}" class="fw-semibold">{shown[2]}</time>'
+    phrase = in_language(language, "Next charge: %(amount)s on %(when)s.", amount=amount, when=when)
+    assert phrase in html
 
 
 @pytest.mark.parametrize(("language", "name"), [("en", "card"), ("nb", "kort"), ("zh-hans", "银行卡")])

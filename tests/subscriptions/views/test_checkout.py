@@ -284,7 +284,7 @@ def test_every_result_page_says_which_plan_for_which_line_and_how_much(
 
     assert f'data-status="{status}"' in html
     assert shown(html, "order-item") == PLAN_NAMES[language]
-    assert shown(html, "order-line") == "+47 912 34 567"
+    assert shown(html, "order-line") == "+47\xa0912\xa034\xa0567"
     assert shown(html, "order-amount") == nok_in(language, 199_00)
 
 
@@ -300,7 +300,7 @@ def test_a_top_up_result_page_says_it_is_a_top_up_of_that_line_and_how_much(sign
 
     with translation.override(language):
         assert shown(html, "order-item") == translation.gettext("Top-up of the prepaid balance")
-    assert shown(html, "order-line") == "+47 912 34 567"
+    assert shown(html, "order-line") == "+47\xa0912\xa034\xa0567"
     assert shown(html, "order-amount") == nok_in(language, 150_50)
 
 
@@ -504,7 +504,9 @@ def test_a_top_up_goes_to_the_providers_page_for_the_amount_typed(signed_in, lin
     assert response["Location"].endswith(f"/sandbox-pay/{order.provider_payment_id}/")
 
 
-@pytest.mark.parametrize(("amount", "error"), [("10", "Top up between 50 and 2000 kr."), ("abc", "Enter a number.")])
+@pytest.mark.parametrize(
+    ("amount", "error"), [("10", "Top up between NOK\xa050.00 and NOK\xa02,000.00."), ("abc", "Enter a number.")]
+)
 def test_a_top_up_amount_out_of_bounds_is_answered_on_the_page(signed_in, line, amount, error):
     response = signed_in.post(f"/lines/{line.pk}/top-up/", {**checkout_form(), "amount": amount})
 

@@ -73,7 +73,7 @@ def test_the_dashboard_shows_a_card_per_line(signed_in, line):
     html = signed_in.get("/dashboard/").content.decode()
 
     assert html.count('class="card h-100 line-card') == 2
-    assert "+47 912 34 567" in html
+    assert "+47\xa0912\xa034\xa0567" in html
     assert "Fjord 10 GB" in html
     assert "NOK\xa0150.00" in html
     assert f'href="/lines/{line.pk}/"' in html
@@ -87,18 +87,18 @@ def test_the_dashboard_shows_nobody_elses_lines(signed_in, line):
 
     html = signed_in.get("/dashboard/").content.decode()
 
-    assert "+47 987 65 432" not in html
+    assert "+47\xa0987\xa065\xa0432" not in html
     assert f"/lines/{stranger.pk}/" not in html
 
 
 def test_the_dashboard_calls_for_renewal_of_the_same_plan_when_a_line_is_near_expiry(signed_in, customer):
     week = PlanFactory(code="fjord-week", period=PlanPeriod.WEEK)
-    soon = LineFactory(owner=customer, with_period=week, with_period__days_ago=5)
+    soon = LineFactory(owner=customer, with_period=week, with_period__days_ago=6)
 
     html = signed_in.get("/dashboard/").content.decode()
 
     assert 'data-alert="near-expiry"' in html
-    assert "Expires in 2 days" in html
+    assert "Expires in 1 day." in html
     assert f'href="/lines/{soon.pk}/renew/fjord-week/">Renew</a>' in html
 
 
@@ -113,7 +113,7 @@ def test_the_dashboard_calls_for_renewal_of_an_expired_line_with_its_last_plan(s
 
 def test_a_line_whose_plan_is_no_longer_sold_is_sent_to_the_list_of_plans(signed_in, customer):
     retired = PlanFactory(code="retired-week", period=PlanPeriod.WEEK)
-    soon = LineFactory(owner=customer, with_period=retired, with_period__days_ago=5)
+    soon = LineFactory(owner=customer, with_period=retired, with_period__days_ago=6)
     retired.is_active = False
     retired.save()
 
@@ -147,7 +147,7 @@ def test_the_dashboard_shows_expiry_in_oslo_time(signed_in, customer):
 
     html = signed_in.get("/dashboard/").content.decode()
 
-    assert "Feb. 15, 2030, 12:30 a.m." in html
+    assert "Feb. 15, 2030, 12:30 AM" in html
 
 
 def test_the_dashboard_query_count_is_the_same_for_one_line_and_twenty(client):
@@ -196,7 +196,7 @@ def test_the_line_page_shows_the_line_to_its_owner(signed_in, line):
     html = response.content.decode()
 
     assert response.status_code == 200
-    assert "+47 912 34 567" in html
+    assert "+47\xa0912\xa034\xa0567" in html
     assert "NOK\xa0137.50" in html  # 150.00 − 12.50
     for action in ("renew", "top-up", "voucher", "auto-renew"):
         assert f'href="/lines/{line.pk}/{action}/"' in html

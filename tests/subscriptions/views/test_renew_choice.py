@@ -207,7 +207,7 @@ def test_a_closed_line_on_the_dashboard_offers_no_purchase(signed_in, customer, 
     [
         ("en", PlanPeriod.DAY, "NOK\xa039.00 every day, that is about NOK\xa01,170.00 a month"),
         ("nb", PlanPeriod.DAY, "39,00\xa0kr hver dag, altså omtrent 1\xa0170,00\xa0kr i måneden"),
-        ("zh-hans", PlanPeriod.DAY, "每天 39.00\xa0克朗，即每月约 1170.00\xa0克朗"),
+        ("zh-hans", PlanPeriod.DAY, "每天 39.00\xa0克朗，即每月约 1,170.00\xa0克朗"),
         ("en", PlanPeriod.WEEK, "NOK\xa039.00 every week, that is about NOK\xa0167.00 a month"),
         ("nb", PlanPeriod.WEEK, "39,00\xa0kr hver uke, altså omtrent 167,00\xa0kr i måneden"),
         ("zh-hans", PlanPeriod.WEEK, "每周 39.00\xa0克朗，即每月约 167.00\xa0克朗"),
@@ -259,7 +259,7 @@ def chosen_plans(html: str) -> list[str]:
     [
         ("en", "NOK\xa039.00 every day, that is about NOK\xa01,170.00 a month"),
         ("nb", "39,00\xa0kr hver dag, altså omtrent 1\xa0170,00\xa0kr i måneden"),
-        ("zh-hans", "每天 39.00\xa0克朗，即每月约 1170.00\xa0克朗"),
+        ("zh-hans", "每天 39.00\xa0克朗，即每月约 1,170.00\xa0克朗"),
     ],
 )
 def test_auto_renew_shows_each_plans_price_with_its_period_and_defaults_to_the_lines_plan(
@@ -311,7 +311,7 @@ def test_auto_renew_for_a_plan_no_longer_sold_chooses_nothing_and_asks(signed_in
     [
         ("en", "Auto-renew is on: NOK\xa039.00 every day, that is about NOK\xa01,170.00 a month."),
         ("nb", "Automatisk fornyelse er slått på: 39,00\xa0kr hver dag, altså omtrent 1\xa0170,00\xa0kr i måneden."),
-        ("zh-hans", "自动续费已开启：每天 39.00\xa0克朗，即每月约 1170.00\xa0克朗。"),
+        ("zh-hans", "自动续费已开启：每天 39.00\xa0克朗，即每月约 1,170.00\xa0克朗。"),
     ],
 )
 def test_the_auto_renew_confirmation_says_what_it_costs_in_a_month(signed_in, line, day_pass, language, confirmation):

@@ -176,7 +176,7 @@ def test_the_page_shows_the_line_its_balance_and_an_empty_code_field(signed_in, 
 
     html = response.content.decode()
     assert response.status_code == 200
-    assert "Redeem a voucher for +47 912 34 567" in text(html)
+    assert "Redeem a voucher for +47\xa0912\xa034\xa0567" in text(html)
     assert f"Prepaid balance: {nok(50_00)}" in text(html)
     assert re.search(r'<input type="text" name="code"(?![^>]*value=)[^>]*id="id_code"', html)
 
