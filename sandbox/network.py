@@ -2,7 +2,9 @@
 number, the IMSI it is on and whether it is blocked, and every request it
 took by request id (the same id again answers the same; an id that comes
 with another request is refused). It knows every number the portal asks
-about: one it has not seen is taken to be on the ``old_imsi`` given.
+about: one it has not seen is taken to be on the ``old_imsi`` given (a
+number first seen by a block, which names no IMSI, is taken to be on the
+one its first swap names).
 
 The portal's adapter (``subscriptions.network.sandbox``) calls these as the
 HTTP adapter calls the operator's API, and gets ``NetworkRefusal`` where
@@ -78,7 +80,7 @@ def _perform(*, action: str, msisdn: str, old_imsi: str, new_imsi: str) -> str:
     elif action == UNBLOCK:
         subscriber.blocked = False
     else:
-        if subscriber.imsi != old_imsi:
+        if subscriber.imsi and subscriber.imsi != old_imsi:
             return "imsi_mismatch"
         if SandboxSubscriber.objects.filter(imsi=new_imsi).exclude(pk=subscriber.pk).exists():
             return "imsi_in_use"

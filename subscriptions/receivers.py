@@ -8,6 +8,7 @@ from typing import Any
 from accounts.identity import identity_document_decided
 from accounts.models import IdentityDocument
 from subscriptions.models import ProvisioningJob
+from subscriptions.services.esim_ready_notice import esim_ready_notify
 from subscriptions.services.new_lines import new_line_activate
 from subscriptions.services.provisioning import provisioning_ready, provisioning_stopped
 from subscriptions.services.replacements import replacement_document_decided, replacement_provisioning_finished
@@ -25,8 +26,13 @@ def _provisioning_ready_for_a_new_line(sender: Any, job: ProvisioningJob, **kwar
     new_line_activate(line=job.line)
 
 
+def _provisioning_ready_tell_the_customer(sender: Any, job: ProvisioningJob, **kwargs: Any) -> None:
+    esim_ready_notify(job=job)
+
+
 def connect() -> None:
     identity_document_decided.connect(_identity_document_decided, dispatch_uid="subscriptions-replacement-document")
     provisioning_ready.connect(_provisioning_ready_for_a_new_line, dispatch_uid="subscriptions-new-line-ready")
     provisioning_ready.connect(_provisioning_finished, dispatch_uid="subscriptions-replacement-ready")
+    provisioning_ready.connect(_provisioning_ready_tell_the_customer, dispatch_uid="subscriptions-esim-ready-notice")
     provisioning_stopped.connect(_provisioning_finished, dispatch_uid="subscriptions-replacement-stopped")

@@ -60,6 +60,8 @@ class ProvisioningJob(models.Model):
     number_moved_at = models.DateTimeField(_("number moved to the new profile"), null=True, blank=True)
     ready_at = models.DateTimeField(_("ready to install"), null=True, blank=True)
     stopped_at = models.DateTimeField(_("stopped"), null=True, blank=True)
+    # Set by the one conditional update that sends "your eSIM is ready".
+    ready_notice_at = models.DateTimeField(_("customer told it is ready"), null=True, blank=True)
     # Why it stopped (the SM-DP+'s or network's codes: for support, not customers).
     stop_reason = models.CharField(_("why it stopped"), max_length=300, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)

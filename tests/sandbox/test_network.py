@@ -34,6 +34,14 @@ def test_an_imsi_swap_moves_the_number_once_however_often_it_is_retried():
     assert len(network_history(msisdn=NUMBER)) == 1
 
 
+def test_a_number_first_seen_by_a_block_can_then_move_to_a_new_imsi():
+    network().block_line(msisdn=NUMBER, request_id="blk-lost")
+
+    network().swap_imsi(msisdn=NUMBER, old_imsi=OLD, new_imsi=NEW, request_id="swp-lost")
+
+    assert network_subscriber(msisdn=NUMBER).imsi == NEW
+
+
 def test_a_retried_block_after_an_unblock_does_not_block_again():
     network().block_line(msisdn=NUMBER, request_id="blk-2")
     network().unblock_line(msisdn=NUMBER, request_id="unb-2")

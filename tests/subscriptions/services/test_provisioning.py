@@ -218,12 +218,12 @@ def test_support_get_one_stock_alert_per_crossing_below_the_threshold(settings, 
 
     for n in range(4):  # stock 4, 3, 2 (below), 1
         start(django_capture_on_commit_callbacks, line=LineFactory(), replacing=None, key=f"k{n}")
-    assert len(mail.outbox) == 1
-    assert mail.outbox[0].to == ["support@nordlys.test"]
-    assert "2" in mail.outbox[0].subject
+    alerts = [m for m in mail.outbox if m.to == ["support@nordlys.test"]]  # the customers hear "ready"
+    assert len(alerts) == 1
+    assert "2" in alerts[0].subject
 
     with django_capture_on_commit_callbacks(execute=True):
         inventory_import(filename="v.csv", content=vendor_file([profile_row(n) for n in range(100, 105)]), by=None)
     for n in range(4):  # back above, then below again
         start(django_capture_on_commit_callbacks, line=LineFactory(), replacing=None, key=f"again{n}")
-    assert len(mail.outbox) == 2
+    assert len([m for m in mail.outbox if m.to == ["support@nordlys.test"]]) == 2

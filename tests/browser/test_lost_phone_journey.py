@@ -1,0 +1,168 @@
+"""A lost phone (手机丢失), in Chinese on a 390 px phone: the customer reports
+it from the line page and sees the line blocked, uploads a residence card,
+support approve it in the admin, the worker prepares a new eSIM from stock
+(the first replacement in 12 months is free), and the QR code on the install
+page, read back from a screenshot with zxing-cpp, is the NEW profile's; the
+old profile is disabled."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth.models import Group
+from django.core import mail
+from django.test import Client
+from django.utils import translation
+from django.utils.translation import gettext
+
+from accounts.models import IdentityDocument
+from portal import sms
+from subscriptions.models import EsimProfile, EsimState, ReplacementRequest, ReplacementStatus
+from tests.browser.conftest import ARTIFACTS, PHONE_VIEWPORT
+from tests.factories import EsimProfileFactory, LineFactory, PlanFactory, UserFactory
+from tests.identity_files import png_bytes
+from tests.staff_groups import staff_groups_restore
+from tests.two_factor import staff_sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "Nordlys-mistet-2026"
+
+
+def expect(*args: Any) -> Any:
+    from playwright.sync_api import expect as playwright_expect
+
+    return playwright_expect(*args)
+
+
+def zh(message: str) -> str:
+    with translation.override("zh-hans"):
+        text = gettext(message)
+    assert text != message, f"no Chinese for {message!r}"
+    return text
+
+
+def screenshot(page: Any, name: str) -> Any:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def assert_fits_the_phone(page: Any) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE_VIEWPORT["width"], f"the page is {width}px wide on a {PHONE_VIEWPORT['width']}px phone"
+
+
+def read_qr(path: Any) -> list[str]:
+    import zxingcpp
+    from PIL import Image
+
+    return [result.text for result in zxingcpp.read_barcodes(Image.open(path))]
+
+
+def agent_page(open_page: Any, portal: Any) -> Any:
+    """A support agent's own browser, signed in to the admin with two factors."""
+    agent = UserFactory(is_staff=True, full_name="Siri Support", language="nb")
+    staff_groups_restore()
+    agent.groups.add(Group.objects.get(name="Support agent"))
+    client = Client()
+    staff_sign_in(client, agent)
+    page = open_page()
+    page.context.add_cookies(
+        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": portal.url("/")}]
+    )
+    return page
+
+
+def test_a_lost_phone_is_blocked_then_a_reviewed_document_brings_a_new_esim_to_install(
+    portal: Any, open_page: Any, page_problems: Any
+) -> None:
+    page = portal.page
+    sms.outbox.clear()
+    customer = UserFactory(
+        email="li@example.test",
+        full_name="李娜",
+        language="zh-hans",
+        password=PASSWORD,
+        verified_email=True,
+        phone_verified=True,
+    )
+    line = LineFactory(owner=customer, number="+4741234577", with_period=PlanFactory(code="fjord-month"))
+    old = EsimProfileFactory(line=line, state=EsimState.INSTALLED)
+    EsimProfileFactory.create_batch(2)  # stock
+
+    portal.sign_in("li@example.test", PASSWORD)
+    portal.expect_path("/dashboard/")
+    portal.goto(f"/lines/{line.pk}/")
+    page.locator(".replacement-link").click()
+    page.get_by_label(zh("Phone lost or stolen")).check()
+    page.locator("#replacement-continue").click()
+    replacement = ReplacementRequest.objects.get(line=line)
+    portal.expect_path(f"/replacements/{replacement.public_id}/")
+
+    expect(page.locator(".replacement-status")).to_have_attribute("data-status", "review")
+    expect(page.locator(".line-blocking")).to_contain_text(
+        zh(
+            "Blocked: calls, texts and data on this number are barred, so nobody can use the lost phone. "
+            "Your number stays yours."
+        )
+    )
+    assert_fits_the_phone(page)
+    screenshot(page, "lost-phone-blocked-zh-hans")
+    replacement.refresh_from_db()
+    assert replacement.blocked_at is not None
+    assert not [text for text in sms.outbox if text.to == line.number], "nothing is texted to a lost phone"
+
+    page.locator(".replacement-document").click()
+    portal.expect_path("/account/identity/")
+    expect(page.locator("select[name=purpose]")).to_have_value("replacement")
+    page.locator("input[name=kind][value=residence_card]").check()
+    page.locator("input[name=file]").set_input_files(
+        {"name": "card.png", "mimeType": "image/png", "buffer": png_bytes(size=(600, 380))}
+    )
+    page.locator("#upload").click()
+    expect(page.locator(".identity-document")).to_contain_text(zh("Waiting for review"))
+    document = IdentityDocument.objects.get(owner=customer)
+
+    agent = agent_page(open_page, portal)
+    agent.goto(portal.url(f"/admin/accounts/identitydocument/{document.pk}/review/"))
+    agent.locator("input[name=decision][value=approve]").check()
+    agent.locator("input[type=submit]").click()
+    expect(agent.locator(".messagelist")).to_be_visible()
+    page_problems.problems.clear()  # Django's own admin is not this journey's subject
+
+    replacement.refresh_from_db()
+    assert replacement.status == ReplacementStatus.FULFILLED
+    assert replacement.fee_ore in (None, 0), "the first replacement in 12 months is free"
+    new = EsimProfile.objects.get(line=line, state=EsimState.RELEASED)
+    assert new != old
+    old.refresh_from_db()
+    assert old.state == EsimState.DISABLED
+    ready = [m for m in mail.outbox if m.to == ["li@example.test"] and f"/lines/{line.pk}/esim/" in m.body]
+    assert len(ready) == 1 and new.matching_id not in ready[0].body
+    assert not [text for text in sms.outbox if text.to == line.number]
+
+    portal.goto(f"/replacements/{replacement.public_id}/")
+    expect(page.locator(".replacement-status")).to_have_attribute("data-status", "fulfilled")
+    assert_fits_the_phone(page)
+    screenshot(page, "lost-phone-fulfilled-zh-hans")
+
+    portal.goto(f"/lines/{line.pk}/esim/")
+    expect(page.locator(".esim-iccid")).to_contain_text(new.iccid[-4:])
+    screenshot(page, "lost-phone-my-esim-zh-hans")
+    page.locator(".esim-install-link").click()
+    if "/reauthenticate/" in page.url:
+        page.locator("input[name=password]").fill(PASSWORD)
+        page.locator("main form button[type=submit]").first.click()
+    portal.expect_path(f"/lines/{line.pk}/esim/install/")
+    page.wait_for_function("document.querySelector('img.esim-qr').naturalWidth > 0")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    screen = ARTIFACTS / "lost-phone-install-screen-zh-hans.png"
+    page.screenshot(path=str(screen))
+    new.refresh_from_db()
+    assert read_qr(screen) == [f"LPA:1${new.smdp_address}${new.matching_id}"]
+    assert_fits_the_phone(page)
+    screenshot(page, "lost-phone-install-zh-hans")
+    portal.expect_clean()
