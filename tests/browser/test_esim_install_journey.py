@@ -76,7 +76,9 @@ def test_wang_installs_his_esim_from_the_qr_code_on_his_screen(portal: Any) -> N
 
     qr = page.locator("img.esim-qr")
     expect(qr).to_be_visible()
-    page.wait_for_function("document.querySelector('img.esim-qr').naturalWidth > 0")
+    page.locator("img.esim-qr").evaluate(
+        "img => img.decode()"
+    )  # resolves once the image is loaded (a polled predicate would need eval, which the CSP forbids)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     qr_shot = ARTIFACTS / "esim-install-qr-zh-hans.png"
     qr.screenshot(path=str(qr_shot))
@@ -98,7 +100,9 @@ def test_wang_installs_his_esim_from_the_qr_code_on_his_screen(portal: Any) -> N
         portal.switch_language(language)
         portal.expect_path(f"/lines/{line.pk}/esim/install/")
         expect(page.locator("html")).to_have_attribute("lang", language)
-        page.wait_for_function("document.querySelector('img.esim-qr').naturalWidth > 0")
+        page.locator("img.esim-qr").evaluate(
+            "img => img.decode()"
+        )  # resolves once the image is loaded (a polled predicate would need eval, which the CSP forbids)
         assert_fits_the_phone(page)
         screenshot(page, f"esim-install-{language}")
     for language in LANGUAGES:

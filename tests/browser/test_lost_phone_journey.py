@@ -157,7 +157,9 @@ def test_a_lost_phone_is_blocked_then_a_reviewed_document_brings_a_new_esim_to_i
         page.locator("input[name=password]").fill(PASSWORD)
         page.locator("main form button[type=submit]").first.click()
     portal.expect_path(f"/lines/{line.pk}/esim/install/")
-    page.wait_for_function("document.querySelector('img.esim-qr').naturalWidth > 0")
+    page.locator("img.esim-qr").evaluate(
+        "img => img.decode()"
+    )  # resolves once the image is loaded (a polled predicate would need eval, which the CSP forbids)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     screen = ARTIFACTS / "lost-phone-install-screen-zh-hans.png"
     page.screenshot(path=str(screen))

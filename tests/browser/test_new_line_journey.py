@@ -171,7 +171,9 @@ def test_a_new_line_is_ordered_checked_paid_and_its_esim_installed(
         page.locator("input[name=password]").fill(PASSWORD)
         page.locator("main form button[type=submit]").first.click()
     portal.expect_path(f"/lines/{line.pk}/esim/install/")
-    page.wait_for_function("document.querySelector('img.esim-qr').naturalWidth > 0")
+    page.locator("img.esim-qr").evaluate(
+        "img => img.decode()"
+    )  # resolves once the image is loaded (a polled predicate would need eval, which the CSP forbids)
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     screen = ARTIFACTS / "new-line-install-screen-nb.png"
     page.screenshot(path=str(screen))
