@@ -38,6 +38,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from django.conf import settings
+
 from subscriptions.iccid import is_valid_iccid
 from subscriptions.payments.base import MalformedUpdate, checked_payload, checked_text
 
@@ -277,3 +279,47 @@ def download_progress(body: bytes) -> DownloadProgress:
     except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as error:
         # ValueError covers MalformedUpdate, bad JSON and a bad timestamp.
         raise InvalidNotification(f"malformed notification: {error}"[:300]) from None
+
+
+class Es2PlusFunctions:
+    """The ES2+ functions, written once over any transport: an adapter
+    subclasses it with ``_call`` (send one function's body, return the
+    answer's fields or raise) and ``_address`` (where phones download from
+    when ConfirmOrder does not say)."""
+
+    def download_order(self, *, iccid: str, request_id: str, eid: str = "", profile_type: str = "") -> str:
+        fields = self._call("downloadOrder", request_id, iccid=iccid, eid=eid, profileType=profile_type)
+        return answered_iccid(fields, asked=iccid)
+
+    def confirm_order(
+        self, *, iccid: str, request_id: str, matching_id: str = "", eid: str = "", release: bool = True
+    ) -> ConfirmedOrder:
+        fields = self._call(
+            "confirmOrder", request_id, iccid=iccid, eid=eid, matchingId=matching_id, releaseFlag=release
+        )
+        return confirmed_order(fields, matching_id=matching_id, default_address=self._address())
+
+    def cancel_order(
+        self, *, iccid: str, request_id: str, matching_id: str = "", final_status: str = PROFILE_UNAVAILABLE
+    ) -> None:
+        self._call(
+            "cancelOrder", request_id, iccid=iccid, matchingId=matching_id, finalProfileStatusIndicator=final_status
+        )
+
+    def release_profile(self, *, iccid: str, request_id: str) -> None:
+        self._call("releaseProfile", request_id, iccid=iccid)
+
+    def verify_notification(self, *, body: bytes, headers: Mapping[str, str]) -> DownloadProgress:
+        verify_signature(
+            body=body,
+            headers=headers,
+            secret=settings.SMDP_NOTIFY_SECRET,
+            tolerance_seconds=settings.SMDP_NOTIFY_TOLERANCE_SECONDS,
+        )
+        return download_progress(body)
+
+    def _call(self, function: str, request_id: str, **fields: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _address(self) -> str:
+        raise NotImplementedError

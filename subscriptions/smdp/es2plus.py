@@ -22,30 +22,23 @@ Nothing here is retried: the task that calls it retries on SmdpUnavailable.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import requests
 from django.conf import settings
 
 from subscriptions.smdp.base import (
-    PROFILE_UNAVAILABLE,
-    ConfirmedOrder,
-    DownloadProgress,
+    Es2PlusFunctions,
     SmdpUnavailable,
     answer_fields,
-    answered_iccid,
-    confirmed_order,
-    download_progress,
     request_body,
-    verify_signature,
 )
 
 PROTOCOL = "gsma/rsp/v2.2.0"
 PATH = "/gsma/rsp2/es2plus/"
 
 
-class Es2PlusSmdp:
+class Es2PlusSmdp(Es2PlusFunctions):
     name = "es2plus"
     required_settings = (
         "SMDP_URL",
@@ -56,37 +49,6 @@ class Es2PlusSmdp:
     )
     # Settings that must be https:// where only real parts run.
     https_settings = ("SMDP_URL",)
-
-    def download_order(self, *, iccid: str, request_id: str, eid: str = "", profile_type: str = "") -> str:
-        fields = self._call("downloadOrder", request_id, iccid=iccid, eid=eid, profileType=profile_type)
-        return answered_iccid(fields, asked=iccid)
-
-    def confirm_order(
-        self, *, iccid: str, request_id: str, matching_id: str = "", eid: str = "", release: bool = True
-    ) -> ConfirmedOrder:
-        fields = self._call(
-            "confirmOrder", request_id, iccid=iccid, eid=eid, matchingId=matching_id, releaseFlag=release
-        )
-        return confirmed_order(fields, matching_id=matching_id, default_address=self._address())
-
-    def cancel_order(
-        self, *, iccid: str, request_id: str, matching_id: str = "", final_status: str = PROFILE_UNAVAILABLE
-    ) -> None:
-        self._call(
-            "cancelOrder", request_id, iccid=iccid, matchingId=matching_id, finalProfileStatusIndicator=final_status
-        )
-
-    def release_profile(self, *, iccid: str, request_id: str) -> None:
-        self._call("releaseProfile", request_id, iccid=iccid)
-
-    def verify_notification(self, *, body: bytes, headers: Mapping[str, str]) -> DownloadProgress:
-        verify_signature(
-            body=body,
-            headers=headers,
-            secret=settings.SMDP_NOTIFY_SECRET,
-            tolerance_seconds=settings.SMDP_NOTIFY_TOLERANCE_SECONDS,
-        )
-        return download_progress(body)
 
     def _call(self, function: str, request_id: str, **fields: Any) -> dict[str, Any]:
         body = request_body(requester=settings.SMDP_FUNCTION_REQUESTER_ID, request_id=request_id, **fields)
