@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language as django_set_language
@@ -44,7 +45,8 @@ def set_language(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def identity_documents(request: AuthenticatedRequest) -> HttpResponse:
     """Upload a document, and the status of those uploaded. ``?for=`` picks
-    what it is for, when a flow sends the customer here."""
+    what it is for, and ``?next=`` where to go back to once it is sent, when
+    a flow sends the customer here."""
     initial = {"purpose": request.GET.get("for", "")}
     form = IdentityDocumentForm(request.POST or None, request.FILES or None, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -59,6 +61,10 @@ def identity_documents(request: AuthenticatedRequest) -> HttpResponse:
             form.add_error(None, str(error))
         else:
             messages.success(request, _("Thank you. We will check your document and tell you by email."))
+            # Back to the request or order that sent the customer here, if it is one of ours.
+            back = request.GET.get("next", "")
+            if url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=False):
+                return redirect(back)
             return redirect("identity_documents")
     documents = identity.identity_documents_of(user=request.user)
     context = {"form": form, "documents": documents, "retention_days": settings.IDENTITY_DOCUMENT_RETENTION_DAYS}

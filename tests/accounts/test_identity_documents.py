@@ -299,3 +299,23 @@ def test_the_stored_file_has_no_url_and_no_public_path_serves_it(signed_in, cust
         assert Path(public).resolve() not in private.parents
     for path in [f"/{name}", f"/media/{name}", f"/static/{name}", f"/private/{name}", f"/var/private/{name}"]:
         assert signed_in.get(path).status_code == 404, path
+
+
+def test_a_flow_that_sent_the_customer_here_gets_them_back_after_the_upload(signed_in):
+    response = signed_in.post(
+        URL + "?for=replacement&next=/replacements/0b6f6a3e-7a3b-4d9e-9d55-3d7f3c1f6b0e/",
+        {"kind": "residence_card", "purpose": "replacement", "file": good_jpeg()},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == "/replacements/0b6f6a3e-7a3b-4d9e-9d55-3d7f3c1f6b0e/"
+
+
+def test_a_next_address_elsewhere_is_not_followed(signed_in):
+    response = signed_in.post(
+        URL + "?next=https://evil.example/phish",
+        {"kind": "residence_card", "purpose": "replacement", "file": good_jpeg()},
+    )
+
+    assert response.status_code == 302
+    assert response["Location"] == URL

@@ -123,6 +123,9 @@ def test_a_lost_phone_is_blocked_then_a_reviewed_document_brings_a_new_esim_to_i
         {"name": "card.png", "mimeType": "image/png", "buffer": png_bytes(size=(600, 380))}
     )
     page.locator("#upload").click()
+    # Back on the request's page, which still waits for support.
+    portal.expect_path(f"/replacements/{replacement.public_id}/")
+    portal.goto("/account/identity/")
     expect(page.locator(".identity-document")).to_contain_text(zh("Waiting for review"))
     document = IdentityDocument.objects.get(owner=customer)
 

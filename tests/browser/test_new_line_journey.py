@@ -122,8 +122,8 @@ def test_a_new_line_is_ordered_checked_paid_and_its_esim_installed(
         {"name": "pass.png", "mimeType": "image/png", "buffer": png_bytes(size=(600, 380))}
     )
     page.locator("#upload").click()
-    expect(page.locator(".identity-document")).to_contain_text(nb("Waiting for review"))
-    portal.goto(f"/lines/new/{wanted.public_id}/")
+    # Back on the new line's page, which waits for support's check.
+    portal.expect_path(f"/lines/new/{wanted.public_id}/")
     expect(page.locator("#identity-pending")).to_be_visible()
     screenshot(page, "new-line-identity-pending-nb")
 
