@@ -13,7 +13,8 @@ from django.contrib.auth.models import Group
 from accounts.demo import demo_seed
 from subscriptions.demo import demo_lines_seed
 from subscriptions.models import EsimCodeChannel, EsimCodeView, EsimState, Line
-from tests.browser.conftest import ARTIFACTS, PHONE_VIEWPORT
+from tests.browser.conftest import ARTIFACTS
+from tests.browser.phone_pages import assert_fits_the_phone, read_qr, screenshot
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -28,29 +29,12 @@ def expect(*args: Any) -> Any:
     return playwright_expect(*args)
 
 
-def screenshot(page: Any, name: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-
-
-def assert_fits_the_phone(page: Any) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE_VIEWPORT["width"], f"the page is {width}px wide on a {PHONE_VIEWPORT['width']}px phone"
-
-
 def wangs_line_to_install() -> Line:
     for name in ("Support agent", "Supervisor"):
         Group.objects.get_or_create(name=name)
     demo_seed()
     demo_lines_seed()
     return Line.objects.get(owner__email=EMAIL, esim_profiles__state=EsimState.ASSIGNED)
-
-
-def read_qr(path: Any) -> list[str]:
-    import zxingcpp
-    from PIL import Image
-
-    return [result.text for result in zxingcpp.read_barcodes(Image.open(path))]
 
 
 def test_wang_installs_his_esim_from_the_qr_code_on_his_screen(portal: Any) -> None:

@@ -10,20 +10,17 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from django.contrib.auth.models import Group
 from django.core import mail
-from django.test import Client
 from django.utils import translation
 from django.utils.translation import gettext
 
 from accounts.models import IdentityDocument
 from portal import sms
 from subscriptions.models import EsimProfile, EsimState, ReplacementRequest, ReplacementStatus
-from tests.browser.conftest import ARTIFACTS, PHONE_VIEWPORT
+from tests.browser.conftest import ARTIFACTS
+from tests.browser.phone_pages import agent_page, assert_fits_the_phone, read_qr, screenshot
 from tests.factories import EsimProfileFactory, LineFactory, PlanFactory, UserFactory
 from tests.identity_files import png_bytes
-from tests.staff_groups import staff_groups_restore
-from tests.two_factor import staff_sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -41,39 +38,6 @@ def zh(message: str) -> str:
         text = gettext(message)
     assert text != message, f"no Chinese for {message!r}"
     return text
-
-
-def screenshot(page: Any, name: str) -> Any:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
-
-
-def assert_fits_the_phone(page: Any) -> None:
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= PHONE_VIEWPORT["width"], f"the page is {width}px wide on a {PHONE_VIEWPORT['width']}px phone"
-
-
-def read_qr(path: Any) -> list[str]:
-    import zxingcpp
-    from PIL import Image
-
-    return [result.text for result in zxingcpp.read_barcodes(Image.open(path))]
-
-
-def agent_page(open_page: Any, portal: Any) -> Any:
-    """A support agent's own browser, signed in to the admin with two factors."""
-    agent = UserFactory(is_staff=True, full_name="Siri Support", language="nb")
-    staff_groups_restore()
-    agent.groups.add(Group.objects.get(name="Support agent"))
-    client = Client()
-    staff_sign_in(client, agent)
-    page = open_page()
-    page.context.add_cookies(
-        [{"name": "sessionid", "value": client.cookies["sessionid"].value, "url": portal.url("/")}]
-    )
-    return page
 
 
 def test_a_lost_phone_is_blocked_then_a_reviewed_document_brings_a_new_esim_to_install(
