@@ -6,12 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from accounts.identity import identity_document_decided
-from accounts.models import IdentityDocument
+from accounts.models import IdentityDocument, User
 from subscriptions.models import ProvisioningJob
 from subscriptions.services.esim_ready_notice import esim_ready_notify
 from subscriptions.services.new_lines import new_line_activate
-from subscriptions.services.provisioning import provisioning_ready, provisioning_stopped
-from subscriptions.services.replacements import replacement_document_decided, replacement_provisioning_finished
+from subscriptions.services.provisioning import provisioning_ready, provisioning_retried, provisioning_stopped
+from subscriptions.services.replacements import (
+    replacement_document_decided,
+    replacement_provisioning_finished,
+    replacement_provisioning_retried,
+)
 
 
 def _identity_document_decided(sender: Any, document: IdentityDocument, **kwargs: Any) -> None:
@@ -30,9 +34,14 @@ def _provisioning_ready_tell_the_customer(sender: Any, job: ProvisioningJob, **k
     esim_ready_notify(job=job)
 
 
+def _provisioning_retried(sender: Any, job: ProvisioningJob, by: User, **kwargs: Any) -> None:
+    replacement_provisioning_retried(job=job, by=by)
+
+
 def connect() -> None:
     identity_document_decided.connect(_identity_document_decided, dispatch_uid="subscriptions-replacement-document")
     provisioning_ready.connect(_provisioning_ready_for_a_new_line, dispatch_uid="subscriptions-new-line-ready")
     provisioning_ready.connect(_provisioning_finished, dispatch_uid="subscriptions-replacement-ready")
     provisioning_ready.connect(_provisioning_ready_tell_the_customer, dispatch_uid="subscriptions-esim-ready-notice")
     provisioning_stopped.connect(_provisioning_finished, dispatch_uid="subscriptions-replacement-stopped")
+    provisioning_retried.connect(_provisioning_retried, dispatch_uid="subscriptions-replacement-retried")

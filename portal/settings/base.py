@@ -395,6 +395,8 @@ PROVISIONING_STALE_AFTER_SECONDS = 600
 # pool, kept for them (shown to no one else) this long.
 NEW_LINE_NUMBERS_OFFERED = 3
 NEW_LINE_OFFER_MINUTES = 15
+# The admin's stock page marks the number pool low below this many free numbers.
+NUMBER_POOL_LOW_BELOW = int(os.environ.get("NUMBER_POOL_LOW_BELOW", "20"))
 
 # What a customer may top up by card, in øre.
 TOPUP_MIN_ORE = 50_00

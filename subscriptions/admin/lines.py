@@ -44,10 +44,12 @@ from subscriptions.models import (
     AuditEvent,
     AutoRenewCharge,
     EsimProfile,
+    EsimState,
     LedgerEntry,
     Line,
     LineStatus,
     Plan,
+    ReplacementRequest,
     ServicePeriod,
     UsageKind,
     UsageRecord,
@@ -112,11 +114,36 @@ class ServicePeriodInline(LineRowsInline):
 
 
 class EsimProfileInline(LineRowsInline):
+    """The line's eSIM profile history: each profile, its state and since
+    when, and when it was disabled (by a replacement), newest first."""
+
     model = EsimProfile
-    fields = ["iccid", "state", "assigned_at", "batch"]
+    verbose_name_plural = _("eSIM profile history (newest first)")
+    fields = ["iccid", "state", "state_changed_at", "assigned_at", "disabled_at", "batch"]
+    readonly_fields = ["disabled_at"]
     exclude = [SECRET_FIELD]
     newest_first = ("-assigned_at", "-id")
+    ordering = newest_first
     select_related = ("batch",)
+
+    @admin.display(description=_("disabled"))
+    def disabled_at(self, profile: EsimProfile) -> str:
+        return format_moment(profile.state_changed_at) if profile.state == EsimState.DISABLED else "–"
+
+
+class ReplacementRequestInline(LineRowsInline):
+    model = ReplacementRequest
+    verbose_name_plural = _("replacement requests (newest first)")
+    fields = ["request_link", "reason", "status", "requested_at", "fulfilled_at", "closed_at", "reviewed_by"]
+    readonly_fields = ["request_link"]
+    newest_first = ("-requested_at", "-id")
+    ordering = newest_first
+    select_related = ("reviewed_by",)
+
+    @admin.display(description=_("request"))
+    def request_link(self, replacement: ReplacementRequest) -> SafeString:
+        url = reverse("admin:subscriptions_replacementrequest_change", args=[replacement.pk])
+        return format_html('<a href="{}">{}</a>', url, str(replacement.public_id)[:8])
 
 
 class LedgerEntryInline(LineRowsInline):
@@ -306,6 +333,7 @@ class LineAdmin(ReasonActionsAdmin):
     inlines = [
         ServicePeriodInline,
         EsimProfileInline,
+        ReplacementRequestInline,
         LedgerEntryInline,
         AutoRenewChargeInline,
         UsageRecordInline,

@@ -1,33 +1,83 @@
 """Replacement eSIM requests and the SIM Swap API's clients in the support
-admin. Requests are read-only here (the services write them); approving and
-rejecting a request in review are actions that call the services."""
+admin. Requests are read-only here (the services write them); the queue is
+filtered by state and sorted by age; approving and rejecting (with a reason
+the customer reads) a request in review are actions that call the services."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.translation import gettext
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.timesince import timesince
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
+from subscriptions.admin.base import ReasonActionsAdmin, staff
 from subscriptions.errors import CustomerError
-from subscriptions.models import ReplacementRequest, SimSwapClient
-from subscriptions.services.replacements import replacement_review_approve
+from subscriptions.models import RejectReason, ReplacementRequest, SimSwapClient
+from subscriptions.models.replacements import OPEN_STATUSES
+from subscriptions.services.replacements import replacement_reject, replacement_review_approve
 from subscriptions.services.simswap import sim_swap_client_create
 
 
+class RejectForm(forms.Form):
+    reason = forms.ChoiceField(
+        label=_("Reason the customer reads"),
+        choices=[("", "—"), *RejectReason.choices],
+        help_text=_("Shown on the request's page and emailed, in the customer's language."),
+    )
+    note = forms.CharField(
+        label=_("Note for staff"),
+        required=False,
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_("Not shown to the customer; kept in the line's audit log with your name."),
+    )
+
+
+class OpenFilter(admin.SimpleListFilter):
+    """The queue: requests still open (waiting for the customer, support or
+    the worker), or those closed."""
+
+    title = _("queue")
+    parameter_name = "queue"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("open", _("Open")), ("closed", _("Closed"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ReplacementRequest]) -> QuerySet[ReplacementRequest]:
+        if self.value() == "open":
+            return queryset.filter(status__in=OPEN_STATUSES)
+        if self.value() == "closed":
+            return queryset.exclude(status__in=OPEN_STATUSES)
+        return queryset
+
+
 @admin.register(ReplacementRequest)
-class ReplacementRequestAdmin(admin.ModelAdmin):
-    list_display = ["public_id", "line", "reason", "status", "review_cause", "block_requested", "requested_at"]
-    list_filter = ["status", "reason", "review_cause", "block_requested"]
+class ReplacementRequestAdmin(ReasonActionsAdmin):
+    list_display = [
+        "public_id",
+        "line",
+        "reason",
+        "status",
+        "review_cause",
+        "block_requested",
+        "requested_at",
+        "age",
+    ]
+    list_filter = [OpenFilter, "status", "reason", "review_cause", "block_requested"]
     list_select_related = ["line"]
     search_fields = ["public_id", "line__number", "requested_by__email"]
+    phone_search_fields = ("line__number",)
     ordering = ["-requested_at"]
     exclude = ["code_hash", "stop_nonce", "idempotency_key"]
-    actions = ["approve"]
+    actions = ["approve", "reject"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: ReplacementRequest | None = None) -> list[str]:
         return [f.name for f in ReplacementRequest._meta.fields if f.name not in self.exclude]
@@ -37,6 +87,51 @@ class ReplacementRequestAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: ReplacementRequest | None = None) -> bool:
         return False
+
+    @admin.display(description=_("age"), ordering="requested_at")
+    def age(self, replacement: ReplacementRequest) -> str:
+        """How long it has waited (open) or took (closed)."""
+        end = replacement.closed_at or replacement.fulfilled_at or timezone.now()
+        return timesince(replacement.requested_at, end)
+
+    @admin.action(description=_("Reject the selected requests in review…"), permissions=["change"])
+    def reject(self, request: HttpRequest, queryset: QuerySet[ReplacementRequest]) -> TemplateResponse | None:
+        """Ask for the reason the customer reads (and a note for staff) on a
+        page of its own; then reject each request, telling its customer."""
+        form = RejectForm(request.POST if "apply" in request.POST else None)
+        replacements = queryset.select_related("line", "requested_by").order_by("requested_at")
+        if not form.is_bound or not form.is_valid():
+            return self.reason_page(
+                request,
+                template="admin/subscriptions/replacement_reject.html",
+                title=gettext("Reject replacement requests"),
+                form=form,
+                action="reject",
+                submit=gettext("Reject"),
+                replacements=replacements,
+            )
+        by = staff(request)
+        rejected, refused = self.apply_each(
+            replacements,
+            lambda replacement: replacement_reject(
+                replacement=replacement, by=by, reason=form.cleaned_data["reason"], note=form.cleaned_data["note"]
+            ),
+            refusal=lambda replacement, error: f"{replacement.public_id}: {error}",
+        )
+        if rejected:
+            self.message_user(
+                request,
+                ngettext(
+                    "Rejected %(count)d request; its customer is told why.",
+                    "Rejected %(count)d requests; their customers are told why.",
+                    len(rejected),
+                )
+                % {"count": len(rejected)},
+                messages.SUCCESS,
+            )
+        for refusal in refused:
+            self.message_user(request, refusal, messages.WARNING)
+        return None
 
     @admin.action(description=_("Approve the selected requests in review"), permissions=["change"])
     def approve(self, request: HttpRequest, queryset: QuerySet[ReplacementRequest]) -> None:

@@ -16,6 +16,7 @@ from subscriptions.models.esim import (
     EsimProfile,
     EsimState,
     InventoryBatch,
+    StockLevel,
 )
 from subscriptions.models.ledger import LedgerEntry, LedgerKind, LedgerText, ledger_params_for_order
 from subscriptions.models.lines import TRANSITIONS, Line, LineStatus, ServicePeriod
@@ -27,6 +28,7 @@ from subscriptions.models.promotions import DiscountKind, PromoCode, PromoUse
 from subscriptions.models.provisioning import EsimStockWatch, ProvisioningJob, ProvisioningStatus
 from subscriptions.models.receipts import Receipt, ReceiptSequence
 from subscriptions.models.replacements import (
+    RejectReason,
     ReplacementReason,
     ReplacementRequest,
     ReplacementStatus,
@@ -84,12 +86,14 @@ __all__ = [
     "Receipt",
     "ReceiptSequence",
     "RedemptionResult",
+    "RejectReason",
     "ReplacementReason",
     "ReplacementRequest",
     "ReplacementStatus",
     "ReviewCause",
     "SavedCard",
     "ServicePeriod",
+    "StockLevel",
     "SetupStatus",
     "SimSwapClient",
     "UsageKind",

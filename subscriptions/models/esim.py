@@ -132,3 +132,15 @@ class EsimConfirmationCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.profile_id} {self.issued_at:%Y-%m-%d %H:%M}"
+
+
+class StockLevel(EsimProfile):
+    """No table of its own: the admin's stock page (eSIM profiles and free
+    numbers against their low-stock settings) hangs on it, so it is listed
+    on the admin index and guarded by its own view permission."""
+
+    class Meta:
+        proxy = True
+        default_permissions = ("view",)
+        verbose_name = _("stock level")
+        verbose_name_plural = _("stock levels")

@@ -65,6 +65,9 @@ class ProvisioningJob(models.Model):
     # Why it stopped (the SM-DP+'s or network's codes: for support, not customers).
     stop_reason = models.CharField(_("why it stopped"), max_length=300, blank=True)
     attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    # Support's retries of a stopped job: each round calls the outside
+    # systems with new request ids (the same id would replay the refusal).
+    round = models.PositiveSmallIntegerField(_("round"), default=1)
     last_error = models.CharField(_("last transient error"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
     updated_at = models.DateTimeField(_("updated"), default=timezone.now)
@@ -74,13 +77,17 @@ class ProvisioningJob(models.Model):
         verbose_name_plural = _("eSIM provisioning jobs")
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["status", "updated_at"])]
+        permissions = [("retry_provisioningjob", _("Can retry a stopped eSIM provisioning job"))]
 
     def __str__(self) -> str:
         return f"{self.line} {self.get_status_display()}"
 
     def request_id(self, step: str) -> str:
-        """Our request id for one step's outside call: the same on every retry."""
-        return f"nordlys-{self.public_id}-{step}"
+        """Our request id for one step's outside call: the same on every
+        automatic retry, a new one in each round support starts."""
+        if self.round == 1:
+            return f"nordlys-{self.public_id}-{step}"
+        return f"nordlys-{self.public_id}-r{self.round}-{step}"
 
 
 class EsimStockWatch(models.Model):

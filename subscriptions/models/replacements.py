@@ -34,6 +34,20 @@ class ReplacementStatus(models.TextChoices):
     FAILED = "failed", _("Failed")
 
 
+class RejectReason(models.TextChoices):
+    """Why support rejected a request, as the customer reads it (translated
+    into their language on the status page and in the email)."""
+
+    IDENTITY = "identity", _("We could not confirm that you are the holder of this line.")
+    DOCUMENT = "document", _("We could not accept your identity document.")
+    SUSPICIOUS = (
+        "suspicious",
+        _("For your safety we stopped this request: it did not look like it came from the line's holder."),
+    )
+    TOO_MANY = "too_many", _("This line had too many new eSIMs in a short time.")
+    OTHER = "other", _("We could not approve this request. Customer service can tell you why.")
+
+
 class ReviewCause(models.TextChoices):
     NONE = "", _("No review")
     LOST_OR_STOLEN = "lost_or_stolen", _("Identity document (phone lost or stolen)")
@@ -54,7 +68,8 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     R.FULFILLED: frozenset(),
     R.STOPPED: frozenset(),
     R.REJECTED: frozenset(),
-    R.FAILED: frozenset(),
+    # Support retried the failed fulfilment (its provisioning job).
+    R.FAILED: frozenset({R.READY}),
 }
 # A line has at most one request in these states (a partial unique constraint).
 OPEN_STATUSES = frozenset({R.REQUESTED, R.REVIEW, R.PAYMENT_DUE, R.COOLING_OFF, R.READY})
@@ -101,6 +116,9 @@ class ReplacementRequest(models.Model):
     )
     fee_ore = models.PositiveIntegerField(_("fee (øre, VAT included)"), null=True, blank=True)
     why = models.CharField(_("why it stopped, was rejected or failed"), max_length=300, blank=True)
+    reject_reason = models.CharField(
+        _("reason given to the customer"), max_length=20, choices=RejectReason.choices, blank=True
+    )
 
     code_hash = models.CharField(max_length=64, blank=True, editable=False)
     code_expires_at = models.DateTimeField(null=True, blank=True, editable=False)

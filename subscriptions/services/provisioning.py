@@ -52,6 +52,8 @@ from django.dispatch import Signal
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from accounts.models import User
+from subscriptions.errors import CustomerError
 from subscriptions.models import (
     EsimProfile,
     EsimState,
@@ -70,6 +72,9 @@ logger = logging.getLogger(__name__)
 # Sent with ``job=`` inside the transaction that makes the job ready or stopped.
 provisioning_ready = Signal()
 provisioning_stopped = Signal()
+# Sent with ``job=`` and ``by=`` inside the transaction in which support
+# retries a stopped job; a receiver may refuse by raising CustomerError.
+provisioning_retried = Signal()
 
 Status = ProvisioningStatus
 FINISHED = (Status.READY, Status.STOPPED)
@@ -99,6 +104,45 @@ def provisioning_start(*, line: Line, replacing: EsimProfile | None, key: str) -
         )
         transaction.on_commit(lambda: provisioning_queue(job_ids=[job.pk]), robust=True)
     return job
+
+
+def provisioning_retry(*, job: ProvisioningJob, by: User, note: str = "") -> ProvisioningJob:
+    """Support retries a stopped job from the step where it stopped.
+
+    1. Under the job's lock, refuse a job that is not stopped.
+    2. Start a new round: the outside calls get new request ids (the SM-DP+
+       and the network answer a known id with its first answer, so the same
+       id would only replay the refusal); steps already done stay done.
+    3. The audit row names the staff member; ``provisioning_retried`` lets
+       the caller's request reopen (or refuse, rolling all of it back).
+    4. The worker is queued once the transaction commits.
+    """
+    with transaction.atomic():
+        locked = ProvisioningJob.objects.select_for_update().select_related("line").get(pk=job.pk)
+        if locked.status != Status.STOPPED:
+            raise CustomerError(
+                _("Only a stopped job can be retried; this one is %(status)s.")
+                % {"status": locked.get_status_display().lower()}
+            )
+        stopped_because = locked.stop_reason
+        locked.round += 1
+        locked.status = Status.RUNNING if locked.profile_id else Status.WAITING
+        locked.stopped_at = None
+        locked.stop_reason = ""
+        locked.last_error = ""
+        locked.updated_at = timezone.now()
+        locked.save(update_fields=["round", "status", "stopped_at", "stop_reason", "last_error", "updated_at"])
+        audit_record(
+            line=locked.line,
+            action="esim_provisioning_retried",
+            by=by,
+            reason=note,
+            data={"job": str(locked.public_id), "round": locked.round, "stopped_because": stopped_because},
+        )
+        provisioning_retried.send(sender=ProvisioningJob, job=locked, by=by)
+        job_id = locked.pk
+        transaction.on_commit(lambda: provisioning_queue(job_ids=[job_id]), robust=True)
+    return locked
 
 
 def provisioning_queue(*, job_ids: list[int]) -> None:

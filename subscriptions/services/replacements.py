@@ -51,6 +51,7 @@ from subscriptions.models import (
     Order,
     ProvisioningJob,
     ProvisioningStatus,
+    RejectReason,
     ReplacementReason,
     ReplacementRequest,
     ReplacementStatus,
@@ -95,6 +96,9 @@ def _move(replacement: ReplacementRequest, to: str, *, by: User | None, action: 
     if to == S.READY:
         replacement.ready_at = now
         fields.append("ready_at")
+        if before == S.FAILED:
+            replacement.closed_at, replacement.why = None, ""
+            fields += ["closed_at", "why"]
     elif to == S.FULFILLED:
         replacement.fulfilled_at = now
         fields.append("fulfilled_at")
@@ -111,7 +115,7 @@ def _move(replacement: ReplacementRequest, to: str, *, by: User | None, action: 
         reason=why,
         data={"replacement": str(replacement.public_id), "from": before, "to": to},
     )
-    if to == S.READY:
+    if to == S.READY and before != S.FAILED:
         _fulfilment_start(replacement)
 
 
@@ -135,10 +139,8 @@ def _fulfilment_start(replacement: ReplacementRequest) -> None:
     provisioning_start(line=replacement.line, replacing=current, key=_provisioning_key(replacement))
 
 
-def replacement_provisioning_finished(*, job: ProvisioningJob) -> ReplacementRequest | None:
-    """The provisioning worker finished a request's job (inside its
-    transaction): ready to install makes the request fulfilled; a job that
-    stopped fails it, with why and what to do (call support)."""
+def _job_replacement(job: ProvisioningJob) -> ReplacementRequest | None:
+    """The request a provisioning job is for, locked (None: a new line's job)."""
     prefix, _colon, public_id = job.key.partition(":")
     try:
         public_id = str(uuid.UUID(public_id))
@@ -146,7 +148,29 @@ def replacement_provisioning_finished(*, job: ProvisioningJob) -> ReplacementReq
         return None
     if prefix != "replacement":
         return None
-    replacement = ReplacementRequest.objects.select_for_update().filter(public_id=public_id).first()
+    return ReplacementRequest.objects.select_for_update().select_related("line").filter(public_id=public_id).first()
+
+
+def replacement_provisioning_retried(*, job: ProvisioningJob, by: User) -> ReplacementRequest | None:
+    """Support retried a request's stopped job (inside its transaction): the
+    failed request is ready for fulfilment again, its job the same one.
+    CustomerError when the line has another open request meanwhile."""
+    replacement = _job_replacement(job)
+    if replacement is None or replacement.status != S.FAILED:
+        return replacement
+    if ReplacementRequest.objects.filter(line=replacement.line, status__in=OPEN_STATUSES).exists():
+        raise CustomerError(
+            _("The line has another open replacement request; finish or stop that one instead of retrying this.")
+        )
+    _move(replacement, S.READY, by=by, action="replacement_retried")
+    return replacement
+
+
+def replacement_provisioning_finished(*, job: ProvisioningJob) -> ReplacementRequest | None:
+    """The provisioning worker finished a request's job (inside its
+    transaction): ready to install makes the request fulfilled; a job that
+    stopped fails it, with why and what to do (call support)."""
+    replacement = _job_replacement(job)
     if replacement is None or replacement.status != S.READY:
         return None
     if job.status == ProvisioningStatus.READY:
@@ -392,11 +416,52 @@ def replacement_review_approve(*, replacement: ReplacementRequest, by: User) -> 
     return locked
 
 
-def replacement_reject(*, replacement: ReplacementRequest, by: User, why: str) -> ReplacementRequest:
+def replacement_reject(
+    *, replacement: ReplacementRequest, by: User, reason: str, note: str = ""
+) -> ReplacementRequest:
+    """Support rejects a request in review. ``reason`` (a ``RejectReason``)
+    is what the customer reads, in their language, on the request's page and
+    in the email sent on commit; ``note`` is for staff (the audit row)."""
     with transaction.atomic():
         locked = _locked(replacement)
-        _move(locked, S.REJECTED, by=by, action="replacement_rejected", why=why)
+        _reject(locked, by=by, reason=reason, note=note)
+        _rejection_email(locked)
     return locked
+
+
+def _reject(replacement: ReplacementRequest, *, by: User, reason: str, note: str) -> None:
+    """Reject a locked request in review (CustomerError otherwise)."""
+    if reason not in RejectReason.values:
+        raise CustomerError(_("Choose the reason the customer will read."))
+    if replacement.status != S.REVIEW:
+        raise CustomerError(_("Only a request waiting for review can be rejected."))
+    replacement.reject_reason = reason
+    replacement.reviewed_by = by
+    replacement.save(update_fields=["reject_reason", "reviewed_by"])
+    why = note.strip() or str(RejectReason(reason).label)
+    _move(replacement, S.REJECTED, by=by, action="replacement_rejected", why=why)
+
+
+def _rejection_email(replacement: ReplacementRequest) -> None:
+    """The reason, in the customer's language, with a link to the request."""
+    owner = replacement.requested_by
+    if not owner.email:
+        return
+    link = settings.SITE_URL + reverse("replacement_detail", args=[replacement.public_id])
+    with translation.override(owner.language):
+        context = {
+            "number": replacement.line.number_display,
+            "reason": replacement.get_reject_reason_display(),
+            "link": link,
+            "support": support_contact_get(),
+        }
+        message = EmailMessage(
+            subject=render_to_string("emails/replacement_rejected_subject.txt", context).strip(),
+            body=render_to_string("emails/replacement_rejected_message.txt", context),
+            from_email=None,
+            to=[owner.email],
+        )
+    email_send(message=message)
 
 
 def replacement_stop(*, replacement: ReplacementRequest, by: User | None, why: str) -> ReplacementRequest:
@@ -547,4 +612,11 @@ def replacement_document_decided(*, document: IdentityDocument) -> ReplacementRe
     waiting.save(update_fields=["identity_document"])
     if document.status == IdentityDocument.Status.APPROVED:
         return replacement_review_approve(replacement=waiting, by=document.decided_by)
-    return replacement_reject(replacement=waiting, by=document.decided_by, why=str(document.get_reason_display() or ""))
+    # The customer has the document's own email with its reason: no second one.
+    _reject(
+        waiting,
+        by=document.decided_by,
+        reason=RejectReason.DOCUMENT,
+        note=str(document.get_reason_display() or ""),
+    )
+    return waiting
