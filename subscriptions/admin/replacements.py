@@ -14,7 +14,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.timesince import timesince
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
@@ -49,7 +49,7 @@ class OpenFilter(admin.SimpleListFilter):
     parameter_name = "queue"
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
-        return [("open", _("Open")), ("closed", _("Closed"))]
+        return [("open", pgettext_lazy("requests", "Open")), ("closed", pgettext_lazy("requests", "Closed"))]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[ReplacementRequest]) -> QuerySet[ReplacementRequest]:
         if self.value() == "open":
