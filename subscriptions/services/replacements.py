@@ -416,9 +416,7 @@ def replacement_review_approve(*, replacement: ReplacementRequest, by: User) -> 
     return locked
 
 
-def replacement_reject(
-    *, replacement: ReplacementRequest, by: User, reason: str, note: str = ""
-) -> ReplacementRequest:
+def replacement_reject(*, replacement: ReplacementRequest, by: User, reason: str, note: str = "") -> ReplacementRequest:
     """Support rejects a request in review. ``reason`` (a ``RejectReason``)
     is what the customer reads, in their language, on the request's page and
     in the email sent on commit; ``note`` is for staff (the audit row)."""

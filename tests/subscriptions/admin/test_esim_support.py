@@ -262,7 +262,7 @@ def test_a_job_that_is_not_stopped_is_not_retried(client, agent, line, django_ca
 def test_retry_is_refused_when_the_line_has_another_open_request(
     client, agent, line, django_capture_on_commit_callbacks
 ):
-    replacement, job = failed_replacement(line, agent, django_capture_on_commit_callbacks)
+    _failed, job = failed_replacement(line, agent, django_capture_on_commit_callbacks)
     replacement_request(line=line, by=line.owner, reason="new_phone", idempotency_key="second")
 
     response = action(client, JOBS, "retry", [job])

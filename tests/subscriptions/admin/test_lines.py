@@ -103,6 +103,9 @@ def test_the_groups_hold_what_each_role_needs():
         "void_voucher",
         "add_promocode",
         "change_promocode",
+        "add_numberbatch",
+        "add_simswapclient",
+        "change_simswapclient",
     }
 
 
