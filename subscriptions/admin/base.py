@@ -1,7 +1,8 @@
 """What every support admin page shares: searching by a phone number typed
 any way, never filtering on a secret, read-only rows the services write,
-money shown as on the customer's pages, and bulk actions that ask staff for
-a reason on a page of their own before calling a service per row."""
+money shown as on the customer's pages, bulk actions that ask staff for
+a reason on a page of their own before calling a service per row, and the
+retry of stopped eSIM provisioning jobs."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar, TypeVar, cast
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db.models import Model, Q, QuerySet
@@ -17,11 +18,14 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.http import urlencode
+from django.utils.translation import gettext, ngettext
 
 from accounts.models import User
 from accounts.phone import normalize_phone
 from subscriptions.errors import CustomerError
 from subscriptions.formatting import format_nok
+from subscriptions.models import ProvisioningJob
+from subscriptions.services.provisioning import provisioning_retry
 
 SECRET_FIELD = "matching_id"  # noqa: S105 (a field name, not a secret)
 
@@ -124,3 +128,35 @@ class ReasonActionsAdmin(SupportAdmin):
             except CustomerError as error:
                 refused.append(refusal(row, error))
         return done, refused
+
+
+class JobRetryAdmin(admin.ModelAdmin):
+    """The "retry" action for stopped eSIM provisioning jobs, on the jobs'
+    list and on the lists of the requests they serve."""
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("subscriptions.retry_provisioningjob")
+
+    def retry_jobs(self, request: HttpRequest, rows: Iterable[tuple[str, ProvisioningJob | None]]) -> None:
+        """Retry each (label, job); report the ones refused and why."""
+        by = staff(request)
+        retried = 0
+        for label, job in rows:
+            try:
+                if job is None:
+                    raise CustomerError(gettext("It has no eSIM provisioning job yet."))
+                provisioning_retry(job=job, by=by)
+                retried += 1
+            except CustomerError as error:
+                self.message_user(request, f"{label}: {error}", messages.WARNING)
+        if retried:
+            self.message_user(
+                request,
+                ngettext(
+                    "Retrying %(count)d stopped job with new request ids.",
+                    "Retrying %(count)d stopped jobs with new request ids.",
+                    retried,
+                )
+                % {"count": retried},
+                messages.SUCCESS,
+            )

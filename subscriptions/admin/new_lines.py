@@ -5,7 +5,6 @@ replacement it serves) is retried with an action that calls the service."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from django.contrib import admin, messages
@@ -18,12 +17,10 @@ from django.utils.timesince import timesince
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from subscriptions.admin.base import staff
+from subscriptions.admin.base import JobRetryAdmin
 from subscriptions.admin.imports import UploadAdmin
-from subscriptions.errors import CustomerError
 from subscriptions.models import NewLineRequest, NumberBatch, PoolNumber, ProvisioningJob, ProvisioningStatus
 from subscriptions.services.new_lines import number_pool_import
-from subscriptions.services.provisioning import provisioning_retry
 
 
 @admin.register(NumberBatch)
@@ -71,37 +68,6 @@ class PoolNumberAdmin(ReadOnlyAdmin):
     search_fields = ["number"]
 
 
-class RetryAdmin(ReadOnlyAdmin):
-    """Lists with the "retry" action for stopped provisioning jobs."""
-
-    def has_retry_permission(self, request: HttpRequest) -> bool:
-        return request.user.has_perm("subscriptions.retry_provisioningjob")
-
-    def retry_jobs(self, request: HttpRequest, rows: Iterable[tuple[str, ProvisioningJob | None]]) -> None:
-        """Retry each (label, job); report the ones refused and why."""
-        by = staff(request)
-        retried = 0
-        for label, job in rows:
-            try:
-                if job is None:
-                    raise CustomerError(gettext("It has no eSIM provisioning job yet."))
-                provisioning_retry(job=job, by=by)
-                retried += 1
-            except CustomerError as error:
-                self.message_user(request, f"{label}: {error}", messages.WARNING)
-        if retried:
-            self.message_user(
-                request,
-                ngettext(
-                    "Retrying %(count)d stopped job with new request ids.",
-                    "Retrying %(count)d stopped jobs with new request ids.",
-                    retried,
-                )
-                % {"count": retried},
-                messages.SUCCESS,
-            )
-
-
 UNPAID = "unpaid"
 
 
@@ -126,7 +92,7 @@ class NewLineStageFilter(admin.SimpleListFilter):
 
 
 @admin.register(NewLineRequest)
-class NewLineRequestAdmin(RetryAdmin):
+class NewLineRequestAdmin(JobRetryAdmin, ReadOnlyAdmin):
     list_display = ["public_id", "owner", "number", "plan", "line", "stage", "created_at", "age"]
     list_select_related = ["owner", "number", "plan", "line"]
     list_filter = [NewLineStageFilter]
@@ -157,7 +123,7 @@ class NewLineRequestAdmin(RetryAdmin):
 
 
 @admin.register(ProvisioningJob)
-class ProvisioningJobAdmin(RetryAdmin):
+class ProvisioningJobAdmin(JobRetryAdmin, ReadOnlyAdmin):
     list_display = ["line", "status", "profile", "replacing", "round", "attempts", "created_at", "age", "updated_at"]
     list_filter = ["status"]
     list_select_related = ["line", "profile", "replacing"]

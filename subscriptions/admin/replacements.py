@@ -18,9 +18,9 @@ from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from subscriptions.admin.base import ReasonActionsAdmin, staff
+from subscriptions.admin.base import JobRetryAdmin, ReasonActionsAdmin, staff
 from subscriptions.errors import CustomerError
-from subscriptions.models import RejectReason, ReplacementRequest, SimSwapClient
+from subscriptions.models import ProvisioningJob, RejectReason, ReplacementRequest, SimSwapClient
 from subscriptions.models.replacements import OPEN_STATUSES
 from subscriptions.services.replacements import replacement_reject, replacement_review_approve
 from subscriptions.services.simswap import sim_swap_client_create
@@ -60,7 +60,7 @@ class OpenFilter(admin.SimpleListFilter):
 
 
 @admin.register(ReplacementRequest)
-class ReplacementRequestAdmin(ReasonActionsAdmin):
+class ReplacementRequestAdmin(JobRetryAdmin, ReasonActionsAdmin):
     list_display = [
         "public_id",
         "line",
@@ -77,7 +77,7 @@ class ReplacementRequestAdmin(ReasonActionsAdmin):
     phone_search_fields = ("line__number",)
     ordering = ["-requested_at"]
     exclude = ["code_hash", "stop_nonce", "idempotency_key"]
-    actions = ["approve", "reject"]
+    actions = ["approve", "reject", "retry"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: ReplacementRequest | None = None) -> list[str]:
         return [f.name for f in ReplacementRequest._meta.fields if f.name not in self.exclude]
@@ -132,6 +132,15 @@ class ReplacementRequestAdmin(ReasonActionsAdmin):
         for refusal in refused:
             self.message_user(request, refusal, messages.WARNING)
         return None
+
+    @admin.action(description=_("Retry the failed eSIM of the selected requests"), permissions=["retry"])
+    def retry(self, request: HttpRequest, queryset: QuerySet[ReplacementRequest]) -> None:
+        wanted = list(queryset.select_related("line"))
+        jobs = {
+            job.key: job
+            for job in ProvisioningJob.objects.filter(key__in=[f"replacement:{each.public_id}" for each in wanted])
+        }
+        self.retry_jobs(request, [(str(each.public_id), jobs.get(f"replacement:{each.public_id}")) for each in wanted])
 
     @admin.action(description=_("Approve the selected requests in review"), permissions=["change"])
     def approve(self, request: HttpRequest, queryset: QuerySet[ReplacementRequest]) -> None:

@@ -247,6 +247,18 @@ def test_retrying_a_stopped_job_calls_with_new_request_ids_and_the_replacement_c
     assert event.data["stopped_because"].startswith("SM-DP+ refused")
 
 
+def test_a_failed_replacement_is_retried_from_its_own_queue(client, agent, line, django_capture_on_commit_callbacks):
+    replacement, job = failed_replacement(line, agent, django_capture_on_commit_callbacks)
+    SandboxSmdpProfile.objects.filter(iccid=job.profile.iccid).update(state=SmdpState.AVAILABLE)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        action(client, REPLACEMENTS, "retry", [replacement])
+
+    replacement.refresh_from_db()
+    assert replacement.status == S.FULFILLED
+    assert ProvisioningJob.objects.get(pk=job.pk).round == 2
+
+
 def test_a_job_that_is_not_stopped_is_not_retried(client, agent, line, django_capture_on_commit_callbacks):
     job = provisioning_start(line=line, replacing=None, key="new-line:x")  # waiting: nothing queued
 
