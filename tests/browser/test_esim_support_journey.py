@@ -38,7 +38,7 @@ def test_an_agent_rejects_a_replacement_and_the_customer_reads_why_in_chinese(
     staff_page.locator("select[name=reason]").select_option("suspicious")
     staff_page.locator("textarea[name=note]").fill("The caller could not say the account's email")
     staff_page.locator("input[type=submit]").click()
-    expect(staff_page.locator(".messagelist")).to_contain_text("their customers are told why")
+    expect(staff_page.locator(".messagelist")).to_contain_text("Rejected 1 request; its customer is told why.")
     staff_page.goto(portal.url("/admin/subscriptions/stocklevel/"))
     expect(staff_page.locator("#stock-profiles")).to_be_visible()
     page_problems.check_accessibility(staff_page)
