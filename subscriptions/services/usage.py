@@ -216,9 +216,10 @@ def _country_names(price: Price, destination: str) -> dict[str, str]:
     return names
 
 
-def _charge_entry(record: UsageRecord, price: Price | None) -> LedgerEntry:
-    """The ledger entry of a record's charge, under the reference that keeps
-    it to one per record."""
+def ledger_entry_for_usage(*, record: UsageRecord, price: Price | None) -> LedgerEntry:
+    """The (unsaved) ledger entry of a record's charge, under the reference
+    that keeps it to one per record; ``price`` is the record's international
+    price, if it has one."""
     entry = LedgerEntry(
         line_id=record.line_id,
         kind=LedgerKind.USAGE,
@@ -326,7 +327,7 @@ def _import(
         UsageRecord.objects.bulk_create(records, batch_size=1000)
         ledger_add_many(
             entries=[
-                _charge_entry(record, price)
+                ledger_entry_for_usage(record=record, price=price)
                 for record, price in zip(records, prices, strict=True)
                 if record.charge_ore > 0
             ]
