@@ -33,8 +33,10 @@ class InternationalRateForm(forms.ModelForm):
         ]
 
     def clean_prefix(self) -> str:
-        prefix: str = self.cleaned_data["prefix"].strip().lstrip("+")
-        code = calling_code_of(prefix) if prefix.isdigit() else None
+        prefix: str = self.cleaned_data["prefix"].strip().removeprefix("+")
+        if not (prefix.isascii() and prefix.isdigit()):
+            raise forms.ValidationError(_("Digits only, without + or 00, e.g. 44."))
+        code = calling_code_of(prefix)
         if code is None:
             raise forms.ValidationError(_("This does not start with a country calling code."))
         if calling_code_is_free(code):
