@@ -108,7 +108,9 @@ class LedgerEntry(models.Model):
                 return gettext("Call to %(country)s (%(number)s), %(count)s min") % values
             return (
                 ngettext(
-                    "Text to %(country)s (%(number)s)", "%(count)s texts to %(country)s (%(number)s)", values["count"]
+                    "%(count)s text to %(country)s (%(number)s)",
+                    "%(count)s texts to %(country)s (%(number)s)",
+                    values["count"],
                 )
                 % values
             )

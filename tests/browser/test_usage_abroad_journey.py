@@ -25,7 +25,9 @@ def expect(*args: Any) -> Any:
 
 
 def line_with_calls_abroad() -> Any:
-    customer = UserFactory(email="alex@example.test", password=PASSWORD, verified_email=True, phone_verified=True, language="nb")
+    customer = UserFactory(
+        email="alex@example.test", password=PASSWORD, verified_email=True, phone_verified=True, language="nb"
+    )
     line = LineFactory(owner=customer, number="+4746123456", with_period=PlanFactory(voice_minutes=None))
     period = line.periods.get()
     uk = InternationalRate.objects.create(

@@ -146,8 +146,8 @@ def test_a_new_price_applies_from_its_first_day(line, uk_rate):
 @pytest.mark.parametrize(
     ("language", "call", "text"),
     [
-        ("en", "Call to United Kingdom (+44 7911 123456), 3 min", "Text to United Kingdom (+44 7911 123456)"),
-        ("nb", "Samtale til Storbritannia (+44 7911 123456), 3 min", "SMS til Storbritannia (+44 7911 123456)"),
+        ("en", "Call to United Kingdom (+44 7911 123456), 3 min", "1 text to United Kingdom (+44 7911 123456)"),
+        ("nb", "Samtale til Storbritannia (+44 7911 123456), 3 min", "1 SMS til Storbritannia (+44 7911 123456)"),
         ("zh-hans", "拨打英国（+44 7911 123456），3 分钟", "发往英国的 1 条短信（+44 7911 123456）"),
     ],
 )
