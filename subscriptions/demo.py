@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import bisect
 import hashlib
-import math
 import random
 import secrets
 from collections.abc import Callable, Iterable
@@ -35,6 +34,7 @@ from django.utils import timezone
 
 from accounts.models import User
 from subscriptions.iccid import with_check_digit
+from subscriptions.international import RateBook
 from subscriptions.models import (
     AuditEvent,
     DiscountKind,
@@ -59,6 +59,7 @@ from subscriptions.periods import DAYS, MONTHS, OSLO, add_months, period_end
 from subscriptions.services.audit import audit_record
 from subscriptions.services.lines import line_add_period, line_set_low_balance_threshold, line_transition
 from subscriptions.services.new_lines import NumberFileAlreadyImported, number_pool_import
+from subscriptions.services.usage import ledger_entry_for_usage
 from subscriptions.services.voucher_codes import code_format
 from subscriptions.services.vouchers import voucher_batch_create
 
@@ -213,8 +214,6 @@ class DemoLine:
     esim_state: str = EsimState.INSTALLED
 
 
-# Out-of-bundle prices by destination prefix: per started minute, per text.
-RATES_ORE = {"+86": (149, 199), "+1": (499, 199), "+44": (299, 199)}
 NORWEGIAN_CONTACTS = ["+4790011223", "+4745566778", "+4793344556", "+4798877665", "+4740123456"]
 
 
@@ -225,6 +224,7 @@ class History:
     line: Line
     usage: list[UsageRecord] = field(default_factory=list)
     ledger: list[LedgerEntry] = field(default_factory=list)
+    rates: RateBook = field(default_factory=RateBook.load)
 
     def topup(self, at: datetime, amount_ore: int, via: str) -> None:
         self.ledger.append(
@@ -240,37 +240,29 @@ class History:
         )
 
     def use(self, at: datetime, kind: str, quantity: int, destination: str = "") -> None:
+        """One record, priced as the CDR import prices it: calls and texts
+        to countries outside Norway and the EU/EEA from the rate table (the
+        demo's domestic use stays inside the bundle)."""
         # The line's id too: a rebuilt demo line has the number of a retired one.
         record_id = f"demo-{self.line.number[1:]}-{self.line.pk}-{len(self.usage):05d}"
-        out_of_bundle, charge = 0, 0
-        rates = next((rate for prefix, rate in RATES_ORE.items() if destination.startswith(prefix)), None)
-        if rates is not None and kind == UsageKind.VOICE:
-            out_of_bundle, charge = quantity, math.ceil(quantity / 60) * rates[0]
-        elif rates is not None and kind == UsageKind.SMS:
-            out_of_bundle, charge = quantity, quantity * rates[1]
-        self.usage.append(
-            UsageRecord(
-                record_id=record_id,
-                line=self.line,
-                kind=kind,
-                quantity=quantity,
-                out_of_bundle=out_of_bundle,
-                charge_ore=charge,
-                occurred_at=at,
-                destination=destination,
-            )
+        price = self.rates.price(kind=kind, quantity=quantity, destination=destination, on=at.astimezone(OSLO).date())
+        record = UsageRecord(
+            record_id=record_id,
+            line=self.line,
+            kind=kind,
+            quantity=quantity,
+            out_of_bundle=quantity if price is not None else 0,
+            charge_ore=price.amount_ore if price is not None else 0,
+            occurred_at=at,
+            destination=destination,
+            international=price is not None,
+            rate=price.rate if price is not None else None,
         )
-        if charge:
-            self.ledger.append(
-                LedgerEntry(
-                    line=self.line,
-                    kind=LedgerKind.USAGE,
-                    amount_ore=-charge,
-                    reference=record_id,
-                    description=destination,
-                    created_at=at,
-                )
-            )
+        self.usage.append(record)
+        if record.charge_ore:
+            entry = ledger_entry_for_usage(record=record, price=price)
+            entry.created_at = at
+            self.ledger.append(entry)
 
     def everyday(self, *, start: datetime, end: datetime, abroad: str | None, rng: random.Random) -> None:
         """A person's ordinary use, day by day: data sessions, calls and

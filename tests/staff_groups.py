@@ -20,6 +20,7 @@ GRANTS = [
     ("accounts.migrations.0002_sent_texts", "grant"),
     ("accounts.migrations.0004_identity_document_permissions", "grant"),
     ("subscriptions.migrations.0026_support_groups_esim_admin", "grant"),
+    ("subscriptions.migrations.0028_international_rates_seed", "grant"),
 ]
 
 

@@ -316,6 +316,13 @@ CELERY_TIMEZONE = "UTC"
 
 OUT_OF_BUNDLE_RATES_ORE = {"data": 50, "voice": 99, "sms": 79}
 
+# Calls and texts to countries outside Norway and the EU/EEA are charged from
+# the rate table staff keep in the admin (subscriptions/international.py); a
+# destination with no rate there is charged this, in øre (VAT included), per
+# started minute and per text: on the high side, so a missing row costs the
+# operator nothing.
+INTERNATIONAL_DEFAULT_RATES_ORE = {"voice": 499, "sms": 199}
+
 # The name account emails greet from ("Hello from Nordlys Mobil!").
 SITE_NAME = "Nordlys Mobil"
 # Where the portal is reached from outside: links in emails a worker sends.

@@ -4,6 +4,7 @@ from subscriptions.admin import (  # noqa: F401
     autorenew,
     esim_install,
     imports,
+    international,
     lines,
     new_lines,
     orders,

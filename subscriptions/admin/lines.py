@@ -610,7 +610,7 @@ class EsimProfileAdmin(ReadOnlyAdmin):
 class UsageRecordAdmin(ReadOnlyAdmin):
     list_display = ["occurred_at", "line", "kind", "amount_used", "destination", "charge", "record_id"]
     list_select_related = ["line"]
-    list_filter = ["kind"]
+    list_filter = ["kind", "international"]
     search_fields = ["record_id", "line__number"]
     phone_search_fields = ("line__number",)
     date_hierarchy = "occurred_at"

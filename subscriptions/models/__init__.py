@@ -18,7 +18,14 @@ from subscriptions.models.esim import (
     InventoryBatch,
     StockLevel,
 )
-from subscriptions.models.ledger import LedgerEntry, LedgerKind, LedgerText, ledger_params_for_order
+from subscriptions.models.international import InternationalRate
+from subscriptions.models.ledger import (
+    LedgerEntry,
+    LedgerKind,
+    LedgerText,
+    ledger_params_for_international,
+    ledger_params_for_order,
+)
 from subscriptions.models.lines import TRANSITIONS, Line, LineStatus, ServicePeriod
 from subscriptions.models.new_lines import NewLineRequest, NumberBatch, PoolNumber
 from subscriptions.models.orders import Order, OrderKind, OrderStatus, PaymentMethod
@@ -61,6 +68,7 @@ __all__ = [
     "EsimState",
     "EsimStockWatch",
     "EventResult",
+    "InternationalRate",
     "InventoryBatch",
     "LedgerEntry",
     "LedgerKind",
@@ -103,5 +111,6 @@ __all__ = [
     "VoucherBatch",
     "VoucherStatus",
     "VoucherValue",
+    "ledger_params_for_international",
     "ledger_params_for_order",
 ]

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from accounts.phone import format_phone
@@ -29,12 +29,27 @@ class LedgerText(models.TextChoices):
     CARD_TOPUP = "card_topup"
     VOUCHER = "voucher"
     ORDER = "order"
+    INTERNATIONAL = "international"
 
 
 def ledger_params_for_order(*, plan_names: dict[str, str], number: str) -> dict[str, object]:
     """An order paid from the balance: the plan's name in each language (as
     it was when bought) and the line's number."""
     return {"text": LedgerText.ORDER, "plan": plan_names, "number": number}
+
+
+def ledger_params_for_international(
+    *, usage: str, country: dict[str, str], number: str, units: int
+) -> dict[str, object]:
+    """A call or text to another country: its kind (voice or sms), the
+    country's name in each language (as it was when charged), the number and
+    the minutes or texts charged."""
+    return {"text": LedgerText.INTERNATIONAL, "usage": usage, "country": country, "number": number, "units": units}
+
+
+def _in_language(names: dict[str, str]) -> str:
+    language = (translation.get_language() or "en").replace("-", "_").lower()
+    return names.get(language) or names.get("en", "")
 
 
 class LedgerEntry(models.Model):
@@ -81,8 +96,22 @@ class LedgerEntry(models.Model):
         if what == LedgerText.VOUCHER:
             return gettext("Voucher %(serial)s") % {"serial": params.get("serial", "")}
         if what == LedgerText.ORDER:
-            names = params.get("plan") or {}
-            language = (translation.get_language() or "en").replace("-", "_").lower()
-            plan = names.get(language) or names.get("en", "")
+            plan = _in_language(params.get("plan") or {})
             return gettext("%(plan)s for %(number)s") % {"plan": plan, "number": format_phone(params.get("number", ""))}
+        if what == LedgerText.INTERNATIONAL:
+            values = {
+                "country": _in_language(params.get("country") or {}),
+                "number": format_phone(params.get("number", "")),
+                "count": params.get("units", 0),
+            }
+            if params.get("usage") == "voice":
+                return gettext("Call to %(country)s (%(number)s), %(count)s min") % values
+            return (
+                ngettext(
+                    "%(count)s text to %(country)s (%(number)s)",
+                    "%(count)s texts to %(country)s (%(number)s)",
+                    values["count"],
+                )
+                % values
+            )
         return self.description

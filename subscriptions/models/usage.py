@@ -6,6 +6,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from subscriptions.models.international import InternationalRate
 from subscriptions.models.lines import Line, ServicePeriod
 
 
@@ -39,7 +40,12 @@ class CdrImport(models.Model):
 class UsageRecord(models.Model):
     """One call, text or data session. ``quantity`` is kilobytes for data,
     seconds for calls and a count for texts; ``charge_ore`` is what was
-    charged to the prepaid balance for the part outside the bundle."""
+    charged to the prepaid balance for the part outside the bundle.
+
+    A call or text to a country outside Norway and the EU/EEA is
+    ``international``: outside the bundle as a whole (it spends none of the
+    allowance) and charged at ``rate``, or at the default rate when no rate
+    matched (``rate`` empty)."""
 
     record_id = models.CharField(_("record ID"), max_length=64, unique=True)
     line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="usage", verbose_name=_("line"))
@@ -50,6 +56,15 @@ class UsageRecord(models.Model):
     charge_ore = models.PositiveIntegerField(_("charge (øre)"), default=0)
     occurred_at = models.DateTimeField(_("when"))
     destination = models.CharField(_("destination"), max_length=40, blank=True)
+    international = models.BooleanField(_("international"), default=False)
+    rate = models.ForeignKey(
+        InternationalRate,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="usage",
+        verbose_name=_("international rate"),
+    )
     cdr_import = models.ForeignKey(CdrImport, on_delete=models.SET_NULL, null=True, blank=True, related_name="records")
 
     class Meta:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from functools import cached_property
 
@@ -24,6 +24,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts.models import User
+from subscriptions.international import destination_name, started_minutes
 from subscriptions.models import (
     LedgerEntry,
     LedgerKind,
@@ -44,6 +45,7 @@ USAGE_PER_PAGE = 25
 USAGE_COUNT_CAP = 100 * USAGE_PER_PAGE
 MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
+RATE_NAME_FIELDS = ("prefix", "name_en", "name_nb", "name_zh_hans")
 SPENDING_BUCKETS = {LedgerKind.USAGE: "usage", LedgerKind.RENEWAL: "renewals"}
 
 
@@ -147,6 +149,11 @@ class UsageRow:
     out_of_bundle: int
     charge_ore: int
     destination: str
+    # A call or text to a country outside Norway and the EU/EEA: the
+    # country's name, and the started minutes or texts it was charged for.
+    international: bool = False
+    country: str = ""
+    charged_units: int = 0
 
 
 @dataclass(frozen=True)
@@ -330,22 +337,38 @@ def line_usage_page(*, line: Line, kind: str = "", month: str = "", page: int | 
     if month:
         start, end = month_bounds(month)
         records = records.filter(occurred_at__gte=start, occurred_at__lt=end)
-    records = records.only("kind", "quantity", "out_of_bundle", "charge_ore", "occurred_at", "destination")
+    records = records.select_related("rate").only(
+        "kind",
+        "quantity",
+        "out_of_bundle",
+        "charge_ore",
+        "occurred_at",
+        "destination",
+        "international",
+        *(f"rate__{field}" for field in RATE_NAME_FIELDS),
+    )
     paginator = CappedPaginator(records.order_by("-occurred_at", "-id"), USAGE_PER_PAGE, cap=USAGE_COUNT_CAP)
     current = paginator.get_page(page)
-    rows = [
-        UsageRow(
-            occurred_at=record.occurred_at,
-            kind=record.kind,
-            kind_label=record.get_kind_display(),
-            quantity=record.quantity,
-            out_of_bundle=record.out_of_bundle,
-            charge_ore=record.charge_ore,
-            destination=record.destination,
-        )
-        for record in current.object_list
-    ]
+    rows = [_usage_row(record) for record in current.object_list]
     return UsagePage(rows=rows, page=current, kind=kind, month=month, capped=paginator.count >= USAGE_COUNT_CAP)
+
+
+def _usage_row(record: UsageRecord) -> UsageRow:
+    row = UsageRow(
+        occurred_at=record.occurred_at,
+        kind=record.kind,
+        kind_label=record.get_kind_display(),
+        quantity=record.quantity,
+        out_of_bundle=record.out_of_bundle,
+        charge_ore=record.charge_ore,
+        destination=record.destination,
+    )
+    if not record.international:
+        return row
+    # A destination at the default rate has no row to name it.
+    country = record.rate.name if record.rate is not None else destination_name(record.destination)
+    units = started_minutes(record.quantity) if record.kind == UsageKind.VOICE else record.quantity
+    return replace(row, international=True, country=country, charged_units=units)
 
 
 def line_spending_by_month(*, line: Line, months: int = 12, now: datetime | None = None) -> list[MonthSpending]:
@@ -401,13 +424,14 @@ def line_ledger(*, line: Line, limit: int = 20) -> list[LedgerRow]:
 
 
 def _used_in(period: OuterRef) -> dict[str, Coalesce]:
-    """``used_data``, ``used_voice``, ``used_sms``: what was used in the
-    period that ``period`` refers to, each summed by a subquery over the
-    (period, kind) index."""
+    """``used_data``, ``used_voice``, ``used_sms``: what was used of the
+    bundle in the period that ``period`` refers to (international calls and
+    texts are outside it), each summed by a subquery over the (period, kind)
+    index."""
     return {
         f"used_{kind}": Coalesce(
             Subquery(
-                UsageRecord.objects.filter(period=period, kind=kind)
+                UsageRecord.objects.filter(period=period, kind=kind, international=False)
                 .order_by()
                 .values("period")
                 .annotate(total=Sum("quantity"))

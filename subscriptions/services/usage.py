@@ -1,5 +1,7 @@
 """Usage from the network: CDR files imported into usage records, with the
-part outside a period's bundle charged to the line's prepaid balance.
+part outside a period's bundle, and every call and text to a country outside
+Norway and the EU/EEA (subscriptions/international.py), charged to the
+line's prepaid balance.
 
 An import is idempotent by record ID: a record already imported (by an
 earlier file, or earlier in the same file) adds nothing, and its charge is in
@@ -24,10 +26,23 @@ from typing import TypeVar
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
+from django.utils import translation
 from django.utils.translation import gettext as _
 
 from subscriptions.csv_files import CsvRow, read_csv
-from subscriptions.models import CdrImport, LedgerEntry, LedgerKind, Line, ServicePeriod, UsageKind, UsageRecord
+from subscriptions.international import Price, RateBook, destination_name
+from subscriptions.models import (
+    CdrImport,
+    LedgerEntry,
+    LedgerKind,
+    Line,
+    ServicePeriod,
+    UsageKind,
+    UsageRecord,
+    ledger_params_for_international,
+)
+from subscriptions.models.plans import FIELD_LANGUAGES
+from subscriptions.periods import OSLO
 from subscriptions.services.ledger import ledger_add_many
 
 logger = logging.getLogger(__name__)
@@ -157,11 +172,12 @@ class _Periods:
         self.starts = {line_id: [p.starts_at for p in periods] for line_id, periods in self.by_line.items()}
         # Everything already recorded in a period counts as used, whatever
         # its time: the bundle is spent in the order usage reaches us.
+        # International usage is outside the bundle and spends none of it.
         self.used: dict[tuple[int, str], int] = defaultdict(int)
         period_ids = [period.pk for periods in self.by_line.values() for period in periods]
         for chunk in _chunks(period_ids):
             for row in (
-                UsageRecord.objects.filter(period_id__in=chunk)
+                UsageRecord.objects.filter(period_id__in=chunk, international=False)
                 .values("period_id", "kind")
                 .annotate(total=Sum("quantity"))
                 .order_by()
@@ -189,6 +205,37 @@ class _Periods:
         return max(0, quantity - left)
 
 
+def _country_names(price: Price, destination: str) -> dict[str, str]:
+    """The destination's name in each language, for the ledger entry."""
+    if price.rate is not None:
+        return {language: getattr(price.rate, f"name_{language}") for language in FIELD_LANGUAGES}
+    names = {}
+    for language in FIELD_LANGUAGES:
+        with translation.override(language.replace("_", "-")):
+            names[language] = destination_name(destination)
+    return names
+
+
+def ledger_entry_for_usage(*, record: UsageRecord, price: Price | None) -> LedgerEntry:
+    """The (unsaved) ledger entry of a record's charge, under the reference
+    that keeps it to one per record; ``price`` is the record's international
+    price, if it has one."""
+    entry = LedgerEntry(
+        line_id=record.line_id,
+        kind=LedgerKind.USAGE,
+        amount_ore=-record.charge_ore,
+        reference=f"cdr:{record.record_id}",
+    )
+    if price is not None:
+        entry.params = ledger_params_for_international(
+            usage=record.kind,
+            country=_country_names(price, record.destination),
+            number=record.destination,
+            units=price.units,
+        )
+    return entry
+
+
 def _report(rejected: list[tuple[int, list[str]]]) -> str:
     lines = [
         _("Row %(row)d: %(reasons)s") % {"row": row, "reasons": " ".join(reasons)}
@@ -208,9 +255,10 @@ def _import(
        touching the same line therefore take turns: the second one sees the
        first one's records as duplicates (and spends the bundle after it).
     2. Leave out the records already imported, and those repeated in the file.
-    3. Attach each new record to the period that contains it and, line by
-       line in time order, count it against the period's bundle; price the
-       part outside it.
+    3. Attach each new record to the period that contains it. Price a call
+       or text to a country outside Norway and the EU/EEA from the rate
+       table, as a whole; line by line in time order, count the rest against
+       the period's bundle and price the part outside it.
     4. Bulk-create the records and their ledger charges; fill in the report.
     """
     rejected = list(rejected)
@@ -240,13 +288,25 @@ def _import(
     duplicates = len(known) - len(new)
 
     records: list[UsageRecord] = []
+    prices: list[Price | None] = []
     if new:
         new.sort(key=lambda cdr: (line_ids_by_number[cdr.number], cdr.started_at, cdr.row))
         periods = _Periods(line_ids=line_ids, cdrs=new)
+        rates = RateBook.load()
         for cdr in new:
             line_id = line_ids_by_number[cdr.number]
             period = periods.containing(line_id=line_id, moment=cdr.started_at)
-            out_of_bundle = periods.spend(period=period, kind=cdr.kind, quantity=cdr.quantity)
+            price = rates.price(
+                kind=cdr.kind,
+                quantity=cdr.quantity,
+                destination=cdr.destination,
+                on=cdr.started_at.astimezone(OSLO).date(),
+            )
+            if price is None:
+                out_of_bundle = periods.spend(period=period, kind=cdr.kind, quantity=cdr.quantity)
+                charge = _charge_ore(kind=cdr.kind, out_of_bundle=out_of_bundle)
+            else:
+                out_of_bundle, charge = cdr.quantity, price.amount_ore
             records.append(
                 UsageRecord(
                     record_id=cdr.record_id,
@@ -255,22 +315,20 @@ def _import(
                     kind=cdr.kind,
                     quantity=cdr.quantity,
                     out_of_bundle=out_of_bundle,
-                    charge_ore=_charge_ore(kind=cdr.kind, out_of_bundle=out_of_bundle),
+                    charge_ore=charge,
                     occurred_at=cdr.started_at,
                     destination=cdr.destination,
+                    international=price is not None,
+                    rate=price.rate if price is not None else None,
                     cdr_import=cdr_import,
                 )
             )
+            prices.append(price)
         UsageRecord.objects.bulk_create(records, batch_size=1000)
         ledger_add_many(
             entries=[
-                LedgerEntry(
-                    line_id=record.line_id,
-                    kind=LedgerKind.USAGE,
-                    amount_ore=-record.charge_ore,
-                    reference=f"cdr:{record.record_id}",
-                )
-                for record in records
+                ledger_entry_for_usage(record=record, price=price)
+                for record, price in zip(records, prices, strict=True)
                 if record.charge_ore > 0
             ]
         )

@@ -10,7 +10,7 @@ from itertools import pairwise
 import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Sum
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.management.commands.announce import banner
 from accounts.models import IdentityDocument, User
@@ -126,6 +126,18 @@ def test_out_of_bundle_charges_are_in_the_ledger_and_the_ledger_adds_up():
         in_ledger = line.ledger_entries.filter(kind=LedgerKind.USAGE).aggregate(total=Sum("amount_ore"))["total"] or 0
         assert in_ledger == -charged
     assert LedgerEntry.objects.filter(kind=LedgerKind.TOPUP).count() >= 4
+
+
+def test_alexs_call_to_the_uk_is_charged_as_the_import_charges_it():
+    seed()
+
+    alex = Line.objects.get(number="+4746123456")
+    call = alex.usage.get(destination="+447911123456")
+    entry = alex.ledger_entries.get(reference=f"cdr:{call.record_id}")
+    assert (call.international, call.rate.prefix, call.charge_ore, entry.amount_ore) == (True, "44", 20_93, -20_93)
+    with translation.override("en"):
+        assert entry.text == "Call to United Kingdom (+44 7911 123456), 7 min"
+    assert not alex.usage.filter(destination__startswith="+47", international=True).exists()
 
 
 def test_plans_are_named_in_three_languages_and_priced_with_vat():

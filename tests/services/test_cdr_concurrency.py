@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from subscriptions.models import CdrImport, LedgerEntry, UsageRecord
+from subscriptions.models import CdrImport, InternationalRate, LedgerEntry, UsageRecord
 from subscriptions.services import usage
 from subscriptions.services.ledger import ledger_balance
 from subscriptions.services.usage import cdr_import
@@ -95,3 +95,35 @@ def test_two_files_for_one_line_at_once_spend_its_bundle_one_after_the_other(slo
     # the line both imports would have counted theirs against the same unused bundle.
     assert sorted(UsageRecord.objects.values_list("charge_ore", flat=True)) == [0, 79]
     assert ledger_balance(line=line) == -79
+
+
+def test_two_imports_of_a_file_of_calls_abroad_at_once_charge_each_call_once(slow_commit):
+    InternationalRate.objects.create(
+        prefix="44",
+        name_en="United Kingdom",
+        name_nb="Storbritannia",
+        name_zh_hans="英国",
+        per_minute_ore=299,
+        per_text_ore=199,
+    )
+    line = LineFactory(with_period=PlanFactory(data_mb=None, voice_minutes=None, sms_count=None))
+    LedgerEntryFactory(line=line, amount_ore=100_00)
+    start = line.periods.get().starts_at
+    rows = [
+        f"uk{n},{line.number},voice,{(start + timedelta(minutes=n)).isoformat()},{61 + n},+447911123456"
+        for n in range(10)
+    ]
+    content = ("record_id,msisdn,kind,started_at,quantity,destination\n" + "\n".join(rows) + "\n").encode()
+
+    results = at_once(
+        [
+            lambda: cdr_import(filename="calls.csv", content=content),
+            lambda: cdr_import(filename="calls.csv", content=content),
+        ]
+    )
+
+    assert all(isinstance(result, CdrImport) for result in results), results
+    assert sorted((result.rows_imported, result.rows_duplicate) for result in results) == [(0, 10), (10, 0)]
+    # Each call lasted a minute and a few seconds: two started minutes, even on an unlimited plan.
+    assert LedgerEntry.objects.filter(kind="usage").count() == 10
+    assert ledger_balance(line=line) == 100_00 - 10 * 2 * 299

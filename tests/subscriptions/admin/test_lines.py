@@ -93,6 +93,7 @@ def test_the_groups_hold_what_each_role_needs():
     assert not agent & {"refund_payment", "change_order", "change_paymentevent", "change_receipt"}
     assert {"view_voucherbatch", "view_voucherattempt", "view_promocode", "view_autorenewcharge"} <= agent
     assert not agent & {"add_voucherbatch", "void_voucher", "add_promocode", "change_promocode"}
+    assert "view_internationalrate" in agent
     assert supervisor == agent | {
         "add_plan",
         "change_plan",
@@ -106,6 +107,8 @@ def test_the_groups_hold_what_each_role_needs():
         "add_numberbatch",
         "add_simswapclient",
         "change_simswapclient",
+        "add_internationalrate",
+        "change_internationalrate",
     }
 
 
