@@ -33,6 +33,7 @@ from subscriptions.models.replacements import (
     ReviewCause,
 )
 from subscriptions.models.simswap import SimSwapClient
+from subscriptions.models.sms_commands import InboundSms, InboundStatus, TextsStop
 from subscriptions.models.usage import CdrImport, UsageKind, UsageRecord
 from subscriptions.models.vouchers import (
     RedemptionResult,
@@ -59,6 +60,8 @@ __all__ = [
     "EsimState",
     "EsimStockWatch",
     "EventResult",
+    "InboundSms",
+    "InboundStatus",
     "InventoryBatch",
     "LedgerEntry",
     "LedgerKind",
@@ -92,6 +95,7 @@ __all__ = [
     "ServicePeriod",
     "SetupStatus",
     "SimSwapClient",
+    "TextsStop",
     "UsageKind",
     "UsageRecord",
     "Voucher",
