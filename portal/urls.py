@@ -38,3 +38,4 @@ if apps.is_installed("sandbox"):
 
     urlpatterns.append(path("sandbox-pay/", include("sandbox.urls")))
     urlpatterns.append(path("sandbox/esim/", include(sandbox_urls.esim_patterns)))
+    urlpatterns.append(path("sandbox/phone/", include(sandbox_urls.phone_patterns)))

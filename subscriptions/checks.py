@@ -210,6 +210,10 @@ def refuse_to_start_on_pretend_parts() -> None:
     """Raise when a check here finds an error: web and worker processes
     call this as they start, since gunicorn and Celery run no system checks
     of their own."""
-    errors = [message for message in [*check_payment_provider(), *check_esim_parts(), *check_sms_inbound()] if message.is_serious()]
+    errors = [
+        message
+        for message in [*check_payment_provider(), *check_esim_parts(), *check_sms_inbound()]
+        if message.is_serious()
+    ]
     if errors:
         raise ImproperlyConfigured("; ".join(f"{error.msg} {error.hint}" for error in errors))

@@ -386,6 +386,9 @@ SMDP_NOTIFY_TOLERANCE_SECONDS = 300
 # (the portal's /esim/notify/sandbox/ on SITE_URL unless set).
 SANDBOX_SMDP_ADDRESS = "smdp.sandbox.nordlys.test"
 SANDBOX_SMDP_NOTIFY_URL = os.environ.get("SANDBOX_SMDP_NOTIFY_URL", "")
+# Where the sandbox's pretend SMS gateway posts the texts its pretend phone
+# sends (the portal's /sms/inbound/ on SITE_URL unless set).
+SANDBOX_SMS_INBOUND_URL = os.environ.get("SANDBOX_SMS_INBOUND_URL", "")
 
 NETWORK_PROVIDER = os.environ.get("NETWORK_PROVIDER", "")
 NETWORK_PROVIDERS = {"http": "subscriptions.network.http.HttpNetwork"}

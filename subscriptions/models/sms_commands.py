@@ -29,9 +29,7 @@ class InboundSms(models.Model):
     line = models.ForeignKey(
         Line, on_delete=models.SET_NULL, null=True, blank=True, related_name="+", verbose_name=_("line")
     )
-    status = models.CharField(
-        _("status"), max_length=12, choices=InboundStatus.choices, default=InboundStatus.RECEIVED
-    )
+    status = models.CharField(_("status"), max_length=12, choices=InboundStatus.choices, default=InboundStatus.RECEIVED)
     command = models.CharField(_("command"), max_length=12, blank=True)
     reply = models.CharField(_("reply"), max_length=1600, blank=True)
     received_at = models.DateTimeField(_("received"), default=timezone.now)
