@@ -23,7 +23,9 @@ pytestmark = pytest.mark.django_db
 
 def make_line(language: str, number: str) -> Any:
     owner = UserFactory(language=language)
-    plan = PlanFactory(code=f"fjord-{language}", name_en="Fjord 10 GB", name_nb="Fjord 10 GB", name_zh_hans="峡湾 10 GB")
+    plan = PlanFactory(
+        code=f"fjord-{language}", name_en="Fjord 10 GB", name_nb="Fjord 10 GB", name_zh_hans="峡湾 10 GB"
+    )
     line = LineFactory(owner=owner, number=number, with_period=plan)
     LedgerEntryFactory(line=line, kind=LedgerKind.TOPUP, amount_ore=123_45)
     usage_bulk_create(line, 2, quantity=1024 * 1024)  # 2 GB used of 10
