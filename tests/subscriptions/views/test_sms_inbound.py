@@ -11,8 +11,15 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from subscriptions.models import AuditEvent, InboundSms, InboundStatus, LedgerKind, RedemptionResult, VoucherAttempt
-from subscriptions.models import VoucherValue
+from subscriptions.models import (
+    AuditEvent,
+    InboundSms,
+    InboundStatus,
+    LedgerKind,
+    RedemptionResult,
+    VoucherAttempt,
+    VoucherValue,
+)
 from subscriptions.selectors.sms_commands import texts_stopped
 from tests.factories import LedgerEntryFactory, LineFactory, PlanFactory, UserFactory, usage_bulk_create
 from tests.services.vouchers import codes
