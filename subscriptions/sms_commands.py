@@ -81,3 +81,13 @@ def command_parse(text: str) -> ParsedCommand:
             argument = ""
         return ParsedCommand(command=command, argument=argument, language=language)
     return ParsedCommand(command=Command.HELP, known=False)
+
+
+def text_masked(text: str) -> str:
+    """The text as it may be kept or shown: a voucher code not yet used is
+    as good as money, so a TOPUP keeps only its code's last four characters."""
+    parsed = command_parse(text)
+    if parsed.command != Command.TOPUP or not parsed.argument:
+        return text
+    code = "".join(character for character in parsed.argument if character.isalnum())
+    return f"TOPUP ****{code[-4:]}"

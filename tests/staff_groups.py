@@ -17,6 +17,7 @@ GRANTS = [
     ("subscriptions.migrations.0003_support_groups", "create_groups"),
     ("subscriptions.migrations.0007_support_groups_payments", "grant"),
     ("subscriptions.migrations.0009_support_groups_vouchers_promotions", "grant"),
+    ("subscriptions.migrations.0026_support_groups_sms_commands", "grant"),
     ("accounts.migrations.0002_sent_texts", "grant"),
     ("accounts.migrations.0004_identity_document_permissions", "grant"),
 ]

@@ -9,5 +9,6 @@ from subscriptions.admin import (  # noqa: F401
     orders,
     promotions,
     replacements,
+    sms_commands,
     vouchers,
 )

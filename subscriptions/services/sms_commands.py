@@ -31,7 +31,7 @@ from subscriptions.periods import OSLO
 from subscriptions.selectors.sms_commands import sms_line_card, sms_line_find
 from subscriptions.services.audit import audit_record
 from subscriptions.services.vouchers import VoucherError, voucher_redeem
-from subscriptions.sms_commands import Command, ParsedCommand, command_parse
+from subscriptions.sms_commands import Command, ParsedCommand, command_parse, text_masked
 from subscriptions.sms_gateway import InboundText
 
 logger = logging.getLogger(__name__)
@@ -155,7 +155,7 @@ def sms_command_answer(*, inbound_id: int, now: datetime | None = None) -> Inbou
         else:
             answer = _stranger_answer(number=inbound.sender, parsed=parsed)
     except Exception:
-        InboundSms.objects.filter(pk=inbound_id).update(status=InboundStatus.FAILED, text=_masked(inbound.text, parsed))
+        InboundSms.objects.filter(pk=inbound_id).update(status=InboundStatus.FAILED, text=text_masked(inbound.text))
         logger.exception("text %s from %s could not be answered", inbound_id, inbound.sender)
         raise
     return _answer_record(inbound=inbound, parsed=parsed, answer=answer, now=now)
@@ -179,7 +179,7 @@ def _answer_record(*, inbound: InboundSms, parsed: ParsedCommand, answer: Answer
         )
     inbound.status = InboundStatus.ANSWERED
     inbound.command = command
-    inbound.text = _masked(inbound.text, parsed)
+    inbound.text = text_masked(inbound.text)
     inbound.reply = answer.reply[:1600]
     inbound.answered_at = now
     inbound.save(update_fields=["status", "command", "text", "reply", "answered_at"])
@@ -199,15 +199,6 @@ def _reply_allowed(inbound: InboundSms) -> bool:
         logger.warning("reply to text %s not sent: the hourly cap per %s is reached", inbound.pk, refused_by)
         return False
     return True
-
-
-def _masked(text: str, parsed: ParsedCommand) -> str:
-    """The text as it may be kept: a voucher code not yet used is as good as
-    money, so only its last four characters stay."""
-    if parsed.command != Command.TOPUP or not parsed.argument:
-        return text
-    code = "".join(character for character in parsed.argument if character.isalnum())
-    return f"{parsed.command.value.upper()} ****{code[-4:]}"
 
 
 # --- the commands ---------------------------------------------------------------------
