@@ -22,6 +22,7 @@ urlpatterns = [
     path("receipts/", include(subscriptions_urls.receipt_patterns)),
     path("payments/", include(subscriptions_urls.payment_patterns)),
     path("esim/", include(subscriptions_urls.esim_patterns)),
+    path("sms/", include(subscriptions_urls.sms_patterns)),
     path("replacements/", include(subscriptions_urls.replacement_patterns)),
     path("sim-swap/v0/", include(subscriptions_urls.sim_swap_patterns)),
     path("healthz", views.healthz, name="healthz"),
@@ -37,3 +38,4 @@ if apps.is_installed("sandbox"):
 
     urlpatterns.append(path("sandbox-pay/", include("sandbox.urls")))
     urlpatterns.append(path("sandbox/esim/", include(sandbox_urls.esim_patterns)))
+    urlpatterns.append(path("sandbox/phone/", include(sandbox_urls.phone_patterns)))

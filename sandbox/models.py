@@ -182,3 +182,24 @@ class SandboxNetworkRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.action} {self.msisdn}"
+
+
+# --- the pretend phone's texts to the service number (sandbox.sms) ---------------------
+
+
+class SandboxText(models.Model):
+    """A text the pretend phone sent to the service number, and whether the
+    pretend gateway got it to the portal."""
+
+    number = models.CharField(max_length=16)
+    text = models.CharField(max_length=1600)
+    message_id = models.CharField(max_length=100, unique=True)
+    sent_at = models.DateTimeField(default=timezone.now)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "sandbox text"
+        ordering = ["sent_at", "id"]
+
+    def __str__(self) -> str:
+        return self.message_id

@@ -1,5 +1,5 @@
 """The sandbox's pages, mounted only where the app is installed: the payment
-provider's under /sandbox-pay/, the pretend phone under /sandbox/esim/."""
+provider's under /sandbox-pay/, the pretend phone under /sandbox/esim/ and /sandbox/phone/."""
 
 from django.urls import path
 
@@ -11,3 +11,5 @@ urlpatterns = [
 ]
 
 esim_patterns = [path("<str:iccid>/", views.sandbox_esim, name="sandbox_esim")]
+
+phone_patterns = [path("", views.sandbox_phone, name="sandbox_phone")]

@@ -1,19 +1,31 @@
 """The sandbox's pages, which stand in for third parties' (their own look,
 no sign-in): the payment provider's hosted page (whoever has the payment's
 link may pay it, as on a real provider's page) and the pretend phone that
-installs an eSIM profile from the pretend SM-DP+."""
+installs an eSIM profile from the pretend SM-DP+ and texts the service
+number through the pretend SMS gateway."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+from urllib.parse import urlencode
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import translation
+from django.urls import reverse
+from django.utils import timezone, translation
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from accounts.phone import normalize_phone
 from sandbox.models import SandboxMode, SandboxOutcome, SandboxPayment, SandboxSmdpNotification, SmdpProfileState
 from sandbox.provider import sandbox_decide
 from sandbox.smdp import smdp_install, smdp_profile
+from sandbox.sms import phone_conversation, phone_text_send
 from sandbox.tasks import send_callback, send_download_progress
+from subscriptions.demo import DEMO_LINES
 from subscriptions.iccid import is_valid_iccid
 
 
@@ -68,3 +80,42 @@ def sandbox_esim(request: HttpRequest, iccid: str) -> HttpResponse:
         "undelivered": any(notification.delivered_at is None for notification in notifications),
     }
     return render(request, "sandbox/esim.html", context)
+
+
+# While the last text waits for its answer this long, the phone page looks again by itself.
+ANSWER_WAIT = timedelta(seconds=30)
+
+
+class PhoneTextForm(forms.Form):
+    number = forms.CharField(label=_("From the number"), max_length=20)
+    text = forms.CharField(label=_("Text"), max_length=1600, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def clean_number(self) -> str:
+        return normalize_phone(self.cleaned_data["number"])
+
+
+@require_http_methods(["GET", "POST"])
+def sandbox_phone(request: HttpRequest) -> HttpResponse:
+    """A pretend phone: text the service number from any number (the
+    pretend gateway posts it to the portal, signed) and read the texts that
+    number got back."""
+    form = PhoneTextForm(request.POST or None, initial={"number": request.GET.get("number", DEMO_LINES[0].number)})
+    if request.method == "POST" and form.is_valid():
+        phone_text_send(number=form.cleaned_data["number"], text=form.cleaned_data["text"])
+        query = urlencode({"number": form.cleaned_data["number"]})
+        return redirect(f"{reverse('sandbox_phone')}?{query}#sandphone-latest")
+    try:
+        number = normalize_phone(str(form["number"].value() or ""))
+    except ValidationError:
+        number = ""
+    conversation = phone_conversation(number=number) if number else []
+    last = conversation[-1] if conversation else None
+    context = {
+        "form": form,
+        "number": number,
+        "demo_numbers": [(line.number, line.owner_email) for line in DEMO_LINES],
+        "service_number": settings.SMS_SERVICE_NUMBER,
+        "conversation": conversation,
+        "waiting": last is not None and last.outgoing and timezone.now() - last.at < ANSWER_WAIT,
+    }
+    return render(request, "sandbox/phone.html", context)

@@ -181,10 +181,39 @@ def _check_part(part: Part) -> list[checks.CheckMessage]:
     return []
 
 
+# The development default of SMS_INBOUND_SECRET (portal/settings/base.py): public, so never real.
+PUBLIC_SMS_SECRET = "sandbox-sms-inbound-key"  # noqa: S105
+
+
+@checks.register(TAG)
+def check_sms_inbound(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """With SMS commands on, the key the gateway signs received texts with is
+    set, and where parts must be real it is not the public development one:
+    anyone could otherwise text as any customer (their balance, their
+    vouchers)."""
+    if not settings.SMS_INBOUND_ENABLED:
+        return []
+    secret = str(settings.SMS_INBOUND_SECRET).strip()
+    if not secret or (not settings.PRETEND_PARTS_ALLOWED and secret == PUBLIC_SMS_SECRET):
+        return [
+            checks.Error(
+                "SMS_INBOUND_ENABLED is on without SMS_INBOUND_SECRET, so received texts could not be told from "
+                "forged ones.",
+                hint="Set SMS_INBOUND_SECRET to the key shared with the SMS gateway, or turn SMS_INBOUND_ENABLED off.",
+                id="subscriptions.E031",
+            )
+        ]
+    return []
+
+
 def refuse_to_start_on_pretend_parts() -> None:
     """Raise when a check here finds an error: web and worker processes
     call this as they start, since gunicorn and Celery run no system checks
     of their own."""
-    errors = [message for message in [*check_payment_provider(), *check_esim_parts()] if message.is_serious()]
+    errors = [
+        message
+        for message in [*check_payment_provider(), *check_esim_parts(), *check_sms_inbound()]
+        if message.is_serious()
+    ]
     if errors:
         raise ImproperlyConfigured("; ".join(f"{error.msg} {error.hint}" for error in errors))

@@ -15,6 +15,7 @@ from subscriptions.services.provisioning import esim_stock_alert_send, provision
 from subscriptions.services.receipts import receipt_email_send, receipts_email_due
 from subscriptions.services.reconcile import orders_reconcile
 from subscriptions.services.replacements import replacement_line_block, replacements_cooling_off_end
+from subscriptions.services.sms_commands import sms_command_answer
 from subscriptions.smdp import SmdpUnavailable
 
 TRANSIENT_MAIL = (smtplib.SMTPException, OSError)
@@ -120,3 +121,11 @@ def provision_waiting_esims() -> int:
 def send_esim_stock_alert(available: int) -> None:
     """Tell support that eSIM stock is low (once per crossing)."""
     esim_stock_alert_send(available=available)
+
+
+@shared_task(acks_late=True)
+def answer_sms_command(inbound_id: int) -> bool:
+    """Answer a text to the service number. Safe to run twice: the claim in
+    sms_command_answer lets one run answer; the reply itself is its own task
+    (accounts.tasks.deliver_sms), retried while the gateway fails."""
+    return sms_command_answer(inbound_id=inbound_id) is not None

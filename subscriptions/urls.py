@@ -14,6 +14,7 @@ from subscriptions.views import (
     receipts,
     replacements,
     simswap,
+    sms_inbound,
     vouchers,
 )
 
@@ -77,3 +78,6 @@ payment_patterns = [path("callback/<slug:provider_name>/", payments.payment_call
 
 # /esim/ (the SM-DP+'s download-progress notifications)
 esim_patterns = [path("notify/<slug:provider_name>/", esim_notify.esim_notify, name="esim_notify")]
+
+# /sms/ (texts the SMS gateway received for the service number)
+sms_patterns = [path("inbound/", sms_inbound.sms_inbound, name="sms_inbound")]

@@ -21,6 +21,7 @@ GRANTS = [
     ("accounts.migrations.0004_identity_document_permissions", "grant"),
     ("subscriptions.migrations.0026_support_groups_esim_admin", "grant"),
     ("subscriptions.migrations.0028_international_rates_seed", "grant"),
+    ("subscriptions.migrations.0030_support_groups_sms_commands", "grant"),
 ]
 
 

@@ -240,6 +240,16 @@ SMS_SENDER = os.environ.get("SMS_SENDER", "Nordlys")
 SMS_GATEWAY_URL = os.environ.get("SMS_GATEWAY_URL", "")
 SMS_GATEWAY_TOKEN = os.environ.get("SMS_GATEWAY_TOKEN", "")
 SMS_GATEWAY_TIMEOUT = 10
+# SMS commands (BALANCE, 余额, STATUS, …): the number customers text, the key
+# the gateway signs each received text with (HMAC-SHA256; dev and tests have
+# a public default) and how old a signature may be. Each number gets this many
+# answers per window; texts beyond them are kept but not answered.
+SMS_INBOUND_ENABLED = env_bool("SMS_INBOUND_ENABLED", True)
+SMS_SERVICE_NUMBER = os.environ.get("SMS_SERVICE_NUMBER", "2290")
+SMS_INBOUND_SECRET = os.environ.get("SMS_INBOUND_SECRET", "sandbox-sms-inbound-key")
+SMS_INBOUND_TOLERANCE_SECONDS = 300
+SMS_COMMANDS_PER_WINDOW = int(os.environ.get("SMS_COMMANDS_PER_WINDOW", "5"))
+SMS_COMMANDS_WINDOW_SECONDS = int(os.environ.get("SMS_COMMANDS_WINDOW_SECONDS", "600"))
 
 # Texts a visitor can make us send (sign-in and verification codes, notices,
 # welcomes) cost money per message, far more to some countries: caps per clock
@@ -383,6 +393,9 @@ SMDP_NOTIFY_TOLERANCE_SECONDS = 300
 # (the portal's /esim/notify/sandbox/ on SITE_URL unless set).
 SANDBOX_SMDP_ADDRESS = "smdp.sandbox.nordlys.test"
 SANDBOX_SMDP_NOTIFY_URL = os.environ.get("SANDBOX_SMDP_NOTIFY_URL", "")
+# Where the sandbox's pretend SMS gateway posts the texts its pretend phone
+# sends (the portal's /sms/inbound/ on SITE_URL unless set).
+SANDBOX_SMS_INBOUND_URL = os.environ.get("SANDBOX_SMS_INBOUND_URL", "")
 
 NETWORK_PROVIDER = os.environ.get("NETWORK_PROVIDER", "")
 NETWORK_PROVIDERS = {"http": "subscriptions.network.http.HttpNetwork"}

@@ -57,6 +57,10 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 6 * 3600}
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
 SMS_BACKEND = os.environ.get("SMS_BACKEND", "portal.sms.HttpGatewayBackend")
+# SMS commands only when asked for, and then with the key shared with the
+# gateway (never the development default; the system check insists).
+SMS_INBOUND_ENABLED = env_bool("SMS_INBOUND_ENABLED")
+SMS_INBOUND_SECRET = os.environ.get("SMS_INBOUND_SECRET", "")
 
 # HTTPS everywhere; the proxy in front terminates TLS and says so in this header.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -10,6 +10,7 @@ from subscriptions.admin import (  # noqa: F401
     orders,
     promotions,
     replacements,
+    sms_commands,
     stock,
     vouchers,
 )

@@ -42,6 +42,7 @@ from subscriptions.models.replacements import (
     ReviewCause,
 )
 from subscriptions.models.simswap import SimSwapClient
+from subscriptions.models.sms_commands import InboundSms, InboundStatus, TextsStop
 from subscriptions.models.usage import CdrImport, UsageKind, UsageRecord
 from subscriptions.models.vouchers import (
     RedemptionResult,
@@ -68,6 +69,8 @@ __all__ = [
     "EsimState",
     "EsimStockWatch",
     "EventResult",
+    "InboundSms",
+    "InboundStatus",
     "InternationalRate",
     "InventoryBatch",
     "LedgerEntry",
@@ -104,6 +107,7 @@ __all__ = [
     "SetupStatus",
     "SimSwapClient",
     "StockLevel",
+    "TextsStop",
     "UsageKind",
     "UsageRecord",
     "Voucher",

@@ -42,6 +42,8 @@ OURS = {
     "SMDP_CA_BUNDLE",
     "SMDP_ADDRESS",
     "SANDBOX_SMDP_NOTIFY_URL",
+    "SMS_INBOUND_ENABLED",
+    "SMS_INBOUND_SECRET",
 }
 
 
@@ -335,3 +337,32 @@ def test_a_staging_site_that_asks_for_the_pretend_smdp_and_network_gets_them_wit
     assert "subscriptions.W021" in result.stderr + result.stdout
     result = run(["-c", f"import django; django.setup()\n{SANDBOX_ESIM}"], env, "portal.settings.production")
     assert result.stdout.split() == ["sandbox_esim", "sandbox", "sandbox"]
+
+
+# --- SMS commands: only with the key shared with the gateway ---------------------------------
+
+
+def test_production_with_sms_commands_on_and_no_secret_does_not_start():
+    env = {**PRODUCTION_ENV, "SMS_INBOUND_ENABLED": "true"}
+    result = run(["manage.py", "check", "--deploy"], env, "portal.settings.production")
+    assert result.returncode != 0
+    assert "subscriptions.E031" in result.stderr
+    result = run(["-c", "import portal.wsgi"], env, "portal.settings.production")
+    assert result.returncode != 0
+    assert "ImproperlyConfigured: SMS_INBOUND_ENABLED is on without SMS_INBOUND_SECRET" in result.stderr
+
+
+def test_production_refuses_the_public_development_key_for_sms_commands():
+    env = {**PRODUCTION_ENV, "SMS_INBOUND_ENABLED": "true", "SMS_INBOUND_SECRET": "sandbox-sms-inbound-key"}
+    result = run(["manage.py", "check", "--deploy"], env, "portal.settings.production")
+    assert result.returncode != 0
+    assert "subscriptions.E031" in result.stderr
+
+
+def test_production_takes_sms_commands_with_their_secret_and_has_none_without_them():
+    env = {**PRODUCTION_ENV, "SMS_INBOUND_ENABLED": "true", "SMS_INBOUND_SECRET": "sms-" + "Wb1Nc4Hd6Jf0"}
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env, "portal.settings.production")
+    assert result.returncode == 0, result.stderr
+    code = "import django; django.setup(); from django.conf import settings; print(settings.SMS_INBOUND_ENABLED)"
+    result = run(["-c", code], PRODUCTION_ENV, "portal.settings.production")
+    assert result.stdout.split() == ["False"]

@@ -71,6 +71,7 @@ def banner(url: str) -> list[str]:
         f"  Promotion code {DEMO_PROMO_CODE}: 20 % off one renewal per customer.",
         "  Vouchers: .venv/bin/python manage.py demo_vouchers makes and prints new codes.",
         "  Mail lands in var/mail/, SMS in var/sms/ (both summed up on this console).",
+        f"  Pretend phone (text BALANCE or 余额 to the service number): {url}/sandbox/phone/",
         "=" * 78,
         "",
     ]
