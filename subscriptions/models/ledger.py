@@ -9,7 +9,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.phone import format_phone
+from subscriptions.formatting import format_number
 from subscriptions.models.lines import Line
 
 
@@ -84,5 +84,6 @@ class LedgerEntry(models.Model):
             names = params.get("plan") or {}
             language = (translation.get_language() or "en").replace("-", "_").lower()
             plan = names.get(language) or names.get("en", "")
-            return gettext("%(plan)s for %(number)s") % {"plan": plan, "number": format_phone(params.get("number", ""))}
+            number = format_number(params.get("number", ""))
+            return gettext("%(plan)s for %(number)s") % {"plan": plan, "number": number}
         return self.description
