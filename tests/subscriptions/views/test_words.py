@@ -289,6 +289,21 @@ def test_the_low_balance_field_names_the_unit_the_page_uses(client, language, un
         assert format_nok(2199_00) in html
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_low_balance_amount_out_of_range_names_the_range_in_the_pages_sums(client, language):
+    """Not Django's "less than or equal to 100000": the range in kroner,
+    written as every sum on the page."""
+    customer = signed_in_as(client, language)
+    line = LineFactory(owner=customer, with_period=True)
+
+    response = client.post(f"/lines/{line.pk}/low-balance-alert/", {"amount": "200000"}, HTTP_ACCEPT_LANGUAGE=language)
+
+    html = unescape(response.content.decode())
+    with translation.override(language):
+        assert format_nok(0) in html and format_nok(100_000_00) in html
+    assert "100000" not in html
+
+
 # --- one English text, two meanings ---------------------------------------------------
 
 
