@@ -47,7 +47,7 @@ TAPS = 12
 CUSTOMERS = 12
 USED = "This voucher has already been used."
 VOIDED = "This voucher has been cancelled and cannot be used. The shop that sold it can help."
-USED_BY_YOU = re.compile(r"You already used this voucher on \+47\xa0912\xa034\xa0567 \(.+\)\.")
+USED_BY_YOU = re.compile(r"You already used this voucher on \+47 912 34 567 \(.+\)\.")
 
 
 @pytest.fixture(autouse=True)
