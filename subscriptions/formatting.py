@@ -1,4 +1,4 @@
-"""How the portal writes money, usage and moments for people, in the active
+"""How the portal writes money, usage, moments and phone numbers for people, in the active
 language: one place for the templates (through the ``money``, ``units`` and
 ``moments`` tag libraries), the receipt PDF, the admin and the services.
 
@@ -18,6 +18,8 @@ from typing import NamedTuple
 from django.utils import formats
 from django.utils.dateformat import DateFormat, re_escaped, re_formatchars
 from django.utils.translation import get_language, gettext, gettext_lazy, ngettext, pgettext
+
+from accounts.phone import format_phone
 
 MINUS = "\u2212"
 NBSP = "\xa0"
@@ -68,6 +70,16 @@ def _grouped(digits: str, size: int, separator: str) -> str:
         return digits
     head = len(digits) % size or size
     return separator.join([digits[:head], *(digits[start : start + size] for start in range(head, len(digits), size))])
+
+
+# --- phone numbers ----------------------------------------------------------------
+
+
+def format_number(e164: str) -> str:
+    """A phone number as the pages write it inside a sentence (a message, a
+    balance-history entry): "+47 461 23 456" with no-break spaces, so a
+    phone never wraps it over two lines."""
+    return format_phone(e164).replace(" ", NBSP)
 
 
 # --- sentences --------------------------------------------------------------------

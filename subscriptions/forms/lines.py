@@ -16,18 +16,17 @@ from subscriptions.forms.fields import NokAmountField
 from subscriptions.models import UsageKind
 from subscriptions.selectors import recent_months
 
-MAX_THRESHOLD_NOK = Decimal(100_000)
 FILTER_MONTHS = 12
 
 
 class LowBalanceThresholdForm(forms.Form):
-    """The balance below which the customer is alerted; empty turns it off."""
+    """The balance below which the customer is alerted; empty turns it off.
+    The service checks the range, with a message that writes its sums as
+    the page does."""
 
     amount = NokAmountField(
         label=_("Alert me when the balance is below"),
         required=False,
-        min_value=Decimal(0),
-        max_value=MAX_THRESHOLD_NOK,
         help_text=_("In kroner. Leave it empty to turn the alert off."),
     )
 

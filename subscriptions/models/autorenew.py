@@ -17,6 +17,18 @@ from subscriptions.models.lines import Line
 from subscriptions.models.orders import Order
 from subscriptions.models.plans import Plan
 
+# Providers name a card's brand by a lowercase code ("visa"); customers know
+# it by the name on the card.
+CARD_BRAND_NAMES = {
+    "amex": "American Express",
+    "diners": "Diners Club",
+    "discover": "Discover",
+    "jcb": "JCB",
+    "mastercard": "Mastercard",
+    "unionpay": "UnionPay",
+    "visa": "Visa",
+}
+
 
 class SavedCard(models.Model):
     """A card the provider keeps for off-session charges; we keep its id and
@@ -42,7 +54,8 @@ class SavedCard(models.Model):
         constraints = [models.UniqueConstraint(fields=["provider", "method_id"], name="saved_card_once")]
 
     def __str__(self) -> str:
-        return f"{self.brand or gettext('card')} •••• {self.last4}"
+        brand = CARD_BRAND_NAMES.get(self.brand, self.brand) or gettext("card")
+        return f"{brand} •••• {self.last4}"
 
 
 class SetupStatus(models.TextChoices):

@@ -9,7 +9,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from accounts.phone import format_phone
+from subscriptions.formatting import format_number
 from subscriptions.models.lines import Line
 
 
@@ -97,11 +97,14 @@ class LedgerEntry(models.Model):
             return gettext("Voucher %(serial)s") % {"serial": params.get("serial", "")}
         if what == LedgerText.ORDER:
             plan = _in_language(params.get("plan") or {})
-            return gettext("%(plan)s for %(number)s") % {"plan": plan, "number": format_phone(params.get("number", ""))}
+            return gettext("%(plan)s for %(number)s") % {
+                "plan": plan,
+                "number": format_number(params.get("number", "")),
+            }
         if what == LedgerText.INTERNATIONAL:
             values = {
                 "country": _in_language(params.get("country") or {}),
-                "number": format_phone(params.get("number", "")),
+                "number": format_number(params.get("number", "")),
                 "count": params.get("units", 0),
             }
             if params.get("usage") == "voice":

@@ -32,7 +32,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from accounts.services import user_update_profile
 from subscriptions.errors import CustomerError
-from subscriptions.formatting import format_nok
+from subscriptions.formatting import format_nok, format_number
 from subscriptions.models import (
     LedgerKind,
     Line,
@@ -413,11 +413,11 @@ def order_charge_saved_card(
 def order_description(order: Order) -> str:
     """What the order buys, in the active language (for the provider's page)."""
     if order.kind == OrderKind.TOPUP:
-        return _("Top-up of %(number)s") % {"number": order.line.number_display}
+        return _("Top-up of %(number)s") % {"number": format_number(order.line.number)}
     if order.kind == OrderKind.REPLACEMENT:
-        return _("Replacement eSIM for %(number)s") % {"number": order.line.number_display}
+        return _("Replacement eSIM for %(number)s") % {"number": format_number(order.line.number)}
     assert order.plan is not None
-    return _("%(plan)s for %(number)s") % {"plan": order.plan.name, "number": order.line.number_display}
+    return _("%(plan)s for %(number)s") % {"plan": order.plan.name, "number": format_number(order.line.number)}
 
 
 def _order_take_free(*, order: Order) -> Order:

@@ -34,7 +34,7 @@ from django.views.decorators.debug import sensitive_variables
 
 from accounts.models import User
 from subscriptions.errors import CustomerError
-from subscriptions.formatting import format_nok
+from subscriptions.formatting import format_nok, format_number
 from subscriptions.models import (
     LedgerKind,
     LedgerText,
@@ -98,7 +98,7 @@ class Redemption:
     @property
     def message(self) -> str:
         """What was credited, in the active language."""
-        number = self.line.number_display
+        number = format_number(self.line.number)
         if self.plan is not None and self.expires_at is not None:
             expiry = formats.date_format(timezone.localtime(self.expires_at, OSLO), "DATETIME_FORMAT")
             if self.line.is_number_keeping:
@@ -498,7 +498,7 @@ def _used(voucher: Voucher, user: User) -> str:
     double tap on the button is the usual reason), anyone else only that."""
     if voucher.redeemed_by_id == user.pk and voucher.line is not None and voucher.redeemed_at is not None:
         return _("You already used this voucher on %(number)s (%(when)s).") % {
-            "number": voucher.line.number_display,
+            "number": format_number(voucher.line.number),
             "when": formats.date_format(timezone.localtime(voucher.redeemed_at, OSLO), "DATETIME_FORMAT"),
         }
     return _("This voucher has already been used.")

@@ -174,7 +174,7 @@ def test_approving_records_who_and_when_and_emails_the_customer_in_their_languag
     [email] = mail.outbox
     assert email.to == [kari.email]
     assert email.subject == "Identitetsdokumentet ditt er godkjent"
-    assert "Vi har kontrollert og godkjent dokumentet ditt (Pass), for: Nytt eSIM (erstatning)." in email.body
+    assert "Vi har kontrollert og godkjent dokumentet ditt (Pass). Det gjelder: Ny eSIM (erstatning)." in email.body
     assert "Pass ok" not in email.body
 
 

@@ -147,7 +147,7 @@ def test_saving_a_card_turns_it_on_and_the_line_page_tells_the_next_charge(signe
     html = page.content.decode()
     assert f"Your card is saved and auto-renew is on: {format_nok(199_00)} every month." in html
     assert state_on(html) == "on"
-    assert "On: renews with Fjord month, paid with your card visa •••• 4242." in html
+    assert "On: renews with Fjord month, paid with your card Visa •••• 4242." in html
     assert f"Next charge: {format_nok(199_00)}" in html
     line.refresh_from_db()
     assert line.auto_renew
@@ -239,7 +239,7 @@ def test_the_form_offers_the_customers_saved_cards(signed_in, line, plan):
 
     html = signed_in.get(manage_url(line)).content.decode()
 
-    assert f'<option value="{card.pk}" selected>visa •••• 4242</option>' in html
+    assert f'<option value="{card.pk}" selected>Visa •••• 4242</option>' in html
 
 
 def test_another_customers_card_is_not_a_choice(signed_in, line, plan):
@@ -394,7 +394,7 @@ def test_an_agent_sees_each_lines_choice_and_the_cards_without_their_provider_id
     card_page = agent.get(f"{CARDS}{card.pk}/change/").content.decode()
 
     assert cell(choices, "plan") == ["Fjord week"]
-    assert cell(choices, "card") == ["visa •••• 4242"]
+    assert cell(choices, "card") == ["Visa •••• 4242"]
     assert '<td class="field-enabled"><img src="/static/admin/img/icon-yes.svg" alt="True"></td>' in choices
     assert card.last4 in card_page
     assert card.method_id not in card_page

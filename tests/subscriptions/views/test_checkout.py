@@ -505,7 +505,11 @@ def test_a_top_up_goes_to_the_providers_page_for_the_amount_typed(signed_in, lin
 
 
 @pytest.mark.parametrize(
-    ("amount", "error"), [("10", "Top up between NOK\xa050.00 and NOK\xa02,000.00."), ("abc", "Enter a number.")]
+    ("amount", "error"),
+    [
+        ("10", "Top up between NOK\xa050.00 and NOK\xa02,000.00."),
+        ("abc", "Enter an amount in kroner, for example 50 or 49.90."),
+    ],
 )
 def test_a_top_up_amount_out_of_bounds_is_answered_on_the_page(signed_in, line, amount, error):
     response = signed_in.post(f"/lines/{line.pk}/top-up/", {**checkout_form(), "amount": amount})

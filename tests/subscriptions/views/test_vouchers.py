@@ -48,6 +48,8 @@ LANGUAGES = ["en", "nb", "zh-hans"]
 
 UNKNOWN = "We do not know this voucher code. Check the 16 digits and try again."
 USED = "This voucher has already been used."
+# The line's number as the messages write it, with no-break spaces.
+NUMBER = "+47\xa0912\xa034\xa0567"
 USED_BY_YOU = "You already used this voucher on %(number)s (%(when)s)."
 VOIDED = "This voucher has been cancelled and cannot be used. The shop that sold it can help."
 EXPIRED = "This voucher was valid until %(date)s and has expired."
@@ -200,7 +202,7 @@ def test_an_amount_voucher_typed_with_spaces_goes_back_to_the_line_with_the_new_
     with translation.override(language):
         amount, balance = nok(200_00), nok(250_00)
     assert success_messages(page) == [
-        in_language(language, CREDITED_AMOUNT, amount=amount, number="+47 912 34 567", balance=balance)
+        in_language(language, CREDITED_AMOUNT, amount=amount, number=NUMBER, balance=balance)
     ]
     assert balance in balance_shown(page)
     assert ledger_balance(line=line) == 250_00
@@ -228,7 +230,7 @@ def test_a_plan_voucher_goes_back_to_the_line_with_its_new_expiry(signed_in, sta
     with translation.override(language):
         expiry = shown_at(line.expires_at)
     assert success_messages(response) == [
-        in_language(language, CREDITED_PLAN, plan=plan_name, number="+47 912 34 567", expiry=expiry)
+        in_language(language, CREDITED_PLAN, plan=plan_name, number=NUMBER, expiry=expiry)
     ]
     assert ServicePeriod.objects.filter(line=line, source="voucher", plan=plan).count() == 1
     assert not LedgerEntry.objects.filter(kind=LedgerKind.VOUCHER).exists()
@@ -257,7 +259,7 @@ def refusal(case: str, *, staff: Any, line: Any) -> tuple[str, Callable[[str], s
         redeemed_at = Voucher.objects.get(serial=1).redeemed_at
         return (
             codes[0],
-            lambda lang: in_language(lang, USED_BY_YOU, number="+47 912 34 567", when=lambda: shown_at(redeemed_at)),
+            lambda lang: in_language(lang, USED_BY_YOU, number=NUMBER, when=lambda: shown_at(redeemed_at)),
             RedemptionResult.USED,
         )
     if case == "expired":
@@ -425,7 +427,7 @@ def test_the_plan_voucher_of_a_number_keeping_line_is_taken_on_it(signed_in, sta
 
     keeping.refresh_from_db()
     assert success_messages(response) == [
-        f"Keep my number, 3 months is added to +47 412 34 567. Your number is now kept until "
+        f"Keep my number, 3 months is added to +47\xa0412\xa034\xa0567. Your number is now kept until "
         f"{shown_at(keeping.expires_at)}."
     ]
 

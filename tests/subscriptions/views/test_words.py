@@ -10,22 +10,26 @@ from html import unescape
 import polib
 import pytest
 from django.conf import settings
-from django.utils import translation
+from django.utils import timezone, translation
 from django.utils.translation import gettext
 
-from accounts.phone import format_phone
-from subscriptions.formatting import format_data, format_moment, format_nok, join_sentences
+from subscriptions.formatting import format_data, format_moment, format_nok, format_number, join_sentences
 from subscriptions.models import (
     ChargeStatus,
     LedgerKind,
     LedgerText,
     LineStatus,
+    Order,
+    OrderKind,
     PaymentState,
     PlanKind,
     PlanPeriod,
+    VoucherValue,
     ledger_params_for_order,
 )
 from subscriptions.periods import OSLO
+from subscriptions.services.checkout import order_description
+from subscriptions.services.vouchers import voucher_batch_create
 from tests.factories import (
     LedgerEntryFactory,
     LineFactory,
@@ -149,6 +153,46 @@ def test_the_sms_code_page_shows_the_number_spaced_and_unbroken(
     assert ">+4741234567<" not in html
 
 
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_sentences_the_services_write_keep_a_number_on_one_line(client, language):
+    """A voucher's message (and its "already used"), a balance-history entry
+    and what an order buys name the number as the pages do: with no-break
+    spaces, so a phone never wraps it."""
+    customer = signed_in_as(client, language)
+    line = LineFactory(owner=customer, number="+4746123456", with_period=True)
+    whole, broken = f"+47{NBSP}461{NBSP}23{NBSP}456", "+47 461 23 456"
+    _batch, [(_serial, code)] = voucher_batch_create(
+        label="Narvesen",
+        value_kind=VoucherValue.AMOUNT,
+        amount_ore=100_00,
+        plan=None,
+        count=1,
+        expires_on=(timezone.now() + timedelta(days=30)).date(),
+        by=UserFactory(is_staff=True),
+    )
+    LedgerEntryFactory(
+        line=line,
+        kind=LedgerKind.RENEWAL,
+        amount_ore=-99_00,
+        params=ledger_params_for_order(plan_names={"en": "Fjord"}, number=line.number),
+    )
+    order = Order.objects.create(
+        owner=customer, line=line, kind=OrderKind.TOPUP, amount_ore=100_00, idempotency_key="top-up"
+    )
+
+    for attempt in ("credited", "already used"):
+        response = client.post(f"/lines/{line.pk}/voucher/", {"code": code}, HTTP_ACCEPT_LANGUAGE=language, follow=True)
+        alerts = re.findall(
+            r'class="[^"]*(?:alert|invalid-feedback)[^"]*"[^>]*>(.*?)</div>', unescape(response.content.decode()), re.S
+        )
+        said = " ".join(re.sub(r"<[^>]+>", "", alert) for alert in alerts)
+        assert whole in said and broken not in said, attempt
+    spending = page(client, f"/lines/{line.pk}/spending/", language)
+    assert "Fjord" in spending and broken not in spending
+    with translation.override(language):
+        assert whole in order_description(order)
+
+
 # --- labels and names --------------------------------------------------------------
 
 
@@ -243,6 +287,21 @@ def test_the_low_balance_field_names_the_unit_the_page_uses(client, language, un
     assert re.search(rf'class="input-group-text amount-unit">{unit}</span>', html)
     with translation.override(language):
         assert format_nok(2199_00) in html
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_low_balance_amount_out_of_range_names_the_range_in_the_pages_sums(client, language):
+    """Not Django's "less than or equal to 100000": the range in kroner,
+    written as every sum on the page."""
+    customer = signed_in_as(client, language)
+    line = LineFactory(owner=customer, with_period=True)
+
+    response = client.post(f"/lines/{line.pk}/low-balance-alert/", {"amount": "200000"}, HTTP_ACCEPT_LANGUAGE=language)
+
+    html = unescape(response.content.decode())
+    with translation.override(language):
+        assert format_nok(0) in html and format_nok(100_000_00) in html
+    assert "100000" not in html
 
 
 # --- one English text, two meanings ---------------------------------------------------
@@ -418,7 +477,7 @@ def test_the_balance_history_follows_the_readers_language_not_the_writers(client
         with translation.override(language):
             bought = gettext("%(plan)s for %(number)s") % {
                 "plan": {"nb": plan.name_nb, "zh-hans": "峡湾月套餐"}[language],
-                "number": format_phone(line.number),
+                "number": format_number(line.number),
             }
             topped_up = gettext("Card top-up")
         assert bought in html and topped_up in html, language
