@@ -15,6 +15,7 @@ from subscriptions.services.provisioning import esim_stock_alert_send, provision
 from subscriptions.services.receipts import receipt_email_send, receipts_email_due
 from subscriptions.services.reconcile import orders_reconcile
 from subscriptions.services.replacements import replacement_line_block, replacements_cooling_off_end
+from subscriptions.services.suspensions import suspension_network_block, suspension_network_unblock
 from subscriptions.smdp import SmdpUnavailable
 
 TRANSIENT_MAIL = (smtplib.SMTPException, OSError)
@@ -120,3 +121,20 @@ def provision_waiting_esims() -> int:
 def send_esim_stock_alert(available: int) -> None:
     """Tell support that eSIM stock is low (once per crossing)."""
     esim_stock_alert_send(available=available)
+
+
+@shared_task(
+    acks_late=True, autoretry_for=(NetworkUnavailable,), retry_backoff=10, retry_backoff_max=600, max_retries=12
+)
+def block_suspended_line(suspension_id: int) -> bool:
+    """Block a suspended line on the network, once (the call carries the
+    suspension's request id, so a retry is harmless)."""
+    return suspension_network_block(suspension_id=suspension_id)
+
+
+@shared_task(
+    acks_late=True, autoretry_for=(NetworkUnavailable,), retry_backoff=10, retry_backoff_max=600, max_retries=12
+)
+def unblock_resumed_line(suspension_id: int) -> bool:
+    """Lift the block of a resumed line, once; waits for its block if that is still on its way."""
+    return suspension_network_unblock(suspension_id=suspension_id)

@@ -14,6 +14,7 @@ from subscriptions.views import (
     receipts,
     replacements,
     simswap,
+    suspensions,
     vouchers,
 )
 
@@ -38,6 +39,8 @@ urlpatterns = [
     path("<int:line_id>/esim/install/email/", esim_install.esim_code_email, name="esim_code_email"),
     path("auto-renew/<uuid:public_id>/return/", autorenew.auto_renew_return, name="auto_renew_return"),
     path("<int:line_id>/replacement/", replacements.replacement_start, name="replacement_start"),
+    path("<int:line_id>/suspend/", suspensions.line_suspend, name="line_suspend"),
+    path("<int:line_id>/resume/", suspensions.line_resume, name="line_resume"),
 ]
 
 # /replacements/

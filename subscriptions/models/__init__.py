@@ -33,6 +33,7 @@ from subscriptions.models.replacements import (
     ReviewCause,
 )
 from subscriptions.models.simswap import SimSwapClient
+from subscriptions.models.suspensions import LineSuspension, SuspensionReason
 from subscriptions.models.usage import CdrImport, UsageKind, UsageRecord
 from subscriptions.models.vouchers import (
     RedemptionResult,
@@ -65,6 +66,7 @@ __all__ = [
     "LedgerText",
     "Line",
     "LineStatus",
+    "LineSuspension",
     "NewLineRequest",
     "NumberBatch",
     "Order",
@@ -92,6 +94,7 @@ __all__ = [
     "ServicePeriod",
     "SetupStatus",
     "SimSwapClient",
+    "SuspensionReason",
     "UsageKind",
     "UsageRecord",
     "Voucher",
