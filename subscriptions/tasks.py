@@ -9,6 +9,11 @@ from celery import shared_task
 
 from subscriptions.network import NetworkUnavailable
 from subscriptions.services.autorenew import auto_renew_charge_run, auto_renew_sweep
+from subscriptions.services.customer_data import (
+    data_export_build,
+    data_exports_delete_expired,
+    usage_records_delete_old,
+)
 from subscriptions.services.esim_install import esim_code_email_send, esim_confirmation_code_send
 from subscriptions.services.lines import lines_expire_lapsed
 from subscriptions.services.provisioning import esim_stock_alert_send, provisioning_queue_due, provisioning_run
@@ -138,3 +143,21 @@ def block_suspended_line(suspension_id: int) -> bool:
 def unblock_resumed_line(suspension_id: int) -> bool:
     """Lift the block of a resumed line, once; waits for its block if that is still on its way."""
     return suspension_network_unblock(suspension_id=suspension_id)
+
+
+@shared_task(acks_late=True)
+def build_data_export(export_id: int) -> bool:
+    """Build a customer's data export and email its link, once."""
+    return data_export_build(export_id=export_id)
+
+
+@shared_task(acks_late=True)
+def delete_expired_data_exports() -> int:
+    """Run by beat every hour: export files past their link's day."""
+    return data_exports_delete_expired()
+
+
+@shared_task(acks_late=True)
+def delete_old_usage_records() -> int:
+    """Run by beat: usage records older than USAGE_RETENTION_DAYS."""
+    return usage_records_delete_old()

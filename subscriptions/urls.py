@@ -6,6 +6,7 @@ from django.urls import path
 from subscriptions.views import (
     autorenew,
     checkout,
+    customer_data,
     esim_install,
     esim_notify,
     lines,
@@ -51,6 +52,14 @@ replacement_patterns = [
     path("<uuid:public_id>/pay/", replacements.replacement_pay, name="replacement_pay"),
     path("<uuid:public_id>/stop/", replacements.replacement_cancel, name="replacement_cancel"),
     path("stop/<str:token>/", replacements.replacement_stop_link, name="replacement_stop"),
+]
+
+# /account/data/ (the customer's own data)
+customer_data_patterns = [
+    path("", customer_data.your_data, name="your_data"),
+    path("export/", customer_data.data_export_start, name="data_export_request"),
+    path("export/<uuid:public_id>/<str:token>/", customer_data.data_export_download, name="data_export_download"),
+    path("delete/", customer_data.account_delete_confirm, name="account_delete"),
 ]
 
 # /sim-swap/v0/ (the CAMARA-style SIM Swap API for banks)

@@ -9,6 +9,7 @@ from subscriptions.models.autorenew import (
     SavedCard,
     SetupStatus,
 )
+from subscriptions.models.customer_data import AccountDeletion, DataExport, DataExportStatus
 from subscriptions.models.esim import (
     EsimCodeChannel,
     EsimCodeView,
@@ -46,12 +47,15 @@ from subscriptions.models.vouchers import (
 
 __all__ = [
     "TRANSITIONS",
+    "AccountDeletion",
     "AuditEvent",
     "AutoRenewCharge",
     "AutoRenewal",
     "CardSetup",
     "CdrImport",
     "ChargeStatus",
+    "DataExport",
+    "DataExportStatus",
     "DiscountKind",
     "EsimCodeChannel",
     "EsimCodeView",

@@ -76,8 +76,7 @@ def _stale_close(line: Line) -> None:
     for stale in LineSuspension.objects.select_for_update().filter(line=line, resumed_at=None):
         stale.resumed_at = timezone.now()
         stale.save(update_fields=["resumed_at"])
-        stale_id = stale.pk
-        transaction.on_commit(lambda: _queue("unblock_resumed_line", stale_id), robust=True)
+        transaction.on_commit(lambda stale_id=stale.pk: _queue("unblock_resumed_line", stale_id), robust=True)
 
 
 def _not_suspendable(line: Line) -> CustomerError:
