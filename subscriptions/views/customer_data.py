@@ -75,7 +75,7 @@ def data_export_download(request: AuthenticatedRequest, public_id: str, token: s
 def account_delete_confirm(request: AuthenticatedRequest) -> HttpResponse:
     """Why the account cannot be deleted yet, or the confirmation; the
     deletion after a fresh sign-in."""
-    form = AccountDeleteForm(request.POST or None)
+    form = AccountDeleteForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if (reauthenticate := reauthentication_response(request, user=request.user)) is not None:
             return reauthenticate

@@ -26,7 +26,7 @@ from subscriptions.services.suspensions import line_suspension_end, line_suspens
 def line_suspend(request: AuthenticatedRequest, line_id: int) -> HttpResponse:
     """What suspending means, the reason, and (after signing in again) the suspension."""
     line = selectors.line_get_owned(user=request.user, line_id=line_id)
-    form = SuspendForm(request.POST or None)
+    form = SuspendForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         if (reauthenticate := reauthentication_response(request, user=request.user)) is not None:
             return reauthenticate
