@@ -30,6 +30,7 @@ import zipfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -136,6 +137,9 @@ def _token_hash(token: str) -> str:
 
 def _ready_email_send(export: DataExport, token: str) -> None:
     owner = export.owner
+    if not owner.email:  # removed after the request; the page still says ready
+        logger.warning("data export %s is ready but its owner has no email address", export.pk)
+        return
     link = settings.SITE_URL + reverse("data_export_download", args=[export.public_id, token])
     with translation.override(owner.language):
         context = {"link": link, "hours": settings.DATA_EXPORT_VALID_HOURS, "user": owner}
@@ -224,17 +228,17 @@ def customer_data_tables(*, user: User) -> dict[str, list[dict[str, Any]]]:
                 "date_joined": user.date_joined,
             }
         ],
-        "identity_documents": list(
+        "identity_documents": _rows(
             IdentityDocument.objects.filter(owner=user)
             .order_by("uploaded_at")
             .values("kind", "purpose", "status", "reason", "uploaded_at", "decided_at", "file_deleted_at")
         ),
-        "lines": list(
+        "lines": _rows(
             lines.order_by("created_at").values(
                 "number", "kind", "status", "status_changed_at", "expires_at", "auto_renew", "created_at"
             )
         ),
-        "periods": list(
+        "periods": _rows(
             ServicePeriod.objects.filter(line__owner=user)
             .order_by("line__number", "starts_at")
             .values(
@@ -248,7 +252,7 @@ def customer_data_tables(*, user: User) -> dict[str, list[dict[str, Any]]]:
                 "source",
             )
         ),
-        "usage": list(
+        "usage": _rows(
             UsageRecord.objects.filter(line__owner=user)
             .order_by("occurred_at", "id")
             .values("line__number", "kind", "quantity", "out_of_bundle", "charge_ore", "occurred_at", "destination")
@@ -263,7 +267,7 @@ def customer_data_tables(*, user: User) -> dict[str, list[dict[str, Any]]]:
             }
             for entry in LedgerEntry.objects.filter(line__owner=user).select_related("line").order_by("created_at")
         ],
-        "orders": list(
+        "orders": _rows(
             Order.objects.filter(owner=user)
             .order_by("created_at")
             .values(
@@ -296,12 +300,16 @@ def customer_data_tables(*, user: User) -> dict[str, list[dict[str, Any]]]:
             for receipt in _receipts(user)
         ],
         # What the customer asked for on their lines, as the audit trail has it.
-        "requests": list(
+        "requests": _rows(
             AuditEvent.objects.filter(line__owner=user, actor=user)
             .order_by("created_at", "id")
             .values("created_at", "line__number", "action", "from_status", "to_status", "reason", "data")
         ),
     }
+
+
+def _rows(rows: Iterable[Any]) -> list[dict[str, Any]]:
+    return [dict(row) for row in rows]
 
 
 def _receipts(user: User) -> Iterable[Receipt]:
@@ -398,7 +406,7 @@ def account_delete(*, user: User) -> AccountDeletion:
         )
         SavedCard.objects.filter(owner=locked, removed_at=None).update(removed_at=now)
         for export in DataExport.objects.filter(owner=locked, file_deleted_at=None):
-            transaction.on_commit(lambda export_id=export.pk: _file_delete(export_id, now=now), robust=True)
+            transaction.on_commit(partial(_file_delete, export.pk, now=now), robust=True)
         DataExport.objects.filter(owner=locked, status__in=[S.BUILDING, S.READY]).update(status=S.EXPIRED)
         receipts = Receipt.objects.filter(owner=locked)
         last_receipt = receipts.order_by("-issued_at").values_list("issued_at", flat=True).first()

@@ -17,6 +17,8 @@ support, and the network's block and unblock that go with them.
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -76,7 +78,7 @@ def _stale_close(line: Line) -> None:
     for stale in LineSuspension.objects.select_for_update().filter(line=line, resumed_at=None):
         stale.resumed_at = timezone.now()
         stale.save(update_fields=["resumed_at"])
-        transaction.on_commit(lambda stale_id=stale.pk: _queue("unblock_resumed_line", stale_id), robust=True)
+        transaction.on_commit(partial(_queue, "unblock_resumed_line", stale.pk), robust=True)
 
 
 def _not_suspendable(line: Line) -> CustomerError:
