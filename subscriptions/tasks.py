@@ -12,6 +12,7 @@ from subscriptions.services.autorenew import auto_renew_charge_run, auto_renew_s
 from subscriptions.services.customer_data import (
     data_export_build,
     data_exports_delete_expired,
+    data_exports_queue_stale,
     usage_records_delete_old,
 )
 from subscriptions.services.esim_install import esim_code_email_send, esim_confirmation_code_send
@@ -20,7 +21,11 @@ from subscriptions.services.provisioning import esim_stock_alert_send, provision
 from subscriptions.services.receipts import receipt_email_send, receipts_email_due
 from subscriptions.services.reconcile import orders_reconcile
 from subscriptions.services.replacements import replacement_line_block, replacements_cooling_off_end
-from subscriptions.services.suspensions import suspension_network_block, suspension_network_unblock
+from subscriptions.services.suspensions import (
+    suspension_network_block,
+    suspension_network_unblock,
+    suspensions_network_queue_due,
+)
 from subscriptions.smdp import SmdpUnavailable
 
 TRANSIENT_MAIL = (smtplib.SMTPException, OSError)
@@ -161,3 +166,10 @@ def delete_expired_data_exports() -> int:
 def delete_old_usage_records() -> int:
     """Run by beat: usage records older than USAGE_RETENTION_DAYS."""
     return usage_records_delete_old()
+
+
+@shared_task(acks_late=True)
+def finish_lost_customer_work() -> int:
+    """Run by beat every ten minutes: queue again suspensions' network blocks
+    and unblocks, and data exports, whose tasks were lost."""
+    return suspensions_network_queue_due() + data_exports_queue_stale()

@@ -304,6 +304,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "subscriptions.tasks.delete_expired_data_exports",
         "schedule": timedelta(hours=1),
     },
+    "Finish suspensions' network work and data exports whose tasks were lost": {
+        "task": "subscriptions.tasks.finish_lost_customer_work",
+        "schedule": timedelta(minutes=10),
+    },
     "Delete usage records past their retention": {
         "task": "subscriptions.tasks.delete_old_usage_records",
         "schedule": timedelta(hours=6),

@@ -152,6 +152,24 @@ def _ready_email_send(export: DataExport, token: str) -> None:
     email_send(message=message)
 
 
+# An export still being prepared this long after it was asked for lost its
+# task (the queue was down at commit, or the worker died): it is queued again.
+BUILD_STALE_AFTER = timedelta(minutes=10)
+
+
+def data_exports_queue_stale(*, now: datetime | None = None) -> int:
+    """Queue again the exports left being prepared; building is safe to run twice."""
+    now = now or timezone.now()
+    export_ids = list(
+        DataExport.objects.filter(status=S.BUILDING, requested_at__lt=now - BUILD_STALE_AFTER).values_list(
+            "pk", flat=True
+        )
+    )
+    for export_id in export_ids:
+        _queue_build(export_id)
+    return len(export_ids)
+
+
 def data_export_get_owned(*, user: User, public_id: str) -> DataExport:
     """The export if ``user`` asked for it; Http404 otherwise."""
     export = DataExport.objects.filter(public_id=public_id, owner=user).first()

@@ -17,6 +17,7 @@ support, and the network's block and unblock that go with them.
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from functools import partial
 
 from django.db import IntegrityError, transaction
@@ -181,3 +182,26 @@ def _network_done(suspension: LineSuspension, *, field: str, action: str) -> boo
                 data={"suspension": str(suspension.public_id)},
             )
     return bool(done)
+
+
+# --- the sweep: network work whose task was lost ----------------------------------------
+
+# Work not recorded this long after it was asked for is queued again: its
+# task was lost (the queue was down at commit) or ran out of retries.
+NETWORK_STALE_AFTER = timedelta(minutes=10)
+
+
+def suspensions_network_queue_due(*, now: datetime | None = None) -> int:
+    """Queue again the blocks and unblocks not recorded in time; the tasks
+    are safe to run twice. Returns how many were queued."""
+    now = now or timezone.now()
+    stale = now - NETWORK_STALE_AFTER
+    blocks = LineSuspension.objects.filter(resumed_at=None, blocked_at=None, suspended_at__lt=stale)
+    unblocks = LineSuspension.objects.filter(resumed_at__lt=stale, unblocked_at=None).exclude(block_started_at=None)
+    block_ids = list(blocks.values_list("pk", flat=True))
+    unblock_ids = list(unblocks.values_list("pk", flat=True))
+    for suspension_id in block_ids:
+        _queue("block_suspended_line", suspension_id)
+    for suspension_id in unblock_ids:
+        _queue("unblock_resumed_line", suspension_id)
+    return len(block_ids) + len(unblock_ids)

@@ -34,6 +34,7 @@ from subscriptions.services.customer_data import (
     data_export_request,
     data_export_take,
     data_exports_delete_expired,
+    data_exports_queue_stale,
     usage_records_delete_old,
 )
 from subscriptions.services.lines import line_transition
@@ -148,6 +149,17 @@ def test_an_export_built_twice_is_built_and_announced_once(customer, django_capt
 
     assert data_export_build(export_id=export.pk) is False
     assert len(mail.outbox) == 1
+
+
+def test_an_export_whose_task_was_lost_is_built_by_the_sweep(customer, django_capture_on_commit_callbacks):
+    export = data_export_request(user=customer)  # its task never ran
+    assert data_exports_queue_stale() == 0
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert data_exports_queue_stale(now=timezone.now() + timedelta(minutes=11)) == 1
+
+    export.refresh_from_db()
+    assert export.status == DataExportStatus.READY and len(mail.outbox) == 1
 
 
 def test_an_account_without_email_is_told_to_add_one():

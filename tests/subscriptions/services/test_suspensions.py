@@ -18,6 +18,7 @@ from subscriptions.services.suspensions import (
     line_suspension_start,
     suspension_network_block,
     suspension_network_unblock,
+    suspensions_network_queue_due,
 )
 from tests.factories import LineFactory, UserFactory
 
@@ -152,3 +153,20 @@ def test_a_new_suspensions_block_waits_for_the_previous_unblock(line, customer, 
 
     assert [request.action for request in network_history(msisdn=line.number)] == ["block", "unblock", "block"]
     assert network_subscriber(msisdn=line.number).blocked
+
+
+def test_the_sweep_finishes_a_block_and_an_unblock_whose_tasks_were_lost(customer, django_capture_on_commit_callbacks):
+    suspended = LineFactory(owner=customer, with_period=True)
+    resumed = LineFactory(owner=customer, with_period=True)
+    line_suspension_start(line=suspended, by=customer, reason=TRAVELLING)  # its task never ran
+    with django_capture_on_commit_callbacks(execute=True):
+        line_suspension_start(line=resumed, by=customer, reason=TRAVELLING)
+    line_suspension_end(line=resumed, by=customer)  # its task never ran
+    assert suspensions_network_queue_due() == 0  # not stale yet
+
+    later = timezone.now() + timedelta(minutes=11)
+    assert suspensions_network_queue_due(now=later) == 2  # the eager tasks ran them
+    assert suspensions_network_queue_due(now=later) == 0
+
+    assert network_subscriber(msisdn=suspended.number).blocked
+    assert [request.action for request in network_history(msisdn=resumed.number)] == ["block", "unblock"]
