@@ -317,6 +317,11 @@ def customer_data_tables(*, user: User) -> dict[str, list[dict[str, Any]]]:
             }
             for receipt in _receipts(user)
         ],
+        "saved_cards": _rows(
+            SavedCard.objects.filter(owner=user)
+            .order_by("created_at")
+            .values("provider", "brand", "last4", "exp_month", "exp_year", "created_at", "removed_at")
+        ),
         # What the customer asked for on their lines, as the audit trail has it.
         "requests": _rows(
             AuditEvent.objects.filter(line__owner=user, actor=user)

@@ -82,7 +82,7 @@ def test_the_export_holds_every_table_as_json_and_csv_and_the_receipts_as_pdf(
     archive = zipfile.ZipFile(io.BytesIO(data_export_take(export=export, token=token)))
 
     names = set(archive.namelist())
-    for table in ("profile", "lines", "periods", "usage", "ledger", "orders", "receipts", "requests"):
+    for table in ("profile", "lines", "periods", "usage", "ledger", "orders", "receipts", "saved_cards", "requests"):
         assert {f"{table}.json", f"{table}.csv"} <= names
     assert f"receipts/receipt-{receipt.number}.pdf" in names
     assert archive.read(f"receipts/receipt-{receipt.number}.pdf").startswith(b"%PDF")
