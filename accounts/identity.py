@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.dispatch import Signal
 from django.shortcuts import get_object_or_404
 from django.template.loader import render_to_string
@@ -185,18 +185,19 @@ def identity_document_access_record(
 
 def identity_files_delete_expired(*, now: datetime | None = None) -> int:
     """Delete the files of documents decided more than
-    ``IDENTITY_DOCUMENT_RETENTION_DAYS`` ago, keeping their rows. Returns
+    ``IDENTITY_DOCUMENT_RETENTION_DAYS`` ago, and of deleted accounts'
+    documents, keeping their rows. Returns
     how many were deleted. Safe to run twice, or in two workers at once:
     each document is taken under its row lock and skipped when another
     sweep holds it; a sweep stopped between deleting a file and marking the
     row is finished by the next (deleting a missing file does nothing)."""
     now = now or timezone.now()
     cutoff = now - timedelta(days=settings.IDENTITY_DOCUMENT_RETENTION_DAYS)
-    due = IdentityDocument.objects.filter(
-        status__in=[IdentityDocument.Status.APPROVED, IdentityDocument.Status.REJECTED],
-        decided_at__lte=cutoff,
-        file_deleted_at__isnull=True,
-    )
+    decided = Q(status__in=[IdentityDocument.Status.APPROVED, IdentityDocument.Status.REJECTED], decided_at__lte=cutoff)
+    # A deleted account's documents go whatever their state: pending ones
+    # will never be decided (the deletion erases them itself; this catches
+    # a file it could not delete).
+    due = IdentityDocument.objects.filter(decided | Q(owner__deleted_at__isnull=False), file_deleted_at__isnull=True)
     deleted = 0
     while True:
         batch = list(due.order_by("pk").values_list("pk", flat=True)[:SWEEP_BATCH])
@@ -220,3 +221,14 @@ def _delete_file(*, due: QuerySet[IdentityDocument], document_id: int, now: date
     document.file_deleted_at = now
     document.save(update_fields=["file", "file_deleted_at"])
     return True
+
+
+def identity_files_erase(*, user: User, now: datetime) -> int:
+    """Delete every identity document file of ``user`` at once (their
+    account is being deleted), keeping the rows with their decisions.
+    Returns how many files were deleted."""
+    due = IdentityDocument.objects.filter(owner=user, file_deleted_at__isnull=True)
+    return sum(
+        _delete_file(due=due, document_id=document_id, now=now)
+        for document_id in list(due.values_list("pk", flat=True))
+    )

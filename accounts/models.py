@@ -61,6 +61,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     is_active = models.BooleanField(_("active"), default=True)
     date_joined = models.DateTimeField(_("date joined"), default=timezone.now)
     welcomed_at = models.DateTimeField(_("welcome email sent"), null=True, blank=True, editable=False)
+    # The customer deleted the account: the row stays (receipts and lines
+    # point at it) with its personal data erased, and it cannot sign in.
+    deleted_at = models.DateTimeField(_("deleted"), null=True, blank=True, editable=False)
 
     objects: ClassVar[UserManager] = UserManager()
 

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.identity import identity_files_erase
 from accounts.messaging import email_send, sms_send
 from accounts.models import SentText, User
 from accounts.texts import address_scope, text_allowance_take, text_country
@@ -16,6 +20,7 @@ __all__ = [
     "email_send",
     "text_allow",
     "text_send",
+    "user_erase",
     "user_set_language",
     "user_set_phone",
     "user_update_profile",
@@ -107,3 +112,25 @@ def welcome_claim(*, user_id: int) -> User | None:
 def welcome_release(*, user_id: int) -> None:
     """Undo a claim whose send failed, so that the retry sends it."""
     User.objects.filter(pk=user_id).update(welcomed_at=None)
+
+
+def user_erase(*, user: User, now: datetime) -> int:
+    """Erase the personal data of a locked user whose account is being
+    deleted (the caller decided it may be): name, address, email, phone,
+    password, email addresses, two-factor and identity document files. The
+    row stays, inactive, so what must be kept (receipts) can still point
+    at it. Returns how many identity files were deleted."""
+    user.email = f"deleted-{user.pk}@deleted.invalid"  # the row needs an email or a phone
+    user.phone = None
+    user.phone_verified = False
+    user.full_name = ""
+    user.street_address = ""
+    user.postal_code = ""
+    user.city = ""
+    user.is_active = False
+    user.deleted_at = now
+    user.set_unusable_password()
+    user.save()
+    EmailAddress.objects.filter(user=user).delete()
+    Authenticator.objects.filter(user=user).delete()
+    return identity_files_erase(user=user, now=now)

@@ -28,6 +28,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),
+    path("account/data/", include(subscriptions_urls.customer_data_patterns)),
     path("admin/", admin.site.urls),
 ]
 

@@ -9,6 +9,12 @@ from celery import shared_task
 
 from subscriptions.network import NetworkUnavailable
 from subscriptions.services.autorenew import auto_renew_charge_run, auto_renew_sweep
+from subscriptions.services.customer_data import (
+    data_export_build,
+    data_exports_delete_expired,
+    data_exports_queue_stale,
+    usage_records_delete_old,
+)
 from subscriptions.services.esim_install import esim_code_email_send, esim_confirmation_code_send
 from subscriptions.services.lines import lines_expire_lapsed
 from subscriptions.services.provisioning import esim_stock_alert_send, provisioning_queue_due, provisioning_run
@@ -16,6 +22,11 @@ from subscriptions.services.receipts import receipt_email_send, receipts_email_d
 from subscriptions.services.reconcile import orders_reconcile
 from subscriptions.services.replacements import replacement_line_block, replacements_cooling_off_end
 from subscriptions.services.sms_commands import sms_command_answer
+from subscriptions.services.suspensions import (
+    suspension_network_block,
+    suspension_network_unblock,
+    suspensions_network_queue_due,
+)
 from subscriptions.smdp import SmdpUnavailable
 
 TRANSIENT_MAIL = (smtplib.SMTPException, OSError)
@@ -129,3 +140,45 @@ def answer_sms_command(inbound_id: int) -> bool:
     sms_command_answer lets one run answer; the reply itself is its own task
     (accounts.tasks.deliver_sms), retried while the gateway fails."""
     return sms_command_answer(inbound_id=inbound_id) is not None
+
+
+@shared_task(
+    acks_late=True, autoretry_for=(NetworkUnavailable,), retry_backoff=10, retry_backoff_max=600, max_retries=12
+)
+def block_suspended_line(suspension_id: int) -> bool:
+    """Block a suspended line on the network, once (the call carries the
+    suspension's request id, so a retry is harmless)."""
+    return suspension_network_block(suspension_id=suspension_id)
+
+
+@shared_task(
+    acks_late=True, autoretry_for=(NetworkUnavailable,), retry_backoff=10, retry_backoff_max=600, max_retries=12
+)
+def unblock_resumed_line(suspension_id: int) -> bool:
+    """Lift the block of a resumed line, once; waits for its block if that is still on its way."""
+    return suspension_network_unblock(suspension_id=suspension_id)
+
+
+@shared_task(acks_late=True)
+def build_data_export(export_id: int) -> bool:
+    """Build a customer's data export and email its link, once."""
+    return data_export_build(export_id=export_id)
+
+
+@shared_task(acks_late=True)
+def delete_expired_data_exports() -> int:
+    """Run by beat every hour: export files past their link's day."""
+    return data_exports_delete_expired()
+
+
+@shared_task(acks_late=True)
+def delete_old_usage_records() -> int:
+    """Run by beat: usage records older than USAGE_RETENTION_DAYS."""
+    return usage_records_delete_old()
+
+
+@shared_task(acks_late=True)
+def finish_lost_customer_work() -> int:
+    """Run by beat every ten minutes: queue again suspensions' network blocks
+    and unblocks, and data exports, whose tasks were lost."""
+    return suspensions_network_queue_due() + data_exports_queue_stale()

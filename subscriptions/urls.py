@@ -6,6 +6,7 @@ from django.urls import path
 from subscriptions.views import (
     autorenew,
     checkout,
+    customer_data,
     esim_install,
     esim_notify,
     lines,
@@ -15,6 +16,7 @@ from subscriptions.views import (
     replacements,
     simswap,
     sms_inbound,
+    suspensions,
     vouchers,
 )
 
@@ -39,6 +41,8 @@ urlpatterns = [
     path("<int:line_id>/esim/install/email/", esim_install.esim_code_email, name="esim_code_email"),
     path("auto-renew/<uuid:public_id>/return/", autorenew.auto_renew_return, name="auto_renew_return"),
     path("<int:line_id>/replacement/", replacements.replacement_start, name="replacement_start"),
+    path("<int:line_id>/suspend/", suspensions.line_suspend, name="line_suspend"),
+    path("<int:line_id>/resume/", suspensions.line_resume, name="line_resume"),
 ]
 
 # /replacements/
@@ -49,6 +53,14 @@ replacement_patterns = [
     path("<uuid:public_id>/pay/", replacements.replacement_pay, name="replacement_pay"),
     path("<uuid:public_id>/stop/", replacements.replacement_cancel, name="replacement_cancel"),
     path("stop/<str:token>/", replacements.replacement_stop_link, name="replacement_stop"),
+]
+
+# /account/data/ (the customer's own data)
+customer_data_patterns = [
+    path("", customer_data.your_data, name="your_data"),
+    path("export/", customer_data.data_export_start, name="data_export_request"),
+    path("export/<uuid:public_id>/<str:token>/", customer_data.data_export_download, name="data_export_download"),
+    path("delete/", customer_data.account_delete_confirm, name="account_delete"),
 ]
 
 # /sim-swap/v0/ (the CAMARA-style SIM Swap API for banks)

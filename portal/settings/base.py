@@ -310,6 +310,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "subscriptions.tasks.end_replacement_cooling_off",
         "schedule": timedelta(minutes=1),
     },
+    "Delete data export files past their link's day": {
+        "task": "subscriptions.tasks.delete_expired_data_exports",
+        "schedule": timedelta(hours=1),
+    },
+    "Finish suspensions' network work and data exports whose tasks were lost": {
+        "task": "subscriptions.tasks.finish_lost_customer_work",
+        "schedule": timedelta(minutes=10),
+    },
+    "Delete usage records past their retention": {
+        "task": "subscriptions.tasks.delete_old_usage_records",
+        "schedule": timedelta(hours=6),
+    },
 }
 # At least once: a task's message is acknowledged when the task has run, and
 # one whose worker process died under it goes back to the queue, so a killed
@@ -482,6 +494,18 @@ IDENTITY_DOCUMENT_UPLOADS_PER_HOUR = 5
 # The file is deleted this long after support's decision; the row (the
 # decision, who made it and when) stays.
 IDENTITY_DOCUMENT_RETENTION_DAYS = 30
+
+# --- The customer's own data --------------------------------------------------------
+# "Download my data": the emailed link works once, for this many hours; the
+# file is deleted when downloaded, or by the hourly sweep after that.
+DATA_EXPORT_VALID_HOURS = 24
+# Usage records (calls, texts, data sessions) older than this are deleted by
+# a sweep: traffic data is kept only as long as billing and complaints need it.
+USAGE_RETENTION_DAYS = int(os.environ.get("USAGE_RETENTION_DAYS", "365"))
+# A deleted account's receipts are kept this many years after the end of
+# the year they were issued in (the bookkeeping period), with the name and
+# address printed on them.
+RECEIPT_RETENTION_YEARS = 5
 
 # --- Security -------------------------------------------------------------------
 # No inline script or style anywhere: every script and stylesheet is a file we

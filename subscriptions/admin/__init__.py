@@ -2,6 +2,7 @@
 
 from subscriptions.admin import (  # noqa: F401
     autorenew,
+    customer_data,
     esim_install,
     imports,
     international,

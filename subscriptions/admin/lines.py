@@ -56,8 +56,10 @@ from subscriptions.models import (
 )
 from subscriptions.models.lines import LineQuerySet
 from subscriptions.models.plans import FIELD_LANGUAGES
+from subscriptions.models.suspensions import SuspensionReason
 from subscriptions.services import lines as line_services
 from subscriptions.services.simswap import sim_swap_latest, sim_swap_monitored_days
+from subscriptions.services.suspensions import line_suspension_end, line_suspension_start
 
 # How many of a line's newest periods, usage records, ledger entries and audit
 # events its page shows; the rest are one click away in their own lists.
@@ -427,7 +429,10 @@ class LineAdmin(ReasonActionsAdmin):
             form_class=ReasonForm,
             title=gettext("Suspend lines"),
             submit=gettext("Suspend"),
-            apply=lambda line, by, data: line_services.line_suspend(line=line, by=by, reason=data["reason"]),
+            # The reason is shown to the customer on the line page, with how to reach support.
+            apply=lambda line, by, data: line_suspension_start(
+                line=line, by=by, reason=SuspensionReason.SUPPORT, note=data["reason"], by_support=True
+            ),
             done=lambda n: ngettext("Suspended %(count)d line.", "Suspended %(count)d lines.", n) % {"count": n},
         )
 
@@ -440,7 +445,7 @@ class LineAdmin(ReasonActionsAdmin):
             form_class=ReasonForm,
             title=gettext("Resume lines"),
             submit=gettext("Resume"),
-            apply=lambda line, by, data: line_services.line_resume(line=line, by=by, reason=data["reason"]),
+            apply=lambda line, by, data: line_suspension_end(line=line, by=by, by_support=True, note=data["reason"]),
             done=lambda n: ngettext("Resumed %(count)d line.", "Resumed %(count)d lines.", n) % {"count": n},
         )
 

@@ -9,6 +9,7 @@ from subscriptions.models.autorenew import (
     SavedCard,
     SetupStatus,
 )
+from subscriptions.models.customer_data import AccountDeletion, DataExport, DataExportStatus
 from subscriptions.models.esim import (
     EsimCodeChannel,
     EsimCodeView,
@@ -43,6 +44,7 @@ from subscriptions.models.replacements import (
 )
 from subscriptions.models.simswap import SimSwapClient
 from subscriptions.models.sms_commands import InboundSms, InboundStatus, TextsStop
+from subscriptions.models.suspensions import LineSuspension, SuspensionReason
 from subscriptions.models.usage import CdrImport, UsageKind, UsageRecord
 from subscriptions.models.vouchers import (
     RedemptionResult,
@@ -55,12 +57,15 @@ from subscriptions.models.vouchers import (
 
 __all__ = [
     "TRANSITIONS",
+    "AccountDeletion",
     "AuditEvent",
     "AutoRenewCharge",
     "AutoRenewal",
     "CardSetup",
     "CdrImport",
     "ChargeStatus",
+    "DataExport",
+    "DataExportStatus",
     "DiscountKind",
     "EsimCodeChannel",
     "EsimCodeView",
@@ -78,6 +83,7 @@ __all__ = [
     "LedgerText",
     "Line",
     "LineStatus",
+    "LineSuspension",
     "NewLineRequest",
     "NumberBatch",
     "Order",
@@ -107,6 +113,7 @@ __all__ = [
     "SetupStatus",
     "SimSwapClient",
     "StockLevel",
+    "SuspensionReason",
     "TextsStop",
     "UsageKind",
     "UsageRecord",

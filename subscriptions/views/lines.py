@@ -19,6 +19,7 @@ from subscriptions import selectors
 from subscriptions.errors import CustomerError
 from subscriptions.forms.lines import LowBalanceThresholdForm, UsageFilterForm
 from subscriptions.selectors.esim_install import line_esim
+from subscriptions.selectors.suspensions import line_suspension
 from subscriptions.services.lines import line_set_low_balance_threshold
 
 SPENDING_MONTHS = 12
@@ -102,5 +103,6 @@ def _line_page(
         "threshold_form": threshold_form
         or LowBalanceThresholdForm.for_threshold(detail.line.low_balance_threshold_ore),
         "replacements": selectors.line_replacements(line=detail.line),
+        "suspension": line_suspension(line=detail.line),
     }
     return render(request, "subscriptions/line_detail.html", context)

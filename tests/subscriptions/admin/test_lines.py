@@ -463,7 +463,7 @@ def test_a_line_the_state_machine_refuses_is_reported_and_the_others_go_ahead(cl
     success, warning = messages_of(response)
     assert success == "Suspended 1 line."
     assert "+47 487 65 432" in warning
-    assert "cannot become suspended" in warning
+    assert "nothing to suspend" in warning
     assert "+47 912 34 567" not in warning
 
 
