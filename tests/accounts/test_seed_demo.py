@@ -136,7 +136,7 @@ def test_alexs_call_to_the_uk_is_charged_as_the_import_charges_it():
     entry = alex.ledger_entries.get(reference=f"cdr:{call.record_id}")
     assert (call.international, call.rate.prefix, call.charge_ore, entry.amount_ore) == (True, "44", 20_93, -20_93)
     with translation.override("en"):
-        assert entry.text == "Call to United Kingdom (+44 7911 123456), 7 min"
+        assert entry.text == "Call to United Kingdom (+44\u00a07911\u00a0123456), 7 min"
     assert not alex.usage.filter(destination__startswith="+47", international=True).exists()
 
 

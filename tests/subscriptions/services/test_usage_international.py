@@ -116,7 +116,7 @@ def test_an_unrated_destination_is_charged_the_default_rate(line, settings):
     record = UsageRecord.objects.get()
     assert (record.international, record.rate, record.charge_ore) == (True, None, 2 * 555)
     with translation.override("en"):
-        assert line_ledger(line=line)[0].description == "Call to Bangladesh (+880 1712-345678), 2 min"
+        assert line_ledger(line=line)[0].description == "Call to Bangladesh (+880\u00a01712-345678), 2 min"
 
 
 def test_a_new_price_applies_from_its_first_day(line, uk_rate):
@@ -146,9 +146,9 @@ def test_a_new_price_applies_from_its_first_day(line, uk_rate):
 @pytest.mark.parametrize(
     ("language", "call", "text"),
     [
-        ("en", "Call to United Kingdom (+44 7911 123456), 3 min", "1 text to United Kingdom (+44 7911 123456)"),
-        ("nb", "Samtale til Storbritannia (+44 7911 123456), 3 min", "1 SMS til Storbritannia (+44 7911 123456)"),
-        ("zh-hans", "拨打英国（+44 7911 123456），3 分钟", "发往英国的 1 条短信（+44 7911 123456）"),
+        ("en", "Call to United Kingdom (+44\u00a07911\u00a0123456), 3 min", "1 text to United Kingdom (+44\u00a07911\u00a0123456)"),
+        ("nb", "Samtale til Storbritannia (+44\u00a07911\u00a0123456), 3 min", "1 SMS til Storbritannia (+44\u00a07911\u00a0123456)"),
+        ("zh-hans", "拨打英国（+44\u00a07911\u00a0123456），3 分钟", "发往英国的 1 条短信（+44\u00a07911\u00a0123456）"),
     ],
 )
 def test_the_charge_reads_in_the_readers_language(line, language, call, text):
