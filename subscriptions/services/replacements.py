@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -428,6 +429,19 @@ def replacement_stop_token_read(token: str) -> ReplacementRequest:
     if not hmac.compare_digest(replacement.stop_nonce, str(nonce)):
         raise CustomerError(_("This link was already used."))
     return replacement
+
+
+def replacement_stop_link_language(token: str) -> str | None:
+    """The language of the account whose request a stop link names, for its
+    page (whoever holds the phone, the owner is the one warned); None for a
+    link that is forged or expired. A used link still names its owner."""
+    try:
+        public_id, _nonce = signing.loads(token, salt=STOP_SALT, max_age=settings.REPLACEMENT_STOP_LINK_SECONDS)
+        found = ReplacementRequest.objects.filter(public_id=public_id).values_list("line__owner__language", flat=True)
+        language = found.first()
+    except (signing.BadSignature, ValueError, TypeError, ValidationError):
+        return None
+    return language or None
 
 
 def replacement_stop_by_link(*, token: str) -> ReplacementRequest:
