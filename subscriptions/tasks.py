@@ -9,7 +9,8 @@ from celery import shared_task
 
 from subscriptions.network import NetworkUnavailable
 from subscriptions.services.autorenew import auto_renew_charge_run, auto_renew_sweep
-from subscriptions.services.esim_install import esim_code_email_send, esim_confirmation_code_send
+from subscriptions.services.esim_confirmation import esim_confirmation_code_send
+from subscriptions.services.esim_install import esim_code_email_send
 from subscriptions.services.lines import lines_expire_lapsed
 from subscriptions.services.provisioning import esim_stock_alert_send, provisioning_queue_due, provisioning_run
 from subscriptions.services.receipts import receipt_email_send, receipts_email_due
@@ -77,9 +78,10 @@ def send_esim_code_email(code_view_id: int) -> bool:
 
 
 @shared_task(autoretry_for=TRANSIENT_MAIL, retry_backoff=30, retry_backoff_max=3600, max_retries=8)
-def send_esim_confirmation_code(profile_id: int, user_id: int) -> bool:
-    """Make and email a profile's confirmation code, once."""
-    return esim_confirmation_code_send(profile_id=profile_id, user_id=user_id)
+def send_esim_confirmation_code(profile_id: int) -> bool:
+    """Email a profile's confirmation code to its line's owner, once. Only
+    the profile's id travels through the broker, never the code."""
+    return esim_confirmation_code_send(profile_id=profile_id)
 
 
 @shared_task(acks_late=True)

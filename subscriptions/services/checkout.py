@@ -113,9 +113,7 @@ def renewal_request(*, line: Line, plan: Plan, method: PaymentMethod, promo_code
     if line.status == LineStatus.PENDING:
         # Its first period starts when its eSIM is ready; a renewal now
         # would start the line before the customer can use it.
-        raise CustomerError(
-            _("This line is not ready yet: it can be renewed once its eSIM is ready to install.")
-        )
+        raise CustomerError(_("This line is not ready yet: it can be renewed once its eSIM is ready to install."))
     if plan.kind != line.kind or not plan.is_active:
         raise CustomerError(_("This plan is not available for this line."))
     return OrderRequest(

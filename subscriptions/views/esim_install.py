@@ -23,12 +23,8 @@ from accounts.views import AuthenticatedRequest
 from subscriptions.esim_qr import esim_activation_code, esim_qr_png, esim_qr_svg
 from subscriptions.models import EsimCodeChannel
 from subscriptions.selectors.esim_install import LineEsim, esim_confirmation_code_sent, line_esim_get_owned
-from subscriptions.services.esim_install import (
-    esim_apple_link,
-    esim_code_email_request,
-    esim_code_view_record,
-    esim_confirmation_code_request,
-)
+from subscriptions.services.esim_confirmation import esim_confirmation_code_request
+from subscriptions.services.esim_install import esim_apple_link, esim_code_email_request, esim_code_view_record
 from subscriptions.views.vouchers import client_ip
 
 

@@ -118,7 +118,12 @@ def test_the_stop_link_asks_first_and_stops_on_the_button_without_a_sign_in(clie
     ("language", "button", "stopped", "used"),
     [
         ("zh-hans", "停止补办", "补办已停止。当前的 eSIM 保持不变。", "此链接已被使用过。"),
-        ("nb", "Stopp erstatningen", "Erstatningen er stoppet. Det nåværende eSIM-et forblir som det er.", "Denne lenken er allerede brukt."),
+        (
+            "nb",
+            "Stopp erstatningen",
+            "Erstatningen er stoppet. Det nåværende eSIM-et forblir som det er.",
+            "Denne lenken er allerede brukt.",
+        ),
     ],
 )
 def test_the_stop_link_speaks_the_account_owners_language_not_the_browsers(
@@ -162,7 +167,9 @@ def test_a_lost_phone_waiting_for_document_review_shows_the_identity_check_waiti
     replacement_review_approve(replacement=lost, by=customer)
     approved = signed_in.get(url).content.decode()
 
-    assert re.search(r'data-step="identity" data-state="current"[^>]*>.*?Identity check: waiting for support review', waiting, re.S)
+    assert re.search(
+        r'data-step="identity" data-state="current"[^>]*>.*?Identity check: waiting for support review', waiting, re.S
+    )
     assert "Identity checked" not in waiting
     assert re.search(r'data-step="identity" data-state="done"[^>]*>.*?Identity checked', approved, re.S)
     assert "waiting for support review" not in approved
