@@ -37,7 +37,7 @@ SEED_BYTES = 32
 class ConfirmationCodeGone(Exception):
     """The code was emailed and forgotten before the SM-DP+ confirmed it: it
     cannot be made again. Never expected (the email waits for the profile to
-    be ready); support cancel the profile's order and provision another."""
+    be ready); the provisioning job stops, for support to look at."""
 
 
 def _code_hash(code: str) -> str:

@@ -65,7 +65,11 @@ from subscriptions.models import (
 )
 from subscriptions.network import NetworkRefused, NetworkUnavailable, get_network
 from subscriptions.services.audit import audit_record
-from subscriptions.services.esim_confirmation import esim_confirmation_code_issue, esim_confirmation_code_queue
+from subscriptions.services.esim_confirmation import (
+    ConfirmationCodeGone,
+    esim_confirmation_code_issue,
+    esim_confirmation_code_queue,
+)
 from subscriptions.smdp import ConfirmedOrder, SmdpRefused, SmdpUnavailable, get_smdp
 from subscriptions.smdp.base import PROFILE_UNAVAILABLE
 
@@ -161,6 +165,8 @@ def provisioning_run(*, job_id: int) -> ProvisioningJob:
         return _stop(job, f"SM-DP+ refused: subject {refusal.subject_code}, reason {refusal.reason_code}")
     except NetworkRefused as refusal:
         return _stop(job, f"network refused: {refusal.code}")
+    except ConfirmationCodeGone:
+        return _stop(job, "the confirmation code was emailed before ConfirmOrder and cannot be made again")
 
 
 def _take_profile(job: ProvisioningJob) -> ProvisioningJob:

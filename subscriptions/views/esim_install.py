@@ -56,7 +56,9 @@ def esim_install(request: AuthenticatedRequest, line_id: int) -> HttpResponse:
         "line": esim.line,
         "profile": profile,
         "apple_link": esim_apple_link(code),
-        "confirmation_code": esim_confirmation_code_sent(profile=profile) if profile.confirmation_code_required else None,
+        "confirmation_code": esim_confirmation_code_sent(profile=profile)
+        if profile.confirmation_code_required
+        else None,
     }
     return render(request, "subscriptions/esim_install.html", context)
 

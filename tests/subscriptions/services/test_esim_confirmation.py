@@ -157,6 +157,30 @@ def test_the_same_code_is_made_on_every_issue_until_it_is_emailed_and_never_afte
     assert len(code_emails()) == 1
 
 
+def test_a_job_whose_code_was_already_emailed_before_confirm_order_stops_for_support(
+    line, needs_code, codes_given, monkeypatch, django_capture_on_commit_callbacks
+):
+    job = job_for(line, "new-line:gone", django_capture_on_commit_callbacks)
+    real_download = SandboxSmdp.download_order
+
+    def killed(self, **kwargs):
+        raise Killed
+
+    monkeypatch.setattr(SandboxSmdp, "download_order", killed)
+    with pytest.raises(Killed):
+        provisioning_run(job_id=job.pk)  # the profile is taken for the line
+    monkeypatch.setattr(SandboxSmdp, "download_order", real_download)
+    needs_code.refresh_from_db()
+    esim_confirmation_code_issue(profile=needs_code)
+    assert esim_confirmation_code_send(profile_id=needs_code.pk) is True
+
+    job = provisioning_run(job_id=job.pk)
+
+    assert job.status == ProvisioningStatus.STOPPED
+    assert "confirmation code" in job.stop_reason
+    assert codes_given == []
+
+
 def test_a_failed_email_keeps_the_code_and_the_retry_sends_the_same_one(line, needs_code, monkeypatch):
     needs_code.line = line
     needs_code.save()
