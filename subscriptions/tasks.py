@@ -15,7 +15,11 @@ from subscriptions.services.lines import lines_expire_lapsed
 from subscriptions.services.provisioning import esim_stock_alert_send, provisioning_queue_due, provisioning_run
 from subscriptions.services.receipts import receipt_email_send, receipts_email_due
 from subscriptions.services.reconcile import orders_reconcile
-from subscriptions.services.replacements import replacement_line_block, replacements_cooling_off_end
+from subscriptions.services.replacements import (
+    replacement_line_block,
+    replacement_line_unblock,
+    replacements_cooling_off_end,
+)
 from subscriptions.smdp import SmdpUnavailable
 
 TRANSIENT_MAIL = (smtplib.SMTPException, OSError)
@@ -96,6 +100,12 @@ def block_line_for_replacement(replacement_id: int) -> bool:
     """Block a line reported lost or stolen, once (the call carries the
     request's id, so a retry is harmless)."""
     return replacement_line_block(replacement_id=replacement_id)
+
+
+@shared_task(autoretry_for=(NetworkUnavailable,), retry_backoff=10, retry_backoff_max=600, max_retries=12)
+def unblock_line_after_replacement(replacement_id: int) -> bool:
+    """Unblock a lost phone's line once its new eSIM is ready, once."""
+    return replacement_line_unblock(replacement_id=replacement_id)
 
 
 @shared_task(

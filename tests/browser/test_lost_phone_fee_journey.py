@@ -3,7 +3,8 @@ phone: the line had a new eSIM two months ago, so this one is not free. The
 line is blocked, support approve the residence card in the admin, the
 customer sees the fee, pays it on the sandbox provider's page, and the
 request goes on at once (reviewed: no cooling-off hour) to the worker, which
-prepares a new eSIM from stock. A receipt exists for the fee, and the QR code
+prepares a new eSIM from stock and unblocks the number, now on it. A receipt
+exists for the fee, and the QR code
 on the install page, read back from a screenshot with zxing-cpp, is the NEW
 profile's; the old profile is disabled.
 
@@ -22,6 +23,7 @@ from django.utils.translation import gettext
 
 from accounts.models import IdentityDocument
 from portal import sms
+from sandbox.network import network_subscriber
 from subscriptions.formatting import format_nok
 from subscriptions.models import (
     EsimProfile,
@@ -165,6 +167,12 @@ def test_a_second_lost_phone_within_a_year_pays_the_fee_then_gets_its_new_esim(
     portal.goto(f"/replacements/{replacement.public_id}/")
     expect(page.locator(".replacement-status")).to_have_attribute("data-status", "fulfilled")
     expect(page.locator('[data-step="paid"]')).to_have_attribute("data-state", "done")
+    # The number is on the new eSIM now, and works again.
+    expect(page.locator(".line-blocking")).to_contain_text(
+        zh("Unblocked: your number works again, on the new eSIM only. The lost phone's eSIM is disabled.")
+    )
+    subscriber = network_subscriber(msisdn=line.number)
+    assert subscriber is not None and not subscriber.blocked and subscriber.imsi == new.imsi
     assert_fits_the_phone(page)
     screenshot(page, "lost-again-fulfilled-zh-hans")
 
