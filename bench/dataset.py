@@ -28,7 +28,9 @@ What it looks like, at scale 1:
 - the ledger: top-ups, renewals paid from the balance, usage charges; a
   top-up (a paid card order with its receipt) wherever a charge would
   otherwise take the balance below zero, as a prepaid customer would;
-- an eSIM profile per eSIM line and a stock of spare ones;
+- an eSIM profile per eSIM line (installed; on about 1 % of active lines a
+  replacement ready to install, whose Install page the load visits) and a
+  stock of spare ones;
 - card orders left pending in the last three hours, with the sandbox
   provider's side of them, for the payment sweep.
 """
@@ -85,7 +87,7 @@ from subscriptions.periods import OSLO, UTC, add_months, period_end
 
 # Bump when the shape of the data changes: a stored dataset of another
 # version is built again instead of reused.
-DATASET_VERSION = 3
+DATASET_VERSION = 4
 META_TABLE = "bench_dataset"
 BENCH_PASSWORD = "bench-password-2026"  # noqa: S105 (the benchmark's customers only)
 SEED = 2026
@@ -288,6 +290,9 @@ PLACES = [("0155", "Oslo"), ("5003", "Bergen"), ("7010", "Trondheim"), ("4006", 
 STREETS = ["Storgata", "Kirkegata", "Parkveien", "Skolegata", "Sjøgata", "Elvegata", "Bakkeveien", "Torggata"]
 LANGUAGES = [("zh-hans", 0.4), ("nb", 0.4), ("en", 0.2)]
 
+# The share of active eSIM lines whose profile is ready to install (a
+# replacement not yet scanned): the eSIM Install page's visitors.
+RELEASED_SHARE = 0.01
 # How lines are spread over statuses and plans (weights).
 STATUSES = [
     (LineStatus.ACTIVE, 72),
@@ -924,6 +929,7 @@ class _Builder:
 
         def rows() -> Iterator[tuple[Any, ...]]:
             number = 0
+            released = 0
             for line in self.lines:
                 if line.kind != PlanKind.ESIM:
                     continue
@@ -932,6 +938,11 @@ class _Builder:
                     state = EsimState.ASSIGNED
                 elif line.status in (LineStatus.CANCELLED, LineStatus.QUARANTINED):
                     state = EsimState.DISABLED
+                elif line.status == LineStatus.ACTIVE and (released == 0 or rng.random() < RELEASED_SHARE):
+                    # A replacement ready to install, not yet scanned (the
+                    # first active line always, so a small scale has one).
+                    state = EsimState.RELEASED
+                    released += 1
                 else:
                     state = EsimState.INSTALLED
                 yield self._profile(number, rng, state, line.id, line.created_at)

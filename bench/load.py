@@ -18,11 +18,13 @@ RESULT_MARK = "WRK_JSON "
 @dataclass(frozen=True)
 class Page:
     """A page to load: its name in the report, its path ("{line}" is one of
-    the customer's lines) and whether the visitor is signed in."""
+    the customer's lines, or with ``install`` one of their lines with an
+    eSIM ready to install) and whether the visitor is signed in."""
 
     name: str
     path: str
     signed_in: bool = True
+    install: bool = False
 
 
 @dataclass(frozen=True)

@@ -115,25 +115,33 @@ def _client(entry: SignedIn | None) -> Client:
     return client
 
 
+def page_lines(page: Page, entry: SignedIn) -> tuple[int, ...]:
+    return entry.install_line_ids if page.install else entry.line_ids
+
+
 def page_path(page: Page, entry: SignedIn, which: int = 0) -> str:
     if "{line}" not in page.path:
         return page.path
-    return page.path.replace("{line}", str(entry.line_ids[which % len(entry.line_ids)]))
+    line_ids = page_lines(page, entry)
+    return page.path.replace("{line}", str(line_ids[which % len(line_ids)]))
 
 
 def queries_count(page: Page, sample: list[SignedIn]) -> QueryCount:
     """Request ``page`` once per customer in ``sample`` (the line page once
-    per line they hold) and count the queries of each request."""
+    per line they hold; an Install page once per line ready to install, for
+    the customers who have one) and count the queries of each request."""
     counts: list[int] = []
     app_ms: list[float] = []
     sql_ms: list[float] = []
     result = QueryCount(page=page.name)
+    if page.install:
+        sample = [entry for entry in sample if entry.install_line_ids]
     if sample:  # compiles the page's templates, which every server worker does once
         _client(sample[0] if page.signed_in else None).get(page_path(page, sample[0]))
     for entry in sample:
         client = _client(entry if page.signed_in else None)
         paths = (
-            [page_path(page, entry, index) for index in range(len(entry.line_ids))]
+            [page_path(page, entry, index) for index in range(len(page_lines(page, entry)))]
             if "{line}" in page.path
             else [page.path]
         )

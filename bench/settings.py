@@ -51,6 +51,11 @@ SITE_URL = "http://127.0.0.1:8000"
 # Collected apart from any other mode's files.
 STATIC_ROOT = VAR_DIR / "bench" / "staticfiles"
 
+# The bench's sessions hold a reauthentication made when they were (as a
+# customer who just entered their password again, which the eSIM Install
+# page asks for); it stays fresh for the whole run, not five minutes.
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 24 * 3600
+
 # Production's session store unless a run asks for another to compare, e.g.
 # BENCH_SESSION_ENGINE=django.contrib.sessions.backends.db (the report
 # records which one ran).

@@ -98,6 +98,9 @@ class SandboxSmdpProfile(models.Model):
     state = models.CharField(max_length=12, choices=SmdpProfileState.choices, default=SmdpProfileState.AVAILABLE)
     eid = models.CharField(max_length=32, blank=True)
     matching_id = models.CharField(max_length=255, blank=True)
+    # SHA-256 of the confirmation code ConfirmOrder gave (the phone must
+    # type it); empty when none is needed.
+    confirmation_code_hash = models.CharField(max_length=64, blank=True)
     changed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

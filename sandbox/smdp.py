@@ -17,13 +17,17 @@ the portal takes them.
 
 Refusals use SGP.22's codes: subject 8.2.1 (Profile ICCID) with reason 3.9
 (unknown) or 3.5 (not in a state for this function); 8.2.6 (matching ID)
-with 3.3 (already in use); 1.1 with 2.2 (a mandatory element missing); and
+with 3.3 (already in use); 8.2.7 (confirmation code) with 2.1 (invalid);
+1.1 with 2.2 (a mandatory element missing); and
 1.2 with 3.3 when a functionCallIdentifier comes back for another call.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import re
 import secrets
 import time
 import uuid
@@ -55,6 +59,8 @@ from subscriptions.smdp.base import (
 )
 
 NOTIFY_TIMEOUT_SECONDS = 10
+# SGP.22 leaves the confirmation code's form to the operator; ours are digits.
+CONFIRMATION_CODE = re.compile(r"^[0-9]{4,16}$")
 State = SmdpProfileState
 # Which states each function starts from.
 FROM_STATES = {
@@ -144,9 +150,17 @@ def _confirm_order(profile: SandboxSmdpProfile, body: dict[str, Any]) -> dict[st
         raise Refusal("8.2.6", "3.9", "matching ID is not one")
     if SandboxSmdpProfile.objects.filter(matching_id=matching).exclude(pk=profile.pk).exists():
         raise Refusal("8.2.6", "3.3", "matching ID already in use")
+    code = body.get("confirmationCode", "")
+    if not isinstance(code, str) or (code and not CONFIRMATION_CODE.match(code)):
+        raise Refusal("8.2.7", "2.1", "confirmation code is not one")
     profile.matching_id = matching
+    profile.confirmation_code_hash = confirmation_code_hash(code) if code else ""
     profile.state = State.RELEASED if body.get("releaseFlag") is True else State.CONFIRMED
     return {"matchingId": matching, "smdpAddress": settings.SANDBOX_SMDP_ADDRESS}
+
+
+def confirmation_code_hash(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
 
 
 def _cancel_order(profile: SandboxSmdpProfile, body: dict[str, Any]) -> dict[str, Any]:
@@ -155,6 +169,7 @@ def _cancel_order(profile: SandboxSmdpProfile, body: dict[str, Any]) -> dict[str
         raise Refusal("8.2.1", "2.2", "finalProfileStatusIndicator is missing")
     profile.state = State.AVAILABLE if final == PROFILE_AVAILABLE else State.UNAVAILABLE
     profile.matching_id = ""
+    profile.confirmation_code_hash = ""
     return {}
 
 
@@ -178,16 +193,26 @@ def smdp_profile(*, iccid: str) -> SandboxSmdpProfile | None:
     return SandboxSmdpProfile.objects.filter(iccid=iccid).first()
 
 
-def smdp_install(*, iccid: str) -> SandboxSmdpProfile | None:
+class WrongConfirmationCode(Exception):
+    """The phone's user typed a confirmation code that is not the profile's."""
+
+
+def smdp_install(*, iccid: str, confirmation_code: str = "") -> SandboxSmdpProfile | None:
     """A phone downloads and installs a released profile: it moves to
     installed and the portal is told (download, then install), on commit.
-    A profile not released is left as it is (None if unknown)."""
+    A profile not released is left as it is (None if unknown). A profile
+    confirmed with a confirmation code needs the same code typed, or
+    WrongConfirmationCode (as a real SM-DP+ refuses the download)."""
     from sandbox.tasks import send_download_progress
 
     with transaction.atomic():
         profile = SandboxSmdpProfile.objects.select_for_update().filter(iccid=iccid).first()
         if profile is None or profile.state != State.RELEASED:
             return profile
+        if profile.confirmation_code_hash and not hmac.compare_digest(
+            profile.confirmation_code_hash, confirmation_code_hash(confirmation_code.strip())
+        ):
+            raise WrongConfirmationCode(iccid)
         now = timezone.now()
         profile.state = State.INSTALLED
         profile.changed_at = now

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from accounts.phone import normalize_phone
 from sandbox.models import SandboxMode, SandboxOutcome, SandboxPayment, SandboxSmdpNotification, SmdpProfileState
 from sandbox.provider import sandbox_decide
-from sandbox.smdp import smdp_install, smdp_profile
+from sandbox.smdp import WrongConfirmationCode, smdp_install, smdp_profile
 from sandbox.sms import phone_conversation, phone_text_send
 from sandbox.tasks import send_callback, send_download_progress
 from subscriptions.demo import DEMO_LINES
@@ -59,27 +59,35 @@ def sandbox_replay(request: HttpRequest, payment_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def sandbox_esim(request: HttpRequest, iccid: str) -> HttpResponse:
     """A pretend phone: "install" a profile the SM-DP+ has released, which
-    sends the portal its signed download-progress notifications. A second
-    press, or a press on a profile not released, changes nothing; "send
-    again" queues any notification the portal has not taken."""
+    sends the portal its signed download-progress notifications. A profile
+    confirmed with a confirmation code asks for it and refuses a wrong one.
+    A second press, or a press on a profile not released, changes nothing;
+    "send again" queues any notification the portal has not taken."""
     if not is_valid_iccid(iccid):
         raise Http404("No such profile")
+    error = ""
     if request.method == "POST":
         if request.POST.get("action") == "install":
-            smdp_install(iccid=iccid)
+            try:
+                smdp_install(iccid=iccid, confirmation_code=request.POST.get("confirmation_code", ""))
+            except WrongConfirmationCode:
+                error = str(_("That is not the confirmation code. The eSIM was not installed."))
         elif request.POST.get("action") == "resend":
             send_download_progress.delay(iccid)
-        return redirect("sandbox_esim", iccid=iccid)
+        if not error:
+            return redirect("sandbox_esim", iccid=iccid)
     profile = smdp_profile(iccid=iccid)
     notifications = SandboxSmdpNotification.objects.filter(iccid=iccid)
     context = {
         "iccid": iccid,
         "profile": profile,
         "installable": profile is not None and profile.state == SmdpProfileState.RELEASED,
+        "asks_confirmation_code": profile is not None and bool(profile.confirmation_code_hash),
+        "error": error,
         "notifications": notifications,
         "undelivered": any(notification.delivered_at is None for notification in notifications),
     }
-    return render(request, "sandbox/esim.html", context)
+    return render(request, "sandbox/esim.html", context, status=400 if error else 200)
 
 
 # While the last text waits for its answer this long, the phone page looks again by itself.

@@ -15,12 +15,17 @@ from subscriptions.services.customer_data import (
     data_exports_queue_stale,
     usage_records_delete_old,
 )
-from subscriptions.services.esim_install import esim_code_email_send, esim_confirmation_code_send
+from subscriptions.services.esim_confirmation import esim_confirmation_code_send
+from subscriptions.services.esim_install import esim_code_email_send
 from subscriptions.services.lines import lines_expire_lapsed
 from subscriptions.services.provisioning import esim_stock_alert_send, provisioning_queue_due, provisioning_run
 from subscriptions.services.receipts import receipt_email_send, receipts_email_due
 from subscriptions.services.reconcile import orders_reconcile
-from subscriptions.services.replacements import replacement_line_block, replacements_cooling_off_end
+from subscriptions.services.replacements import (
+    replacement_line_block,
+    replacement_line_unblock,
+    replacements_cooling_off_end,
+)
 from subscriptions.services.sms_commands import sms_command_answer
 from subscriptions.services.suspensions import (
     suspension_network_block,
@@ -89,9 +94,10 @@ def send_esim_code_email(code_view_id: int) -> bool:
 
 
 @shared_task(autoretry_for=TRANSIENT_MAIL, retry_backoff=30, retry_backoff_max=3600, max_retries=8)
-def send_esim_confirmation_code(profile_id: int, user_id: int) -> bool:
-    """Make and email a profile's confirmation code, once."""
-    return esim_confirmation_code_send(profile_id=profile_id, user_id=user_id)
+def send_esim_confirmation_code(profile_id: int) -> bool:
+    """Email a profile's confirmation code to its line's owner, once. Only
+    the profile's id travels through the broker, never the code."""
+    return esim_confirmation_code_send(profile_id=profile_id)
 
 
 @shared_task(acks_late=True)
@@ -106,6 +112,12 @@ def block_line_for_replacement(replacement_id: int) -> bool:
     """Block a line reported lost or stolen, once (the call carries the
     request's id, so a retry is harmless)."""
     return replacement_line_block(replacement_id=replacement_id)
+
+
+@shared_task(autoretry_for=(NetworkUnavailable,), retry_backoff=10, retry_backoff_max=600, max_retries=12)
+def unblock_line_after_replacement(replacement_id: int) -> bool:
+    """Unblock a lost phone's line once its new eSIM is ready, once."""
+    return replacement_line_unblock(replacement_id=replacement_id)
 
 
 @shared_task(

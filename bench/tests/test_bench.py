@@ -24,9 +24,9 @@ from accounts.models import User
 from bench import dataset as bench_dataset
 from bench.load import LoadResult, Page, wrk_command, wrk_parse
 from bench.management.commands.bench import round_rows
-from bench.queries import QueryCount
+from bench.queries import QueryCount, queries_count
 from bench.report import Target, change, percentile, report_text, report_write, targets_check
-from bench.sessions import sessions_create, sessions_file_write
+from bench.sessions import install_customers, sessions_create, sessions_file_write
 from bench.views import BARE_BODY, bare
 from subscriptions.models import LedgerEntry, Line, Order, OrderStatus, Receipt, ServicePeriod, UsageRecord
 
@@ -435,6 +435,28 @@ def test_signed_in_customers_are_written_for_wrk_with_their_lines(tmp_path, clie
     }
     client.cookies["sessionid"] = signed_in[0].session_key
     assert client.get("/dashboard/").status_code == 200
+
+
+@pytest.mark.django_db
+def test_customers_with_an_esim_to_install_get_its_install_page_and_qr_codes_from_their_session(tmp_path, client):
+    bench_dataset.dataset_build(scale=TINY, now=timezone.now())
+    installing = install_customers(count=3, seed=1)
+
+    signed_in = sessions_create(count=2, seed=1, also=installing)
+    path = sessions_file_write(tmp_path / "install.txt", signed_in, install=True)
+
+    assert installing
+    entry = next(each for each in signed_in if each.user_id == installing[0])
+    rows = [row.split() for row in path.read_text().splitlines()]
+    assert [entry.session_key, *map(str, entry.install_line_ids)] in rows
+    assert all(len(row) > 1 for row in rows)
+    page = Page("eSIM install page", "/lines/{line}/esim/install/", install=True)
+    queries = queries_count(page, signed_in)
+    assert queries.samples == sum(len(each.install_line_ids) for each in signed_in) > 0
+    client.cookies["sessionid"] = entry.session_key
+    for suffix in ("", "qr.png", "qr.svg"):
+        response = client.get(f"/lines/{entry.install_line_ids[0]}/esim/install/{suffix}")
+        assert response.status_code == 200, suffix
 
 
 @pytest.mark.django_db

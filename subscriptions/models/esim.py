@@ -115,16 +115,24 @@ class EsimCodeView(models.Model):
 
 
 class EsimConfirmationCode(models.Model):
-    """The confirmation code of a profile that needs one: made when its owner
-    first opens Install and emailed to them, kept only as a keyed hash (to
-    check a code read out to support, and to know it was sent)."""
+    """The confirmation code of a profile that needs one, made when its
+    profile is confirmed at the SM-DP+ (which keeps the code and asks the
+    phone's user for it) and emailed to the line's owner once.
+
+    The code is derived from ``seed`` with the site's secret key, so a
+    worker that dies between ConfirmOrder and the email makes the same code
+    again. ``seed`` is cleared in the transaction that emails the code: from
+    then on only the keyed hash is kept (to check a code read out to
+    support, and to know it was sent)."""
 
     profile = models.OneToOneField(
         EsimProfile, on_delete=models.PROTECT, related_name="confirmation_code", verbose_name=_("eSIM profile")
     )
     code_hash = models.CharField(_("code (keyed hash)"), max_length=64)
-    sent_to = models.EmailField(_("sent to"))
+    seed = models.CharField(max_length=64, blank=True, editable=False)
+    sent_to = models.EmailField(_("sent to"), blank=True)
     issued_at = models.DateTimeField(_("issued"), default=timezone.now)
+    sent_at = models.DateTimeField(_("emailed"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("eSIM confirmation code")

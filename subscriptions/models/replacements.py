@@ -85,7 +85,8 @@ class ReplacementRequest(models.Model):
     Each step's moment is kept for the customer's timeline. The identity
     code is stored only as a keyed hash. ``block_requested`` records that a
     lost or stolen line is to be blocked on the network; a worker blocks it
-    through the network interface and sets ``blocked_at``.
+    through the network interface and sets ``blocked_at``, and unblocks it
+    (``unblocked_at``) once the new eSIM is ready and the number is on it.
     """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -105,6 +106,8 @@ class ReplacementRequest(models.Model):
     needs_document_review = models.BooleanField(_("identity document to be reviewed"), default=False)
     block_requested = models.BooleanField(_("line to be blocked"), default=False)
     blocked_at = models.DateTimeField(_("blocked on the network"), null=True, blank=True)
+    # Once the new eSIM is ready the number, now on its IMSI, is unblocked.
+    unblocked_at = models.DateTimeField(_("unblocked on the network"), null=True, blank=True)
     # For a lost or stolen phone: the document support approved (or rejected).
     identity_document = models.ForeignKey(
         "accounts.IdentityDocument",

@@ -77,4 +77,9 @@ def line_esim_get_owned(*, user: User, line_id: int) -> LineEsim:
 
 def esim_confirmation_code_sent(*, profile: EsimProfile) -> EsimConfirmationCode | None:
     """When and to where the profile's confirmation code was emailed, if it was."""
-    return EsimConfirmationCode.objects.filter(profile=profile).only("sent_to", "issued_at", "profile").first()
+    return (
+        EsimConfirmationCode.objects.filter(profile=profile)
+        .exclude(sent_at=None)
+        .only("sent_to", "sent_at", "profile")
+        .first()
+    )

@@ -96,9 +96,15 @@ def replacement_timeline(replacement: ReplacementRequest) -> list[TimelineStep]:
     """The steps a customer sees, each done (with its moment), current or to
     come; a stopped, rejected or failed request ends with that step."""
     r = replacement
+    identity_done = r.identity_checked_at is not None
+    if not identity_done and r.status == S.REVIEW:
+        # A lost phone's document is with support: nothing is checked yet.
+        identity_label = _("Identity check: waiting for support review")
+    else:
+        identity_label = _("Identity checked")
     steps: list[tuple[str, str, datetime | None, bool]] = [
         ("requested", _("Requested"), r.requested_at, True),
-        ("identity", _("Identity checked"), r.identity_checked_at, r.identity_checked_at is not None),
+        ("identity", identity_label, r.identity_checked_at, identity_done),
     ]
     if r.fee_ore:
         steps.append(("paid", _("Paid"), r.paid_at, r.paid_at is not None))

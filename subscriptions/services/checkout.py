@@ -36,6 +36,7 @@ from subscriptions.formatting import format_nok, format_number
 from subscriptions.models import (
     LedgerKind,
     Line,
+    LineStatus,
     Order,
     OrderKind,
     OrderStatus,
@@ -109,6 +110,10 @@ class OrderRequest:
 def renewal_request(*, line: Line, plan: Plan, method: PaymentMethod, promo_code: str = "") -> OrderRequest:
     if line.is_closed:
         raise CustomerError(_("This line is being cancelled or is cancelled, so it cannot be renewed."))
+    if line.status == LineStatus.PENDING:
+        # Its first period starts when its eSIM is ready; a renewal now
+        # would start the line before the customer can use it.
+        raise CustomerError(_("This line is not ready yet: it can be renewed once its eSIM is ready to install."))
     if plan.kind != line.kind or not plan.is_active:
         raise CustomerError(_("This plan is not available for this line."))
     return OrderRequest(

@@ -1,13 +1,12 @@
 """Showing an eSIM's activation code to its owner: the audit row of each
-showing, the email of the code when the customer asks for it, and the
-confirmation code of a profile that needs one.
+showing, and the email of the code when the customer asks for it (the
+confirmation code of a profile that needs one is esim_confirmation's).
 
 The activation code (its matching ID) never goes into a task's arguments,
 a log line or an audit row: tasks carry ids and load the profile."""
 
 from __future__ import annotations
 
-import secrets
 from urllib.parse import quote
 
 from django.conf import settings
@@ -16,14 +15,12 @@ from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import translation
-from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.models import User
 from subscriptions.esim_qr import esim_activation_code, esim_qr_svg
-from subscriptions.models import EsimCodeChannel, EsimCodeView, EsimConfirmationCode, EsimProfile, Line
+from subscriptions.models import EsimCodeChannel, EsimCodeView, EsimProfile, Line
 from subscriptions.selectors.esim_install import READY_STATES
 
-CONFIRMATION_CODE_DIGITS = 8
 USER_AGENT_LENGTH = 300
 APPLE_ONE_TAP = "https://esimsetup.apple.com/esim_qrcode_provisioning?carddata="
 
@@ -100,56 +97,3 @@ def esim_code_email_send(*, code_view_id: int) -> bool:
 def esim_apple_link(code: str) -> str:
     """The one-tap install link for iPhone (iOS 17.5 and later)."""
     return APPLE_ONE_TAP + quote(code, safe="")
-
-
-# --- the confirmation code ------------------------------------------------------
-
-
-def _code_hash(code: str) -> str:
-    return salted_hmac("subscriptions.esim.confirmation_code", code, algorithm="sha256").hexdigest()
-
-
-def esim_confirmation_code_request(*, profile: EsimProfile, by: User) -> bool:
-    """Have the confirmation code of ``profile`` made and emailed to ``by``,
-    if the profile needs one and none was sent yet. True if one was asked
-    for; False if none is needed, one was sent already, or the account has
-    no email address."""
-    from subscriptions.tasks import send_esim_confirmation_code
-
-    if not profile.confirmation_code_required or not by.email:
-        return False
-    if EsimConfirmationCode.objects.filter(profile=profile).exists():
-        return False
-    transaction.on_commit(lambda: send_esim_confirmation_code.delay(profile.pk, by.pk))
-    return True
-
-
-@transaction.atomic
-def esim_confirmation_code_send(*, profile_id: int, user_id: int) -> bool:
-    """Make the profile's confirmation code, keep its keyed hash and email it,
-    once: under a lock on the profile, a code made already is not made again.
-    The email leaves inside the transaction, so a failed send keeps no hash
-    and a retry makes a fresh code."""
-    profile = EsimProfile.objects.select_for_update().get(pk=profile_id)
-    user = User.objects.get(pk=user_id)
-    if not profile.confirmation_code_required or not user.email or profile.line is None:
-        return False
-    if profile.line.owner_id != user.pk or EsimConfirmationCode.objects.filter(profile=profile).exists():
-        return False
-    code = "".join(secrets.choice("0123456789") for _ in range(CONFIRMATION_CODE_DIGITS))
-    EsimConfirmationCode.objects.create(profile=profile, code_hash=_code_hash(code), sent_to=user.email)
-    with translation.override(user.language):
-        context = {"number": profile.line.number_display, "code": code, "iccid_last4": profile.iccid[-4:]}
-        EmailMessage(
-            subject=render_to_string("emails/esim_confirmation_code_subject.txt", context).strip(),
-            body=render_to_string("emails/esim_confirmation_code_message.txt", context),
-            to=[user.email],
-        ).send()
-    return True
-
-
-def esim_confirmation_code_matches(*, profile: EsimProfile, code: str) -> bool:
-    """Whether ``code`` is the one sent for ``profile`` (support checking a
-    code a customer reads out)."""
-    issued = EsimConfirmationCode.objects.filter(profile=profile).first()
-    return issued is not None and constant_time_compare(issued.code_hash, _code_hash(code.strip()))

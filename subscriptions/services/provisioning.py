@@ -24,15 +24,18 @@ done, so a run cut off anywhere resumes at the first step not done:
    never wait for or take the same one); it becomes RESERVED for the line,
    not yet shown to the customer. None in stock: the job WAITS, and is
    queued again when a vendor file is imported and by the beat sweep.
-2. SM-DP+ DownloadOrder, 3. ConfirmOrder with release. Each call's request
-   id comes from the job and the step, so a repeat is answered as the first.
+2. SM-DP+ DownloadOrder, 3. ConfirmOrder with release (and, for a profile
+   that needs one, its confirmation code, made and kept before the call:
+   subscriptions.services.esim_confirmation). Each call's request id comes
+   from the job and the step, so a repeat is answered as the first.
 4. Only now, with the new profile confirmed, the old one (a replacement's)
    is disabled: cancelled at the SM-DP+ if it was never installed, and
    DISABLED in our state.
 5. The network moves the number from the old IMSI to the new one.
 6. The new profile is RELEASED (ready to install) and the job READY, in one
-   transaction. A line still PENDING (a new line) gets its first period of
-   the plan it was ordered with and becomes ACTIVE.
+   transaction; its confirmation code, if any, is emailed on commit. A
+   line still PENDING (a new line) gets its first period of the plan it
+   was ordered with and becomes ACTIVE.
 
 ``SmdpUnavailable`` and ``NetworkUnavailable`` are noted on the job and
 raised for the task to retry with backoff; ``SmdpRefused`` and
@@ -64,6 +67,11 @@ from subscriptions.models import (
 )
 from subscriptions.network import NetworkRefused, NetworkUnavailable, get_network
 from subscriptions.services.audit import audit_record
+from subscriptions.services.esim_confirmation import (
+    ConfirmationCodeGone,
+    esim_confirmation_code_issue,
+    esim_confirmation_code_queue,
+)
 from subscriptions.smdp import ConfirmedOrder, SmdpRefused, SmdpUnavailable, get_smdp
 from subscriptions.smdp.base import PROFILE_UNAVAILABLE
 
@@ -172,10 +180,13 @@ def provisioning_run(*, job_id: int) -> ProvisioningJob:
             smdp.download_order(iccid=profile.iccid, request_id=job.request_id("download-order"))
             _step_done(job, "ordered_at")
         if job.confirmed_at is None:
+            # Made and kept before the call, so a repeat sends the same code.
+            code = esim_confirmation_code_issue(profile=profile) if profile.confirmation_code_required else ""
             confirmed = smdp.confirm_order(
                 iccid=profile.iccid,
                 request_id=job.request_id("confirm-order"),
                 matching_id=profile.matching_id,
+                confirmation_code=code,
                 release=True,
             )
             _confirmed(job, confirmed)
@@ -198,6 +209,8 @@ def provisioning_run(*, job_id: int) -> ProvisioningJob:
         return _stop(job, f"SM-DP+ refused: subject {refusal.subject_code}, reason {refusal.reason_code}")
     except NetworkRefused as refusal:
         return _stop(job, f"network refused: {refusal.code}")
+    except ConfirmationCodeGone:
+        return _stop(job, "the confirmation code was emailed before ConfirmOrder and cannot be made again")
 
 
 def _take_profile(job: ProvisioningJob) -> ProvisioningJob:
@@ -319,6 +332,8 @@ def _ready(job: ProvisioningJob) -> ProvisioningJob:
                 data={"iccid": job.profile.iccid, "job": str(job.public_id)},
             )
             job.refresh_from_db()
+            if job.profile.confirmation_code_required:
+                esim_confirmation_code_queue(profile=job.profile)
             # A new line starts its paid time and a replacement is done
             # (subscriptions/receivers.py), in this transaction.
             provisioning_ready.send(sender=ProvisioningJob, job=job)

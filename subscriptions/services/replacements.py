@@ -32,6 +32,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core import signing
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMessage
 from django.db import IntegrityError, transaction
 from django.db.models import F
@@ -175,6 +176,9 @@ def replacement_provisioning_finished(*, job: ProvisioningJob) -> ReplacementReq
         return None
     if job.status == ProvisioningStatus.READY:
         _move(replacement, S.FULFILLED, by=None, action="replacement_fulfilled")
+        if replacement.block_requested:
+            # The number is on the new eSIM now; the lost phone's is disabled.
+            _line_unblock_queue(replacement)
     else:
         why = _("We could not prepare the new eSIM. Call customer service and we will finish it for you.")
         _move(replacement, S.FAILED, by=None, action="replacement_failed", why=why)
@@ -493,6 +497,19 @@ def replacement_stop_token_read(token: str) -> ReplacementRequest:
     return replacement
 
 
+def replacement_stop_link_language(token: str) -> str | None:
+    """The language of the account whose request a stop link names, for its
+    page (whoever holds the phone, the owner is the one warned); None for a
+    link that is forged or expired. A used link still names its owner."""
+    try:
+        public_id, _nonce = signing.loads(token, salt=STOP_SALT, max_age=settings.REPLACEMENT_STOP_LINK_SECONDS)
+        found = ReplacementRequest.objects.filter(public_id=public_id).values_list("line__owner__language", flat=True)
+        language = found.first()
+    except (signing.BadSignature, ValueError, TypeError, ValidationError):
+        return None
+    return language or None
+
+
 def replacement_stop_by_link(*, token: str) -> ReplacementRequest:
     """Stop the one request the link is for, once, without a sign-in."""
     replacement = replacement_stop_token_read(token)
@@ -570,6 +587,9 @@ def replacement_line_block(*, replacement_id: int) -> bool:
     replacement = ReplacementRequest.objects.select_related("line").get(pk=replacement_id)
     if not replacement.block_requested or replacement.blocked_at is not None:
         return False
+    if replacement.status == S.FULFILLED:
+        # A block still retrying when the new eSIM was ready would cut it off.
+        return False
     get_network().block_line(msisdn=replacement.line.number, request_id=f"{replacement.public_id}-block")
     with transaction.atomic():
         blocked = ReplacementRequest.objects.filter(pk=replacement.pk, blocked_at__isnull=True).update(
@@ -584,6 +604,38 @@ def replacement_line_block(*, replacement_id: int) -> bool:
                 data={"replacement": str(replacement.public_id)},
             )
     return bool(blocked)
+
+
+def _line_unblock_queue(replacement: ReplacementRequest) -> None:
+    from subscriptions.tasks import unblock_line_after_replacement
+
+    replacement_id = replacement.pk
+    transaction.on_commit(lambda: unblock_line_after_replacement.delay(replacement_id))
+
+
+def replacement_line_unblock(*, replacement_id: int) -> bool:
+    """Unblock, once, the line a fulfilled lost-phone request blocked: the
+    number is on the new eSIM, and the lost phone's profile is disabled and
+    off the number. The call carries the request's id; the moment is
+    recorded with a conditional update and an audit row. False if there was
+    nothing to do (never blocked, already unblocked, not fulfilled)."""
+    replacement = ReplacementRequest.objects.select_related("line").get(pk=replacement_id)
+    if replacement.status != S.FULFILLED or replacement.blocked_at is None or replacement.unblocked_at is not None:
+        return False
+    get_network().unblock_line(msisdn=replacement.line.number, request_id=f"{replacement.public_id}-unblock")
+    with transaction.atomic():
+        unblocked = ReplacementRequest.objects.filter(pk=replacement.pk, unblocked_at__isnull=True).update(
+            unblocked_at=timezone.now()
+        )
+        if unblocked:
+            audit_record(
+                line=replacement.line,
+                action="line_unblocked",
+                by=None,
+                reason="the new eSIM is ready",
+                data={"replacement": str(replacement.public_id)},
+            )
+    return bool(unblocked)
 
 
 def replacement_document_decided(*, document: IdentityDocument) -> ReplacementRequest | None:

@@ -135,10 +135,19 @@ class SmdpProvider(Protocol):
         ...
 
     def confirm_order(
-        self, *, iccid: str, request_id: str, matching_id: str = "", eid: str = "", release: bool = True
+        self,
+        *,
+        iccid: str,
+        request_id: str,
+        matching_id: str = "",
+        eid: str = "",
+        confirmation_code: str = "",
+        release: bool = True,
     ) -> ConfirmedOrder:
         """Confirm the order (with our matching ID, or one the SM-DP+ makes);
-        with ``release`` the phone may download it at once."""
+        with ``release`` the phone may download it at once. A
+        ``confirmation_code`` is kept by the SM-DP+, which then asks the
+        phone's user to type it before the download."""
         ...
 
     def cancel_order(
@@ -292,10 +301,23 @@ class Es2PlusFunctions:
         return answered_iccid(fields, asked=iccid)
 
     def confirm_order(
-        self, *, iccid: str, request_id: str, matching_id: str = "", eid: str = "", release: bool = True
+        self,
+        *,
+        iccid: str,
+        request_id: str,
+        matching_id: str = "",
+        eid: str = "",
+        confirmation_code: str = "",
+        release: bool = True,
     ) -> ConfirmedOrder:
         fields = self._call(
-            "confirmOrder", request_id, iccid=iccid, eid=eid, matchingId=matching_id, releaseFlag=release
+            "confirmOrder",
+            request_id,
+            iccid=iccid,
+            eid=eid,
+            matchingId=matching_id,
+            confirmationCode=confirmation_code,
+            releaseFlag=release,
         )
         return confirmed_order(fields, matching_id=matching_id, default_address=self._address())
 

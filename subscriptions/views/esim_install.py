@@ -23,12 +23,8 @@ from accounts.views import AuthenticatedRequest
 from subscriptions.esim_qr import esim_activation_code, esim_qr_png, esim_qr_svg
 from subscriptions.models import EsimCodeChannel
 from subscriptions.selectors.esim_install import LineEsim, esim_confirmation_code_sent, line_esim_get_owned
-from subscriptions.services.esim_install import (
-    esim_apple_link,
-    esim_code_email_request,
-    esim_code_view_record,
-    esim_confirmation_code_request,
-)
+from subscriptions.services.esim_confirmation import esim_confirmation_code_request
+from subscriptions.services.esim_install import esim_apple_link, esim_code_email_request, esim_code_view_record
 from subscriptions.views.vouchers import client_ip
 
 
@@ -60,7 +56,9 @@ def esim_install(request: AuthenticatedRequest, line_id: int) -> HttpResponse:
         "line": esim.line,
         "profile": profile,
         "apple_link": esim_apple_link(code),
-        "confirmation_code": esim_confirmation_code_sent(profile=profile),
+        "confirmation_code": esim_confirmation_code_sent(profile=profile)
+        if profile.confirmation_code_required
+        else None,
     }
     return render(request, "subscriptions/esim_install.html", context)
 

@@ -13,6 +13,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import translation
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -30,6 +31,7 @@ from subscriptions.services.replacements import (
     replacement_request,
     replacement_stop,
     replacement_stop_by_link,
+    replacement_stop_link_language,
     replacement_stop_token_read,
 )
 
@@ -160,16 +162,22 @@ def replacement_cancel(request: AuthenticatedRequest, public_id: uuid.UUID) -> H
 def replacement_stop_link(request: HttpRequest, token: str) -> HttpResponse:
     """The stop link from the notice: a page with one button (a link
     preview or a mail scanner fetching the address stops nothing), then the
-    request is stopped. No sign-in: the phone may be in someone else's hands."""
-    error = ""
-    stopped = False
-    try:
-        if request.method == "POST":
-            replacement_stop_by_link(token=token)
-            stopped = True
-        else:
-            replacement_stop_token_read(token)
-    except CustomerError as refusal:
-        error = str(refusal)
-    status = 400 if error and request.method == "POST" else 200
-    return render(request, "subscriptions/replacement_stop.html", {"error": error, "stopped": stopped}, status=status)
+    request is stopped. No sign-in: the phone may be in someone else's hands.
+    The page speaks the account owner's language, as the notice did."""
+    language = replacement_stop_link_language(token) or translation.get_language()
+    with translation.override(language):
+        error = ""
+        stopped = False
+        try:
+            if request.method == "POST":
+                replacement_stop_by_link(token=token)
+                stopped = True
+            else:
+                replacement_stop_token_read(token)
+        except CustomerError as refusal:
+            error = str(refusal)
+        status = 400 if error and request.method == "POST" else 200
+        context = {"error": error, "stopped": stopped}
+        response = render(request, "subscriptions/replacement_stop.html", context, status=status)
+    response.headers["Content-Language"] = language
+    return response

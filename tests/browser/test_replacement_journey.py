@@ -95,5 +95,6 @@ def test_a_new_phone_reaches_the_cooling_off_hour_and_the_text_s_stop_link_stops
     replacement.refresh_from_db()
     assert replacement.status == ReplacementStatus.STOPPED
     other.goto(portal.url(f"/replacements/{stop_path}"))
-    # That device's browser speaks English, and the page follows it.
-    expect(other.locator(".stop-link-error")).to_have_text("This link was already used.")
+    # That device's browser speaks English; the page speaks the account owner's Chinese, as the text did.
+    expect(other.locator("html")).to_have_attribute("lang", "zh-hans")
+    expect(other.locator(".stop-link-error")).to_have_text(zh("This link was already used."))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.models import SandboxSmdpNotification, SandboxSmdpProfile, SmdpProfileState
+from sandbox.models import SandboxSmdpCall, SandboxSmdpNotification, SandboxSmdpProfile, SmdpProfileState
 from sandbox.smdp import es2plus, smdp_install
 from subscriptions.models import AuditEvent, EsimState
 from subscriptions.smdp import SmdpRefused, get_smdp
@@ -113,6 +113,59 @@ def test_the_pretend_phone_cannot_install_a_profile_not_released():
 
     assert sandbox_state() == SmdpProfileState.ALLOCATED
     assert not SandboxSmdpNotification.objects.exists()
+
+
+def test_a_confirmation_code_that_is_not_digits_is_refused_with_sgp22_codes():
+    smdp().download_order(iccid=ICCID, request_id="dl-6")
+
+    with pytest.raises(SmdpRefused) as refused:
+        smdp().confirm_order(iccid=ICCID, request_id="cf-6", confirmation_code="12ab")
+
+    assert (refused.value.subject_code, refused.value.reason_code) == ("8.2.7", "2.1")
+    assert sandbox_state() == SmdpProfileState.ALLOCATED
+
+
+def confirmed_with_code(code: str = "24681357") -> None:
+    smdp().download_order(iccid=ICCID, request_id="dl-7")
+    smdp().confirm_order(iccid=ICCID, request_id="cf-7", matching_id="SBX-CODE-1", confirmation_code=code)
+
+
+def test_the_sandbox_keeps_only_a_hash_of_the_confirmation_code():
+    confirmed_with_code("24681357")
+
+    kept = SandboxSmdpProfile.objects.get(iccid=ICCID)
+    assert kept.confirmation_code_hash and "24681357" not in kept.confirmation_code_hash
+    assert "24681357" not in str(list(SandboxSmdpCall.objects.values()))
+
+
+def test_the_pretend_phone_asks_for_the_confirmation_code_and_refuses_a_wrong_one(client):
+    confirmed_with_code("24681357")
+
+    page = client.get(f"/sandbox/esim/{ICCID}/").content.decode()
+    wrong = client.post(f"/sandbox/esim/{ICCID}/", {"action": "install", "confirmation_code": "11111111"})
+    empty = client.post(f"/sandbox/esim/{ICCID}/", {"action": "install"})
+
+    assert 'id="sandphone-confirmation-code"' in page
+    assert wrong.status_code == empty.status_code == 400
+    assert "That is not the confirmation code." in wrong.content.decode()
+    assert sandbox_state() == SmdpProfileState.RELEASED
+    assert not SandboxSmdpNotification.objects.exists()
+
+
+def test_the_pretend_phone_installs_with_the_right_confirmation_code(client, django_capture_on_commit_callbacks):
+    confirmed_with_code("24681357")
+
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post(f"/sandbox/esim/{ICCID}/", {"action": "install", "confirmation_code": " 24681357 "})
+
+    assert response.status_code == 302
+    assert sandbox_state() == SmdpProfileState.INSTALLED
+
+
+def test_the_pretend_phone_does_not_ask_for_a_code_a_profile_does_not_need(client):
+    released()
+
+    assert 'id="sandphone-confirmation-code"' not in client.get(f"/sandbox/esim/{ICCID}/").content.decode()
 
 
 # --- the pretend phone's page, with the portal listening --------------------------------

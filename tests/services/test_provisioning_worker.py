@@ -5,6 +5,7 @@ next worker, which finishes it without taking a second profile."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -22,7 +23,8 @@ from kombu import Connection
 
 from portal.celery import app
 from sandbox.models import SandboxSmdpCall, SandboxSmdpProfile
-from subscriptions.models import EsimProfile, EsimState, ProvisioningJob, ProvisioningStatus
+from subscriptions.models import EsimConfirmationCode, EsimProfile, EsimState, ProvisioningJob, ProvisioningStatus
+from subscriptions.services.esim_confirmation import esim_confirmation_code_issue
 from subscriptions.services.provisioning import provisioning_run, provisioning_start
 from subscriptions.smdp import SmdpUnavailable
 from subscriptions.smdp.sandbox import SandboxSmdp
@@ -49,6 +51,29 @@ def test_jobs_racing_for_stock_never_share_a_profile():
     for job in ready:
         assert EsimProfile.objects.get(pk=job.profile_id).line_id == job.line_id
     assert EsimProfile.objects.filter(state=EsimState.AVAILABLE).count() == 0
+
+
+def test_workers_making_one_profiles_confirmation_code_at_once_make_one_code(empty_queue):
+    profile = EsimProfileFactory(confirmation_code_required=True)
+
+    codes = at_once([lambda: esim_confirmation_code_issue(profile=profile) for _ in range(4)])
+
+    assert len(set(codes)) == 1 and len(codes[0]) == 8
+    assert EsimConfirmationCode.objects.filter(profile=profile).count() == 1
+
+
+def test_one_job_run_twice_at_once_confirms_its_profile_with_one_confirmation_code(empty_queue):
+    profile = EsimProfileFactory(confirmation_code_required=True)
+    job = provisioning_start(line=LineFactory(), replacing=None, key="code-race")
+
+    done = at_once([lambda: provisioning_run(job_id=job.pk) for _ in range(2)])
+
+    assert {run.status for run in done} == {ProvisioningStatus.READY}
+    code = esim_confirmation_code_issue(profile=profile)  # not emailed yet: the same code again
+    smdp_profile = SandboxSmdpProfile.objects.get(iccid=profile.iccid)
+    assert smdp_profile.confirmation_code_hash == hashlib.sha256(code.encode()).hexdigest()
+    assert SandboxSmdpCall.objects.filter(function="confirmOrder").count() == 1
+    assert EsimConfirmationCode.objects.filter(profile=profile).count() == 1
 
 
 def test_the_worker_retries_a_step_the_smdp_could_not_take(celery_worker, fast_retries, monkeypatch, wait_until):

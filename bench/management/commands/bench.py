@@ -8,7 +8,8 @@ stack's own ceiling, on a large dataset. Prints figures; fails nothing.
    receipts) in this process.
 3. Start gunicorn with these settings; drive each page and the bare view
    (anonymous and signed in, before the pages and again after them) with
-   wrk at each concurrency.
+   wrk at each concurrency; the eSIM Install page and its QR codes as the
+   customers with an eSIM ready to install.
 4. Time the sweeps and the generators.
 5. Print the table, write it as JSON under var/bench/, compare it with the
    previous run.
@@ -39,7 +40,7 @@ from bench.load import LoadResult, Page, wrk_run
 from bench.queries import QueryCount, queries_count, request_profile
 from bench.report import QUERIES_LIMIT, report_text, report_write, targets_check
 from bench.server import ServerConfig, gunicorn_running
-from bench.sessions import SignedIn, sessions_create, sessions_file_write
+from bench.sessions import SignedIn, install_customers, sessions_create, sessions_file_write
 from bench.timers import generators_time, sweeps_time
 from subscriptions.models import Line, Receipt, UsageRecord
 
@@ -51,6 +52,11 @@ PAGES = [
     Page("usage history", "/lines/{line}/usage/"),
     Page("receipts", "/receipts/"),
     Page("plan catalogue", "/plans/"),
+    # A line whose eSIM is ready to install: its code, after a fresh sign-in,
+    # each showing an audit row.
+    Page("eSIM install page", "/lines/{line}/esim/install/", install=True),
+    Page("eSIM QR code, PNG", "/lines/{line}/esim/install/qr.png", install=True),
+    Page("eSIM QR code, SVG", "/lines/{line}/esim/install/qr.svg", install=True),
 ]
 BARE = PAGES[0].name
 BARE_SIGNED_IN = PAGES[1].name
@@ -102,15 +108,18 @@ class Command(BaseCommand):
 
         self.say("== signing in customers")
         heavy = _heaviest_customers()
-        signed_in = sessions_create(count=options["sessions"], seed=data.seed, also=heavy.values())
+        installing = install_customers(count=max(1, options["sessions"] // 10), seed=data.seed)
+        signed_in = sessions_create(count=options["sessions"], seed=data.seed, also=[*heavy.values(), *installing])
         sessions_file = sessions_file_write(output / "wrk-sessions.txt", signed_in)
-        self.say(f"  {len(signed_in):,} sessions in {sessions_file}")
+        install_file = sessions_file_write(output / "wrk-sessions-install.txt", signed_in, install=True)
+        self.say(f"  {len(signed_in):,} sessions in {sessions_file}, {len(installing):,} with an eSIM to install")
         sample = _query_sample(signed_in, options["query_sample"], heavy)
+        install_sample = [entry for entry in signed_in if entry.install_line_ids][: options["query_sample"]]
 
         self.say("== SQL per request (in this process)")
         counts: dict[str, QueryCount] = {}
         for page in PAGES:
-            counts[page.name] = queries_count(page, sample)
+            counts[page.name] = queries_count(page, install_sample if page.install else sample)
             count = counts[page.name]
             self.say(
                 f"  {page.name:<22} max {count.max:>3}  mean {count.mean:5.1f}"
@@ -121,7 +130,7 @@ class Command(BaseCommand):
                 for statement in count.worst:
                     self.say(f"      {statement[:110]}")
         if options["profile"]:
-            self._profiles(sample, output)
+            self._profiles([*sample, *install_sample], output)
 
         workers = options["workers"] or 2 * (os.cpu_count() or 1) + 1
         server = ServerConfig(
@@ -134,7 +143,8 @@ class Command(BaseCommand):
         pages: list[dict[str, Any]] = []
         if not options["skip_load"]:
             self.say(f"== load: {server.describe()}, wrk {options['seconds']:g} s per run")
-            pages = self._load(server, sessions_file, options["concurrency"], options["seconds"], wrk_threads, counts)
+            files = {False: sessions_file, True: install_file}
+            pages = self._load(server, files, options["concurrency"], options["seconds"], wrk_threads, counts)
 
         sweeps: list[dict[str, Any]] = []
         generators: list[dict[str, Any]] = []
@@ -202,7 +212,7 @@ class Command(BaseCommand):
     def _load(
         self,
         server: ServerConfig,
-        sessions_file: Path,
+        sessions_files: dict[bool, Path],
         concurrencies: list[int],
         seconds: float,
         wrk_threads: int,
@@ -210,13 +220,14 @@ class Command(BaseCommand):
     ) -> list[dict[str, Any]]:
         results: list[dict[str, Any]] = []
         with gunicorn_running(server, log_path=settings.VAR_DIR / "bench" / "gunicorn.log") as url:
-            run = partial(
-                wrk_run,
-                url=url,
-                sessions_file=sessions_file,
-                cookie_name=settings.SESSION_COOKIE_NAME,
-                threads=wrk_threads,
-            )
+            base = partial(wrk_run, url=url, cookie_name=settings.SESSION_COOKIE_NAME, threads=wrk_threads)
+
+            def run(*, page: Page, concurrency: int, seconds: float) -> LoadResult:
+                # An Install page's visitors are the customers with an eSIM to install.
+                return base(
+                    page=page, sessions_file=sessions_files[page.install], concurrency=concurrency, seconds=seconds
+                )
+
             for page in PAGES:  # every worker compiles its templates and opens its connection first
                 run(page=page, concurrency=max(concurrencies), seconds=2)
             for concurrency in concurrencies:
@@ -236,9 +247,10 @@ class Command(BaseCommand):
         return results
 
     def _profiles(self, sample: list[SignedIn], output: Path) -> None:
-        entry = sample[0]
         for page in PAGES:
-            path = page.path.replace("{line}", str(entry.line_ids[0])) if entry.line_ids else page.path
+            entry = next((each for each in sample if each.install_line_ids), sample[0]) if page.install else sample[0]
+            line_ids = entry.install_line_ids if page.install else entry.line_ids
+            path = page.path.replace("{line}", str(line_ids[0])) if line_ids else page.path
             text = request_profile(path, entry if page.signed_in else None)
             target = output / f"profile-{page.name.replace(' ', '-').replace(',', '')}.txt"
             target.write_text(text)

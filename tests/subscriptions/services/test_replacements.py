@@ -35,6 +35,7 @@ from subscriptions.services.replacements import (
     replacement_code_check,
     replacement_code_send,
     replacement_line_block,
+    replacement_line_unblock,
     replacement_request,
     replacement_review_approve,
     replacement_stop_by_link,
@@ -380,6 +381,48 @@ def test_a_lost_phone_blocks_the_line_on_the_network_once(line, customer, django
     assert replacement_line_block(replacement_id=replacement.pk) is False
     assert [request.action for request in network_history(msisdn=line.number)] == ["block"]
     assert AuditEvent.objects.filter(line=line, action="line_blocked").count() == 1
+
+
+def test_a_lost_phones_line_is_unblocked_once_its_new_esim_is_ready_on_the_number(
+    line, customer, django_capture_on_commit_callbacks
+):
+    old = EsimProfileFactory(line=line, state=EsimState.INSTALLED)
+    new = EsimProfileFactory()  # the stock
+    replacement = lost_phone_request(line, customer, django_capture_on_commit_callbacks)
+    agent = UserFactory(is_staff=True)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        identity_document_approve(document=document_for(customer), by=agent)
+
+    replacement.refresh_from_db()
+    assert replacement.status == S.FULFILLED
+    assert replacement.unblocked_at is not None
+    subscriber = network_subscriber(msisdn=line.number)
+    assert subscriber is not None and not subscriber.blocked and subscriber.imsi == new.imsi
+    actions = [request.action for request in network_history(msisdn=line.number)]
+    assert actions[0] == "block" and actions[-1] == "unblock" and actions.count("unblock") == 1
+    old.refresh_from_db()
+    assert old.state == EsimState.DISABLED
+    assert replacement_line_unblock(replacement_id=replacement.pk) is False  # a retried task does nothing
+    assert AuditEvent.objects.filter(line=line, action="line_unblocked").count() == 1
+
+
+def test_a_block_still_retrying_when_the_new_esim_is_ready_blocks_nothing(line, customer):
+    replacement = replacement_request(
+        line=line, by=customer, reason=ReplacementReason.LOST_OR_STOLEN, idempotency_key="k"
+    )
+    ReplacementRequest.objects.filter(pk=replacement.pk).update(status=S.FULFILLED, fulfilled_at=timezone.now())
+
+    assert replacement_line_block(replacement_id=replacement.pk) is False
+    assert network_history(msisdn=line.number) == []
+
+
+def test_a_line_that_was_never_blocked_is_not_unblocked(line, customer, verified):
+    replacement = verified(line, customer)
+    ReplacementRequest.objects.filter(pk=replacement.pk).update(status=S.FULFILLED, fulfilled_at=timezone.now())
+
+    assert replacement_line_unblock(replacement_id=replacement.pk) is False
+    assert network_history(msisdn=line.number) == []
 
 
 def test_a_new_phone_blocks_nothing(line, customer, verified):

@@ -143,12 +143,28 @@ def test_a_new_price_applies_from_its_first_day(line, uk_rate):
     assert dict(UsageRecord.objects.values_list("record_id", "charge_ore")) == {"old": 299, "new": 349}
 
 
+# How a ledger text writes the number: no-break spaces, so it does not wrap.
+UK = "+44\u00a07911\u00a0123456"
+
+
 @pytest.mark.parametrize(
     ("language", "call", "text"),
     [
-        ("en", "Call to United Kingdom (+44\u00a07911\u00a0123456), 3 min", "1 text to United Kingdom (+44\u00a07911\u00a0123456)"),
-        ("nb", "Samtale til Storbritannia (+44\u00a07911\u00a0123456), 3 min", "1 SMS til Storbritannia (+44\u00a07911\u00a0123456)"),
-        ("zh-hans", "拨打英国（+44\u00a07911\u00a0123456），3 分钟", "发往英国的 1 条短信（+44\u00a07911\u00a0123456）"),
+        (
+            "en",
+            "Call to United Kingdom (+44\u00a07911\u00a0123456), 3 min",
+            "1 text to United Kingdom (+44\u00a07911\u00a0123456)",
+        ),
+        (
+            "nb",
+            "Samtale til Storbritannia (+44\u00a07911\u00a0123456), 3 min",
+            "1 SMS til Storbritannia (+44\u00a07911\u00a0123456)",
+        ),
+        (
+            "zh-hans",
+            "拨打英国（+44\u00a07911\u00a0123456），3 分钟",
+            "发往英国的 1 条短信（+44\u00a07911\u00a0123456）",
+        ),
     ],
 )
 def test_the_charge_reads_in_the_readers_language(line, language, call, text):

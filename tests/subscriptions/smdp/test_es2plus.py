@@ -50,6 +50,23 @@ def test_confirm_order_returns_the_matching_id_and_address(smdp):
     assert smdp.requests[0].json["releaseFlag"] is True
 
 
+def test_confirm_order_hands_the_smdp_the_confirmation_code_only_when_there_is_one(smdp):
+    es2plus().confirm_order(iccid=ICCID, request_id="req-cc-1", confirmation_code="24681357")
+    other = make_iccid(8)
+    es2plus().confirm_order(iccid=other, request_id="req-cc-2")
+
+    assert smdp.requests[0].json["confirmationCode"] == "24681357"
+    assert "confirmationCode" not in smdp.requests[1].json
+    assert smdp.confirmation_codes == {ICCID: "24681357"}
+
+
+def test_a_confirmation_code_the_smdp_will_not_take_is_a_refusal(smdp):
+    with pytest.raises(SmdpRefused) as refused:
+        es2plus().confirm_order(iccid=ICCID, request_id="req-cc-3", confirmation_code="12ab")
+
+    assert (refused.value.subject_code, refused.value.reason_code) == ("8.2.7", "2.1")
+
+
 def test_cancel_and_release_are_sent_with_their_fields(smdp):
     es2plus().cancel_order(iccid=ICCID, request_id="req-3", final_status="Available")
     es2plus().release_profile(iccid=ICCID, request_id="req-4")

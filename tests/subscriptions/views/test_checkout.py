@@ -493,6 +493,28 @@ def test_a_cancelled_line_cannot_be_renewed(signed_in, line, plan):
     assert not Order.objects.exists()
 
 
+@pytest.mark.parametrize(
+    ("language", "expected"),
+    [
+        ("en", "This line is not ready yet: it can be renewed once its eSIM is ready to install."),
+        ("nb", "Denne linjen er ikke klar ennå: den kan fornyes når eSIM-en er klar til å installeres."),
+        ("zh-hans", "此号码尚未就绪：待其 eSIM 可以安装后即可续费。"),
+    ],
+)
+def test_a_new_line_waiting_for_its_esim_cannot_be_renewed(signed_in, customer, line, plan, language, expected):
+    customer.language = language
+    customer.save()
+    line.status = LineStatus.PENDING
+    line.save()
+
+    response = signed_in.post(checkout_url(line, plan), checkout_form())
+
+    assert expected in response.content.decode()
+    assert not Order.objects.exists()
+    line.refresh_from_db()
+    assert line.status == LineStatus.PENDING
+
+
 # --- top-ups ----------------------------------------------------------------------------------------
 
 

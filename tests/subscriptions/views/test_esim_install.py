@@ -15,7 +15,7 @@ from django.test import Client
 from django.utils import timezone
 
 from subscriptions.models import EsimCodeChannel, EsimCodeView, EsimConfirmationCode, EsimState, LineStatus
-from subscriptions.services.esim_install import esim_confirmation_code_matches
+from subscriptions.services.esim_confirmation import esim_confirmation_code_issue, esim_confirmation_code_matches
 from tests.factories import DEFAULT_PASSWORD, EsimProfileFactory, LineFactory, UserFactory
 from tests.two_factor import totp_code
 
@@ -238,11 +238,13 @@ def test_an_account_without_email_is_told_so(client, line, profile):
 # --- the confirmation code -----------------------------------------------------------
 
 
-def test_a_confirmation_code_is_emailed_separately_once_and_never_in_the_qr(
+def test_a_confirmation_code_not_emailed_yet_is_emailed_when_the_owner_opens_install_once_and_never_in_the_qr(
     signed_in, customer, line, profile, django_capture_on_commit_callbacks
 ):
     profile.confirmation_code_required = True
     profile.save()
+    # The worker made it for ConfirmOrder; its email has not left yet.
+    issued_code = esim_confirmation_code_issue(profile=profile)
     reauthenticate(signed_in)
     with django_capture_on_commit_callbacks(execute=True):
         first = signed_in.get(install_url(line)).content.decode()
@@ -250,12 +252,13 @@ def test_a_confirmation_code_is_emailed_separately_once_and_never_in_the_qr(
         second = signed_in.get(install_url(line)).content.decode()
     [message] = mail.outbox
     code = next(word for word in message.body.split() if word.isdigit() and len(word) == 8)
+    assert code == issued_code
     assert profile.matching_id not in message.body
     assert code not in first and code not in second
     assert f"We are emailing it to {customer.email}" in first
     assert f"We emailed it to {customer.email}" in second
     issued = EsimConfirmationCode.objects.get(profile=profile)
-    assert code not in issued.code_hash
+    assert code not in issued.code_hash and issued.seed == ""
     assert esim_confirmation_code_matches(profile=profile, code=code)
     assert not esim_confirmation_code_matches(profile=profile, code="00000000" if code != "00000000" else "11111111")
 

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import time
 from datetime import timedelta
 
@@ -111,6 +112,67 @@ def test_the_stop_link_asks_first_and_stops_on_the_button_without_a_sign_in(clie
     replacement.refresh_from_db()
     assert replacement.status == ReplacementStatus.STOPPED
     assert client.post(url).status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("language", "button", "stopped", "used"),
+    [
+        ("zh-hans", "停止补办", "补办已停止。当前的 eSIM 保持不变。", "此链接已被使用过。"),
+        (
+            "nb",
+            "Stopp erstatningen",
+            "Erstatningen er stoppet. Det nåværende eSIM-et forblir som det er.",
+            "Denne lenken er allerede brukt.",
+        ),
+    ],
+)
+def test_the_stop_link_speaks_the_account_owners_language_not_the_browsers(
+    client, customer, replacement, language, button, stopped, used
+):
+    customer.language = language
+    customer.save(update_fields=["language"])
+    url = f"/replacements/stop/{replacement_stop_token(replacement)}/"
+    english_browser = {"HTTP_ACCEPT_LANGUAGE": "en-GB,en;q=0.9"}
+
+    asked = client.get(url, **english_browser)
+    done = client.post(url, **english_browser)
+    again = client.post(url, **english_browser)
+
+    assert button in asked.content.decode()
+    assert f'<html lang="{language}"' in asked.content.decode()
+    assert asked["Content-Language"] == language
+    assert stopped in done.content.decode()
+    assert again.status_code == 400
+    assert used in again.content.decode()
+
+
+def test_a_forged_stop_link_answers_in_the_browsers_language(client, customer, replacement):
+    customer.language = "zh-hans"
+    customer.save(update_fields=["language"])
+
+    page = client.get("/replacements/stop/forged/", HTTP_ACCEPT_LANGUAGE="nb").content.decode()
+
+    assert "Denne lenken er ugyldig eller har utløpt." in page
+
+
+def test_a_lost_phone_waiting_for_document_review_shows_the_identity_check_waiting_for_support(
+    signed_in, line, customer
+):
+    from subscriptions.services.replacements import replacement_review_approve
+
+    lost = replacement_request(line=line, by=customer, reason="lost_or_stolen", idempotency_key="lost")
+    url = f"/replacements/{lost.public_id}/"
+
+    waiting = signed_in.get(url).content.decode()
+    replacement_review_approve(replacement=lost, by=customer)
+    approved = signed_in.get(url).content.decode()
+
+    assert re.search(
+        r'data-step="identity" data-state="current"[^>]*>.*?Identity check: waiting for support review', waiting, re.S
+    )
+    assert "Identity checked" not in waiting
+    assert re.search(r'data-step="identity" data-state="done"[^>]*>.*?Identity checked', approved, re.S)
+    assert "waiting for support review" not in approved
 
 
 # --- the SIM Swap API ------------------------------------------------------------------
