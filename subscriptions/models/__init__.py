@@ -19,6 +19,7 @@ from subscriptions.models.esim import (
 )
 from subscriptions.models.ledger import LedgerEntry, LedgerKind, LedgerText, ledger_params_for_order
 from subscriptions.models.lines import TRANSITIONS, Line, LineStatus, ServicePeriod
+from subscriptions.models.notifications import FailedNotification, Notification, NotificationState, SkipReason
 from subscriptions.models.new_lines import NewLineRequest, NumberBatch, PoolNumber
 from subscriptions.models.orders import Order, OrderKind, OrderStatus, PaymentMethod
 from subscriptions.models.payments import EventResult, PaymentEvent, PaymentState
@@ -59,6 +60,7 @@ __all__ = [
     "EsimState",
     "EsimStockWatch",
     "EventResult",
+    "FailedNotification",
     "InventoryBatch",
     "LedgerEntry",
     "LedgerKind",
@@ -66,6 +68,8 @@ __all__ = [
     "Line",
     "LineStatus",
     "NewLineRequest",
+    "Notification",
+    "NotificationState",
     "NumberBatch",
     "Order",
     "OrderKind",
@@ -92,6 +96,7 @@ __all__ = [
     "ServicePeriod",
     "SetupStatus",
     "SimSwapClient",
+    "SkipReason",
     "UsageKind",
     "UsageRecord",
     "Voucher",
