@@ -269,7 +269,7 @@ class NotificationKind(models.TextChoices):
 
 
 class NotificationChannel(models.TextChoices):
-    EMAIL = "email", _("Email")
+    EMAIL = "email", pgettext_lazy("channel", "Email")
     SMS = "sms", pgettext_lazy("channel", "Text message")
 
 

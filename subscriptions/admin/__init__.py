@@ -6,6 +6,7 @@ from subscriptions.admin import (  # noqa: F401
     imports,
     lines,
     new_lines,
+    notifications,
     orders,
     promotions,
     replacements,

@@ -164,6 +164,13 @@ class AuditEventInline(LineRowsInline):
     select_related = ("actor",)
 
 
+def line_page_inlines() -> list[type[LineRowsInline]]:
+    """Inlines other admin modules add to the line page (defined there)."""
+    from subscriptions.admin.notifications import NotificationInline
+
+    return [NotificationInline]
+
+
 # --- lines ------------------------------------------------------------------------
 
 
@@ -310,6 +317,7 @@ class LineAdmin(ReasonActionsAdmin):
         AutoRenewChargeInline,
         UsageRecordInline,
         AuditEventInline,
+        *line_page_inlines(),
     ]
     actions = ["suspend_lines", "resume_lines", "extend_lines"]
 

@@ -79,6 +79,7 @@ class Notification(models.Model):
         verbose_name = _("message to a customer")
         verbose_name_plural = _("messages to customers")
         ordering = ["-created_at", "-id"]
+        permissions = [("resend_notification", "Can resend messages to customers")]
         indexes = [
             models.Index(fields=["line", "created_at"]),
             models.Index(fields=["line", "kind", "period_end", "step"], name="notification_line_period"),
