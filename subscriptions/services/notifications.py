@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -555,7 +556,9 @@ def low_balance_check(*, line_ids: Iterable[int], now: datetime | None = None) -
             owner_id=line.owner_id,
             line=line,
             kind=K.LOW_BALANCE,
-            key=f"low-balance:{line.pk}:{now.isoformat()}",
+            # Once per fall: the conditional update above is the guard; the
+            # key only names this fall.
+            key=f"low-balance:{line.pk}:{uuid.uuid4().hex}",
             params={"balance_ore": line.balance_ore, "threshold_ore": threshold},
         )
         claimed += len(notifications_claim(claim=claim, now=now))
