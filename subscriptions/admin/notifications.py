@@ -19,7 +19,7 @@ from subscriptions.admin.lines import LineRowsInline
 from subscriptions.models import FailedNotification, Notification, NotificationState
 from subscriptions.services.notifications import notification_resend
 
-FIELDS = [
+FIELDS: list[str] = [
     "created_at",
     "kind",
     "channel",
@@ -63,8 +63,7 @@ class NotificationAdmin(ReasonActionsAdmin):
     search_fields = ["line__number", "owner__email", "owner__phone", "claim_key"]
     phone_search_fields = ["line__number", "owner__phone"]
     date_hierarchy = "created_at"
-    fields = ["owner", "line", "claim_key", "period_end", "step", "params", "error", *FIELDS]
-    readonly_fields = fields
+    fields = readonly_fields = ("owner", "line", "claim_key", "period_end", "step", "params", "error", *FIELDS)
     actions = ["resend"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

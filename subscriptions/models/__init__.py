@@ -19,8 +19,8 @@ from subscriptions.models.esim import (
 )
 from subscriptions.models.ledger import LedgerEntry, LedgerKind, LedgerText, ledger_params_for_order
 from subscriptions.models.lines import TRANSITIONS, Line, LineStatus, ServicePeriod
-from subscriptions.models.notifications import FailedNotification, Notification, NotificationState, SkipReason
 from subscriptions.models.new_lines import NewLineRequest, NumberBatch, PoolNumber
+from subscriptions.models.notifications import FailedNotification, Notification, NotificationState, SkipReason
 from subscriptions.models.orders import Order, OrderKind, OrderStatus, PaymentMethod
 from subscriptions.models.payments import EventResult, PaymentEvent, PaymentState
 from subscriptions.models.plans import Plan, PlanKind, PlanPeriod

@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -137,7 +138,7 @@ def notifications_claim(*, claim: Claim, now: datetime, channels: Iterable[str] 
             claimed.append(notification)
     ids = [notification.pk for notification in claimed]
     for notification_id in ids:
-        transaction.on_commit(lambda notification_id=notification_id: notification_queue(notification_id=notification_id))  # type: ignore[misc]
+        transaction.on_commit(partial(notification_queue, notification_id=notification_id))
     return ids
 
 
@@ -188,9 +189,7 @@ def notification_deliver(*, notification_id: int, now: datetime | None = None) -
     now = now or timezone.now()
     with transaction.atomic():
         notification = (
-            Notification.objects.select_for_update(of=("self",))
-            .select_related("owner", "line")
-            .get(pk=notification_id)
+            Notification.objects.select_for_update(of=("self",)).select_related("owner", "line").get(pk=notification_id)
         )
         if notification.state != NotificationState.QUEUED:
             return notification.state
@@ -314,7 +313,8 @@ def _context(notification: Notification) -> dict[str, Any]:
         return context
     context["line_url"] = settings.SITE_URL + reverse("line_detail", args=[line.pk])
     if notification.kind == K.EXPIRY:
-        plan = line.periods.select_related("plan").filter(ends_at=line.expires_at).order_by("-starts_at").first()
+        ends = notification.period_end or line.expires_at or timezone.now()
+        plan = line.periods.select_related("plan").filter(ends_at=ends).order_by("-starts_at").first()
         current = plan.plan if plan else None
         if current is not None and current.is_active and current.kind == line.kind:
             renew_path = reverse("renew_checkout", args=[line.pk, current.code])
@@ -447,9 +447,7 @@ def expiry_reminders_claim(*, line_ids: list[int], now: datetime | None = None) 
     a claim made stays made, and is never made twice."""
     now = now or timezone.now()
     lines = (
-        Line.objects.filter(
-            pk__in=line_ids, auto_renew=False, status__in=[LineStatus.ACTIVE, LineStatus.SUSPENDED]
-        )
+        Line.objects.filter(pk__in=line_ids, auto_renew=False, status__in=[LineStatus.ACTIVE, LineStatus.SUSPENDED])
         .with_paid_period()
         .order_by("pk")
     )

@@ -28,6 +28,7 @@ from subscriptions.models import (
     SkipReason,
 )
 from subscriptions.periods import OSLO
+from subscriptions.services import notifications
 from subscriptions.services.ledger import ledger_add
 from subscriptions.services.lines import line_add_period
 from subscriptions.services.notifications import (
@@ -73,7 +74,9 @@ def run_on_commit(django_capture_on_commit_callbacks: Any) -> Callable[..., Any]
 
 def line_ending(at: datetime, *, language: str = "en", plan: Any = None, **owner: Any) -> Line:
     """An active line whose paid period (a month, unless ``plan``) ends at ``at``."""
-    plan = plan or PlanFactory(code="fjord-month", name_en="Fjord 10 GB", name_nb="Fjord 10 GB", name_zh_hans="峡湾 10 GB")
+    plan = plan or PlanFactory(
+        code="fjord-month", name_en="Fjord 10 GB", name_nb="Fjord 10 GB", name_zh_hans="峡湾 10 GB"
+    )
     start = at - timedelta(days=30) if plan.period != PlanPeriod.DAY else at - timedelta(days=1)
     line = LineFactory(owner=UserFactory(language=language, **owner), with_period=plan, with_period__start=start)
     Line.objects.filter(pk=line.pk).update(expires_at=at)
@@ -238,9 +241,7 @@ def test_a_kind_turned_off_is_claimed_as_skipped_and_not_sent(clock: Any, run_on
     assert (text.state, text.skip_reason) == (NotificationState.SKIPPED, SkipReason.SETTING_OFF)
 
 
-def test_at_22_oslo_the_email_goes_and_the_text_waits_until_9(
-    clock: Any, run_on_commit: Any, sms_outbox: Any
-) -> None:
+def test_at_22_oslo_the_email_goes_and_the_text_waits_until_9(clock: Any, run_on_commit: Any, sms_outbox: Any) -> None:
     night = datetime(2026, 12, 10, 22, 0, tzinfo=OSLO)
     clock(night)
     line = line_ending(night + timedelta(days=2, hours=3))
@@ -388,3 +389,28 @@ def test_tasks_are_wired_to_beat(clock: Any, run_on_commit: Any, sms_outbox: Any
     assert run_on_commit(send_expiry_reminders.delay).get() == 1
 
     assert len(mail.outbox) == 1
+
+
+def test_a_chunk_cut_off_midway_and_run_again_claims_every_line_once(
+    clock: Any, run_on_commit: Any, sms_outbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lines = [line_ending(NOON_OSLO + timedelta(days=2, hours=3)) for _ in range(4)]
+    [chunk] = reminders_due_chunks()
+    real_claim = notifications.notifications_claim
+    calls = []
+
+    def dies_at_the_third_line(**kwargs: Any) -> list[int]:
+        calls.append(1)
+        if len(calls) == 3:
+            raise SystemExit("worker killed")
+        return real_claim(**kwargs)
+
+    monkeypatch.setattr(notifications, "notifications_claim", dies_at_the_third_line)
+    with pytest.raises(SystemExit):
+        run_on_commit(expiry_reminders_claim, line_ids=chunk)
+    monkeypatch.setattr(notifications, "notifications_claim", real_claim)
+
+    run_on_commit(expiry_reminders_claim, line_ids=chunk)  # the broker gives the chunk again (acks late)
+
+    assert sorted(message.to[0] for message in mail.outbox) == sorted(line.owner.email for line in lines)
+    assert Notification.objects.filter(state=NotificationState.SENT).count() == 8
