@@ -9,12 +9,12 @@ from celery import shared_task
 
 from subscriptions.network import NetworkUnavailable
 from subscriptions.services.autorenew import auto_renew_charge_run, auto_renew_sweep
+from subscriptions.services.autorenew_notices import auto_renew_notices_claim
 from subscriptions.services.esim_install import esim_code_email_send, esim_confirmation_code_send
 from subscriptions.services.lines import lines_expire_lapsed
 from subscriptions.services.notifications import (
     MAX_ATTEMPTS,
     NotificationDeferred,
-    auto_renew_notices_claim,
     expiry_reminders_claim,
     notification_deliver,
     notifications_queue_due,

@@ -29,12 +29,12 @@ from subscriptions.models import (
 )
 from subscriptions.periods import OSLO
 from subscriptions.services import notifications
+from subscriptions.services.autorenew_notices import auto_renew_notices_claim
 from subscriptions.services.ledger import ledger_add
 from subscriptions.services.lines import line_add_period
 from subscriptions.services.notifications import (
     MAX_ATTEMPTS,
     NotificationDeferred,
-    auto_renew_notices_claim,
     expiry_reminder_step,
     expiry_reminders_claim,
     notification_deliver,
