@@ -171,11 +171,13 @@ class NotificationSettingsForm(forms.Form):
 
     def __init__(self, *args: Any, current: dict[tuple[str, str], bool], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.rows: list[tuple[str, list[forms.BoundField]]] = []
+        # One row per kind, one cell per channel (None: that kind never goes by it).
+        self.rows: list[tuple[str, list[forms.BoundField | None]]] = []
         for kind, kind_label in NotificationKind.choices:
-            row = []
+            row: list[forms.BoundField | None] = []
             for channel, channel_label in NotificationChannel.choices:
                 if (kind, channel) not in current:
+                    row.append(None)
                     continue
                 name = f"{kind}__{channel}"
                 self.fields[name] = forms.BooleanField(

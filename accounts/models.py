@@ -275,6 +275,7 @@ class NotificationChannel(models.TextChoices):
 
 # What a customer gets until they choose: everything about their lines by
 # email, reminders and alerts also by text; offers only once turned on.
+# Receipts go by email only (a PDF), so they have no text setting.
 NOTIFICATION_DEFAULTS: dict[tuple[str, str], bool] = {
     (NotificationKind.EXPIRY, NotificationChannel.EMAIL): True,
     (NotificationKind.EXPIRY, NotificationChannel.SMS): True,
@@ -283,7 +284,6 @@ NOTIFICATION_DEFAULTS: dict[tuple[str, str], bool] = {
     (NotificationKind.LOW_BALANCE, NotificationChannel.EMAIL): True,
     (NotificationKind.LOW_BALANCE, NotificationChannel.SMS): True,
     (NotificationKind.RECEIPT, NotificationChannel.EMAIL): True,
-    (NotificationKind.RECEIPT, NotificationChannel.SMS): False,
     (NotificationKind.OFFERS, NotificationChannel.EMAIL): False,
     (NotificationKind.OFFERS, NotificationChannel.SMS): False,
 }
