@@ -71,3 +71,37 @@ def test_two_sweeps_at_once_send_each_reminder_once(
     assert "到期" in chinese["Subject"]
     assert chinese["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert chinese.get_body(("html",)) is not None
+
+
+def test_a_reminder_is_retried_with_backoff_until_the_mail_server_is_back(
+    celery_worker: Any,
+    smtp_server: LocalSmtpServer,
+    fast_retries: list[float],
+    finished_tasks: Any,
+    wait_until: Any,
+    monkeypatch: pytest.MonkeyPatch,
+    settings: Any,
+) -> None:
+    monkeypatch.setattr(timezone, "now", lambda: NOON_OSLO)
+    line = LineFactory(owner=UserFactory(language="nb"), with_period=PlanFactory(code="fjord-month"))
+    ends = NOON_OSLO + timedelta(days=2, hours=3)
+    Line.objects.filter(pk=line.pk).update(expires_at=ends)
+    line.periods.update(ends_at=ends)
+    smtp_server.stop()
+
+    send_expiry_reminders.delay()
+
+    def email_runs() -> list[str]:
+        return [run.state for run in finished_tasks if run.name == "subscriptions.tasks.deliver_notification"]
+
+    wait_until(lambda: "RETRY" in email_runs(), what="the first delivery to fail and be retried")
+    assert fast_retries[0] == 30  # the task's own backoff before its first retry, in seconds
+    email_row = Notification.objects.get(line=line, channel="email")
+    assert email_row.state == NotificationState.QUEUED and email_row.attempts >= 1
+    assert "Connection" in email_row.error or "refused" in email_row.error.lower()
+    smtp_server.start()
+
+    [envelope] = wait_until(lambda: smtp_server.received, what="the retried email", timeout=20)
+    assert envelope.rcpt_tos == [line.owner.email]
+    email_row.refresh_from_db()
+    assert email_row.state == NotificationState.SENT
