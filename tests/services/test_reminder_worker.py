@@ -105,3 +105,19 @@ def test_a_reminder_is_retried_with_backoff_until_the_mail_server_is_back(
     assert envelope.rcpt_tos == [line.owner.email]
     email_row.refresh_from_db()
     assert email_row.state == NotificationState.SENT
+
+
+def test_the_reminder_sweep_can_reach_due_lines_through_the_partial_index() -> None:
+    """The sweep's query on PostgreSQL, with sequential scans off (a tiny
+    table would otherwise be read whole): the planner takes the partial
+    index on the expiry of lines without auto-renew."""
+    from django.db import connection, transaction
+
+    query = notifications.lines_due_for_reminder(now=NOON_OSLO).values("pk")
+    sql, params = query.query.sql_with_params()
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "line_reminder_expiry" in plan, plan

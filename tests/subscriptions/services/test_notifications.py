@@ -21,6 +21,7 @@ from subscriptions.models import (
     AutoRenewal,
     LedgerKind,
     Line,
+    LineStatus,
     Notification,
     NotificationState,
     PlanPeriod,
@@ -77,9 +78,11 @@ def line_ending(at: datetime, *, language: str = "en", plan: Any = None, **owner
     plan = plan or PlanFactory(
         code="fjord-month", name_en="Fjord 10 GB", name_nb="Fjord 10 GB", name_zh_hans="峡湾 10 GB"
     )
-    start = at - timedelta(days=30) if plan.period != PlanPeriod.DAY else at - timedelta(days=1)
+    start = at - {PlanPeriod.DAY: timedelta(days=1), PlanPeriod.WEEK: timedelta(days=7)}.get(
+        plan.period, timedelta(days=30)
+    )
     line = LineFactory(owner=UserFactory(language=language, **owner), with_period=plan, with_period__start=start)
-    Line.objects.filter(pk=line.pk).update(expires_at=at)
+    Line.objects.filter(pk=line.pk).update(expires_at=at, status=LineStatus.ACTIVE)
     line.periods.update(ends_at=at)
     line.refresh_from_db()
     return line
@@ -414,3 +417,17 @@ def test_a_chunk_cut_off_midway_and_run_again_claims_every_line_once(
 
     assert sorted(message.to[0] for message in mail.outbox) == sorted(line.owner.email for line in lines)
     assert Notification.objects.filter(state=NotificationState.SENT).count() == 8
+
+
+def test_the_sweep_scales_its_steps_to_the_plan(clock: Any) -> None:
+    day = PlanFactory(code="fjord-day", period=PlanPeriod.DAY)
+    week = PlanFactory(code="fjord-week", period=PlanPeriod.WEEK)
+    day_soon = line_ending(NOON_OSLO + timedelta(hours=5), plan=day)
+    line_ending(NOON_OSLO + timedelta(hours=20), plan=day)  # bought this afternoon: no reminder yet
+    line_ending(NOON_OSLO + timedelta(days=6), plan=week)  # no 7-day reminder for a week plan
+    week_soon = line_ending(NOON_OSLO + timedelta(days=2), plan=week)
+
+    assert reminders_due_chunks() == [sorted([day_soon.pk, week_soon.pk])]
+    expiry_reminders_claim(line_ids=reminders_due_chunks()[0])
+    steps = dict(Notification.objects.filter(channel="email").values_list("line_id", "step"))
+    assert steps == {day_soon.pk: "hours", week_soon.pk: "3d"}
