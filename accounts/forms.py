@@ -15,7 +15,7 @@ from django.shortcuts import redirect
 from django.utils.translation import gettext_lazy as _
 
 from accounts.identity_files import CheckedFile, DocumentFileRefused, document_file_check
-from accounts.models import IdentityDocument, User
+from accounts.models import IdentityDocument, NotificationChannel, NotificationKind, User
 from accounts.phone import normalize_phone
 
 
@@ -164,3 +164,27 @@ class IdentityDocumentForm(forms.Form):
             return document_file_check(self.cleaned_data["file"])
         except DocumentFileRefused as refusal:
             raise forms.ValidationError(str(refusal), code="refused") from refusal
+
+
+class NotificationSettingsForm(forms.Form):
+    """One checkbox per kind of message and channel (``<kind>__<channel>``)."""
+
+    def __init__(self, *args: Any, current: dict[tuple[str, str], bool], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # One row per kind, one cell per channel (None: that kind never goes by it).
+        self.rows: list[tuple[str, list[forms.BoundField | None]]] = []
+        for kind, kind_label in NotificationKind.choices:
+            row: list[forms.BoundField | None] = []
+            for channel, channel_label in NotificationChannel.choices:
+                if (kind, channel) not in current:
+                    row.append(None)
+                    continue
+                name = f"{kind}__{channel}"
+                self.fields[name] = forms.BooleanField(
+                    label=f"{kind_label}: {channel_label}", required=False, initial=current[(kind, channel)]
+                )
+                row.append(self[name])
+            self.rows.append((str(kind_label), row))
+
+    def choices(self) -> dict[tuple[str, str], bool]:
+        return {tuple(name.split("__", 1)): bool(value) for name, value in self.cleaned_data.items()}  # type: ignore[misc]

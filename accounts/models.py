@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.phone import format_phone
 
@@ -257,3 +258,61 @@ class IdentityDocumentAccess(models.Model):
 
     def __str__(self) -> str:
         return f"{self.document} viewed by {self.viewed_by}"
+
+
+class NotificationKind(models.TextChoices):
+    """What a message to a customer is about; each can be turned off per
+    channel on the profile page."""
+
+    EXPIRY = "expiry", _("Expiry reminders")
+    AUTO_RENEW = "auto_renew", _("Notices before an automatic renewal")
+    LOW_BALANCE = "low_balance", _("Low-balance alerts")
+    RECEIPT = "receipt", _("Receipts")
+    OFFERS = "offers", _("Offers and news")
+
+
+class NotificationChannel(models.TextChoices):
+    EMAIL = "email", pgettext_lazy("channel", "Email")
+    SMS = "sms", pgettext_lazy("channel", "Text message")
+
+
+# What a customer gets until they choose: everything about their lines by
+# email, reminders and alerts also by text; offers only once turned on.
+# Receipts go by email only (a PDF), so they have no text setting.
+NOTIFICATION_DEFAULTS: dict[tuple[str, str], bool] = {
+    (NotificationKind.EXPIRY, NotificationChannel.EMAIL): True,
+    (NotificationKind.EXPIRY, NotificationChannel.SMS): True,
+    (NotificationKind.AUTO_RENEW, NotificationChannel.EMAIL): True,
+    (NotificationKind.AUTO_RENEW, NotificationChannel.SMS): True,
+    (NotificationKind.LOW_BALANCE, NotificationChannel.EMAIL): True,
+    (NotificationKind.LOW_BALANCE, NotificationChannel.SMS): True,
+    (NotificationKind.RECEIPT, NotificationChannel.EMAIL): True,
+    (NotificationKind.OFFERS, NotificationChannel.EMAIL): False,
+    (NotificationKind.OFFERS, NotificationChannel.SMS): False,
+}
+
+
+class NotificationPreference(models.Model):
+    """A customer's choice for one kind of message on one channel. Only
+    choices made are stored; a missing row means NOTIFICATION_DEFAULTS."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="notification_preferences",
+        verbose_name=_("customer"),
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=NotificationKind.choices)
+    channel = models.CharField(_("channel"), max_length=10, choices=NotificationChannel.choices)
+    enabled = models.BooleanField(_("on"))
+    updated_at = models.DateTimeField(_("changed"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("notification setting")
+        verbose_name_plural = _("notification settings")
+        constraints = [
+            models.UniqueConstraint(fields=["user", "kind", "channel"], name="one_notification_preference"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind}/{self.channel}: {self.enabled}"

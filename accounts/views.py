@@ -3,17 +3,19 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 from django.views.i18n import set_language as django_set_language
 
-from accounts import identity, services
-from accounts.forms import IdentityDocumentForm, ProfileForm
-from accounts.models import User
+from accounts import identity, notifications, services
+from accounts.forms import IdentityDocumentForm, NotificationSettingsForm, ProfileForm
+from accounts.models import NotificationKind, User
 
 
 class AuthenticatedRequest(HttpRequest):
@@ -28,7 +30,37 @@ def profile(request: AuthenticatedRequest) -> HttpResponse:
         translation.activate(request.user.language)
         messages.success(request, _("Your profile has been saved."))
         return redirect("profile")
-    return render(request, "accounts/profile.html", {"form": form})
+    current = notifications.notification_settings_of(user=request.user)
+    context = {"form": form, "notification_form": NotificationSettingsForm(current=current)}
+    return render(request, "accounts/profile.html", context)
+
+
+@login_required
+@require_POST
+def notification_settings(request: AuthenticatedRequest) -> HttpResponse:
+    """The checkboxes on the profile page: which messages, on which channel."""
+    current = notifications.notification_settings_of(user=request.user)
+    form = NotificationSettingsForm(request.POST, current=current)
+    if form.is_valid():
+        notifications.notification_settings_save(user=request.user, enabled=form.choices())
+        messages.success(request, _("Your notification settings have been saved."))
+    return redirect(reverse("profile") + "#notifications")
+
+
+@csrf_exempt  # the signed token in the address is the proof; mail clients post without a form (RFC 8058)
+@require_http_methods(["GET", "POST"])
+def notification_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """The one-click unsubscribe link of an email, without signing in: GET
+    asks to confirm (a link checker must not unsubscribe anyone), POST turns
+    that kind of email off."""
+    unsubscribe = notifications.unsubscribe_read(token)
+    if unsubscribe is None:
+        raise Http404
+    kind_label = NotificationKind(unsubscribe.kind).label
+    if request.method == "POST":
+        notifications.notification_unsubscribe(unsubscribe=unsubscribe)
+        return render(request, "accounts/unsubscribed.html", {"kind": kind_label})
+    return render(request, "accounts/unsubscribe_confirm.html", {"kind": kind_label})
 
 
 @require_POST

@@ -9,6 +9,7 @@ from celery import shared_task
 
 from subscriptions.network import NetworkUnavailable
 from subscriptions.services.autorenew import auto_renew_charge_run, auto_renew_sweep
+from subscriptions.services.autorenew_notices import auto_renew_notices_claim
 from subscriptions.services.customer_data import (
     data_export_build,
     data_exports_delete_expired,
@@ -18,6 +19,14 @@ from subscriptions.services.customer_data import (
 from subscriptions.services.esim_confirmation import esim_confirmation_code_send
 from subscriptions.services.esim_install import esim_code_email_send
 from subscriptions.services.lines import lines_expire_lapsed
+from subscriptions.services.notifications import (
+    MAX_ATTEMPTS,
+    NotificationDeferred,
+    expiry_reminders_claim,
+    notification_deliver,
+    notifications_queue_due,
+    reminders_due_chunks,
+)
 from subscriptions.services.provisioning import esim_stock_alert_send, provisioning_queue_due, provisioning_run
 from subscriptions.services.receipts import receipt_email_send, receipts_email_due
 from subscriptions.services.reconcile import orders_reconcile
@@ -194,3 +203,50 @@ def finish_lost_customer_work() -> int:
     """Run by beat every ten minutes: queue again suspensions' network blocks
     and unblocks, and data exports, whose tasks were lost."""
     return suspensions_network_queue_due() + data_exports_queue_stale()
+
+
+@shared_task(acks_late=True)
+def send_expiry_reminders() -> int:
+    """Run by beat: find the lines due for an expiry reminder and start one
+    task per chunk of their ids. Two beats or a run twice start a chunk
+    twice; each reminder is still claimed once."""
+    chunks = reminders_due_chunks()
+    for line_ids in chunks:
+        send_expiry_reminder_chunk.delay(line_ids)
+    return len(chunks)
+
+
+@shared_task(acks_late=True)
+def send_expiry_reminder_chunk(line_ids: list[int]) -> int:
+    """Claim (and queue) the reminders of a chunk of lines. A worker killed
+    midway gets the chunk again (acks late): the claims made stay made."""
+    return expiry_reminders_claim(line_ids=line_ids)
+
+
+@shared_task(acks_late=True)
+def send_auto_renew_notices() -> int:
+    """Run by beat: claim the notices of automatic charges coming up."""
+    return auto_renew_notices_claim()
+
+
+@shared_task(acks_late=True)
+def send_waiting_notifications() -> int:
+    """Run by beat every minute: queue the messages whose time has come
+    (texts held back for the night) or whose task was lost."""
+    notification_ids = notifications_queue_due()
+    for notification_id in notification_ids:
+        deliver_notification.delay(notification_id)
+    return len(notification_ids)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(NotificationDeferred,),
+    retry_backoff=30,
+    retry_backoff_max=1800,
+    max_retries=MAX_ATTEMPTS - 1,
+)
+def deliver_notification(notification_id: int) -> str:
+    """Send one message, once (see notification_deliver); retried with
+    backoff while the mail server or the SMS gateway fails."""
+    return notification_deliver(notification_id=notification_id)

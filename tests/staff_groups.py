@@ -22,6 +22,7 @@ GRANTS = [
     ("subscriptions.migrations.0026_support_groups_esim_admin", "grant"),
     ("subscriptions.migrations.0028_international_rates_seed", "grant"),
     ("subscriptions.migrations.0030_support_groups_sms_commands", "grant"),
+    ("subscriptions.migrations.0036_support_groups_notifications", "grant"),
 ]
 
 

@@ -322,6 +322,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "subscriptions.tasks.delete_old_usage_records",
         "schedule": timedelta(hours=6),
     },
+    "Send expiry reminders": {
+        "task": "subscriptions.tasks.send_expiry_reminders",
+        "schedule": timedelta(minutes=5),
+    },
+    "Send notices before automatic renewals": {
+        "task": "subscriptions.tasks.send_auto_renew_notices",
+        "schedule": timedelta(minutes=15),
+    },
+    "Send messages whose time has come (texts after 09:00, retries)": {
+        "task": "subscriptions.tasks.send_waiting_notifications",
+        "schedule": timedelta(minutes=1),
+    },
 }
 # At least once: a task's message is acknowledged when the task has run, and
 # one whose worker process died under it goes back to the queue, so a killed
@@ -444,6 +456,9 @@ VOUCHER_FAILURES_PER_HOUR = {"user": 5, "ip": 20, "line": 5}
 # failed charge, try again after each of these delays; then give up.
 AUTO_RENEW_DAYS_BEFORE = int(os.environ.get("AUTO_RENEW_DAYS_BEFORE", "3"))
 AUTO_RENEW_RETRY_DELAYS_SECONDS = [3600, 24 * 3600]
+# The notice of an automatic charge goes this many days before the charge
+# (at most a quarter of the plan's period).
+AUTO_RENEW_NOTICE_DAYS_BEFORE = int(os.environ.get("AUTO_RENEW_NOTICE_DAYS_BEFORE", "3"))
 
 # Replacement eSIMs: the first per line in 12 months is free, later ones cost
 # the fee (øre, VAT included). A request support did not review waits the

@@ -8,6 +8,7 @@ from subscriptions.admin import (  # noqa: F401
     international,
     lines,
     new_lines,
+    notifications,
     orders,
     promotions,
     replacements,

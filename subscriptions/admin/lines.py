@@ -193,6 +193,13 @@ class AuditEventInline(LineRowsInline):
     select_related = ("actor",)
 
 
+def line_page_inlines() -> list[type[LineRowsInline]]:
+    """Inlines other admin modules add to the line page (defined there)."""
+    from subscriptions.admin.notifications import NotificationInline
+
+    return [NotificationInline]
+
+
 # --- lines ------------------------------------------------------------------------
 
 
@@ -340,6 +347,7 @@ class LineAdmin(ReasonActionsAdmin):
         AutoRenewChargeInline,
         UsageRecordInline,
         AuditEventInline,
+        *line_page_inlines(),
     ]
     actions = ["suspend_lines", "resume_lines", "extend_lines"]
 

@@ -29,6 +29,7 @@ from subscriptions.models.ledger import (
 )
 from subscriptions.models.lines import TRANSITIONS, Line, LineStatus, ServicePeriod
 from subscriptions.models.new_lines import NewLineRequest, NumberBatch, PoolNumber
+from subscriptions.models.notifications import FailedNotification, Notification, NotificationState, SkipReason
 from subscriptions.models.orders import Order, OrderKind, OrderStatus, PaymentMethod
 from subscriptions.models.payments import EventResult, PaymentEvent, PaymentState
 from subscriptions.models.plans import Plan, PlanKind, PlanPeriod
@@ -74,6 +75,7 @@ __all__ = [
     "EsimState",
     "EsimStockWatch",
     "EventResult",
+    "FailedNotification",
     "InboundSms",
     "InboundStatus",
     "InternationalRate",
@@ -85,6 +87,8 @@ __all__ = [
     "LineStatus",
     "LineSuspension",
     "NewLineRequest",
+    "Notification",
+    "NotificationState",
     "NumberBatch",
     "Order",
     "OrderKind",
@@ -112,6 +116,7 @@ __all__ = [
     "ServicePeriod",
     "SetupStatus",
     "SimSwapClient",
+    "SkipReason",
     "StockLevel",
     "SuspensionReason",
     "TextsStop",

@@ -96,6 +96,9 @@ class Line(models.Model):
     expires_at = models.DateTimeField(_("expires"), null=True, blank=True, db_index=True)
     auto_renew = models.BooleanField(_("auto-renew"), default=False)
     low_balance_threshold_ore = models.PositiveIntegerField(_("low-balance alert below (øre)"), null=True, blank=True)
+    # Set when the balance fell below the threshold and the alert went out;
+    # cleared when it is back above, so the next fall alerts again.
+    low_balance_alerted_at = models.DateTimeField(_("low-balance alert sent"), null=True, blank=True)
     created_at = models.DateTimeField(_("created"), default=timezone.now)
 
     # Only on lines loaded through ``LineQuerySet.with_balance()``.
@@ -113,6 +116,8 @@ class Line(models.Model):
             models.Index(fields=["owner", "created_at"]),
             # The auto-renew sweep's way to the lines it may charge soon.
             models.Index(fields=["expires_at"], condition=Q(auto_renew=True), name="line_auto_renew_expiry"),
+            # The expiry reminders' sweep's way to the lines that renew by hand.
+            models.Index(fields=["expires_at"], condition=Q(auto_renew=False), name="line_reminder_expiry"),
         ]
         permissions = [
             ("suspend_line", "Can suspend and resume lines"),

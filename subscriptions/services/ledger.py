@@ -9,6 +9,7 @@ from django.db import IntegrityError, transaction
 
 from accounts.models import User
 from subscriptions.models import LedgerEntry, LedgerKind, Line
+from subscriptions.services.notifications import low_balance_check
 
 
 def ledger_balance(*, line: Line) -> int:
@@ -46,6 +47,8 @@ def ledger_add(
     except IntegrityError:
         # Someone else added the same reference between our look and our write.
         return LedgerEntry.objects.get(kind=kind, reference=reference), False
+    # A charge may take the balance below the line's alert, a top-up back above.
+    low_balance_check(line_ids=[line.pk])
     return entry, True
 
 
@@ -78,4 +81,6 @@ def ledger_add_many(*, entries: Sequence[LedgerEntry]) -> list[LedgerEntry]:
                 "reference", flat=True
             ):
                 del fresh[(kind, reference)]
-    return LedgerEntry.objects.bulk_create(list(fresh.values()), batch_size=1000)
+    written = LedgerEntry.objects.bulk_create(list(fresh.values()), batch_size=1000)
+    low_balance_check(line_ids={entry.line_id for entry in written})
+    return written

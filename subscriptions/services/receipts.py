@@ -16,6 +16,8 @@ from django.urls import reverse
 from django.utils import timezone, translation
 from kombu.exceptions import KombuError
 
+from accounts.models import NotificationChannel, NotificationKind
+from accounts.notifications import notification_enabled, unsubscribe_headers
 from subscriptions.models import Order, OrderKind, Receipt, ReceiptSequence
 from subscriptions.models.plans import VAT_RATE_PERCENT, vat_inside
 from subscriptions.models.receipts import seller_now
@@ -99,17 +101,23 @@ def receipt_email_queue(*, receipt_id: int) -> None:
 def receipt_email_send(*, receipt_id: int) -> bool:
     """Email the receipt with its PDF in the customer's language, unless it
     was sent already (a task queued twice); then note it sent. True if an
-    email left. An owner without an email address gets none, and the
-    receipt counts as done (it is on the receipts page)."""
+    email left. An owner without an email address, or who turned receipt
+    emails off, gets none, and the receipt counts as done (it is on the
+    receipts page). The email carries the one-click unsubscribe headers."""
     from subscriptions.receipt_mail import receipt_email
 
     receipt = Receipt.objects.select_related("owner").get(pk=receipt_id)
     if receipt.emailed_at is not None:
         return False
-    with translation.override(receipt.owner.language):
-        message = receipt_email(receipt, receipts_url=settings.SITE_URL + reverse("receipt_list"))
-        if message is not None:
-            message.send()
+    owner = receipt.owner
+    wanted = notification_enabled(user_id=owner.pk, kind=NotificationKind.RECEIPT, channel=NotificationChannel.EMAIL)
+    message = None
+    if wanted:
+        with translation.override(owner.language):
+            message = receipt_email(receipt, receipts_url=settings.SITE_URL + reverse("receipt_list"))
+    if message is not None:
+        message.extra_headers.update(unsubscribe_headers(user_id=owner.pk, kind=NotificationKind.RECEIPT))
+        message.send()
     Receipt.objects.filter(pk=receipt.pk, emailed_at__isnull=True).update(emailed_at=timezone.now())
     return message is not None
 

@@ -44,6 +44,8 @@ def test_every_response_carries_a_strict_content_security_policy(client):
 
 def test_no_template_has_inline_script_or_style():
     for path in TEMPLATES.rglob("*.html"):
+        if path.relative_to(TEMPLATES).parts[0] == "emails":
+            continue  # read in mail programs, not under our policy: they take styles only inline
         text = path.read_text(encoding="utf-8")
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), f"inline script in {path}"
         assert not re.search(r"<style\b|\sstyle=", text), f"inline style in {path}"
