@@ -23,6 +23,7 @@ urlpatterns = [
     path("payments/", include(subscriptions_urls.payment_patterns)),
     path("esim/", include(subscriptions_urls.esim_patterns)),
     path("replacements/", include(subscriptions_urls.replacement_patterns)),
+    path("cancellations/", include(subscriptions_urls.cancellation_patterns)),
     path("sim-swap/v0/", include(subscriptions_urls.sim_swap_patterns)),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),

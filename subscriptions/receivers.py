@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from accounts.identity import identity_document_decided
+from accounts.identity import identity_document_decided, identity_document_uploaded
 from accounts.models import IdentityDocument
 from subscriptions.models import ProvisioningJob
+from subscriptions.services.cancellations import cancellation_document_decided, cancellation_document_received
 from subscriptions.services.esim_ready_notice import esim_ready_notify
 from subscriptions.services.new_lines import new_line_activate
 from subscriptions.services.provisioning import provisioning_ready, provisioning_stopped
@@ -16,6 +17,14 @@ from subscriptions.services.replacements import replacement_document_decided, re
 
 def _identity_document_decided(sender: Any, document: IdentityDocument, **kwargs: Any) -> None:
     replacement_document_decided(document=document)
+
+
+def _cancellation_document_decided(sender: Any, document: IdentityDocument, **kwargs: Any) -> None:
+    cancellation_document_decided(document=document)
+
+
+def _cancellation_document_uploaded(sender: Any, document: IdentityDocument, **kwargs: Any) -> None:
+    cancellation_document_received(document=document)
 
 
 def _provisioning_finished(sender: Any, job: ProvisioningJob, **kwargs: Any) -> None:
@@ -32,6 +41,12 @@ def _provisioning_ready_tell_the_customer(sender: Any, job: ProvisioningJob, **k
 
 def connect() -> None:
     identity_document_decided.connect(_identity_document_decided, dispatch_uid="subscriptions-replacement-document")
+    identity_document_decided.connect(
+        _cancellation_document_decided, dispatch_uid="subscriptions-cancellation-document-decided"
+    )
+    identity_document_uploaded.connect(
+        _cancellation_document_uploaded, dispatch_uid="subscriptions-cancellation-document-uploaded"
+    )
     provisioning_ready.connect(_provisioning_ready_for_a_new_line, dispatch_uid="subscriptions-new-line-ready")
     provisioning_ready.connect(_provisioning_finished, dispatch_uid="subscriptions-replacement-ready")
     provisioning_ready.connect(_provisioning_ready_tell_the_customer, dispatch_uid="subscriptions-esim-ready-notice")

@@ -5,6 +5,7 @@ from django.urls import path
 
 from subscriptions.views import (
     autorenew,
+    cancellations,
     checkout,
     esim_install,
     esim_notify,
@@ -38,6 +39,14 @@ urlpatterns = [
     path("<int:line_id>/esim/install/email/", esim_install.esim_code_email, name="esim_code_email"),
     path("auto-renew/<uuid:public_id>/return/", autorenew.auto_renew_return, name="auto_renew_return"),
     path("<int:line_id>/replacement/", replacements.replacement_start, name="replacement_start"),
+    path("<int:line_id>/cancel/", cancellations.cancellation_start, name="cancellation_start"),
+]
+
+# /cancellations/
+cancellation_patterns = [
+    path("<uuid:public_id>/", cancellations.cancellation_detail, name="cancellation_detail"),
+    path("<uuid:public_id>/withdraw/", cancellations.cancellation_withdraw_view, name="cancellation_withdraw"),
+    path("<uuid:public_id>/credit-note.pdf", cancellations.credit_note_download, name="credit_note_download"),
 ]
 
 # /replacements/

@@ -19,6 +19,7 @@ GRANTS = [
     ("subscriptions.migrations.0009_support_groups_vouchers_promotions", "grant"),
     ("accounts.migrations.0002_sent_texts", "grant"),
     ("accounts.migrations.0004_identity_document_permissions", "grant"),
+    ("subscriptions.migrations.0026_support_groups_cancellations", "grant"),
 ]
 
 

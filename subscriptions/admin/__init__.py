@@ -2,6 +2,7 @@
 
 from subscriptions.admin import (  # noqa: F401
     autorenew,
+    cancellations,
     esim_install,
     imports,
     lines,

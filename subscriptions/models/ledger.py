@@ -29,6 +29,8 @@ class LedgerText(models.TextChoices):
     CARD_TOPUP = "card_topup"
     VOUCHER = "voucher"
     ORDER = "order"
+    CANCELLATION_REFUND = "cancellation_refund"
+    BALANCE_GIVEN_UP = "balance_given_up"
 
 
 def ledger_params_for_order(*, plan_names: dict[str, str], number: str) -> dict[str, object]:
@@ -85,4 +87,8 @@ class LedgerEntry(models.Model):
             language = (translation.get_language() or "en").replace("-", "_").lower()
             plan = names.get(language) or names.get("en", "")
             return gettext("%(plan)s for %(number)s") % {"plan": plan, "number": format_phone(params.get("number", ""))}
+        if what == LedgerText.CANCELLATION_REFUND:
+            return gettext("Refund on cancellation, credit note %(number)s") % {"number": params.get("credit_note", "")}
+        if what == LedgerText.BALANCE_GIVEN_UP:
+            return gettext("Balance given up on cancellation")
         return self.description

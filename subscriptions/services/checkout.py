@@ -107,7 +107,8 @@ class OrderRequest:
 
 
 def renewal_request(*, line: Line, plan: Plan, method: PaymentMethod, promo_code: str = "") -> OrderRequest:
-    if line.is_closed:
+    # A cancelled line within its grace period comes back by a renewal.
+    if line.is_closed and not line.can_reactivate():
         raise CustomerError(_("This line is being cancelled or is cancelled, so it cannot be renewed."))
     if plan.kind != line.kind or not plan.is_active:
         raise CustomerError(_("This plan is not available for this line."))

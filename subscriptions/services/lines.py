@@ -89,10 +89,15 @@ def line_add_period(
     """
     now = now or timezone.now()
     locked = _locked(line)
-    if locked.is_closed:
-        raise CustomerError(_("This line is being cancelled or is cancelled, so it cannot be renewed."))
     if plan.kind != locked.kind:
         raise CustomerError(_("This plan is not for this kind of line."))
+    if locked.can_reactivate(now):
+        # A cancelled line paid for within its grace period comes back.
+        from subscriptions.services.cancellations import cancellation_line_comes_back
+
+        cancellation_line_comes_back(line=locked, by=by, now=now)
+    if locked.is_closed:
+        raise CustomerError(_("This line is being cancelled or is cancelled, so it cannot be renewed."))
     last_end = locked.expires_at
     start = last_end if last_end is not None and last_end > now else now
     period = period_create(line=locked, plan=plan, start=start, source=source)
