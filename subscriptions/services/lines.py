@@ -96,6 +96,7 @@ def line_add_period(
         from subscriptions.services.cancellations import cancellation_line_comes_back
 
         cancellation_line_comes_back(line=locked, by=by, now=now)
+        locked.refresh_from_db()
     if locked.is_closed:
         raise CustomerError(_("This line is being cancelled or is cancelled, so it cannot be renewed."))
     last_end = locked.expires_at
