@@ -1,0 +1,111 @@
+"""The cancellation pages: the form after a fresh sign-in, its translated
+errors (the form kept), the status page, withdrawing, the credit note, and
+404 for another customer on every address."""
+
+from __future__ import annotations
+
+import pytest
+
+from subscriptions.models import CancellationRequest, LedgerKind, LineStatus
+from subscriptions.services.cancellations import cancellation_request
+from subscriptions.services.ledger import ledger_add
+from tests.subscriptions.views.test_replacements import reauthenticated
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def cancellation(line, customer):
+    return cancellation_request(
+        line=line, by=customer, reason="not_used", balance_choice="", refund_account="", idempotency_key="k"
+    )
+
+
+def form(**changes):
+    return {
+        "reason": "moving_abroad",
+        "balance_choice": "refund",
+        "refund_account": "8601.11.17947",
+        "understood": "on",
+        "idempotency_key": "abc",
+        **changes,
+    }
+
+
+def test_the_line_page_links_to_cancelling(signed_in, line):
+    assert f"/lines/{line.pk}/cancel/" in signed_in.get(f"/lines/{line.pk}/").content.decode()
+
+
+def test_the_form_asks_to_sign_in_again_first(signed_in, line):
+    response = signed_in.get(f"/lines/{line.pk}/cancel/")
+
+    assert response.status_code == 302
+    assert "/reauthenticate/" in response["Location"]
+
+
+def test_the_form_says_what_is_lost_how_to_keep_the_number_and_the_decision_day(signed_in, customer, line):
+    page = reauthenticated(signed_in, customer).get(f"/lines/{line.pk}/cancel/").content.decode()
+
+    assert "What you lose" in page
+    assert "date of birth" in page
+    assert "Support decides by" in page
+
+
+def test_sending_the_form_makes_the_request_and_shows_its_status_page(signed_in, customer, line):
+    ledger_add(line=line, kind=LedgerKind.TOPUP, amount_ore=50_00, reference="t")
+    response = reauthenticated(signed_in, customer).post(f"/lines/{line.pk}/cancel/", form())
+
+    cancellation = CancellationRequest.objects.get()
+    assert response["Location"] == f"/cancellations/{cancellation.public_id}/"
+    assert cancellation.refund_account == "86011117947"
+    page = signed_in.get(response["Location"]).content.decode()
+    assert "Upload your identity document" in page
+    assert "?for=cancellation&amp;next=" in page
+    assert str(cancellation.public_id) in signed_in.get("/dashboard/").content.decode()
+
+
+def test_a_bad_account_number_is_a_translated_error_and_the_form_is_kept(signed_in, customer, line):
+    customer.language = "nb"
+    customer.save(update_fields=["language"])
+    signed_in.cookies["portal_language"] = "nb"
+    ledger_add(line=line, kind=LedgerKind.TOPUP, amount_ore=50_00, reference="t")
+
+    response = reauthenticated(signed_in, customer).post(
+        f"/lines/{line.pk}/cancel/", form(refund_account="8601.11.17948")
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "ikke et gyldig norsk kontonummer" in page
+    assert 'value="8601.11.17948"' in page
+    assert 'value="moving_abroad" checked' in page
+    assert not CancellationRequest.objects.exists()
+    line.refresh_from_db()
+    assert line.status == LineStatus.ACTIVE
+
+
+def test_not_confirming_what_is_lost_is_an_error(signed_in, customer, line):
+    response = reauthenticated(signed_in, customer).post(f"/lines/{line.pk}/cancel/", form(understood=""))
+
+    assert "Confirm that you understand what is lost." in response.content.decode()
+    assert not CancellationRequest.objects.exists()
+
+
+def test_withdrawing_from_the_status_page_keeps_the_line(signed_in, cancellation, line):
+    response = signed_in.post(f"/cancellations/{cancellation.public_id}/withdraw/", follow=True)
+
+    assert "withdrawn" in response.content.decode()
+    line.refresh_from_db()
+    assert line.status == LineStatus.ACTIVE
+
+
+@pytest.mark.parametrize("suffix", ["", "withdraw/", "credit-note.pdf"])
+def test_another_customer_gets_404_on_every_cancellation_address(stranger_client, cancellation, suffix):
+    method = stranger_client.post if suffix == "withdraw/" else stranger_client.get
+
+    assert method(f"/cancellations/{cancellation.public_id}/{suffix}").status_code == 404
+
+
+def test_another_customer_gets_404_on_the_lines_cancel_form(stranger_client, line):
+    assert stranger_client.get(f"/lines/{line.pk}/cancel/").status_code in (302, 404)
+    assert stranger_client.post(f"/lines/{line.pk}/cancel/", form()).status_code in (302, 404)
