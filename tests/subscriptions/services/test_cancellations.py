@@ -17,7 +17,6 @@ from sandbox.network import network_subscriber
 from subscriptions.errors import CustomerError
 from subscriptions.models import (
     AuditEvent,
-    CancellationRequest,
     CancellationStatus,
     CreditNote,
     EsimState,
@@ -26,6 +25,7 @@ from subscriptions.models import (
     LineStatus,
     PoolNumber,
 )
+from subscriptions.network import NetworkRefused
 from subscriptions.services.cancellations import (
     cancellation_approve,
     cancellation_deactivate,
@@ -39,7 +39,6 @@ from subscriptions.services.cancellations import (
 )
 from subscriptions.services.ledger import ledger_add, ledger_balance
 from subscriptions.services.lines import line_add_period
-from subscriptions.network import NetworkRefused
 from tests.factories import EsimProfileFactory, UserFactory
 from tests.identity_files import jpeg_bytes
 
