@@ -29,7 +29,6 @@ from subscriptions.models import (
     LedgerKind,
     Line,
     LineStatus,
-    Order,
     OrderStatus,
     PaymentMethod,
     ServicePeriod,
