@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from subscriptions.models import CancellationRequest, LedgerKind, LineStatus
+from subscriptions.models import CancellationRequest, CreditNote, LedgerKind, LineStatus
 from subscriptions.services.cancellations import cancellation_request
 from subscriptions.services.ledger import ledger_add
+from tests.factories import UserFactory
 from tests.subscriptions.views.test_replacements import reauthenticated
 
 pytestmark = pytest.mark.django_db
@@ -101,11 +102,38 @@ def test_withdrawing_from_the_status_page_keeps_the_line(signed_in, cancellation
 
 @pytest.mark.parametrize("suffix", ["", "withdraw/", "credit-note.pdf"])
 def test_another_customer_gets_404_on_every_cancellation_address(stranger_client, cancellation, suffix):
+    credit_note_for(cancellation)
     method = stranger_client.post if suffix == "withdraw/" else stranger_client.get
 
     assert method(f"/cancellations/{cancellation.public_id}/{suffix}").status_code == 404
 
 
-def test_another_customer_gets_404_on_the_lines_cancel_form(stranger_client, line):
-    assert stranger_client.get(f"/lines/{line.pk}/cancel/").status_code in (302, 404)
-    assert stranger_client.post(f"/lines/{line.pk}/cancel/", form()).status_code in (302, 404)
+def test_another_customer_gets_404_on_the_lines_cancel_form(client, line):
+    stranger = UserFactory()
+    client.force_login(stranger)
+    reauthenticated(client, stranger)
+
+    assert client.get(f"/lines/{line.pk}/cancel/").status_code == 404
+    assert client.post(f"/lines/{line.pk}/cancel/", form()).status_code == 404
+    assert not CancellationRequest.objects.exists()
+
+
+def credit_note_for(cancellation):
+    return CreditNote.objects.create(
+        cancellation=cancellation,
+        owner=cancellation.requested_by,
+        year=2026,
+        sequence=7,
+        customer_name="Kari Nordmann",
+        line_number=cancellation.line.number,
+        amount_ore=12_00,
+    )
+
+
+def test_the_credit_note_downloads_as_a_pdf_for_its_owner(signed_in, cancellation):
+    credit_note_for(cancellation)
+
+    response = signed_in.get(f"/cancellations/{cancellation.public_id}/credit-note.pdf")
+
+    assert response["Content-Type"] == "application/pdf"
+    assert 'filename="credit-note-K2026-000007.pdf"' in response["Content-Disposition"]
