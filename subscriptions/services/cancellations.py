@@ -59,6 +59,7 @@ from subscriptions.models import (
     NumberBatch,
     Order,
     OrderStatus,
+    PaymentState,
     PoolNumber,
     RejectReason,
 )
@@ -605,7 +606,7 @@ def _orders_close(cancellation: CancellationRequest) -> None:
         if order.provider_payment_id:
             provider = get_provider(order.provider)
             update = provider.cancel_payment(payment_id=order.provider_payment_id)
-            if update.state != "pending":
+            if update.state != PaymentState.PENDING:
                 payment_update_apply(provider=provider.name, update=update)
         with transaction.atomic():
             locked = Order.objects.select_for_update(of=("self",)).get(pk=order.pk)

@@ -294,3 +294,26 @@ def test_a_number_quarantined_less_than_six_months_stays(line):
 
     assert numbers_release_quarantined() == 0
     assert not PoolNumber.objects.exists()
+
+
+def test_an_order_waiting_for_payment_is_closed_at_the_provider_and_here(
+    line, customer, staff, plan, django_capture_on_commit_callbacks
+):
+    from subscriptions.models import Order, OrderStatus, PaymentMethod
+    from subscriptions.services.checkout import Billing, order_place, renewal_request
+
+    order = order_place(
+        owner=customer,
+        request=renewal_request(line=line, plan=plan, method=PaymentMethod.CARD),
+        billing=Billing(name="Kari Nordmann"),
+        idempotency_key="left-open",
+        site_url="http://testserver",
+    )
+    cancellation = approved(line, customer, staff, django_capture_on_commit_callbacks)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        cancellation_deactivate(cancellation_id=cancellation.pk)
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ABANDONED
+    assert not Order.objects.filter(line=line, status=OrderStatus.PENDING).exists()
