@@ -3,13 +3,19 @@ each calls one service."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from accounts.identity import identity_document_decided, identity_document_uploaded
 from accounts.models import IdentityDocument
-from subscriptions.models import ProvisioningJob
-from subscriptions.services.cancellations import cancellation_document_decided, cancellation_document_received
+from subscriptions.models import Line, ProvisioningJob
+from subscriptions.services.cancellations import (
+    cancellation_document_decided,
+    cancellation_document_received,
+    cancellation_line_came_back,
+)
 from subscriptions.services.esim_ready_notice import esim_ready_notify
+from subscriptions.services.lines import line_reactivated
 from subscriptions.services.new_lines import new_line_activate
 from subscriptions.services.provisioning import provisioning_ready, provisioning_stopped
 from subscriptions.services.replacements import replacement_document_decided, replacement_provisioning_finished
@@ -25,6 +31,10 @@ def _cancellation_document_decided(sender: Any, document: IdentityDocument, **kw
 
 def _cancellation_document_uploaded(sender: Any, document: IdentityDocument, **kwargs: Any) -> None:
     cancellation_document_received(document=document)
+
+
+def _line_reactivated(sender: Any, line: Line, now: datetime, **kwargs: Any) -> None:
+    cancellation_line_came_back(line=line, now=now)
 
 
 def _provisioning_finished(sender: Any, job: ProvisioningJob, **kwargs: Any) -> None:
@@ -44,6 +54,7 @@ def connect() -> None:
     identity_document_decided.connect(
         _cancellation_document_decided, dispatch_uid="subscriptions-cancellation-document-decided"
     )
+    line_reactivated.connect(_line_reactivated, dispatch_uid="subscriptions-cancellation-line-reactivated")
     identity_document_uploaded.connect(
         _cancellation_document_uploaded, dispatch_uid="subscriptions-cancellation-document-uploaded"
     )

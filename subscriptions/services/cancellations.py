@@ -12,8 +12,9 @@ worker's last step, and a cancelled line coming back.
   reason the customer reads in their language. A port-out completed at
   another operator is marked by support and takes the same path, approved.
 - Approved, a worker deactivates the line (``cancellation_deactivate``).
-- Within CANCELLATION_GRACE_DAYS a renewal brings the line back (the
-  checkout calls ``cancellation_line_comes_back``); after them a sweep
+- Within CANCELLATION_GRACE_DAYS a renewal brings the line back
+  (``line_reactivated`` from the lines' service, heard by
+  ``cancellation_line_came_back``); after them a sweep
   quarantines it, and after QUARANTINE_RELEASE_DAYS its number goes back to
   the pool.
 
@@ -738,29 +739,28 @@ def cancellations_unfinished(*, now: datetime | None = None) -> list[int]:
 # --- coming back, quarantine, the number pool -----------------------------------------
 
 
-def cancellation_line_comes_back(*, line: Line, by: User | None, now: datetime) -> CancellationRequest | None:
-    """A cancelled line within its grace period is paid for again (called by
-    ``line_add_period`` holding the line's lock): it becomes ACTIVE with the
-    same number; once this commits a worker lifts the network block and
-    prepares a new eSIM (the old profile was disabled)."""
-    if not line.can_reactivate(now):
-        raise CustomerError(_("This line is cancelled and can no longer come back."))
+def cancellation_line_came_back(*, line: Line, now: datetime) -> CancellationRequest | None:
+    """A cancelled line paid for within its grace period became active again
+    (``line_reactivated``, inside the paying transaction): its request notes
+    it, and once this commits a worker lifts the network block and prepares
+    a new eSIM (the old profile was disabled)."""
     cancellation = (
         CancellationRequest.objects.select_for_update()
         .filter(line=line, status=S.DONE, reactivated_at=None)
         .order_by("-done_at")
         .first()
     )
-    line_transition(
-        line=line, to=LineStatus.ACTIVE, by=by, reason="reactivated in the grace period", action="reactivated"
+    if cancellation is None:
+        return None
+    cancellation.reactivated_at = now
+    cancellation.save(update_fields=["reactivated_at"])
+    audit_record(
+        line=line, action="cancellation_reactivated", by=None, data={"cancellation": str(cancellation.public_id)}
     )
-    if cancellation is not None:
-        cancellation.reactivated_at = now
-        cancellation.save(update_fields=["reactivated_at"])
-        cancellation_id = cancellation.pk
-        from subscriptions.tasks import bring_back_cancelled_line
+    cancellation_id = cancellation.pk
+    from subscriptions.tasks import bring_back_cancelled_line
 
-        transaction.on_commit(lambda: bring_back_cancelled_line.delay(cancellation_id), robust=True)
+    transaction.on_commit(lambda: bring_back_cancelled_line.delay(cancellation_id), robust=True)
     return cancellation
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,6 +16,10 @@ from subscriptions.errors import CustomerError, TransitionNotAllowed
 from subscriptions.formatting import format_nok
 from subscriptions.models import TRANSITIONS, Line, LineStatus, Plan, ServicePeriod
 from subscriptions.services.audit import audit_record
+
+# Sent with ``line`` and ``now`` inside the transaction in which a cancelled
+# line, paid for within its grace period, became active again.
+line_reactivated = Signal()
 
 
 def _locked(line: Line) -> Line:
@@ -92,11 +97,10 @@ def line_add_period(
     if plan.kind != locked.kind:
         raise CustomerError(_("This plan is not for this kind of line."))
     if locked.can_reactivate(now):
-        # A cancelled line paid for within its grace period comes back.
-        from subscriptions.services.cancellations import cancellation_line_comes_back
-
-        cancellation_line_comes_back(line=locked, by=by, now=now)
-        locked.refresh_from_db()
+        # A cancelled line paid for within its grace period comes back; the
+        # cancellation's receiver restores its service on the network.
+        _move(locked, LineStatus.ACTIVE, by=by, reason="reactivated in the grace period", action="reactivated")
+        line_reactivated.send(sender=Line, line=locked, now=now)
     if locked.is_closed:
         raise CustomerError(_("This line is being cancelled or is cancelled, so it cannot be renewed."))
     last_end = locked.expires_at
