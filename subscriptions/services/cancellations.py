@@ -84,6 +84,8 @@ SWEEP_BATCH = 500
 # The profiles the network and the SM-DP+ may still know as the line's.
 ON_THE_LINE = (EsimState.RESERVED, EsimState.ASSIGNED, EsimState.RELEASED, EsimState.INSTALLED, EsimState.DISABLED)
 NEVER_INSTALLED = (EsimState.RESERVED, EsimState.ASSIGNED, EsimState.RELEASED)
+# A line in these states may be cancelled.
+CANCELLABLE = frozenset({LineStatus.ACTIVE, LineStatus.SUSPENDED, LineStatus.EXPIRED})
 # Norwegian mobile numbers never start with 0: a retired line's number.
 RETIRED_PREFIX = "+470"
 
@@ -389,7 +391,7 @@ def cancellation_port_out(*, line: Line, by: User, note: str = "") -> Cancellati
             if cancellation.status not in WITHDRAWABLE_STATUSES:
                 raise CustomerError(_("This line's cancellation is already approved."))
         else:
-            if locked_line.status not in TRANSITIONS_TO_PENDING:
+            if locked_line.status not in CANCELLABLE:
                 raise CustomerError(
                     _("This line cannot be cancelled now (it is %(status)s).")
                     % {"status": locked_line.get_status_display().lower()}
@@ -421,9 +423,6 @@ def cancellation_port_out(*, line: Line, by: User, note: str = "") -> Cancellati
         _move(cancellation, S.APPROVED, by=by, action="cancellation_port_out", why=note or "ported out")
         _deactivation_queue(cancellation)
     return cancellation
-
-
-TRANSITIONS_TO_PENDING = frozenset({LineStatus.ACTIVE, LineStatus.SUSPENDED, LineStatus.EXPIRED})
 
 
 def cancellation_retry(*, cancellation: CancellationRequest, by: User) -> CancellationRequest:

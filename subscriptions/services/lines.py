@@ -89,7 +89,8 @@ def line_add_period(
     2. Start where the last period ends, or now if the line has lapsed (an
        expired line comes back from the moment of payment).
     3. Copy the plan's allowances, move the line's expiry, and make a pending
-       or expired line active.
+       or expired line active (and a cancelled one within its grace period:
+       ``line_reactivated`` tells the cancellation).
     4. Write the audit row.
     """
     now = now or timezone.now()

@@ -30,10 +30,11 @@ from subscriptions.services.ledger import ledger_balance
 @reauthentication_required
 @require_http_methods(["GET", "POST"])
 def cancellation_start(request: AuthenticatedRequest, line_id: int) -> HttpResponse:
-    """What cancelling means and the request's form; an open request is shown instead."""
+    """What cancelling means and the request's form; an open request (or the
+    one that cancelled the line) is shown instead."""
     line = selectors.line_get_owned(user=request.user, line_id=line_id)
     current = selectors.line_cancellation(line=line)
-    if current is not None and current.is_open and request.method == "GET":
+    if current is not None and (current.is_open or line.is_closed) and request.method == "GET":
         return redirect("cancellation_detail", public_id=current.public_id)
     balance = ledger_balance(line=line)
     if request.method == "POST":

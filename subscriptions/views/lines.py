@@ -18,13 +18,12 @@ from accounts.views import AuthenticatedRequest
 from subscriptions import selectors
 from subscriptions.errors import CustomerError
 from subscriptions.forms.lines import LowBalanceThresholdForm, UsageFilterForm
-from subscriptions.models import LineStatus
 from subscriptions.selectors.esim_install import line_esim
+from subscriptions.services.cancellations import CANCELLABLE
 from subscriptions.services.lines import line_set_low_balance_threshold
 
 SPENDING_MONTHS = 12
-# A line in these states may be cancelled by its owner.
-CANCELLABLE = (LineStatus.ACTIVE, LineStatus.SUSPENDED, LineStatus.EXPIRED)
+
 LEDGER_ROWS = 20
 # The usage history's filter and paging: a line page address that carries
 # them (a bookmark, a link in a mail) is sent on to the usage history.

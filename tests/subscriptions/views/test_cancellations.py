@@ -137,3 +137,17 @@ def test_the_credit_note_downloads_as_a_pdf_for_its_owner(signed_in, cancellatio
 
     assert response["Content-Type"] == "application/pdf"
     assert 'filename="credit-note-K2026-000007.pdf"' in response["Content-Disposition"]
+
+
+def test_the_form_and_status_page_read_in_chinese_with_its_words(signed_in, customer, line, cancellation):
+    customer.language = "zh-hans"
+    customer.save(update_fields=["language"])
+    signed_in.cookies["portal_language"] = "zh-hans"
+
+    status = signed_in.get(f"/cancellations/{cancellation.public_id}/").content.decode()
+    line_page = signed_in.get(f"/lines/{line.pk}/").content.decode()
+
+    assert "上传" in status and "等待您的身份证件" in status
+    assert "已申请注销" in line_page
+    for page in (status, line_page):
+        assert "线路" not in page
