@@ -5,6 +5,7 @@ errors (the form kept), the status page, withdrawing, the credit note, and
 from __future__ import annotations
 
 import pytest
+from django.utils import translation
 
 from subscriptions.models import CancellationRequest, CreditNote, LedgerKind, LineStatus
 from subscriptions.services.cancellations import cancellation_request
@@ -151,3 +152,30 @@ def test_the_form_and_status_page_read_in_chinese_with_its_words(signed_in, cust
     assert "已申请注销" in line_page
     for page in (status, line_page):
         assert "线路" not in page
+
+
+def test_a_bad_upload_for_the_request_is_refused_in_norwegian_and_the_request_keeps_waiting(
+    signed_in, customer, cancellation
+):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    customer.language = "nb"
+    customer.save(update_fields=["language"])
+    signed_in.cookies["portal_language"] = "nb"
+    back = f"/cancellations/{cancellation.public_id}/"
+    fake = SimpleUploadedFile("pass.jpg", b"<html>not a photo</html>", content_type="image/jpeg")
+
+    response = signed_in.post(
+        f"/account/identity/?for=cancellation&next={back}",
+        {"kind": "passport", "purpose": "cancellation", "file": fake},
+    )
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    with translation.override("nb"):
+        refusal = translation.gettext("This file is not a photo (JPEG or PNG) or a PDF. Upload one of those.")
+    assert refusal in page and "This file is not a photo" not in page
+    assert '<option value="cancellation" selected>' in page
+    cancellation.refresh_from_db()
+    assert cancellation.status == "requested"
+    assert cancellation.identity_document is None
