@@ -163,7 +163,7 @@ def cancellation_request(
        being cancelled, or with an open request; a positive balance needs a
        choice (a valid bank account for a refund, or giving it up).
     3. Lock the line, record the request with the day support decides by,
-       and move the line to CANCELLATION_PENDING.
+       move the line to CANCELLATION_PENDING, and email the customer.
     """
     key = idempotency_key.strip()
     if not key or len(key) > 64:
@@ -207,12 +207,35 @@ def cancellation_request(
             line_transition(
                 line=locked, to=LineStatus.CANCELLATION_PENDING, by=by, reason=reason, action="cancellation_pending"
             )
+            _tell_received(cancellation)
     except IntegrityError:
         found = CancellationRequest.objects.filter(requested_by=by, idempotency_key=key).first()
         if found is not None:
             return found
         raise _already_open() from None
     return cancellation
+
+
+def _tell_received(cancellation: CancellationRequest) -> None:
+    """The request by email (on commit): what comes next, the decision day,
+    and whom to call if it was not the customer."""
+    owner = cancellation.requested_by
+    if not owner.email:
+        return
+    with translation.override(owner.language):
+        context = {
+            "number": cancellation.line.number_display,
+            "decide_by": cancellation.decide_by,
+            "link": settings.SITE_URL + reverse("cancellation_detail", args=[cancellation.public_id]),
+            "support": support_contact_get(),
+        }
+        email_send(
+            message=EmailMessage(
+                subject=render_to_string("emails/cancellation_received_subject.txt", context).strip(),
+                body=render_to_string("emails/cancellation_received_message.txt", context),
+                to=[owner.email],
+            )
+        )
 
 
 def _already_open() -> CustomerError:

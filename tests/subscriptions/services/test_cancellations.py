@@ -97,6 +97,20 @@ def test_a_request_makes_the_line_pending_with_the_day_support_decides_by(line, 
     assert cancellation.balance_choice == "none"
 
 
+def test_the_customer_is_emailed_the_request_in_their_language_with_the_decision_day(
+    line, customer, django_capture_on_commit_callbacks
+):
+    customer.language = "zh-hans"
+    customer.save(update_fields=["language"])
+    with django_capture_on_commit_callbacks(execute=True):
+        cancellation = request_for(line, customer, balance_choice="", refund_account="")
+
+    [message] = mail.outbox
+    assert message.to == [customer.email]
+    assert "我们已收到您注销" in message.subject
+    assert f"/cancellations/{cancellation.public_id}/" in message.body
+
+
 def test_the_same_form_twice_makes_one_request_and_a_second_form_is_refused(line, customer):
     first = request_for(line, customer)
     again = request_for(line, customer)
