@@ -37,6 +37,8 @@ SWEEP_BATCH = 500
 
 # Sent with ``document`` (decided, saved) inside the transaction that decided it.
 identity_document_decided = Signal()
+# Sent with ``document`` (saved, pending) inside the transaction that stored it.
+identity_document_uploaded = Signal()
 
 
 class IdentityDocumentError(Exception):
@@ -98,6 +100,7 @@ def identity_document_upload(
             document.file.save(f"document{file.extension}", ContentFile(file.content), save=False)
             stored_name = document.file.name or ""
             document.save()
+            identity_document_uploaded.send(sender=IdentityDocument, document=document)
     except BaseException:
         if stored_name:
             private_storage().delete(stored_name)

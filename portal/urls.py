@@ -24,6 +24,7 @@ urlpatterns = [
     path("esim/", include(subscriptions_urls.esim_patterns)),
     path("sms/", include(subscriptions_urls.sms_patterns)),
     path("replacements/", include(subscriptions_urls.replacement_patterns)),
+    path("cancellations/", include(subscriptions_urls.cancellation_patterns)),
     path("sim-swap/v0/", include(subscriptions_urls.sim_swap_patterns)),
     path("healthz", views.healthz, name="healthz"),
     path("accounts/", include("allauth.urls")),

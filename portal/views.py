@@ -12,7 +12,7 @@ from django.views.decorators.http import require_GET
 
 from accounts.views import AuthenticatedRequest
 from portal.celery import app as celery_app
-from subscriptions.selectors import dashboard_lines, replacements_open
+from subscriptions.selectors import cancellations_open, dashboard_lines, replacements_open
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,11 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @login_required
 def dashboard(request: AuthenticatedRequest) -> HttpResponse:
-    context = {"cards": dashboard_lines(user=request.user), "replacements": replacements_open(user=request.user)}
+    context = {
+        "cards": dashboard_lines(user=request.user),
+        "replacements": replacements_open(user=request.user),
+        "cancellations": cancellations_open(user=request.user),
+    }
     return render(request, "portal/dashboard.html", context)
 
 

@@ -17,7 +17,7 @@ from django.db import IntegrityError, transaction
 
 from sandbox.models import SandboxNetworkRequest, SandboxSubscriber
 
-BLOCK, UNBLOCK, SWAP = "block", "unblock", "imsi_swap"
+BLOCK, UNBLOCK, SWAP, RELEASE = "block", "unblock", "imsi_swap", "release"
 
 
 class NetworkRefusal(Exception):
@@ -36,6 +36,11 @@ def network_unblock(*, msisdn: str, request_id: str) -> None:
 
 def network_swap_imsi(*, msisdn: str, old_imsi: str, new_imsi: str, request_id: str) -> None:
     _request(action=SWAP, msisdn=msisdn, request_id=request_id, old_imsi=old_imsi, new_imsi=new_imsi)
+
+
+def network_release_imsi(*, msisdn: str, imsi: str, request_id: str) -> None:
+    """The number leaves its SIM (a cancelled line); its IMSI is free again."""
+    _request(action=RELEASE, msisdn=msisdn, request_id=request_id, old_imsi=imsi)
 
 
 def network_subscriber(*, msisdn: str) -> SandboxSubscriber | None:
@@ -79,6 +84,10 @@ def _perform(*, action: str, msisdn: str, old_imsi: str, new_imsi: str) -> str:
         subscriber.blocked = True
     elif action == UNBLOCK:
         subscriber.blocked = False
+    elif action == RELEASE:
+        if subscriber.imsi and subscriber.imsi != old_imsi:
+            return "imsi_mismatch"
+        subscriber.imsi = ""
     else:
         if subscriber.imsi and subscriber.imsi != old_imsi:
             return "imsi_mismatch"

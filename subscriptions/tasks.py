@@ -8,8 +8,16 @@ import smtplib
 from celery import shared_task
 
 from subscriptions.network import NetworkUnavailable
+from subscriptions.payments import PaymentProviderError
 from subscriptions.services.autorenew import auto_renew_charge_run, auto_renew_sweep
 from subscriptions.services.autorenew_notices import auto_renew_notices_claim
+from subscriptions.services.cancellations import (
+    cancellation_comeback_run,
+    cancellation_deactivate,
+    cancellations_unfinished,
+    lines_quarantine,
+    numbers_release_quarantined,
+)
 from subscriptions.services.customer_data import (
     data_export_build,
     data_exports_delete_expired,
@@ -250,3 +258,48 @@ def deliver_notification(notification_id: int) -> str:
     """Send one message, once (see notification_deliver); retried with
     backoff while the mail server or the SMS gateway fails."""
     return notification_deliver(notification_id=notification_id)
+
+
+@shared_task(
+    acks_late=True,
+    autoretry_for=(SmdpUnavailable, NetworkUnavailable, PaymentProviderError),
+    retry_backoff=10,
+    retry_backoff_max=600,
+    max_retries=12,
+)
+def deactivate_cancelled_line(cancellation_id: int) -> str:
+    """Deactivate an approved cancellation's line: the steps not done yet.
+    Retried while an outside system cannot be reached; a run cut off is
+    queued again by the sweep."""
+    return cancellation_deactivate(cancellation_id=cancellation_id).status
+
+
+@shared_task(acks_late=True)
+def deactivate_unfinished_cancellations() -> int:
+    """Run by beat: queue again the deactivations whose worker was cut off."""
+    cancellation_ids = cancellations_unfinished()
+    for cancellation_id in cancellation_ids:
+        deactivate_cancelled_line.delay(cancellation_id)
+    return len(cancellation_ids)
+
+
+@shared_task(
+    acks_late=True, autoretry_for=(NetworkUnavailable,), retry_backoff=10, retry_backoff_max=600, max_retries=12
+)
+def bring_back_cancelled_line(cancellation_id: int) -> bool:
+    """A reactivated line: lift the network block and prepare its new eSIM, once."""
+    return cancellation_comeback_run(cancellation_id=cancellation_id)
+
+
+@shared_task(acks_late=True)
+def quarantine_cancelled_lines() -> int:
+    """Run by beat: cancelled lines past their grace period are quarantined.
+    Safe to run twice or side by side."""
+    return lines_quarantine()
+
+
+@shared_task(acks_late=True)
+def release_quarantined_numbers() -> int:
+    """Run by beat: numbers quarantined long enough go back to the pool.
+    Safe to run twice or side by side."""
+    return numbers_release_quarantined()

@@ -5,6 +5,7 @@ from django.urls import path
 
 from subscriptions.views import (
     autorenew,
+    cancellations,
     checkout,
     customer_data,
     esim_install,
@@ -43,6 +44,14 @@ urlpatterns = [
     path("<int:line_id>/replacement/", replacements.replacement_start, name="replacement_start"),
     path("<int:line_id>/suspend/", suspensions.line_suspend, name="line_suspend"),
     path("<int:line_id>/resume/", suspensions.line_resume, name="line_resume"),
+    path("<int:line_id>/cancel/", cancellations.cancellation_start, name="cancellation_start"),
+]
+
+# /cancellations/
+cancellation_patterns = [
+    path("<uuid:public_id>/", cancellations.cancellation_detail, name="cancellation_detail"),
+    path("<uuid:public_id>/withdraw/", cancellations.cancellation_withdraw_view, name="cancellation_withdraw"),
+    path("<uuid:public_id>/credit-note.pdf", cancellations.credit_note_download, name="credit_note_download"),
 ]
 
 # /replacements/

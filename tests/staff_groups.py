@@ -23,6 +23,7 @@ GRANTS = [
     ("subscriptions.migrations.0028_international_rates_seed", "grant"),
     ("subscriptions.migrations.0030_support_groups_sms_commands", "grant"),
     ("subscriptions.migrations.0036_support_groups_notifications", "grant"),
+    ("subscriptions.migrations.0038_support_groups_cancellations", "grant"),
 ]
 
 

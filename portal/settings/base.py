@@ -334,6 +334,18 @@ CELERY_BEAT_SCHEDULE = {
         "task": "subscriptions.tasks.send_waiting_notifications",
         "schedule": timedelta(minutes=1),
     },
+    "Finish cancellations left unfinished": {
+        "task": "subscriptions.tasks.deactivate_unfinished_cancellations",
+        "schedule": timedelta(minutes=10),
+    },
+    "Quarantine cancelled lines after the grace period": {
+        "task": "subscriptions.tasks.quarantine_cancelled_lines",
+        "schedule": timedelta(hours=1),
+    },
+    "Return quarantined numbers to the number pool": {
+        "task": "subscriptions.tasks.release_quarantined_numbers",
+        "schedule": timedelta(hours=6),
+    },
 }
 # At least once: a task's message is acknowledged when the task has run, and
 # one whose worker process died under it goes back to the queue, so a killed
@@ -475,6 +487,15 @@ REPLACEMENT_STOP_LINK_SECONDS = 7 * 24 * 3600
 # ended; renewing within them brings the line back with the same number. The
 # pages (and reminders) say the day from Line.number_lost_at().
 NUMBER_KEEPING_GRACE_DAYS = int(os.environ.get("NUMBER_KEEPING_GRACE_DAYS", "30"))
+
+# Cancellation (subscriptions/services/cancellations.py): support decides a
+# request within this many Norwegian working days; a cancelled line can be
+# reactivated (same number) for CANCELLATION_GRACE_DAYS, then it is
+# quarantined, and its number goes back to the pool after
+# QUARANTINE_RELEASE_DAYS, so nobody gets a number that was just someone else's.
+CANCELLATION_DECISION_WORKING_DAYS = 3
+CANCELLATION_GRACE_DAYS = int(os.environ.get("CANCELLATION_GRACE_DAYS", "30"))
+QUARANTINE_RELEASE_DAYS = int(os.environ.get("QUARANTINE_RELEASE_DAYS", "183"))
 
 # The seller printed on receipts.
 SELLER = {

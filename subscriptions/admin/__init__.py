@@ -2,6 +2,7 @@
 
 from subscriptions.admin import (  # noqa: F401
     autorenew,
+    cancellations,
     customer_data,
     esim_install,
     imports,

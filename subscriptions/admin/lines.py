@@ -39,6 +39,7 @@ from subscriptions.admin.base import (
     nok,
     staff,
 )
+from subscriptions.admin.cancellations import CancellationRequestInline, port_out_lines
 from subscriptions.formatting import format_call, format_data, format_moment, format_texts
 from subscriptions.models import (
     AuditEvent,
@@ -348,8 +349,9 @@ class LineAdmin(ReasonActionsAdmin):
         UsageRecordInline,
         AuditEventInline,
         *line_page_inlines(),
+        CancellationRequestInline,
     ]
-    actions = ["suspend_lines", "resume_lines", "extend_lines"]
+    actions = ["suspend_lines", "resume_lines", "extend_lines", port_out_lines]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Line]:
         lines = cast(LineQuerySet, super().get_queryset(request))  # Line's default manager

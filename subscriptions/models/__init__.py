@@ -9,6 +9,16 @@ from subscriptions.models.autorenew import (
     SavedCard,
     SetupStatus,
 )
+from subscriptions.models.cancellations import (
+    BalanceChoice,
+    CancellationReason,
+    CancellationRejectReason,
+    CancellationRequest,
+    CancellationSource,
+    CancellationStatus,
+    CreditNote,
+    CreditNoteSequence,
+)
 from subscriptions.models.customer_data import AccountDeletion, DataExport, DataExportStatus
 from subscriptions.models.esim import (
     EsimCodeChannel,
@@ -62,9 +72,17 @@ __all__ = [
     "AuditEvent",
     "AutoRenewCharge",
     "AutoRenewal",
+    "BalanceChoice",
+    "CancellationReason",
+    "CancellationRejectReason",
+    "CancellationRequest",
+    "CancellationSource",
+    "CancellationStatus",
     "CardSetup",
     "CdrImport",
     "ChargeStatus",
+    "CreditNote",
+    "CreditNoteSequence",
     "DataExport",
     "DataExportStatus",
     "DiscountKind",

@@ -30,6 +30,8 @@ class LedgerText(models.TextChoices):
     VOUCHER = "voucher"
     ORDER = "order"
     INTERNATIONAL = "international"
+    CANCELLATION_REFUND = "cancellation_refund"
+    BALANCE_GIVEN_UP = "balance_given_up"
 
 
 def ledger_params_for_order(*, plan_names: dict[str, str], number: str) -> dict[str, object]:
@@ -117,4 +119,8 @@ class LedgerEntry(models.Model):
                 )
                 % values
             )
+        if what == LedgerText.CANCELLATION_REFUND:
+            return gettext("Refund on cancellation, credit note %(number)s") % {"number": params.get("credit_note", "")}
+        if what == LedgerText.BALANCE_GIVEN_UP:
+            return gettext("Balance given up on cancellation")
         return self.description

@@ -158,6 +158,18 @@ class Line(models.Model):
         window = NEAR_EXPIRY_MAX if plan_period is None else near_expiry_window(plan_period, ends_at=self.expires_at)
         return self.expires_at - now <= window
 
+    def comes_back_until(self) -> datetime | None:
+        """Until when a cancelled line can be reactivated by paying a new
+        period: CANCELLATION_GRACE_DAYS after it was cancelled. None for a
+        line that is not cancelled."""
+        if self.status != LineStatus.CANCELLED:
+            return None
+        return self.status_changed_at + timedelta(days=settings.CANCELLATION_GRACE_DAYS)
+
+    def can_reactivate(self, now: datetime | None = None) -> bool:
+        until = self.comes_back_until()
+        return until is not None and (now or timezone.now()) < until
+
     def number_lost_at(self, now: datetime | None = None) -> datetime | None:
         """When an expired line's number goes if the line is not renewed:
         NUMBER_KEEPING_GRACE_DAYS after its expiry. None for a line that has

@@ -1,5 +1,6 @@
 """The one interface the network's provisioning speaks: block a number,
-unblock it, and move it to another SIM's IMSI (after an eSIM replacement).
+unblock it, move it to another SIM's IMSI (after an eSIM replacement), and
+release its IMSI (a cancelled line's SIM is no longer the number's).
 
 Every call carries our request id: the network does a request once, and
 answers a repeat of it (a retry after a lost answer) as it answered the
@@ -54,4 +55,11 @@ class NetworkProvisioning(Protocol):
         """Move the number from the SIM with ``old_imsi`` to the one with
         ``new_imsi``; refused if the number is not on ``old_imsi``. Done
         already, it answers as done."""
+        ...
+
+    def release_imsi(self, *, msisdn: str, imsi: str, request_id: str) -> None:
+        """Take the number off the SIM with ``imsi`` (a cancelled line): the
+        number has no IMSI afterwards, and the IMSI may go to another
+        number. Done already, it answers as done; refused
+        (``imsi_mismatch``) if the number is on another IMSI."""
         ...

@@ -1,12 +1,14 @@
 """The operator's provisioning API over HTTPS: a small JSON REST interface.
 
-Three requests, each ``POST`` with ``Authorization: Bearer <NETWORK_TOKEN>``,
+Four requests, each ``POST`` with ``Authorization: Bearer <NETWORK_TOKEN>``,
 ``Content-Type: application/json`` and our request id both as the
 ``Idempotency-Key`` header and in the body:
 
 - ``{NETWORK_URL}/v1/subscribers/{msisdn}/block``   ``{"requestId"}``
 - ``{NETWORK_URL}/v1/subscribers/{msisdn}/unblock`` ``{"requestId"}``
 - ``{NETWORK_URL}/v1/subscribers/{msisdn}/imsi``    ``{"requestId", "oldImsi", "newImsi"}``
+- ``{NETWORK_URL}/v1/subscribers/{msisdn}/release`` ``{"requestId", "imsi"}`` (a
+  cancelled line: the number leaves its SIM)
 
 ``{msisdn}`` is E.164 with its ``+`` encoded (``%2B4791234567``). The
 answers:
@@ -48,6 +50,9 @@ class HttpNetwork:
 
     def swap_imsi(self, *, msisdn: str, old_imsi: str, new_imsi: str, request_id: str) -> None:
         self._post(msisdn, "imsi", request_id, {"oldImsi": old_imsi, "newImsi": new_imsi})
+
+    def release_imsi(self, *, msisdn: str, imsi: str, request_id: str) -> None:
+        self._post(msisdn, "release", request_id, {"imsi": imsi})
 
     def _post(self, msisdn: str, action: str, request_id: str, fields: dict[str, str]) -> None:
         url = f"{settings.NETWORK_URL.rstrip('/')}/v1/subscribers/{quote(msisdn, safe='')}/{action}"

@@ -27,6 +27,9 @@ class SandboxNetwork:
             )
         )
 
+    def release_imsi(self, *, msisdn: str, imsi: str, request_id: str) -> None:
+        self._do(lambda: sandbox.network_release_imsi(msisdn=msisdn, imsi=imsi, request_id=request_id))
+
     def _do(self, call: Callable[[], object]) -> None:
         try:
             call()

@@ -108,7 +108,8 @@ class OrderRequest:
 
 
 def renewal_request(*, line: Line, plan: Plan, method: PaymentMethod, promo_code: str = "") -> OrderRequest:
-    if line.is_closed:
+    # A cancelled line within its grace period comes back by a renewal.
+    if line.is_closed and not line.can_reactivate():
         raise CustomerError(_("This line is being cancelled or is cancelled, so it cannot be renewed."))
     if line.status == LineStatus.PENDING:
         # Its first period starts when its eSIM is ready; a renewal now

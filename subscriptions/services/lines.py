@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.dispatch import Signal
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -15,6 +16,10 @@ from subscriptions.errors import CustomerError, TransitionNotAllowed
 from subscriptions.formatting import format_nok
 from subscriptions.models import TRANSITIONS, Line, LineStatus, Plan, ServicePeriod
 from subscriptions.services.audit import audit_record
+
+# Sent with ``line`` and ``now`` inside the transaction in which a cancelled
+# line, paid for within its grace period, became active again.
+line_reactivated = Signal()
 
 
 def _locked(line: Line) -> Line:
@@ -84,15 +89,21 @@ def line_add_period(
     2. Start where the last period ends, or now if the line has lapsed (an
        expired line comes back from the moment of payment).
     3. Copy the plan's allowances, move the line's expiry, and make a pending
-       or expired line active.
+       or expired line active (and a cancelled one within its grace period:
+       ``line_reactivated`` tells the cancellation).
     4. Write the audit row.
     """
     now = now or timezone.now()
     locked = _locked(line)
-    if locked.is_closed:
-        raise CustomerError(_("This line is being cancelled or is cancelled, so it cannot be renewed."))
     if plan.kind != locked.kind:
         raise CustomerError(_("This plan is not for this kind of line."))
+    if locked.can_reactivate(now):
+        # A cancelled line paid for within its grace period comes back; the
+        # cancellation's receiver restores its service on the network.
+        _move(locked, LineStatus.ACTIVE, by=by, reason="reactivated in the grace period", action="reactivated")
+        line_reactivated.send(sender=Line, line=locked, now=now)
+    if locked.is_closed:
+        raise CustomerError(_("This line is being cancelled or is cancelled, so it cannot be renewed."))
     last_end = locked.expires_at
     start = last_end if last_end is not None and last_end > now else now
     period = period_create(line=locked, plan=plan, start=start, source=source)

@@ -62,7 +62,7 @@ def renew(request: AuthenticatedRequest, line_id: int) -> HttpResponse:
         "plans": choice.plans,
         "current": choice.current,
         "withdrawn": choice.withdrawn,
-        "closed": line.is_closed,
+        "closed": line.is_closed and not line.can_reactivate(),
     }
     return render(request, "subscriptions/renew.html", context)
 

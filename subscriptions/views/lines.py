@@ -20,9 +20,11 @@ from subscriptions.errors import CustomerError
 from subscriptions.forms.lines import LowBalanceThresholdForm, UsageFilterForm
 from subscriptions.selectors.esim_install import line_esim
 from subscriptions.selectors.suspensions import line_suspension
+from subscriptions.services.cancellations import CANCELLABLE
 from subscriptions.services.lines import line_set_low_balance_threshold
 
 SPENDING_MONTHS = 12
+
 LEDGER_ROWS = 20
 # The usage history's filter and paging: a line page address that carries
 # them (a bookmark, a link in a mail) is sent on to the usage history.
@@ -104,5 +106,7 @@ def _line_page(
         or LowBalanceThresholdForm.for_threshold(detail.line.low_balance_threshold_ore),
         "replacements": selectors.line_replacements(line=detail.line),
         "suspension": line_suspension(line=detail.line),
+        "cancellation": selectors.line_cancellation(line=detail.line),
+        "can_cancel": detail.line.status in CANCELLABLE,
     }
     return render(request, "subscriptions/line_detail.html", context)

@@ -21,6 +21,7 @@ class FakeNetwork:
     planned: list[tuple[Any, Any]] = field(default_factory=list)
     imsi: dict[str, str] = field(default_factory=dict)
     blocked: set[str] = field(default_factory=set)
+    released: set[str] = field(default_factory=set)
     answered: dict[str, tuple[int, Any]] = field(default_factory=dict)
     performed: int = 0
 
@@ -43,6 +44,16 @@ class FakeNetwork:
             self.blocked.add(msisdn)
         elif action == "unblock":
             self.blocked.discard(msisdn)
+        elif action == "release":
+            if self.imsi.get(msisdn, request.json["imsi"]) != request.json["imsi"]:
+                self.answered[request_id] = (409, {"error": {"code": "imsi_mismatch", "message": "not on that IMSI"}})
+                return self.answered[request_id]
+            self.imsi.pop(msisdn, None)
+            self.released.add(msisdn)
+        elif msisdn in self.released:
+            # A number released from its SIM (a cancelled line) takes any new one.
+            self.imsi[msisdn] = request.json["newImsi"]
+            self.released.discard(msisdn)
         elif self.imsi.get(msisdn) != request.json["oldImsi"]:
             self.answered[request_id] = (409, {"error": {"code": "imsi_mismatch", "message": "not on that IMSI"}})
             return self.answered[request_id]

@@ -78,3 +78,23 @@ def test_a_request_id_reused_for_another_request_is_refused():
 
     assert refused.value.code == "request_id_reused"
     assert network_subscriber(msisdn=NUMBER).blocked is True
+
+
+def test_releasing_the_imsi_takes_the_number_off_its_sim_once():
+    network().swap_imsi(msisdn=NUMBER, old_imsi=OLD, new_imsi=NEW, request_id="swp-r")
+
+    network().release_imsi(msisdn=NUMBER, imsi=NEW, request_id="rel-1")
+    network().release_imsi(msisdn=NUMBER, imsi=NEW, request_id="rel-1")
+
+    assert network_subscriber(msisdn=NUMBER).imsi == ""
+    assert [r.action for r in network_history(msisdn=NUMBER)] == ["imsi_swap", "release"]
+
+
+def test_releasing_an_imsi_the_number_is_not_on_is_refused():
+    network().swap_imsi(msisdn=NUMBER, old_imsi=OLD, new_imsi=NEW, request_id="swp-m")
+
+    with pytest.raises(NetworkRefused) as refused:
+        network().release_imsi(msisdn=NUMBER, imsi=OLD, request_id="rel-2")
+
+    assert refused.value.code == "imsi_mismatch"
+    assert network_subscriber(msisdn=NUMBER).imsi == NEW

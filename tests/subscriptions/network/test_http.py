@@ -104,3 +104,21 @@ def test_a_network_not_listening_is_transient(settings):
 
     with pytest.raises(NetworkUnavailable):
         http().block_line(msisdn=NUMBER, request_id="blk-8")
+
+
+def test_releasing_the_imsi_posts_it_and_a_retry_changes_nothing(network):
+    http().release_imsi(msisdn=NUMBER, imsi="242010000000001", request_id="rel-5")
+    http().release_imsi(msisdn=NUMBER, imsi="242010000000001", request_id="rel-5")
+
+    assert network.requests[0].path == "/v1/subscribers/%2B4791234567/release"
+    assert network.requests[0].json == {"requestId": "rel-5", "imsi": "242010000000001"}
+    assert NUMBER not in network.imsi
+    assert network.performed == 1
+
+
+def test_releasing_an_imsi_the_number_is_not_on_is_refused_with_the_code(network):
+    with pytest.raises(NetworkRefused) as refused:
+        http().release_imsi(msisdn=NUMBER, imsi="242019999999999", request_id="rel-6")
+
+    assert refused.value.code == "imsi_mismatch"
+    assert network.imsi[NUMBER] == "242010000000001"

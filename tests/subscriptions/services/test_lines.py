@@ -214,10 +214,13 @@ def test_a_plan_for_another_kind_of_line_is_refused():
 @pytest.mark.parametrize(
     "status", [LineStatus.CANCELLATION_PENDING, LineStatus.CANCELLED, LineStatus.QUARANTINED], ids=str
 )
-def test_a_cancelled_line_cannot_be_renewed(status):
+def test_a_cancelled_line_cannot_be_renewed(status, settings):
     plan = PlanFactory()
     line = LineFactory(with_period=plan)
-    Line.objects.filter(pk=line.pk).update(status=status)
+    # A cancelled line within its grace period comes back by a renewal
+    # (tests/subscriptions/services/test_cancellations.py); after it, no more.
+    after_grace = timezone.now() - timedelta(days=settings.CANCELLATION_GRACE_DAYS + 1)
+    Line.objects.filter(pk=line.pk).update(status=status, status_changed_at=after_grace)
 
     with pytest.raises(CustomerError):
         line_add_period(line=line, plan=plan, by=line.owner)

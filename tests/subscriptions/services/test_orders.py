@@ -120,6 +120,7 @@ def test_the_name_and_address_are_saved_back_to_the_profile(customer, line, plan
 
 def test_a_cancelled_line_cannot_be_renewed(customer, line, plan):
     line.status = LineStatus.CANCELLED
+    line.status_changed_at = past_the_grace_period()
     line.save()
 
     with pytest.raises(CustomerError, match="cannot be renewed"):
@@ -318,6 +319,7 @@ def test_a_payment_of_the_wrong_amount_is_not_fulfilled(customer, line, plan):
 def test_a_payment_for_a_line_cancelled_meanwhile_is_kept_for_a_refund(customer, line, plan):
     order = place(customer, line, plan)
     line.status = LineStatus.CANCELLED
+    line.status_changed_at = past_the_grace_period()
     line.save()
 
     event = settle(order)
@@ -332,6 +334,7 @@ def test_a_balance_renewal_for_a_line_cancelled_meanwhile_says_nothing_was_charg
     LedgerEntryFactory(line=line, amount_ore=500_00)
     request = renewal_request(line=line, plan=plan, method=PaymentMethod.BALANCE)
     line.status = LineStatus.CANCELLED
+    line.status_changed_at = past_the_grace_period()
     line.save()
 
     order = order_place(owner=customer, request=request, billing=BILLING, idempotency_key="k", site_url=SITE)
@@ -568,3 +571,15 @@ def test_a_paid_order_is_not_refundable_by_this_path(customer, line, plan):
 
     with pytest.raises(CustomerError):
         payment_refund(event=event, by=UserFactory(is_staff=True))
+
+
+def past_the_grace_period():
+    """A cancelled line comes back by a renewal within its grace period
+    (tests/subscriptions/services/test_cancellations.py); these tests are
+    about one cancelled longer ago."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    return timezone.now() - timedelta(days=settings.CANCELLATION_GRACE_DAYS + 1)

@@ -485,6 +485,7 @@ def test_a_renewal_paid_from_the_balance_and_sent_again_shows_the_same_order(sig
 
 def test_a_cancelled_line_cannot_be_renewed(signed_in, line, plan):
     line.status = LineStatus.CANCELLED
+    line.status_changed_at = past_the_grace_period()
     line.save()
 
     response = signed_in.post(checkout_url(line, plan), checkout_form())
@@ -809,3 +810,15 @@ def test_a_card_not_saved_on_the_sandbox_page_is_told_by_its_callback(signed_in,
     assert response.status_code == 200
     assert setup.status == SetupStatus.FAILED
     assert not line.auto_renew
+
+
+def past_the_grace_period():
+    """A cancelled line comes back by a renewal within its grace period
+    (tests/subscriptions/services/test_cancellations.py); these tests are
+    about one cancelled longer ago."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.utils import timezone
+
+    return timezone.now() - timedelta(days=settings.CANCELLATION_GRACE_DAYS + 1)

@@ -159,8 +159,9 @@ def test_the_line_page_reads_only_the_line_and_its_periods_however_much_history(
         assert not any("subscriptions_usagerecord" in sql and "ORDER BY" in sql and "LIMIT" in sql for sql in queries)
 
     # The line with its balance and auto-renew choice; its periods with what was used in
-    # them; the eSIM profile it uses (My eSIM); its open replacement and last SIM change.
-    assert counts == [4, 4]
+    # them; the eSIM profile it uses (My eSIM); its open replacement and last SIM change;
+    # its open or latest cancellation.
+    assert counts == [5, 5]
 
 
 def test_the_line_page_reads_the_auto_renew_charge_only_when_auto_renew_is_on(client):
@@ -169,8 +170,8 @@ def test_the_line_page_reads_the_auto_renew_charge_only_when_auto_renew_is_on(cl
     AutoRenewal.objects.create(line=line, plan=line.periods.get().plan, card=card)
     client.force_login(line.owner)
 
-    # The line page's four (see above) and the charge.
-    assert len(page_queries(client, url(line))) == 5
+    # The line page's five (see above) and the charge.
+    assert len(page_queries(client, url(line))) == 6
 
 
 # --- the usage history -----------------------------------------------------------------

@@ -1,0 +1,333 @@
+"""Cancelling a line: the request, the identity document, support's
+decision, the worker's deactivation (each step once), the credit note,
+coming back within the grace period, quarantine and the number pool."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from accounts.identity import identity_document_approve, identity_document_reject, identity_document_upload
+from accounts.identity_files import CheckedFile
+from accounts.models import IdentityDocument
+from sandbox.network import network_subscriber
+from subscriptions.errors import CustomerError
+from subscriptions.models import (
+    AuditEvent,
+    CancellationStatus,
+    CreditNote,
+    EsimState,
+    LedgerKind,
+    Line,
+    LineStatus,
+    PoolNumber,
+)
+from subscriptions.network import NetworkRefused
+from subscriptions.services.cancellations import (
+    cancellation_approve,
+    cancellation_deactivate,
+    cancellation_port_out,
+    cancellation_reject,
+    cancellation_request,
+    cancellation_retry,
+    cancellation_withdraw,
+    lines_quarantine,
+    numbers_release_quarantined,
+)
+from subscriptions.services.ledger import ledger_add, ledger_balance
+from subscriptions.services.lines import line_add_period
+from tests.factories import EsimProfileFactory, UserFactory
+from tests.identity_files import jpeg_bytes
+
+pytestmark = pytest.mark.django_db
+S = CancellationStatus
+ACCOUNT = "86011117947"
+
+
+@pytest.fixture
+def staff():
+    return UserFactory(is_staff=True, email="agent@nordlys.test")
+
+
+@pytest.fixture
+def profile(line):
+    return EsimProfileFactory(line=line, state=EsimState.INSTALLED, imsi="242010000000001")
+
+
+def request_for(line, customer, **changes):
+    fields = {
+        "reason": "moving_abroad",
+        "balance_choice": "refund",
+        "refund_account": ACCOUNT,
+        "idempotency_key": "form-1",
+    }
+    return cancellation_request(line=line, by=customer, **{**fields, **changes})
+
+
+def upload(customer):
+    return identity_document_upload(
+        owner=customer,
+        kind=IdentityDocument.Kind.PASSPORT,
+        purpose=IdentityDocument.Purpose.CANCELLATION,
+        file=CheckedFile(content=jpeg_bytes(), content_type="image/jpeg"),
+    )
+
+
+def approved(line, customer, staff, django_capture_on_commit_callbacks):
+    """A request whose document support approved, and which support approved."""
+    cancellation = request_for(line, customer)
+    document = upload(customer)
+    identity_document_approve(document=document, by=staff)
+    with django_capture_on_commit_callbacks(execute=False):
+        cancellation_approve(cancellation=cancellation, by=staff)
+    cancellation.refresh_from_db()
+    return cancellation
+
+
+def test_a_request_makes_the_line_pending_with_the_day_support_decides_by(line, customer):
+    cancellation = request_for(line, customer, balance_choice="", refund_account="")
+
+    line.refresh_from_db()
+    assert line.status == LineStatus.CANCELLATION_PENDING
+    assert cancellation.status == S.REQUESTED
+    assert cancellation.decide_by > timezone.localdate()
+    assert cancellation.balance_choice == "none"
+
+
+def test_the_customer_is_emailed_the_request_in_their_language_with_the_decision_day(
+    line, customer, django_capture_on_commit_callbacks
+):
+    customer.language = "zh-hans"
+    customer.save(update_fields=["language"])
+    with django_capture_on_commit_callbacks(execute=True):
+        cancellation = request_for(line, customer, balance_choice="", refund_account="")
+
+    [message] = mail.outbox
+    assert message.to == [customer.email]
+    assert "我们已收到您注销" in message.subject
+    assert f"/cancellations/{cancellation.public_id}/" in message.body
+
+
+def test_the_same_form_twice_makes_one_request_and_a_second_form_is_refused(line, customer):
+    first = request_for(line, customer)
+    again = request_for(line, customer)
+
+    assert again.pk == first.pk
+    with pytest.raises(CustomerError):
+        request_for(line, customer, idempotency_key="form-2")
+
+
+def test_a_positive_balance_needs_a_valid_account_or_giving_it_up(line, customer):
+    ledger_add(line=line, kind=LedgerKind.TOPUP, amount_ore=50_00, reference="t1")
+
+    with pytest.raises(CustomerError, match="not a valid Norwegian bank account"):
+        request_for(line, customer, refund_account="86011117948")
+    with pytest.raises(CustomerError, match="prepaid balance"):
+        request_for(line, customer, balance_choice="")
+    assert request_for(line, customer, balance_choice="give_up").balance_choice == "give_up"
+
+
+def test_the_uploaded_document_sends_the_request_to_support_and_its_approval_checks_identity(line, customer, staff):
+    cancellation = request_for(line, customer)
+
+    document = upload(customer)
+    cancellation.refresh_from_db()
+    assert cancellation.status == S.REVIEW
+    assert cancellation.identity_document == document
+    identity_document_approve(document=document, by=staff)
+    cancellation.refresh_from_db()
+    assert cancellation.identity_checked_at is not None
+
+
+def test_a_rejected_document_asks_for_another(line, customer, staff):
+    cancellation = request_for(line, customer)
+    identity_document_reject(document=upload(customer), by=staff, reason="expired")
+
+    cancellation.refresh_from_db()
+    assert cancellation.status == S.REQUESTED
+
+
+def test_support_cannot_approve_before_the_document_is_approved(line, customer, staff):
+    cancellation = request_for(line, customer)
+    upload(customer)
+
+    with pytest.raises(CustomerError, match="identity document first"):
+        cancellation_approve(cancellation=cancellation, by=staff)
+
+
+def test_withdrawing_puts_the_line_back_and_forgets_the_account(line, customer):
+    cancellation = cancellation_withdraw(cancellation=request_for(line, customer), by=customer)
+
+    line.refresh_from_db()
+    assert line.status == LineStatus.ACTIVE
+    assert cancellation.status == S.WITHDRAWN
+    assert cancellation.refund_account == ""
+
+
+def test_a_rejection_puts_the_line_back_and_emails_the_reason_in_the_customers_language(
+    line, customer, staff, django_capture_on_commit_callbacks
+):
+    customer.language = "nb"
+    customer.save(update_fields=["language"])
+    with django_capture_on_commit_callbacks(execute=True):
+        cancellation_reject(cancellation=request_for(line, customer), by=staff, reason="port_out", note="NetCom ref 1")
+
+    line.refresh_from_db()
+    assert line.status == LineStatus.ACTIVE
+    message = mail.outbox[-1]
+    assert message.to == [customer.email]
+    assert "ikke godkjent" in message.subject
+    assert "NetCom" not in message.body
+
+
+def test_auto_renew_does_not_renew_a_line_pending_cancellation(line, customer, plan):
+    request_for(line, customer)
+
+    with pytest.raises(CustomerError):
+        line_add_period(line=line, plan=plan, by=customer)
+
+
+def test_the_worker_deactivates_each_step_once_and_refunds_the_balance_with_a_credit_note(
+    line, customer, staff, profile, django_capture_on_commit_callbacks
+):
+    ledger_add(line=line, kind=LedgerKind.TOPUP, amount_ore=120_00, reference="t1")
+    cancellation = approved(line, customer, staff, django_capture_on_commit_callbacks)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        cancellation_deactivate(cancellation_id=cancellation.pk)
+        cancellation_deactivate(cancellation_id=cancellation.pk)
+
+    cancellation.refresh_from_db()
+    line.refresh_from_db()
+    profile.refresh_from_db()
+    assert cancellation.status == S.DONE
+    assert line.status == LineStatus.CANCELLED
+    assert profile.state == EsimState.DISABLED
+    subscriber = network_subscriber(msisdn=line.number)
+    assert subscriber is not None and subscriber.blocked and subscriber.imsi == ""
+    [note] = CreditNote.objects.all()
+    assert (note.amount_ore, note.bank_account, note.number) == (120_00, ACCOUNT, f"K{note.year}-000001")
+    assert ledger_balance(line=line) == 0
+    assert cancellation.refund_account == ""
+    done = [m for m in mail.outbox if "is cancelled" in m.subject]
+    assert len(done) == 1
+    assert "Until" in done[0].body and "K" in done[0].body
+    assert AuditEvent.objects.filter(line=line, action="cancellation_done").count() == 1
+
+
+def test_a_refused_step_fails_the_request_and_a_retry_finishes_it(
+    line, customer, staff, profile, monkeypatch, django_capture_on_commit_callbacks
+):
+    cancellation = approved(line, customer, staff, django_capture_on_commit_callbacks)
+    from subscriptions.network.sandbox import SandboxNetwork
+
+    def refuse(self, **kwargs):
+        raise NetworkRefused(code="unknown_msisdn")
+
+    monkeypatch.setattr(SandboxNetwork, "release_imsi", refuse)
+    cancellation_deactivate(cancellation_id=cancellation.pk)
+    cancellation.refresh_from_db()
+    assert cancellation.status == S.FAILED
+    assert cancellation.network_blocked_at is not None
+
+    monkeypatch.undo()
+    with django_capture_on_commit_callbacks(execute=True):
+        cancellation_retry(cancellation=cancellation, by=staff)
+    cancellation.refresh_from_db()
+    assert cancellation.status == S.DONE
+    assert cancellation.attempts == 2
+
+
+def test_a_port_out_cancels_the_line_by_the_same_path(line, customer, staff, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        cancellation = cancellation_port_out(line=line, by=staff, note="moved to Telia")
+
+    cancellation.refresh_from_db()
+    line.refresh_from_db()
+    assert cancellation.source == "port_out"
+    assert cancellation.status == S.DONE
+    assert line.status == LineStatus.CANCELLED
+
+
+def test_paying_a_period_within_the_grace_period_brings_the_line_back_with_a_new_esim(
+    line, customer, staff, plan, profile, django_capture_on_commit_callbacks
+):
+    cancellation = approved(line, customer, staff, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        cancellation_deactivate(cancellation_id=cancellation.pk)
+    EsimProfileFactory(state=EsimState.AVAILABLE)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        line_add_period(line=line, plan=plan, by=customer)
+
+    line.refresh_from_db()
+    cancellation.refresh_from_db()
+    assert line.status == LineStatus.ACTIVE
+    assert line.number == "+4791234567"
+    assert cancellation.reactivated_at is not None and cancellation.unblocked_at is not None
+    assert not network_subscriber(msisdn=line.number).blocked
+    assert line.esim_profiles.filter(state=EsimState.RELEASED).exists()
+
+
+def test_after_the_grace_period_the_line_is_quarantined_once_and_cannot_come_back(
+    line, customer, staff, plan, settings, django_capture_on_commit_callbacks
+):
+    cancellation = approved(line, customer, staff, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        cancellation_deactivate(cancellation_id=cancellation.pk)
+    later = timezone.now() + timedelta(days=settings.CANCELLATION_GRACE_DAYS, minutes=1)
+
+    assert lines_quarantine(now=later) == 1
+    assert lines_quarantine(now=later) == 0
+    line.refresh_from_db()
+    assert line.status == LineStatus.QUARANTINED
+    with pytest.raises(CustomerError):
+        line_add_period(line=line, plan=plan, by=customer)
+
+
+def test_a_quarantined_number_goes_back_to_the_pool_after_six_months_once(line, settings):
+    Line.objects.filter(pk=line.pk).update(
+        status=LineStatus.QUARANTINED,
+        status_changed_at=timezone.now() - timedelta(days=settings.QUARANTINE_RELEASE_DAYS + 1),
+    )
+
+    assert numbers_release_quarantined() == 1
+    assert numbers_release_quarantined() == 0
+    line.refresh_from_db()
+    assert line.number.startswith("+470")
+    pooled = PoolNumber.objects.get(number="+4791234567")
+    assert pooled.taken_at is None
+    assert AuditEvent.objects.filter(line=line, action="number_returned_to_pool").count() == 1
+
+
+def test_a_number_quarantined_less_than_six_months_stays(line):
+    Line.objects.filter(pk=line.pk).update(status=LineStatus.QUARANTINED, status_changed_at=timezone.now())
+
+    assert numbers_release_quarantined() == 0
+    assert not PoolNumber.objects.exists()
+
+
+def test_an_order_waiting_for_payment_is_closed_at_the_provider_and_here(
+    line, customer, staff, plan, django_capture_on_commit_callbacks
+):
+    from subscriptions.models import Order, OrderStatus, PaymentMethod
+    from subscriptions.services.checkout import Billing, order_place, renewal_request
+
+    order = order_place(
+        owner=customer,
+        request=renewal_request(line=line, plan=plan, method=PaymentMethod.CARD),
+        billing=Billing(name="Kari Nordmann"),
+        idempotency_key="left-open",
+        site_url="http://testserver",
+    )
+    cancellation = approved(line, customer, staff, django_capture_on_commit_callbacks)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        cancellation_deactivate(cancellation_id=cancellation.pk)
+
+    order.refresh_from_db()
+    assert order.status == OrderStatus.ABANDONED
+    assert not Order.objects.filter(line=line, status=OrderStatus.PENDING).exists()
