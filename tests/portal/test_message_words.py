@@ -31,7 +31,8 @@ from accounts.models import IdentityDocument
 from accounts.tasks import send_welcome
 from subscriptions.models import EsimState, Line, OrderKind, ReplacementReason, ReplacementRequest, ReplacementStatus
 from subscriptions.receipt_mail import receipt_email
-from subscriptions.services.esim_install import esim_code_email_send, esim_code_view_record, esim_confirmation_code_send
+from subscriptions.services.esim_confirmation import esim_confirmation_code_issue, esim_confirmation_code_send
+from subscriptions.services.esim_install import esim_code_email_send, esim_code_view_record
 from subscriptions.services.provisioning import provisioning_start
 from subscriptions.services.replacements import replacement_code_check, replacement_code_send, replacement_request
 from tests.factories import EsimProfileFactory, LineFactory, PlanFactory, UserFactory
@@ -152,7 +153,8 @@ def esim_codes(language: str, capture: Any) -> None:
         profile=profile, line=line, by=owner, channel="email", ip_address=None, user_agent="test"
     )
     esim_code_email_send(code_view_id=view.pk)
-    esim_confirmation_code_send(profile_id=profile.pk, user_id=owner.pk)
+    esim_confirmation_code_issue(profile=profile)
+    esim_confirmation_code_send(profile_id=profile.pk)
 
 
 def auto_renew_failed(language: str, capture: Any) -> None:
