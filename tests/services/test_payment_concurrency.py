@@ -14,9 +14,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 from django.utils import timezone
 
@@ -166,7 +168,9 @@ def test_payments_settled_at_once_take_receipt_numbers_without_a_gap(plan):
     refused = [
         approved_card_order(line.owner, line, plan) for line in (LineFactory(with_period=plan) for _ in range(4))
     ]
-    Line.objects.filter(orders__in=refused).update(status=LineStatus.CANCELLED)
+    # Cancelled before the grace period, when a payment no longer brings a line back.
+    after_grace = timezone.now() - timedelta(days=settings.CANCELLATION_GRACE_DAYS + 1)
+    Line.objects.filter(orders__in=refused).update(status=LineStatus.CANCELLED, status_changed_at=after_grace)
     payments = SandboxPayment.objects.filter(payment_id__in=[order.provider_payment_id for order in paid + refused])
 
     responses = at_once([callback(*sandbox_callback(payment)) for payment in payments])

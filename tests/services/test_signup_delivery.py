@@ -149,7 +149,7 @@ def test_it_sends_the_password_reset_email_in_the_customers_language(
     [reset] = wait_until(lambda: list(mail.outbox), what="the password reset email")
     assert reset.to == ["nora@example.test"]
     # allauth's nb catalogue: "Password Reset Email", "Hello from %(site_name)s!"
-    assert reset.subject == "E-post for gjenopprettelse av passord"
+    assert reset.subject == "Tilbakestill passordet"
     assert reset.body.startswith("Hei fra ")
     assert "/accounts/password/reset/key/" in reset.body
     assert sender_of(reset).is_worker
