@@ -66,7 +66,7 @@ def test_a_text_from_the_phone_reaches_the_portal_signed_and_the_reply_shows(
     assert InboundSms.objects.get().line == wang
     assert SandboxText.objects.get().delivered_at is not None
     page = client.get(response["Location"]).content.decode()
-    assert "号码 +47 912 34 567 余额：88.00\xa0克朗。" in page
+    assert "号码 +47 912 34 567 余额：88.00 克朗。" in page
     assert 'class="sandphone-bubble sandphone-out"' in page
 
 
