@@ -19,6 +19,7 @@ GUNICORN = "gunicorn"
 POSTGRES = "postgres"
 REDIS = "redis"
 WRK = "wrk"
+CELERY = "celery"
 OTHER = "other"
 
 
@@ -26,6 +27,8 @@ def process_kind(name: str, command: str) -> str:
     """The kind of a process from its name (/proc/PID/comm) and command line."""
     if GUNICORN in command:
         return GUNICORN
+    if "celery" in command and "worker" in command:
+        return CELERY
     if name.startswith(POSTGRES):
         return POSTGRES
     if name.startswith("redis"):
