@@ -27,6 +27,7 @@ import json
 import logging
 import os
 import random
+import resource
 import shutil
 import signal
 import socket
@@ -50,7 +51,7 @@ from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from accounts.models import NotificationKind, User
-from bench.cpu import cpu_snapshot, cpu_used
+from bench.cpu import POSTGRES, REDIS, cpu_snapshot, cpu_used
 from portal.celery import app
 from subscriptions.models import Line, LineStatus, Notification, NotificationState, Plan, PlanKind, ServicePeriod
 from subscriptions.services.notifications import lines_due_for_reminder, reminders_due_chunks
@@ -297,6 +298,42 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait(timeout=10)
 
 
+class _CpuMeter:
+    """The CPU seconds spent from now on by the workers (their processes and
+    pool processes), this process (the SMTP server, the counting), and
+    PostgreSQL and Redis (all of their processes: other work on the machine
+    counts there too)."""
+
+    def __init__(self, worker_pids: list[int]) -> None:
+        self.worker_pids = worker_pids
+        self.before = self._read()
+
+    def _read(self) -> dict[str, float]:
+        snapshot = cpu_snapshot()
+        parents = {pid: _parent(pid) for pid in snapshot}
+        mine = set(self.worker_pids)
+        workers = sum(seconds for pid, (_, seconds) in snapshot.items() if pid in mine or parents[pid] in mine)
+        shared = cpu_used({}, snapshot)
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        return {
+            "workers": workers,
+            "bench process": usage.ru_utime + usage.ru_stime,
+            POSTGRES: shared.get(POSTGRES, 0.0),
+            REDIS: shared.get(REDIS, 0.0),
+        }
+
+    def used(self) -> dict[str, float]:
+        after = self._read()
+        return {kind: max(after[kind] - self.before.get(kind, 0.0), 0.0) for kind in after}
+
+
+def _parent(pid: int) -> int:
+    try:
+        return int((Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 # --- the run -----------------------------------------------------------------------------------
 
 
@@ -354,10 +391,10 @@ def reminders_run(
                 "BENCH_SMS_FILE_PATH": str(texts_dir),
             }
             app.control.purge()  # tasks an interrupted run left on the bench's Redis
-            with workers_running(count=workers, env=env, log_dir=Path(settings.VAR_DIR) / "bench"):
-                cpu_before = cpu_snapshot()
+            with workers_running(count=workers, env=env, log_dir=Path(settings.VAR_DIR) / "bench") as processes:
+                meter = _CpuMeter([process.pid for process in processes])
                 _follow(run, expected=2 * due, timeout=timeout, stall=stall, say=say)
-                run.cpu_seconds = cpu_used(cpu_before, cpu_snapshot())
+                run.cpu_seconds = meter.used()
             run.emails_received = sum(smtp.received.values())
             run.texts_written, run.duplicates, run.missing = _delivered_check(smtp.received, texts_dir)
     finally:

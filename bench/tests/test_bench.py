@@ -562,7 +562,7 @@ def _reminders(**changes: Any) -> dict[str, Any]:
         emails_received=2_000,
         texts_written=2_000,
         finished=True,
-        cpu_seconds={"celery": 60.0, "postgres": 4.0},
+        cpu_seconds={"workers": 60.0, "postgres": 4.0},
     )
     return {**run.to_json(), **changes}
 
@@ -577,7 +577,7 @@ def test_the_reminders_are_reported_claimed_and_sent_per_second_with_the_sweeps_
     assert "claimed     4,000 messages in    17.0 s     235.3/s" in text
     assert "sent        4,000 messages in   136.0 s      29.4/s" in text
     assert "0 more than once, 0 sent but missing" in text
-    assert "celery 15.0" in text  # CPU ms per message
+    assert "workers 15.0" in text  # CPU ms per message
     assert "lines read by index" in text and "Index Scan using line_reminder_expiry" in text
     assert "GAVE UP" not in report_text({**report, "reminders": _reminders(finished=True)})
     assert "GAVE UP" in report_text({**report, "reminders": _reminders(finished=False)})
