@@ -19,7 +19,6 @@ GUNICORN = "gunicorn"
 POSTGRES = "postgres"
 REDIS = "redis"
 WRK = "wrk"
-CELERY = "celery"
 OTHER = "other"
 
 
@@ -27,8 +26,6 @@ def process_kind(name: str, command: str) -> str:
     """The kind of a process from its name (/proc/PID/comm) and command line."""
     if GUNICORN in command:
         return GUNICORN
-    if "celery" in command and "worker" in command:
-        return CELERY
     if name.startswith(POSTGRES):
         return POSTGRES
     if name.startswith("redis"):
