@@ -231,6 +231,9 @@ def report_text(report: dict[str, Any], previous: dict[str, Any] | None = None) 
     if generator_rows:
         out += [*_table(header, generator_rows), ""]
 
+    if report.get("reminders"):
+        out += [*_reminders_lines(report["reminders"], (previous or {}).get("reminders")), ""]
+
     if report.get("targets"):
         out.append("Targets:")
         for target in report["targets"]:
@@ -240,6 +243,37 @@ def report_text(report: dict[str, Any], previous: dict[str, Any] | None = None) 
     if previous is not None:
         out += ["", f"Δ: change since the run of {previous['meta']['finished_at']} on a dataset of the same scale."]
     return "\n".join(out) + "\n"
+
+
+def _reminders_lines(run: dict[str, Any], before: dict[str, Any] | None) -> list[str]:
+    """The reminders sent end to end: the rates, the checks, where the CPU
+    went, and the sweep's query plan."""
+    old = before or {}
+    messages = run["claimed"] or 1
+    cpu = ", ".join(
+        f"{kind} {seconds * 1000 / messages:.1f}" for kind, seconds in sorted(run.get("cpu_seconds", {}).items())
+    )
+    claimed_change = change(run["claimed_per_second"], old.get("claimed_per_second"))
+    sent_change = change(run["sent_per_second"], old.get("sent_per_second"))
+    lines = [
+        f"Expiry reminders end to end: {run['due_lines']:,} lines due ({run['added_lines']:,} added to the dataset's), "
+        f"{run['chunks']} chunks, {run['workers']} Celery worker processes over Redis",
+        f"  claimed  {run['claimed']:>8,} messages in {run['claimed_seconds']:7.1f} s  "
+        f"{run['claimed_per_second']:8,.1f}/s  {claimed_change}".rstrip(),
+        f"  sent     {run['sent']:>8,} messages in {run['handled_seconds']:7.1f} s  "
+        f"{run['sent_per_second']:8,.1f}/s  {sent_change}".rstrip(),
+        f"  of which {run.get('sent_after_claims', 0):>8,} after the last claim, in "
+        f"{run.get('after_claims_seconds', 0):7.1f} s  {run.get('delivered_per_second', 0):8,.1f}/s",
+        f"  not sent {run['skipped']:,} skipped, {run['failed']:,} failed"
+        + ("" if run["finished"] else "; THE RUN GAVE UP before every message was handled"),
+        f"  arrived  {run['emails_received']:,} emails at the SMTP server, {run['texts_written']:,} texts; "
+        f"{run['duplicates']} more than once, {run['missing']} sent but missing",
+        f"  CPU ms per message: {cpu}" if cpu else "",
+        f"  the sweep's selection: {run['selection_ms']:,.0f} ms in this process, lines read by {run['lines_read_by']}",
+    ]
+    if run.get("plan"):
+        lines += ["  its plan (EXPLAIN ANALYZE, BUFFERS):", *(f"    {row}" for row in run["plan"].splitlines())]
+    return [line for line in lines if line]
 
 
 def report_write(report: dict[str, Any], directory: Path) -> tuple[Path, dict[str, Any] | None]:
@@ -270,6 +304,8 @@ def report_comparable(report: dict[str, Any], directory: Path) -> dict[str, Any]
         if earlier.get("dataset", {}).get("scale") != report["dataset"].get("scale"):
             continue
         if (report["pages"] and not earlier.get("pages")) or (report["sweeps"] and not earlier.get("sweeps")):
+            continue
+        if report.get("reminders") and not earlier.get("reminders"):
             continue
         return earlier
     return None

@@ -48,6 +48,9 @@ CSRF_COOKIE_SECURE = False
 LANGUAGE_COOKIE_SECURE = False
 SITE_URL = "http://127.0.0.1:8000"
 
+# The reminder workers' texts (bench/reminders.py names the folder).
+SMS_FILE_PATH = Path(os.environ.get("BENCH_SMS_FILE_PATH", str(VAR_DIR / "bench" / "sms")))
+
 # Collected apart from any other mode's files.
 STATIC_ROOT = VAR_DIR / "bench" / "staticfiles"
 

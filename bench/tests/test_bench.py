@@ -25,10 +25,12 @@ from bench import dataset as bench_dataset
 from bench.load import LoadResult, Page, wrk_command, wrk_parse
 from bench.management.commands.bench import round_rows
 from bench.queries import QueryCount, queries_count
+from bench.reminders import ReminderRun, due_lines_add, reminders_leftovers_remove
 from bench.report import Target, change, percentile, report_text, report_write, targets_check
 from bench.sessions import install_customers, sessions_create, sessions_file_write
 from bench.views import BARE_BODY, bare
 from subscriptions.models import LedgerEntry, Line, Order, OrderStatus, Receipt, ServicePeriod, UsageRecord
+from subscriptions.services.notifications import lines_due_for_reminder
 
 WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:8765
   2 threads and 16 connections
@@ -538,3 +540,61 @@ def test_without_a_run_after_the_pages_the_ratios_divide_by_the_one_before():
 
     assert rows["dashboard"]["ratio_signed_in"] == 0.25
     assert rows["dashboard"]["ratio"] == 0.0  # no anonymous bare run to divide by
+
+
+# --- the reminders end to end ----------------------------------------------------------------
+
+
+def _reminders(**changes: Any) -> dict[str, Any]:
+    run = ReminderRun(
+        due_lines=2_000,
+        added_lines=1_661,
+        workers=2,
+        chunks=4,
+        selection_ms=38.0,
+        plan="Index Scan using line_reminder_expiry on subscriptions_line",
+        claimed=4_000,
+        sent=4_000,
+        claimed_seconds=17.0,
+        handled_seconds=136.0,
+        sent_after_claims=3_500,
+        after_claims_seconds=119.0,
+        emails_received=2_000,
+        texts_written=2_000,
+        finished=True,
+        cpu_seconds={"workers": 60.0, "postgres": 4.0},
+    )
+    return {**run.to_json(), **changes}
+
+
+def test_the_reminders_are_reported_claimed_and_sent_per_second_with_the_sweeps_plan():
+    report = _report()
+    report["reminders"] = _reminders()
+
+    text = report_text(report)
+
+    assert "2,000 lines due (1,661 added" in text
+    assert "claimed     4,000 messages in    17.0 s     235.3/s" in text
+    assert "sent        4,000 messages in   136.0 s      29.4/s" in text
+    assert "0 more than once, 0 sent but missing" in text
+    assert "workers 15.0" in text  # CPU ms per message
+    assert "lines read by index" in text and "Index Scan using line_reminder_expiry" in text
+    assert "GAVE UP" not in report_text({**report, "reminders": _reminders(finished=True)})
+    assert "GAVE UP" in report_text({**report, "reminders": _reminders(finished=False)})
+
+
+@pytest.mark.django_db
+def test_the_reminders_run_adds_due_lines_up_to_the_count_and_removes_them_after():
+    now = timezone.now()
+    bench_dataset.dataset_build(scale=TINY, now=now)
+    lines_before = Line.objects.count()
+    already_due = lines_due_for_reminder(now=now).count()
+
+    added = due_lines_add(count=already_due + 7, now=now)
+
+    assert added == 7
+    assert lines_due_for_reminder(now=now).count() == already_due + 7
+    reminders_leftovers_remove()
+    assert Line.objects.count() == lines_before
+    assert lines_due_for_reminder(now=now).count() == already_due
+    assert due_lines_add(count=0, now=now) == 0

@@ -8,6 +8,7 @@
 
 import json
 import os
+from pathlib import Path
 
 from .base import *  # noqa: F403
 from .base import (
@@ -70,6 +71,14 @@ if SERVICES:
         DATABASES["default"]["NAME"] = os.environ["TEST_WORKER_DATABASE"]
     CELERY_BROKER_URL = os.environ.get("TEST_WORKER_BROKER_URL", CELERY_BROKER_URL)
     CELERY_BROKER_TRANSPORT_OPTIONS = json.loads(os.environ.get("TEST_WORKER_TRANSPORT_OPTIONS", "{}"))
+    # ... and, when the test says, a mail server and a folder for its texts.
+    if os.environ.get("TEST_WORKER_EMAIL_PORT"):
+        EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        EMAIL_HOST = "127.0.0.1"
+        EMAIL_PORT = int(os.environ["TEST_WORKER_EMAIL_PORT"])
+    if os.environ.get("TEST_WORKER_SMS_FILE_PATH"):
+        SMS_BACKEND = "portal.sms.FileBackend"
+        SMS_FILE_PATH = Path(os.environ["TEST_WORKER_SMS_FILE_PATH"])
 else:
     DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}
     CELERY_BROKER_URL = "memory://"

@@ -11,7 +11,9 @@ stack's own ceiling, on a large dataset. Prints figures; fails nothing.
    wrk at each concurrency; the eSIM Install page and its QR codes as the
    customers with an eSIM ready to install.
 4. Time the sweeps and the generators.
-5. Print the table, write it as JSON under var/bench/, compare it with the
+5. Send the expiry reminders of 25,000 due lines end to end: the sweep, two
+   Celery worker processes over Redis, an SMTP server (bench/reminders.py).
+6. Print the table, write it as JSON under var/bench/, compare it with the
    previous run.
 """
 
@@ -38,6 +40,7 @@ from psycopg import sql
 from bench import dataset as bench_dataset
 from bench.load import LoadResult, Page, wrk_run
 from bench.queries import QueryCount, queries_count, request_profile
+from bench.reminders import reminders_run
 from bench.report import QUERIES_LIMIT, report_text, report_write, targets_check
 from bench.server import ServerConfig, gunicorn_running
 from bench.sessions import SignedIn, install_customers, sessions_create, sessions_file_write
@@ -68,6 +71,9 @@ AGAIN = {BARE_AGAIN.name: BARE, BARE_SIGNED_IN_AGAIN.name: BARE_SIGNED_IN}
 # How far ahead the due-line selections look: the reminders' schedule (7, 3
 # and 1 days before expiry), AUTO_RENEW_DAYS_BEFORE being 3.
 WINDOWS = [timedelta(days=1), timedelta(days=3), timedelta(days=7)]
+# Due lines for the reminders' run at scale 1 (and as many times the scale).
+REMINDER_LINES = 25_000
+SECTIONS = ["load", "sweeps", "reminders"]
 
 
 def _int_list(value: str) -> list[int]:
@@ -91,6 +97,15 @@ class Command(BaseCommand):
         parser.add_argument("--profile", action="store_true", help="write a cProfile of each page under var/bench")
         parser.add_argument("--skip-load", action="store_true", help="no gunicorn and wrk")
         parser.add_argument("--skip-sweeps", action="store_true", help="no sweeps and generators")
+        parser.add_argument("--skip-reminders", action="store_true", help="no reminders sent end to end")
+        parser.add_argument("--only", choices=SECTIONS, default=None, help="run this section alone (after the dataset)")
+        parser.add_argument(
+            "--reminders", type=int, default=0, help=f"due lines for the reminders (0: {REMINDER_LINES:,} x scale)"
+        )
+        parser.add_argument("--reminder-workers", type=int, default=2, help="Celery worker processes for them")
+        parser.add_argument(
+            "--reminders-timeout", type=float, default=1_800, help="seconds before the reminders' run stops waiting"
+        )
         parser.add_argument("--output", type=Path, default=None, help="where the JSON goes (var/bench)")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -105,32 +120,16 @@ class Command(BaseCommand):
 
         self.say("== the dataset")
         data = self._dataset(scale=bench_dataset.Scale().times(options["scale"]), rebuild=options["rebuild"])
-
-        self.say("== signing in customers")
-        heavy = _heaviest_customers()
-        installing = install_customers(count=max(1, options["sessions"] // 10), seed=data.seed)
-        signed_in = sessions_create(count=options["sessions"], seed=data.seed, also=[*heavy.values(), *installing])
-        sessions_file = sessions_file_write(output / "wrk-sessions.txt", signed_in)
-        install_file = sessions_file_write(output / "wrk-sessions-install.txt", signed_in, install=True)
-        self.say(f"  {len(signed_in):,} sessions in {sessions_file}, {len(installing):,} with an eSIM to install")
-        sample = _query_sample(signed_in, options["query_sample"], heavy)
-        install_sample = [entry for entry in signed_in if entry.install_line_ids][: options["query_sample"]]
-
-        self.say("== SQL per request (in this process)")
-        counts: dict[str, QueryCount] = {}
-        for page in PAGES:
-            counts[page.name] = queries_count(page, install_sample if page.install else sample)
-            count = counts[page.name]
-            self.say(
-                f"  {page.name:<22} max {count.max:>3}  mean {count.mean:5.1f}"
-                f"  {count.app_ms:6.1f} ms a request here, {count.sql_ms:5.1f} ms of it SQL"
-            )
-            if count.max > QUERIES_LIMIT:
-                self.say(f"    over {QUERIES_LIMIT}: the statements of {count.worst_path}")
-                for statement in count.worst:
-                    self.say(f"      {statement[:110]}")
-        if options["profile"]:
-            self._profiles([*sample, *install_sample], output)
+        only = options["only"]
+        run_load = only in (None, "load") and not options["skip_load"]
+        run_sweeps = only in (None, "sweeps") and not options["skip_sweeps"]
+        run_reminders = only in (None, "reminders") and not options["skip_reminders"]
+        # Signing in and counting SQL serve the load only.
+        files = {False: output / "wrk-sessions.txt", True: output / "wrk-sessions-install.txt"}
+        if only in (None, "load"):
+            signed_in, sample, counts = self._sign_in(data, options, files)
+        else:
+            signed_in, sample, counts = [], [], {}
 
         workers = options["workers"] or 2 * (os.cpu_count() or 1) + 1
         server = ServerConfig(
@@ -141,14 +140,13 @@ class Command(BaseCommand):
         )
         wrk_threads = min(2, os.cpu_count() or 1)
         pages: list[dict[str, Any]] = []
-        if not options["skip_load"]:
+        if run_load:
             self.say(f"== load: {server.describe()}, wrk {options['seconds']:g} s per run")
-            files = {False: sessions_file, True: install_file}
             pages = self._load(server, files, options["concurrency"], options["seconds"], wrk_threads, counts)
 
         sweeps: list[dict[str, Any]] = []
         generators: list[dict[str, Any]] = []
-        if not options["skip_sweeps"]:
+        if run_sweeps:
             self.say("== sweeps and generators")
             now = timezone.now()
             for timing in sweeps_time(now=now, windows=WINDOWS):
@@ -157,6 +155,21 @@ class Command(BaseCommand):
             for generated in generators_time(runs=200):
                 self.say(f"  {generated.name:<34} {generated.median_ms:9.2f} ms median")
                 generators.append(generated.to_json())
+
+        reminders: dict[str, Any] | None = None
+        if run_reminders:
+            count = options["reminders"] or max(1, round(REMINDER_LINES * options["scale"]))
+            self.say(f"== expiry reminders: {count:,} due lines, {options['reminder_workers']} workers")
+            run = reminders_run(
+                count=count, workers=options["reminder_workers"], timeout=options["reminders_timeout"], say=self.say
+            )
+            reminders = run.to_json()
+            self.say(
+                f"  {run.claimed:,} claimed in {run.claimed_seconds:.1f} s ({run.claimed_per_second:,.0f}/s), "
+                f"{run.sent:,} sent in {run.handled_seconds:.1f} s ({run.sent_per_second:,.0f}/s); "
+                f"{run.emails_received:,} emails at the SMTP server, {run.texts_written:,} texts; "
+                f"{run.duplicates} twice, {run.missing} missing"
+            )
 
         report: dict[str, Any] = {
             "meta": {
@@ -179,11 +192,44 @@ class Command(BaseCommand):
             "queries": {name: count.to_json() for name, count in counts.items()},
             "sweeps": sweeps,
             "generators": generators,
+            "reminders": reminders,
         }
         report["targets"] = [target.to_json() for target in targets_check(report)]
         path, previous = report_write(report, output)
         self.stdout.write("\n" + report_text(report, previous))
         self.say(f"Written to {path} and {output / 'latest.json'}.")
+
+    def _sign_in(
+        self, data: bench_dataset.Dataset, options: dict[str, Any], files: dict[bool, Path]
+    ) -> tuple[list[SignedIn], list[SignedIn], dict[str, QueryCount]]:
+        """Sign in the customers wrk plays (``files``: theirs, and those with an
+        eSIM to install) and count the SQL of each page for a sample of them."""
+        self.say("== signing in customers")
+        heavy = _heaviest_customers()
+        installing = install_customers(count=max(1, options["sessions"] // 10), seed=data.seed)
+        signed_in = sessions_create(count=options["sessions"], seed=data.seed, also=[*heavy.values(), *installing])
+        sessions_file = sessions_file_write(files[False], signed_in)
+        sessions_file_write(files[True], signed_in, install=True)
+        self.say(f"  {len(signed_in):,} sessions in {sessions_file}, {len(installing):,} with an eSIM to install")
+        sample = _query_sample(signed_in, options["query_sample"], heavy)
+        install_sample = [entry for entry in signed_in if entry.install_line_ids][: options["query_sample"]]
+
+        self.say("== SQL per request (in this process)")
+        counts: dict[str, QueryCount] = {}
+        for page in PAGES:
+            counts[page.name] = queries_count(page, install_sample if page.install else sample)
+            count = counts[page.name]
+            self.say(
+                f"  {page.name:<22} max {count.max:>3}  mean {count.mean:5.1f}"
+                f"  {count.app_ms:6.1f} ms a request here, {count.sql_ms:5.1f} ms of it SQL"
+            )
+            if count.max > QUERIES_LIMIT:
+                self.say(f"    over {QUERIES_LIMIT}: the statements of {count.worst_path}")
+                for statement in count.worst:
+                    self.say(f"      {statement[:110]}")
+        if options["profile"]:
+            self._profiles([*sample, *install_sample], files[False].parent)
+        return signed_in, sample, counts
 
     def say(self, message: str) -> None:
         self.stdout.write(message)
