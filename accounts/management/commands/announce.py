@@ -13,6 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from accounts.demo import DEMO_LOGINS
 from accounts.phone import format_phone
 from subscriptions.demo import DEMO_PROMO_CODE
+from subscriptions.tasks import send_auto_renew_notices, send_expiry_reminders
 
 
 class Command(BaseCommand):
@@ -42,6 +43,10 @@ class Command(BaseCommand):
         else:
             raise CommandError(f"The portal did not become healthy at {url}/healthz: {last}")
 
+        # Beat runs the reminder sweeps first after their interval; start them
+        # now, so the demo's due reminders arrive while someone is looking.
+        send_expiry_reminders.delay()
+        send_auto_renew_notices.delay()
         self.stdout.write("\n".join(banner(url)))
         self.stdout.flush()
         if not options["exit"]:
