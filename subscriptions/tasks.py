@@ -42,6 +42,7 @@ from subscriptions.services.replacements import (
     replacement_line_block,
     replacement_line_unblock,
     replacements_cooling_off_end,
+    replacements_unblock_queue_due,
 )
 from subscriptions.services.sms_commands import sms_command_answer
 from subscriptions.services.suspensions import (
@@ -133,7 +134,8 @@ def block_line_for_replacement(replacement_id: int) -> bool:
 
 @shared_task(autoretry_for=(NetworkUnavailable,), retry_backoff=10, retry_backoff_max=600, max_retries=12)
 def unblock_line_after_replacement(replacement_id: int) -> bool:
-    """Unblock a lost phone's line once its new eSIM is ready, once."""
+    """Unblock a lost phone's line once its new eSIM is ready, or once
+    support asked for it after the request was stopped or rejected; once."""
     return replacement_line_unblock(replacement_id=replacement_id)
 
 
@@ -209,8 +211,9 @@ def delete_old_usage_records() -> int:
 @shared_task(acks_late=True)
 def finish_lost_customer_work() -> int:
     """Run by beat every ten minutes: queue again suspensions' network blocks
-    and unblocks, and data exports, whose tasks were lost."""
-    return suspensions_network_queue_due() + data_exports_queue_stale()
+    and unblocks, support's unblocks of stopped lost-phone requests, and data
+    exports, whose tasks were lost."""
+    return suspensions_network_queue_due() + replacements_unblock_queue_due() + data_exports_queue_stale()
 
 
 @shared_task(acks_late=True)

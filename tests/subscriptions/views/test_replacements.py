@@ -121,7 +121,7 @@ def test_the_stop_link_asks_first_and_stops_on_the_button_without_a_sign_in(clie
         (
             "nb",
             "Stopp erstatningen",
-            "Erstatningen er stoppet. Det nåværende eSIM-et forblir som det er.",
+            "Erstatningen er stoppet. Den nåværende eSIM-en forblir som den er.",
             "Denne lenken er allerede brukt.",
         ),
     ],
