@@ -44,6 +44,7 @@ from subscriptions.services.replacements import (
     replacements_cooling_off_end,
     replacements_unblock_queue_due,
 )
+from subscriptions.services.saved_cards import saved_card_detach, saved_cards_detach_queue_due
 from subscriptions.services.sms_commands import sms_command_answer
 from subscriptions.services.suspensions import (
     suspension_network_block,
@@ -208,12 +209,25 @@ def delete_old_usage_records() -> int:
     return usage_records_delete_old()
 
 
+@shared_task(
+    acks_late=True, autoretry_for=(PaymentProviderError,), retry_backoff=30, retry_backoff_max=3600, max_retries=12
+)
+def detach_saved_card(card_id: int) -> bool:
+    """Detach a deleted account's saved card at the provider, once."""
+    return saved_card_detach(card_id=card_id)
+
+
 @shared_task(acks_late=True)
 def finish_lost_customer_work() -> int:
     """Run by beat every ten minutes: queue again suspensions' network blocks
-    and unblocks, support's unblocks of stopped lost-phone requests, and data
-    exports, whose tasks were lost."""
-    return suspensions_network_queue_due() + replacements_unblock_queue_due() + data_exports_queue_stale()
+    and unblocks, support's unblocks of stopped lost-phone requests, data
+    exports and deleted accounts' card detaches, whose tasks were lost."""
+    return (
+        suspensions_network_queue_due()
+        + replacements_unblock_queue_due()
+        + data_exports_queue_stale()
+        + saved_cards_detach_queue_due()
+    )
 
 
 @shared_task(acks_late=True)

@@ -65,6 +65,7 @@ from subscriptions.models import (
 from subscriptions.models.autorenew import SavedCard
 from subscriptions.receipt_pdf import receipt_pdf
 from subscriptions.services.audit import audit_record
+from subscriptions.services.saved_cards import saved_cards_detach_queue
 
 logger = logging.getLogger(__name__)
 
@@ -411,7 +412,8 @@ def account_delete(*, user: User) -> AccountDeletion:
     2. Erase the personal data on the user row and its identity documents'
        files (``accounts.services.user_erase``), the billing details of its
        orders (the receipts keep their own copies, as bookkeeping requires),
-       its saved cards and its exports' files.
+       its saved cards (detached at the payment provider too, by a worker
+       once this commits) and its exports' files.
     3. Record the deletion, with an audit row on each line.
     """
     with transaction.atomic():
@@ -427,7 +429,10 @@ def account_delete(*, user: User) -> AccountDeletion:
         Order.objects.filter(owner=locked).update(
             billing_name="", billing_street="", billing_postal_code="", billing_city=""
         )
-        SavedCard.objects.filter(owner=locked, removed_at=None).update(removed_at=now)
+        cards = SavedCard.objects.filter(owner=locked, removed_at=None)
+        card_ids = list(cards.values_list("pk", flat=True))
+        cards.update(removed_at=now)
+        saved_cards_detach_queue(card_ids=card_ids)
         for export in DataExport.objects.filter(owner=locked, file_deleted_at=None):
             transaction.on_commit(partial(_file_delete, export.pk, now=now), robust=True)
         DataExport.objects.filter(owner=locked, status__in=[S.BUILDING, S.READY]).update(status=S.EXPIRED)
@@ -442,7 +447,13 @@ def account_delete(*, user: User) -> AccountDeletion:
             identity_files_deleted=files_deleted,
         )
         for line in lines:
-            audit_record(line=line, action="account_deleted", by=None, reason="deleted by the customer")
+            audit_record(
+                line=line,
+                action="account_deleted",
+                by=None,
+                reason="deleted by the customer",
+                data={"saved_cards_detached": len(card_ids)},
+            )
     logger.info("account %s deleted by its owner", user.pk)
     return deletion
 
