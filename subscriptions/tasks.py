@@ -19,6 +19,7 @@ from subscriptions.services.cancellations import (
     numbers_release_quarantined,
 )
 from subscriptions.services.customer_data import (
+    bookkeeping_copies_anonymise,
     data_export_build,
     data_exports_delete_expired,
     data_exports_queue_stale,
@@ -215,6 +216,13 @@ def delete_old_usage_records() -> int:
 def detach_saved_card(card_id: int) -> bool:
     """Detach a deleted account's saved card at the provider, once."""
     return saved_card_detach(card_id=card_id)
+
+
+@shared_task(acks_late=True)
+def anonymise_old_bookkeeping_copies() -> int:
+    """Run by beat daily: deleted accounts' receipts and credit notes past
+    the bookkeeping period lose the name and address printed on them."""
+    return bookkeeping_copies_anonymise()
 
 
 @shared_task(acks_late=True)

@@ -222,6 +222,8 @@ class CreditNote(models.Model):
     amount_ore = models.PositiveIntegerField(_("amount (øre)"))
     bank_account = models.CharField(_("bank account"), max_length=11, blank=True)
     seller = models.JSONField(_("seller"), default=seller_now)
+    # The name and bank account blanked, as on the receipts (see there).
+    anonymised_at = models.DateTimeField(_("name and address erased"), null=True, blank=True)
     paid_out_at = models.DateTimeField(_("marked paid out"), null=True, blank=True)
     paid_out_on = models.DateField(_("paid out on"), null=True, blank=True)
     paid_out_reference = models.CharField(_("bank reference"), max_length=64, blank=True)

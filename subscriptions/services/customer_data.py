@@ -51,6 +51,7 @@ from subscriptions.errors import CustomerError
 from subscriptions.models import (
     AccountDeletion,
     AuditEvent,
+    CreditNote,
     DataExport,
     DataExportStatus,
     LedgerEntry,
@@ -63,6 +64,7 @@ from subscriptions.models import (
     UsageRecord,
 )
 from subscriptions.models.autorenew import SavedCard
+from subscriptions.periods import OSLO
 from subscriptions.receipt_pdf import receipt_pdf
 from subscriptions.services.audit import audit_record
 from subscriptions.services.saved_cards import saved_cards_detach_queue
@@ -460,8 +462,41 @@ def account_delete(*, user: User) -> AccountDeletion:
 
 def _kept_until(moment: datetime) -> date:
     """The end of the bookkeeping period for a receipt issued at ``moment``:
-    ``RECEIPT_RETENTION_YEARS`` after the end of its financial year."""
-    return date(moment.year + settings.RECEIPT_RETENTION_YEARS, 12, 31)
+    ``RECEIPT_RETENTION_YEARS`` after the end of its financial year (the
+    Oslo year, as in the receipt's number)."""
+    return date(moment.astimezone(OSLO).year + settings.RECEIPT_RETENTION_YEARS, 12, 31)
+
+
+# --- receipts and credit notes past the bookkeeping period -------------------------------
+
+
+def bookkeeping_copies_anonymise(*, now: datetime | None = None, batch: int = SWEEP_BATCH) -> int:
+    """Blank the customer's name and address on the receipts, and the name
+    and bank account on the credit notes, of deleted accounts once their
+    bookkeeping period is over: ``RECEIPT_RETENTION_YEARS`` after the end of
+    the (Oslo) year in their number. The amounts, numbers and the seller stay.
+
+    A batch of ids at a time, each an update of rows not yet anonymised, so
+    a second run (or one side by side) changes nothing more. Returns how
+    many documents were anonymised."""
+    now = now or timezone.now()
+    # 2026's receipts are kept to the end of 2031: in 2032 the first year
+    # still kept is 2027.
+    first_year_kept = now.astimezone(OSLO).year - settings.RECEIPT_RETENTION_YEARS
+    done = 0
+    for model, blank in (
+        (Receipt, {"customer_name": "", "customer_address": ""}),
+        (CreditNote, {"customer_name": "", "bank_account": ""}),
+    ):
+        due = model.objects.filter(year__lt=first_year_kept, owner__deleted_at__isnull=False, anonymised_at=None)
+        while True:
+            ids = list(due.order_by("pk").values_list("pk", flat=True)[:batch])
+            if not ids:
+                break
+            done += model.objects.filter(pk__in=ids, anonymised_at=None).update(anonymised_at=now, **blank)
+    if done:
+        logger.info("receipts and credit notes past the bookkeeping period anonymised: %d", done)
+    return done
 
 
 # --- usage records ----------------------------------------------------------------------
