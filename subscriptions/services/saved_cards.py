@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import partial
 
 from django.db import transaction
 from django.utils import timezone
@@ -25,7 +26,7 @@ def saved_cards_detach_queue(*, card_ids: Iterable[int]) -> None:
     from subscriptions.tasks import detach_saved_card
 
     for card_id in card_ids:
-        transaction.on_commit(lambda card_id=card_id: detach_saved_card.delay(card_id), robust=True)
+        transaction.on_commit(partial(detach_saved_card.delay, card_id), robust=True)
 
 
 def saved_card_detach(*, card_id: int) -> bool:
