@@ -25,6 +25,7 @@ from subscriptions.errors import CustomerError
 from subscriptions.models import ProvisioningJob, RejectReason, ReplacementRequest, SimSwapClient
 from subscriptions.models.replacements import OPEN_STATUSES
 from subscriptions.services.replacements import (
+    UNBLOCKABLE_STATUSES,
     replacement_reject,
     replacement_review_approve,
     replacement_unblock_ask,
@@ -74,6 +75,24 @@ class OpenFilter(admin.SimpleListFilter):
         return queryset
 
 
+class StillBlockedFilter(admin.SimpleListFilter):
+    """Requests that ended without a new eSIM and still keep their line
+    blocked: what support may unblock."""
+
+    title = _("network block")
+    parameter_name = "blocked"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("ended", _("Still blocked, request stopped or rejected"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ReplacementRequest]) -> QuerySet[ReplacementRequest]:
+        if self.value() == "ended":
+            return queryset.filter(
+                status__in=UNBLOCKABLE_STATUSES, unblocked_at=None, unblock_requested_at=None
+            ).exclude(blocked_at=None)
+        return queryset
+
+
 @admin.register(ReplacementRequest)
 class ReplacementRequestAdmin(JobRetryAdmin, ReasonActionsAdmin):
     list_display = [
@@ -86,7 +105,7 @@ class ReplacementRequestAdmin(JobRetryAdmin, ReasonActionsAdmin):
         "requested_at",
         "age",
     ]
-    list_filter = [OpenFilter, "status", "reason", "review_cause", "block_requested"]
+    list_filter = [OpenFilter, StillBlockedFilter, "status", "reason", "review_cause", "block_requested"]
     list_select_related = ["line"]
     search_fields = ["public_id", "line__number", "requested_by__email"]
     phone_search_fields = ("line__number",)

@@ -361,6 +361,7 @@ def test_support_unblock_a_stopped_lost_phones_number_and_the_customer_reads_it(
     EsimProfileFactory(line=line, state=EsimState.INSTALLED)
     replacement = lost_phone(line, django_capture_on_commit_callbacks)
     replacement_stop(replacement=replacement, by=line.owner, why="found it")
+    assert str(replacement.public_id) in client.get(REPLACEMENTS, {"blocked": "ended"}).content.decode()
     form = action(client, REPLACEMENTS, "unblock", [replacement])
     assert "Why the number is unblocked" in form.content.decode()
 
@@ -369,6 +370,7 @@ def test_support_unblock_a_stopped_lost_phones_number_and_the_customer_reads_it(
 
     replacement.refresh_from_db()
     assert replacement.unblocked_at is not None and replacement.unblock_requested_by == agent
+    assert str(replacement.public_id) not in client.get(REPLACEMENTS, {"blocked": "ended"}).content.decode()
     assert not network_subscriber(msisdn=line.number).blocked
     customer = Client()
     customer.force_login(line.owner)
