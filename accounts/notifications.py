@@ -29,6 +29,9 @@ class Unsubscribe:
 
     user_id: int
     kind: NotificationKind
+    # The customer's language: the page the link opens speaks it, as the
+    # email did, whatever the browser that opens it prefers.
+    language: str = ""
 
 
 def notification_settings_of(*, user: User) -> dict[tuple[str, str], bool]:
@@ -80,12 +83,13 @@ def unsubscribe_read(token: str) -> Unsubscribe | None:
     for a customer who no longer exists."""
     try:
         data = signing.loads(token, salt=UNSUBSCRIBE_SALT)
-        unsubscribe = Unsubscribe(user_id=int(data["u"]), kind=NotificationKind(data["k"]))
+        user_id, kind = int(data["u"]), NotificationKind(data["k"])
     except (signing.BadSignature, KeyError, TypeError, ValueError):
         return None
-    if not User.objects.filter(pk=unsubscribe.user_id).exists():
+    language = User.objects.filter(pk=user_id).values_list("language", flat=True).first()
+    if language is None:
         return None
-    return unsubscribe
+    return Unsubscribe(user_id=user_id, kind=kind, language=language)
 
 
 def unsubscribe_headers(*, user_id: int, kind: str) -> dict[str, str]:

@@ -52,15 +52,22 @@ def notification_settings(request: AuthenticatedRequest) -> HttpResponse:
 def notification_unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """The one-click unsubscribe link of an email, without signing in: GET
     asks to confirm (a link checker must not unsubscribe anyone), POST turns
-    that kind of email off."""
+    that kind of email off. The page speaks the customer's language, as the
+    email did, unless this browser chose one (the language cookie)."""
     unsubscribe = notifications.unsubscribe_read(token)
     if unsubscribe is None:
         raise Http404
-    kind_label = NotificationKind(unsubscribe.kind).label
-    if request.method == "POST":
-        notifications.notification_unsubscribe(unsubscribe=unsubscribe)
-        return render(request, "accounts/unsubscribed.html", {"kind": kind_label})
-    return render(request, "accounts/unsubscribe_confirm.html", {"kind": kind_label})
+    chosen = settings.LANGUAGE_COOKIE_NAME in request.COOKIES
+    language = translation.get_language() if chosen or not unsubscribe.language else unsubscribe.language
+    with translation.override(language):
+        context = {"kind": NotificationKind(unsubscribe.kind).label}
+        if request.method == "POST":
+            notifications.notification_unsubscribe(unsubscribe=unsubscribe)
+            response = render(request, "accounts/unsubscribed.html", context)
+        else:
+            response = render(request, "accounts/unsubscribe_confirm.html", context)
+    response.headers["Content-Language"] = language
+    return response
 
 
 @require_POST

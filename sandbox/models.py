@@ -41,6 +41,8 @@ class SandboxCard(models.Model):
     exp_year = models.PositiveSmallIntegerField(default=2030)
     declines = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)
+    # Taken off the customer (the portal deleted the account): never charged again.
+    detached_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return self.method_id

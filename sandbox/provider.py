@@ -161,6 +161,8 @@ def card_charge(
     card = SandboxCard.objects.filter(method_id=method_id).first()
     if card is None:
         raise SandboxRefused(f"no sandbox card {method_id}")
+    if card.detached_at is not None:
+        raise SandboxRefused(f"sandbox card {method_id} was detached")
     state = PaymentState.DECLINED if card.declines else PaymentState.PAID
     payment, _created = SandboxPayment.objects.get_or_create(
         idempotency_key=idempotency_key,
@@ -181,6 +183,12 @@ def card_charge(
     if payment.amount_ore != amount_ore or payment.reference != reference:
         raise SandboxRefused("idempotency key reused with other parameters")
     return payment
+
+
+def card_detach(*, method_id: str) -> None:
+    """The card can no longer be charged. Detaching it again, or a card the
+    sandbox does not know, changes nothing (as at Stripe, done is done)."""
+    SandboxCard.objects.filter(method_id=method_id, detached_at=None).update(detached_at=timezone.now())
 
 
 # --- the hosted page's decision and its callbacks ---------------------------------------

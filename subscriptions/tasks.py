@@ -19,6 +19,7 @@ from subscriptions.services.cancellations import (
     numbers_release_quarantined,
 )
 from subscriptions.services.customer_data import (
+    bookkeeping_copies_anonymise,
     data_export_build,
     data_exports_delete_expired,
     data_exports_queue_stale,
@@ -42,7 +43,9 @@ from subscriptions.services.replacements import (
     replacement_line_block,
     replacement_line_unblock,
     replacements_cooling_off_end,
+    replacements_unblock_queue_due,
 )
+from subscriptions.services.saved_cards import saved_card_detach, saved_cards_detach_queue_due
 from subscriptions.services.sms_commands import sms_command_answer
 from subscriptions.services.suspensions import (
     suspension_network_block,
@@ -133,7 +136,8 @@ def block_line_for_replacement(replacement_id: int) -> bool:
 
 @shared_task(autoretry_for=(NetworkUnavailable,), retry_backoff=10, retry_backoff_max=600, max_retries=12)
 def unblock_line_after_replacement(replacement_id: int) -> bool:
-    """Unblock a lost phone's line once its new eSIM is ready, once."""
+    """Unblock a lost phone's line once its new eSIM is ready, or once
+    support asked for it after the request was stopped or rejected; once."""
     return replacement_line_unblock(replacement_id=replacement_id)
 
 
@@ -206,11 +210,32 @@ def delete_old_usage_records() -> int:
     return usage_records_delete_old()
 
 
+@shared_task(
+    acks_late=True, autoretry_for=(PaymentProviderError,), retry_backoff=30, retry_backoff_max=3600, max_retries=12
+)
+def detach_saved_card(card_id: int) -> bool:
+    """Detach a deleted account's saved card at the provider, once."""
+    return saved_card_detach(card_id=card_id)
+
+
+@shared_task(acks_late=True)
+def anonymise_old_bookkeeping_copies() -> int:
+    """Run by beat daily: deleted accounts' receipts and credit notes past
+    the bookkeeping period lose the name and address printed on them."""
+    return bookkeeping_copies_anonymise()
+
+
 @shared_task(acks_late=True)
 def finish_lost_customer_work() -> int:
     """Run by beat every ten minutes: queue again suspensions' network blocks
-    and unblocks, and data exports, whose tasks were lost."""
-    return suspensions_network_queue_due() + data_exports_queue_stale()
+    and unblocks, support's unblocks of stopped lost-phone requests, data
+    exports and deleted accounts' card detaches, whose tasks were lost."""
+    return (
+        suspensions_network_queue_due()
+        + replacements_unblock_queue_due()
+        + data_exports_queue_stale()
+        + saved_cards_detach_queue_due()
+    )
 
 
 @shared_task(acks_late=True)

@@ -24,6 +24,7 @@ GRANTS = [
     ("subscriptions.migrations.0030_support_groups_sms_commands", "grant"),
     ("subscriptions.migrations.0036_support_groups_notifications", "grant"),
     ("subscriptions.migrations.0038_support_groups_cancellations", "grant"),
+    ("subscriptions.migrations.0040_support_groups_credit_note_payout", "grant"),
 ]
 
 

@@ -322,6 +322,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "subscriptions.tasks.delete_old_usage_records",
         "schedule": timedelta(hours=6),
     },
+    "Anonymise deleted accounts' receipts and credit notes past the bookkeeping period": {
+        "task": "subscriptions.tasks.anonymise_old_bookkeeping_copies",
+        "schedule": timedelta(hours=24),
+    },
     "Send expiry reminders": {
         "task": "subscriptions.tasks.send_expiry_reminders",
         "schedule": timedelta(minutes=5),
@@ -538,10 +542,10 @@ DATA_EXPORT_VALID_HOURS = 24
 # Usage records (calls, texts, data sessions) older than this are deleted by
 # a sweep: traffic data is kept only as long as billing and complaints need it.
 USAGE_RETENTION_DAYS = int(os.environ.get("USAGE_RETENTION_DAYS", "365"))
-# A deleted account's receipts are kept this many years after the end of
-# the year they were issued in (the bookkeeping period), with the name and
-# address printed on them.
-RECEIPT_RETENTION_YEARS = 5
+# A deleted account's receipts and credit notes are kept this many years
+# after the end of the year they were issued in (the bookkeeping period),
+# with the name and address printed on them; then a sweep blanks those.
+RECEIPT_RETENTION_YEARS = int(os.environ.get("RECEIPT_RETENTION_YEARS", "5"))
 
 # --- Security -------------------------------------------------------------------
 # No inline script or style anywhere: every script and stylesheet is a file we

@@ -1,7 +1,8 @@
 """Cancellation requests in the support admin: the queue (by state and age,
 with the day support promised to decide by), approving, rejecting with a
 reason the customer reads, retrying a failed deactivation; each line's
-cancellation history; credit notes; and marking a port-out on lines.
+cancellation history; credit notes, with what is still owed and marking one
+paid out from the bank; and marking a port-out on lines.
 Requests are read-only here: every change goes through the services."""
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from subscriptions.services.cancellations import (
     cancellation_reject,
     cancellation_retry,
 )
+from subscriptions.services.credit_notes import credit_note_mark_paid_out
 
 
 class RejectForm(forms.Form):
@@ -229,13 +231,89 @@ def port_out_lines(modeladmin: Any, request: HttpRequest, queryset: QuerySet[Lin
     return response
 
 
+class PayoutForm(forms.Form):
+    paid_on = forms.DateField(
+        label=_("Paid out on"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("The day the bank paid the refund."),
+    )
+    reference = forms.CharField(
+        label=_("Bank reference"),
+        max_length=64,
+        help_text=_("The bank's reference for the payment, as on the bank statement."),
+    )
+
+
+class PayoutFilter(admin.SimpleListFilter):
+    """What support still owes: bank refunds not paid out yet."""
+
+    title = _("paid out")
+    parameter_name = "payout"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("owed", _("Not paid out yet")), ("paid", _("Paid out"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[CreditNote]) -> QuerySet[CreditNote]:
+        if self.value() == "owed":
+            return queryset.exclude(bank_account="").filter(paid_out_at=None)
+        if self.value() == "paid":
+            return queryset.exclude(paid_out_at=None)
+        return queryset
+
+
 @admin.register(CreditNote)
-class CreditNoteAdmin(ReadOnlyAdmin):
-    list_display = ["number", "customer_name", "line_number", "amount", "bank_account", "issued_at", "paid_out_at"]
-    list_filter = ["year"]
-    search_fields = ["customer_name", "line_number", "cancellation__public_id"]
+class CreditNoteAdmin(ReadOnlyAdmin, ReasonActionsAdmin):
+    list_display = [
+        "number",
+        "customer_name",
+        "line_number",
+        "amount",
+        "bank_account",
+        "issued_at",
+        "paid_out_on",
+        "paid_out_reference",
+    ]
+    list_filter = [PayoutFilter, "year"]
+    search_fields = ["customer_name", "line_number", "cancellation__public_id", "paid_out_reference"]
     phone_search_fields = ["line_number"]
     readonly_fields = ["number", "pdf_link"]
+    actions = ["mark_paid_out"]
+
+    def has_pay_out_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm(f"{self.opts.app_label}.pay_out_creditnote")
+
+    @admin.action(description=_("Mark the selected credit notes paid out…"), permissions=["pay_out"])
+    def mark_paid_out(self, request: HttpRequest, queryset: QuerySet[CreditNote]) -> TemplateResponse | None:
+        form = PayoutForm(request.POST if "apply" in request.POST else None)
+        rows = queryset.select_related("cancellation__line")
+        if not form.is_bound or not form.is_valid():
+            return self.reason_page(
+                request,
+                template="admin/subscriptions/credit_note_payout.html",
+                title=gettext("Mark credit notes paid out"),
+                form=form,
+                action="mark_paid_out",
+                submit=gettext("Mark paid out"),
+                rows=rows,
+            )
+        by = staff(request)
+        done, refused = self.apply_each(
+            rows,
+            lambda row: credit_note_mark_paid_out(
+                note=row, paid_on=form.cleaned_data["paid_on"], reference=form.cleaned_data["reference"], by=by
+            ),
+            refusal=lambda row, error: str(error),
+        )
+        if done:
+            self.message_user(
+                request,
+                ngettext("Marked %(count)d credit note paid out.", "Marked %(count)d credit notes paid out.", len(done))
+                % {"count": len(done)},
+                messages.SUCCESS,
+            )
+        if refused:
+            self.message_user(request, "; ".join(refused), messages.WARNING)
+        return None
 
     @admin.display(description=_("amount"), ordering="amount_ore")
     def amount(self, note: CreditNote) -> str:

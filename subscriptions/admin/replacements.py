@@ -1,7 +1,9 @@
 """Replacement eSIM requests and the SIM Swap API's clients in the support
 admin. Requests are read-only here (the services write them); the queue is
 filtered by state and sorted by age; approving and rejecting (with a reason
-the customer reads) a request in review are actions that call the services."""
+the customer reads) a request in review are actions that call the services,
+and so is unblocking the number of a lost-phone request that was stopped or
+rejected (with a reason)."""
 
 from __future__ import annotations
 
@@ -22,7 +24,12 @@ from subscriptions.admin.base import JobRetryAdmin, ReasonActionsAdmin, staff
 from subscriptions.errors import CustomerError
 from subscriptions.models import ProvisioningJob, RejectReason, ReplacementRequest, SimSwapClient
 from subscriptions.models.replacements import OPEN_STATUSES
-from subscriptions.services.replacements import replacement_reject, replacement_review_approve
+from subscriptions.services.replacements import (
+    UNBLOCKABLE_STATUSES,
+    replacement_reject,
+    replacement_review_approve,
+    replacement_unblock_ask,
+)
 from subscriptions.services.simswap import sim_swap_client_create
 
 
@@ -38,6 +45,15 @@ class RejectForm(forms.Form):
         max_length=300,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
         help_text=_("Not shown to the customer; kept in the line's audit log with your name."),
+    )
+
+
+class UnblockForm(forms.Form):
+    reason = forms.CharField(
+        label=_("Why the number is unblocked"),
+        max_length=300,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text=_("For example: the customer found the phone. Kept in the line's audit log with your name."),
     )
 
 
@@ -59,6 +75,24 @@ class OpenFilter(admin.SimpleListFilter):
         return queryset
 
 
+class StillBlockedFilter(admin.SimpleListFilter):
+    """Requests that ended without a new eSIM and still keep their line
+    blocked: what support may unblock."""
+
+    title = _("network block")
+    parameter_name = "blocked"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("ended", _("Still blocked, request stopped or rejected"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[ReplacementRequest]) -> QuerySet[ReplacementRequest]:
+        if self.value() == "ended":
+            return queryset.filter(
+                status__in=UNBLOCKABLE_STATUSES, unblocked_at=None, unblock_requested_at=None
+            ).exclude(blocked_at=None)
+        return queryset
+
+
 @admin.register(ReplacementRequest)
 class ReplacementRequestAdmin(JobRetryAdmin, ReasonActionsAdmin):
     list_display = [
@@ -71,13 +105,13 @@ class ReplacementRequestAdmin(JobRetryAdmin, ReasonActionsAdmin):
         "requested_at",
         "age",
     ]
-    list_filter = [OpenFilter, "status", "reason", "review_cause", "block_requested"]
+    list_filter = [OpenFilter, StillBlockedFilter, "status", "reason", "review_cause", "block_requested"]
     list_select_related = ["line"]
     search_fields = ["public_id", "line__number", "requested_by__email"]
     phone_search_fields = ("line__number",)
     ordering = ["-requested_at"]
     exclude = ["code_hash", "stop_nonce", "idempotency_key"]
-    actions = ["approve", "reject", "retry"]
+    actions = ["approve", "reject", "retry", "unblock"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: ReplacementRequest | None = None) -> list[str]:
         return [f.name for f in ReplacementRequest._meta.fields if f.name not in self.exclude]
@@ -127,6 +161,47 @@ class ReplacementRequestAdmin(JobRetryAdmin, ReasonActionsAdmin):
                     len(rejected),
                 )
                 % {"count": len(rejected)},
+                messages.SUCCESS,
+            )
+        for refusal in refused:
+            self.message_user(request, refusal, messages.WARNING)
+        return None
+
+    @admin.action(
+        description=_("Unblock the number of the selected stopped or rejected requests…"), permissions=["change"]
+    )
+    def unblock(self, request: HttpRequest, queryset: QuerySet[ReplacementRequest]) -> TemplateResponse | None:
+        """A lost phone found again, a request stopped or rejected: ask why on
+        a page of its own, then have the worker unblock each number."""
+        form = UnblockForm(request.POST if "apply" in request.POST else None)
+        replacements = queryset.select_related("line", "requested_by").order_by("requested_at")
+        if not form.is_bound or not form.is_valid():
+            return self.reason_page(
+                request,
+                template="admin/subscriptions/replacement_unblock.html",
+                title=gettext("Unblock the number"),
+                form=form,
+                action="unblock",
+                submit=gettext("Unblock"),
+                replacements=replacements,
+            )
+        by = staff(request)
+        asked, refused = self.apply_each(
+            replacements,
+            lambda replacement: replacement_unblock_ask(
+                replacement=replacement, by=by, reason=form.cleaned_data["reason"]
+            ),
+            refusal=lambda replacement, error: f"{replacement.line.number_display}: {error}",
+        )
+        if asked:
+            self.message_user(
+                request,
+                ngettext(
+                    "Unblocking %(count)d number on the network.",
+                    "Unblocking %(count)d numbers on the network.",
+                    len(asked),
+                )
+                % {"count": len(asked)},
                 messages.SUCCESS,
             )
         for refusal in refused:

@@ -46,6 +46,9 @@ class SavedCard(models.Model):
     exp_year = models.PositiveSmallIntegerField(_("expiry year"), null=True, blank=True)
     created_at = models.DateTimeField(_("saved"), default=timezone.now)
     removed_at = models.DateTimeField(_("removed"), null=True, blank=True)
+    # Taken off the customer at the provider too (after the account was
+    # deleted), so it can never be charged again.
+    detached_at = models.DateTimeField(_("detached at the provider"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("saved card")

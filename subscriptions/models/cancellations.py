@@ -203,7 +203,10 @@ class CreditNoteSequence(models.Model):
 
 class CreditNote(models.Model):
     """The prepaid balance a cancelled line gave back: to be paid to the
-    customer's bank account. A copy of the facts when it was issued."""
+    customer's bank account. A copy of the facts when it was issued.
+
+    Support pays it out from the bank and marks it here once: the day the
+    bank paid, the bank's reference, who marked it and when."""
 
     cancellation = models.OneToOneField(
         CancellationRequest, on_delete=models.PROTECT, related_name="credit_note", verbose_name=_("cancellation")
@@ -219,13 +222,26 @@ class CreditNote(models.Model):
     amount_ore = models.PositiveIntegerField(_("amount (øre)"))
     bank_account = models.CharField(_("bank account"), max_length=11, blank=True)
     seller = models.JSONField(_("seller"), default=seller_now)
-    paid_out_at = models.DateTimeField(_("paid out"), null=True, blank=True)
+    # The name and bank account blanked, as on the receipts (see there).
+    anonymised_at = models.DateTimeField(_("name and address erased"), null=True, blank=True)
+    paid_out_at = models.DateTimeField(_("marked paid out"), null=True, blank=True)
+    paid_out_on = models.DateField(_("paid out on"), null=True, blank=True)
+    paid_out_reference = models.CharField(_("bank reference"), max_length=64, blank=True)
+    paid_out_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("marked paid out by"),
+    )
 
     class Meta:
         verbose_name = _("credit note")
         verbose_name_plural = _("credit notes")
         ordering = ["-year", "-sequence"]
         constraints = [models.UniqueConstraint(fields=["year", "sequence"], name="one_credit_note_per_number")]
+        permissions = [("pay_out_creditnote", "Can mark credit notes as paid out")]
 
     def __str__(self) -> str:
         return self.number

@@ -48,6 +48,9 @@ class Receipt(models.Model):
     method = models.CharField(_("paid by"), max_length=10, choices=PaymentMethod.choices)
     customer_name = models.CharField(_("customer"), max_length=150)
     customer_address = models.CharField(_("address"), max_length=320, blank=True)
+    # The name and address blanked: the owner deleted the account and the
+    # bookkeeping period (RECEIPT_RETENTION_YEARS after the year) is over.
+    anonymised_at = models.DateTimeField(_("name and address erased"), null=True, blank=True)
     line_number = models.CharField(_("phone number"), max_length=16)
     plan = models.ForeignKey(
         Plan, on_delete=models.PROTECT, null=True, blank=True, related_name="+", verbose_name=_("plan")

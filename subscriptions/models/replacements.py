@@ -86,7 +86,9 @@ class ReplacementRequest(models.Model):
     code is stored only as a keyed hash. ``block_requested`` records that a
     lost or stolen line is to be blocked on the network; a worker blocks it
     through the network interface and sets ``blocked_at``, and unblocks it
-    (``unblocked_at``) once the new eSIM is ready and the number is on it.
+    (``unblocked_at``) once the new eSIM is ready and the number is on it,
+    or, for a request stopped or rejected, when support asks for it
+    (``unblock_requested_at``) and the old eSIM is still on the number.
     """
 
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
@@ -108,6 +110,18 @@ class ReplacementRequest(models.Model):
     blocked_at = models.DateTimeField(_("blocked on the network"), null=True, blank=True)
     # Once the new eSIM is ready the number, now on its IMSI, is unblocked.
     unblocked_at = models.DateTimeField(_("unblocked on the network"), null=True, blank=True)
+    # A stopped or rejected request leaves the line blocked until support
+    # unblocks it (the old eSIM still being on the number).
+    unblock_requested_at = models.DateTimeField(_("unblock asked by support"), null=True, blank=True)
+    unblock_requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("unblock asked by"),
+    )
+    unblock_reason = models.CharField(_("why support unblocked"), max_length=300, blank=True)
     # For a lost or stolen phone: the document support approved (or rejected).
     identity_document = models.ForeignKey(
         "accounts.IdentityDocument",

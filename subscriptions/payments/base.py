@@ -269,3 +269,9 @@ class PaymentProvider(Protocol):
         """Charge a saved card now, without the customer; the same key again
         returns the first charge's outcome instead of charging twice."""
         ...
+
+    def detach_saved_card(self, *, method: SavedMethod) -> None:
+        """Take a saved card off the customer at the provider, so it can never
+        be charged again. A card already detached, or unknown to the
+        provider, counts as done (a retry is harmless)."""
+        ...

@@ -188,6 +188,9 @@ class SandboxProvider:
             raise PaymentProviderError(str(error)) from None
         return _update(payment, event_id=f"charge:{payment.payment_id}:{payment.state}")
 
+    def detach_saved_card(self, *, method: SavedMethod) -> None:
+        sandbox.card_detach(method_id=method.method_id)
+
 
 def _update(payment: SandboxPayment, *, event_id: str) -> PaymentUpdate:
     return PaymentUpdate(

@@ -99,6 +99,7 @@ SAVED_CARD_PARAMS = {"payment_method", "customer"}
 # request it has not finished (a 400 idempotency_error is another thing: the
 # key reused with other parameters).
 IN_FLIGHT_STATUS = 409
+NOT_FOUND_STATUS = 404
 
 
 class StripeCheckoutProvider:
@@ -352,6 +353,28 @@ class StripeCheckoutProvider:
         with _answer_read(reference):
             state = _intent_state(intent)
             return _intent_update(intent, event_id=f"charge:{intent['id']}:{state}", state=state)
+
+    def detach_saved_card(self, *, method: SavedMethod) -> None:
+        """POST /v1/payment_methods/{id}/detach. Stripe refuses to detach a
+        card that is no longer attached (400) and does not know a deleted
+        one (404): then the card is asked for, and one without a customer,
+        or unknown, is as good as detached."""
+        try:
+            self.client.v1.payment_methods.detach(method.method_id)
+        except stripe.InvalidRequestError as error:
+            if not self._detached_already(method.method_id):
+                raise PaymentProviderError(f"Stripe did not detach {method.method_id}: {error}") from error
+        except stripe.StripeError as error:
+            raise PaymentProviderError(f"Stripe did not detach {method.method_id}: {error}") from error
+
+    def _detached_already(self, method_id: str) -> bool:
+        try:
+            found = self.client.v1.payment_methods.retrieve(method_id).to_dict()
+        except stripe.InvalidRequestError as error:
+            return error.http_status == NOT_FOUND_STATUS
+        except stripe.StripeError as error:
+            raise PaymentProviderError(f"Stripe did not return {method_id}: {error}") from error
+        return not found.get("customer")
 
     def _customer(self, *, customer_reference: str, email: str, idempotency_key: str) -> str:
         """Our customer's Stripe Customer: the one made for them before (by

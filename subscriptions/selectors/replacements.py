@@ -12,7 +12,7 @@ from django.http import Http404
 from django.utils.translation import gettext as _
 
 from accounts.models import User
-from subscriptions.models import Line, ReplacementRequest, ReplacementStatus
+from subscriptions.models import EsimProfile, EsimState, Line, ReplacementRequest, ReplacementStatus
 from subscriptions.models.replacements import OPEN_STATUSES
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "line_last_sim_change",
     "line_open_replacement",
     "line_replacements",
+    "replacement_esim_installed",
     "replacement_get_owned",
     "replacement_timeline",
     "replacements_open",
@@ -133,4 +134,14 @@ def replacement_timeline(replacement: ReplacementRequest) -> list[TimelineStep]:
             result.append(TimelineStep(key, label, None, "todo"))
     if closed:
         result.append(TimelineStep(r.status, r.get_status_display(), r.closed_at, "stopped"))
+        if r.unblocked_at is not None:
+            result.append(TimelineStep("unblocked", _("Number unblocked"), r.unblocked_at, "done"))
+        elif r.unblock_requested_at is not None:
+            result.append(TimelineStep("unblocked", _("Number being unblocked"), None, "current"))
     return result
+
+
+def replacement_esim_installed(replacement: ReplacementRequest) -> bool:
+    """Whether the request's line has an eSIM installed on a phone (after
+    support unblocked a stopped request's number, it works there)."""
+    return EsimProfile.objects.filter(line=replacement.line_id, state=EsimState.INSTALLED).exists()

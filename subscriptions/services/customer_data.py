@@ -51,6 +51,7 @@ from subscriptions.errors import CustomerError
 from subscriptions.models import (
     AccountDeletion,
     AuditEvent,
+    CreditNote,
     DataExport,
     DataExportStatus,
     LedgerEntry,
@@ -63,8 +64,10 @@ from subscriptions.models import (
     UsageRecord,
 )
 from subscriptions.models.autorenew import SavedCard
+from subscriptions.periods import OSLO
 from subscriptions.receipt_pdf import receipt_pdf
 from subscriptions.services.audit import audit_record
+from subscriptions.services.saved_cards import saved_cards_detach_queue
 
 logger = logging.getLogger(__name__)
 
@@ -411,7 +414,8 @@ def account_delete(*, user: User) -> AccountDeletion:
     2. Erase the personal data on the user row and its identity documents'
        files (``accounts.services.user_erase``), the billing details of its
        orders (the receipts keep their own copies, as bookkeeping requires),
-       its saved cards and its exports' files.
+       its saved cards (detached at the payment provider too, by a worker
+       once this commits) and its exports' files.
     3. Record the deletion, with an audit row on each line.
     """
     with transaction.atomic():
@@ -427,7 +431,10 @@ def account_delete(*, user: User) -> AccountDeletion:
         Order.objects.filter(owner=locked).update(
             billing_name="", billing_street="", billing_postal_code="", billing_city=""
         )
-        SavedCard.objects.filter(owner=locked, removed_at=None).update(removed_at=now)
+        cards = SavedCard.objects.filter(owner=locked, removed_at=None)
+        card_ids = list(cards.values_list("pk", flat=True))
+        cards.update(removed_at=now)
+        saved_cards_detach_queue(card_ids=card_ids)
         for export in DataExport.objects.filter(owner=locked, file_deleted_at=None):
             transaction.on_commit(partial(_file_delete, export.pk, now=now), robust=True)
         DataExport.objects.filter(owner=locked, status__in=[S.BUILDING, S.READY]).update(status=S.EXPIRED)
@@ -442,15 +449,54 @@ def account_delete(*, user: User) -> AccountDeletion:
             identity_files_deleted=files_deleted,
         )
         for line in lines:
-            audit_record(line=line, action="account_deleted", by=None, reason="deleted by the customer")
+            audit_record(
+                line=line,
+                action="account_deleted",
+                by=None,
+                reason="deleted by the customer",
+                data={"saved_cards_detached": len(card_ids)},
+            )
     logger.info("account %s deleted by its owner", user.pk)
     return deletion
 
 
 def _kept_until(moment: datetime) -> date:
     """The end of the bookkeeping period for a receipt issued at ``moment``:
-    ``RECEIPT_RETENTION_YEARS`` after the end of its financial year."""
-    return date(moment.year + settings.RECEIPT_RETENTION_YEARS, 12, 31)
+    ``RECEIPT_RETENTION_YEARS`` after the end of its financial year (the
+    Oslo year, as in the receipt's number)."""
+    return date(moment.astimezone(OSLO).year + settings.RECEIPT_RETENTION_YEARS, 12, 31)
+
+
+# --- receipts and credit notes past the bookkeeping period -------------------------------
+
+
+def bookkeeping_copies_anonymise(*, now: datetime | None = None, batch: int = SWEEP_BATCH) -> int:
+    """Blank the customer's name and address on the receipts, and the name
+    and bank account on the credit notes, of deleted accounts once their
+    bookkeeping period is over: ``RECEIPT_RETENTION_YEARS`` after the end of
+    the (Oslo) year in their number. The amounts, numbers and the seller stay.
+
+    A batch of ids at a time, each an update of rows not yet anonymised, so
+    a second run (or one side by side) changes nothing more. Returns how
+    many documents were anonymised."""
+    now = now or timezone.now()
+    # 2026's receipts are kept to the end of 2031: in 2032 the first year
+    # still kept is 2027.
+    first_year_kept = now.astimezone(OSLO).year - settings.RECEIPT_RETENTION_YEARS
+    done = 0
+    for model, blank in (
+        (Receipt, {"customer_name": "", "customer_address": ""}),
+        (CreditNote, {"customer_name": "", "bank_account": ""}),
+    ):
+        due = model.objects.filter(year__lt=first_year_kept, owner__deleted_at__isnull=False, anonymised_at=None)
+        while True:
+            ids = list(due.order_by("pk").values_list("pk", flat=True)[:batch])
+            if not ids:
+                break
+            done += model.objects.filter(pk__in=ids, anonymised_at=None).update(anonymised_at=now, **blank)
+    if done:
+        logger.info("receipts and credit notes past the bookkeeping period anonymised: %d", done)
+    return done
 
 
 # --- usage records ----------------------------------------------------------------------

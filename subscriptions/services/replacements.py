@@ -49,6 +49,7 @@ from subscriptions.models import (
     EsimProfile,
     EsimState,
     Line,
+    LineStatus,
     Order,
     ProvisioningJob,
     ProvisioningStatus,
@@ -70,6 +71,8 @@ REVIEW_WINDOW = timedelta(days=30)
 # Identity-checked requests for one line in REVIEW_WINDOW before the next
 # one goes to support: "more than two replacements in 30 days".
 REVIEW_AFTER = 2
+# An unblock support asked for and not recorded after this had its task lost.
+UNBLOCK_STALE_AFTER = timedelta(minutes=10)
 STOP_SALT = "subscriptions.replacement-stop"
 CODE_SALT = "subscriptions.replacement-code"
 
@@ -614,15 +617,20 @@ def _line_unblock_queue(replacement: ReplacementRequest) -> None:
 
 
 def replacement_line_unblock(*, replacement_id: int) -> bool:
-    """Unblock, once, the line a fulfilled lost-phone request blocked: the
-    number is on the new eSIM, and the lost phone's profile is disabled and
-    off the number. The call carries the request's id; the moment is
-    recorded with a conditional update and an audit row. False if there was
-    nothing to do (never blocked, already unblocked, not fulfilled)."""
+    """Unblock, once, the line a lost-phone request blocked: when the request
+    is fulfilled (the number is on the new eSIM, the lost phone's profile
+    disabled) or when support asked for it after the request was stopped or
+    rejected (``replacement_unblock_ask``). Each path has its own network
+    request id; the moment is recorded with a conditional update and an
+    audit row. False if there was nothing to do (never blocked, already
+    unblocked, neither fulfilled nor asked for)."""
     replacement = ReplacementRequest.objects.select_related("line").get(pk=replacement_id)
-    if replacement.status != S.FULFILLED or replacement.blocked_at is None or replacement.unblocked_at is not None:
+    fulfilled = replacement.status == S.FULFILLED
+    asked = replacement.unblock_requested_at is not None
+    if not (fulfilled or asked) or replacement.blocked_at is None or replacement.unblocked_at is not None:
         return False
-    get_network().unblock_line(msisdn=replacement.line.number, request_id=f"{replacement.public_id}-unblock")
+    step = "unblock" if fulfilled else "support-unblock"
+    get_network().unblock_line(msisdn=replacement.line.number, request_id=f"{replacement.public_id}-{step}")
     with transaction.atomic():
         unblocked = ReplacementRequest.objects.filter(pk=replacement.pk, unblocked_at__isnull=True).update(
             unblocked_at=timezone.now()
@@ -632,10 +640,101 @@ def replacement_line_unblock(*, replacement_id: int) -> bool:
                 line=replacement.line,
                 action="line_unblocked",
                 by=None,
-                reason="the new eSIM is ready",
+                reason="the new eSIM is ready" if fulfilled else "support unblocked the number",
                 data={"replacement": str(replacement.public_id)},
             )
     return bool(unblocked)
+
+
+# A request that ended without a new eSIM: its block may be lifted by support.
+UNBLOCKABLE_STATUSES = frozenset({S.STOPPED, S.REJECTED})
+# Only these lines have no block of their own (a suspension's, a cancellation's).
+UNBLOCKABLE_LINES = frozenset({LineStatus.ACTIVE, LineStatus.EXPIRED})
+
+
+def replacement_unblock_ask(*, replacement: ReplacementRequest, by: User, reason: str) -> ReplacementRequest:
+    """Support lift the block of a lost-phone request that was stopped or
+    rejected: the number works again on the eSIM still on the line.
+
+    1. Under the line's and the request's locks, refuse: no reason given; a
+       request that blocked nothing, is not stopped or rejected, or is
+       already unblocked or being unblocked (only once); a block not yet
+       recorded (its worker may still be calling the network); a line with
+       a block of its own (suspended, being cancelled) or another open
+       lost-phone request; a line whose old profile is disabled and that
+       has no eSIM installed (it would be reachable on no phone).
+    2. Record who asked, when and why, with an audit row; once this commits
+       the worker calls the network with the request's own unblock id.
+    """
+    reason = reason.strip()
+    if not reason:
+        raise CustomerError(_("Say why the number is unblocked."))
+    with transaction.atomic():
+        line = Line.objects.select_for_update().get(pk=replacement.line_id)
+        locked = _locked(replacement)
+        if not locked.block_requested:
+            raise CustomerError(_("This request did not block the number."))
+        if locked.status not in UNBLOCKABLE_STATUSES:
+            raise CustomerError(
+                _("Only the number of a stopped or rejected request is unblocked here; a new eSIM unblocks it itself.")
+            )
+        if locked.unblock_requested_at is not None or locked.unblocked_at is not None:
+            raise CustomerError(_("This number is already unblocked or being unblocked."))
+        if locked.blocked_at is None:
+            raise CustomerError(_("The block is not recorded yet. Try again in a few minutes."))
+        if line.status not in UNBLOCKABLE_LINES:
+            raise CustomerError(
+                _("The line is %(status)s and keeps its own block.") % {"status": line.get_status_display().lower()}
+            )
+        if ReplacementRequest.objects.filter(line=line, status__in=OPEN_STATUSES, block_requested=True).exists():
+            raise CustomerError(_("Another lost-phone request for this line is open and keeps the number blocked."))
+        if not _esim_reachable(locked):
+            raise CustomerError(
+                _(
+                    "The line's old eSIM is disabled and no new one is installed: unblocking would help nobody. "
+                    "The customer needs a new eSIM."
+                )
+            )
+        locked.unblock_requested_at = timezone.now()
+        locked.unblock_requested_by = by
+        locked.unblock_reason = reason[:300]
+        locked.save(update_fields=["unblock_requested_at", "unblock_requested_by", "unblock_reason"])
+        audit_record(
+            line=line,
+            action="line_unblock_requested",
+            by=by,
+            reason=reason,
+            data={"replacement": str(locked.public_id), "status": locked.status},
+        )
+        _line_unblock_queue(locked)
+    return locked
+
+
+def _esim_reachable(replacement: ReplacementRequest) -> bool:
+    """An eSIM on the line can carry the unblocked number: one installed, or
+    the old one (from before the request) not yet installed but enabled."""
+    profiles = EsimProfile.objects.filter(line=replacement.line_id)
+    return (
+        profiles.filter(state=EsimState.INSTALLED).exists()
+        or profiles.filter(
+            state__in=(EsimState.ASSIGNED, EsimState.RELEASED), assigned_at__lte=replacement.requested_at
+        ).exists()
+    )
+
+
+def replacements_unblock_queue_due(*, now: datetime | None = None) -> int:
+    """Queue again the unblocks support asked for and not recorded in time
+    (their task was lost); the task is safe to run twice."""
+    now = now or timezone.now()
+    due = ReplacementRequest.objects.filter(
+        unblock_requested_at__lt=now - UNBLOCK_STALE_AFTER, unblocked_at=None
+    ).exclude(blocked_at=None)
+    ids = list(due.values_list("pk", flat=True))
+    from subscriptions.tasks import unblock_line_after_replacement
+
+    for replacement_id in ids:
+        unblock_line_after_replacement.delay(replacement_id)
+    return len(ids)
 
 
 def replacement_document_decided(*, document: IdentityDocument) -> ReplacementRequest | None:

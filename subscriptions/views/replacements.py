@@ -83,6 +83,7 @@ def _detail_page(
         "code_form": code_form or ReplacementCodeForm(),
         "fee_form": fee_form or ReplacementFeeForm.for_customer(request.user),
         "code_sent": replacement.code_expires_at is not None,
+        "esim_installed": replacement.unblocked_at is not None and selectors.replacement_esim_installed(replacement),
     }
     return render(request, "subscriptions/replacement_detail.html", context)
 

@@ -124,3 +124,12 @@ def test_a_customer_who_turned_receipts_off_gets_no_receipt_email(client: Client
     assert mail.outbox == []
     receipt.refresh_from_db()
     assert receipt.emailed_at is not None  # done: it is on the receipts page
+
+
+def test_the_unsubscribe_page_on_a_fresh_phone_speaks_the_customers_language_not_the_browsers(client: Client) -> None:
+    kari = UserFactory(language="nb")
+
+    page = client.get(unsubscribe_url(kari, K.LOW_BALANCE), HTTP_ACCEPT_LANGUAGE="en-GB,en;q=0.9")
+
+    assert "Varsel om lav saldo" in page.content.decode()
+    assert page["Content-Language"] == "nb"

@@ -17,6 +17,7 @@ SWEEPS = [
     ("subscriptions.tasks.charge_auto_renewals", 10),
     ("subscriptions.tasks.email_unsent_receipts", 5),
     ("accounts.tasks.delete_expired_identity_files", 60),
+    ("subscriptions.tasks.anonymise_old_bookkeeping_copies", 24 * 60),
 ]
 
 

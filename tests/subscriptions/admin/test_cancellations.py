@@ -19,7 +19,7 @@ from subscriptions.formatting import format_nok
 from subscriptions.models import CancellationRequest, CancellationStatus, CreditNote, LedgerKind, LineStatus
 from subscriptions.services.cancellations import cancellation_request
 from subscriptions.services.ledger import ledger_add
-from tests.factories import UserFactory
+from tests.factories import LineFactory, PlanFactory, UserFactory
 from tests.identity_files import jpeg_bytes
 from tests.two_factor import staff_sign_in
 
@@ -124,3 +124,99 @@ def test_a_port_out_marked_on_the_line_cancels_it_and_shows_in_its_history(
     assert (cancellation.source, cancellation.status, line.status) == ("port_out", S.DONE, LineStatus.CANCELLED)
     page = client.get(f"/admin/subscriptions/line/{line.pk}/change/").content.decode()
     assert "cancellation history" in page.lower() and str(cancellation.public_id) in page
+
+
+NOTES = "/admin/subscriptions/creditnote/"
+
+
+def issued_note(cancellation, *, sequence, bank_account="86011117947", paid=False):
+    return CreditNote.objects.create(
+        cancellation=cancellation,
+        owner=cancellation.requested_by,
+        year=2026,
+        sequence=sequence,
+        customer_name="Kari Nordmann",
+        line_number=cancellation.line.number,
+        amount_ore=40_00,
+        bank_account=bank_account,
+        paid_out_at=timezone.now() if paid else None,
+    )
+
+
+def test_the_not_paid_out_filter_lists_only_the_bank_refunds_still_owed(client, staff, customer, cancellation):
+    issued_note(cancellation, sequence=1)
+    other = cancellation_request(
+        line=LineFactory(owner=customer, number="+4791234568", with_period=PlanFactory()),
+        by=customer,
+        reason="not_used",
+        balance_choice="",
+        refund_account="",
+        idempotency_key="k2",
+    )
+    issued_note(other, sequence=2, paid=True)
+
+    page = client.get(NOTES, {"payout": "owed"}).content.decode()
+
+    assert "K2026-000001" in page
+    assert "K2026-000002" not in page
+
+
+def test_marking_paid_out_asks_for_the_day_and_reference_and_the_customer_sees_it(
+    client, staff, customer, cancellation
+):
+    note = issued_note(cancellation, sequence=1)
+    form = client.post(NOTES, {"action": "mark_paid_out", "_selected_action": [note.pk]})
+    assert "Bank reference" in form.content.decode()
+    today = timezone.localdate()
+
+    client.post(
+        NOTES,
+        {
+            "action": "mark_paid_out",
+            "_selected_action": [note.pk],
+            "apply": "yes",
+            "paid_on": today.isoformat(),
+            "reference": "DNB 771",
+        },
+    )
+    again = client.post(
+        NOTES,
+        {
+            "action": "mark_paid_out",
+            "_selected_action": [note.pk],
+            "apply": "yes",
+            "paid_on": today.isoformat(),
+            "reference": "DNB 772",
+        },
+        follow=True,
+    )
+
+    note.refresh_from_db()
+    assert (note.paid_out_on, note.paid_out_reference, note.paid_out_by) == (today, "DNB 771", staff)
+    assert "already marked paid out" in again.content.decode()
+    client.force_login(customer)
+    status = client.get(f"/cancellations/{cancellation.public_id}/").content.decode()
+    assert "Refund paid out on" in status
+
+
+def test_an_agent_without_the_payout_permission_cannot_mark_paid_out(client, cancellation):
+    from django.contrib.auth.models import Group
+
+    agent = UserFactory(is_staff=True)
+    agent.groups.add(Group.objects.get(name="Support agent"))
+    staff_sign_in(client, agent)
+    note = issued_note(cancellation, sequence=1)
+
+    client.post(
+        NOTES,
+        {
+            "action": "mark_paid_out",
+            "_selected_action": [note.pk],
+            "apply": "yes",
+            "paid_on": timezone.localdate().isoformat(),
+            "reference": "x",
+        },
+    )
+
+    note.refresh_from_db()
+    assert note.paid_out_at is None

@@ -17,6 +17,7 @@ from django.urls import reverse
 
 from sandbox.models import SandboxSmdpCall, SandboxSmdpProfile
 from sandbox.models import SmdpProfileState as SmdpState
+from sandbox.network import network_subscriber
 from subscriptions.models import (
     AuditEvent,
     EsimState,
@@ -31,7 +32,7 @@ from subscriptions.models import (
     ReplacementStatus,
 )
 from subscriptions.services.provisioning import provisioning_start
-from subscriptions.services.replacements import replacement_request, replacement_review_approve
+from subscriptions.services.replacements import replacement_request, replacement_review_approve, replacement_stop
 from tests.factories import EsimProfileFactory, LineFactory, PlanFactory, UserFactory
 from tests.two_factor import staff_sign_in
 
@@ -69,8 +70,10 @@ def lost_phone(line, django_capture_on_commit_callbacks) -> ReplacementRequest:
         )
 
 
-def action(client: Client, url: str, name: str, rows: list[Any], **data: Any):
-    return client.post(url, {"action": name, helpers.ACTION_CHECKBOX_NAME: [row.pk for row in rows], **data})
+def action(client: Client, url: str, name: str, rows: list[Any], follow: bool = False, **data: Any):
+    return client.post(
+        url, {"action": name, helpers.ACTION_CHECKBOX_NAME: [row.pk for row in rows], **data}, follow=follow
+    )
 
 
 # --- access ---------------------------------------------------------------------------
@@ -347,3 +350,49 @@ def test_the_stock_page_counts_profiles_and_free_numbers_against_their_threshold
     assert "2 free numbers; low below 1." in page
     assert 'id="stock-numbers" data-low="no"' in page
     assert "pool-oslo.csv" in page
+
+
+# --- unblocking the number of a stopped or rejected lost-phone request -----------------
+
+
+def test_support_unblock_a_stopped_lost_phones_number_and_the_customer_reads_it(
+    client, agent, line, django_capture_on_commit_callbacks
+):
+    EsimProfileFactory(line=line, state=EsimState.INSTALLED)
+    replacement = lost_phone(line, django_capture_on_commit_callbacks)
+    replacement_stop(replacement=replacement, by=line.owner, why="found it")
+    assert str(replacement.public_id) in client.get(REPLACEMENTS, {"blocked": "ended"}).content.decode()
+    form = action(client, REPLACEMENTS, "unblock", [replacement])
+    assert "Why the number is unblocked" in form.content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        action(client, REPLACEMENTS, "unblock", [replacement], apply="yes", reason="Customer found the phone")
+
+    replacement.refresh_from_db()
+    assert replacement.unblocked_at is not None and replacement.unblock_requested_by == agent
+    assert str(replacement.public_id) not in client.get(REPLACEMENTS, {"blocked": "ended"}).content.decode()
+    assert not network_subscriber(msisdn=line.number).blocked
+    customer = Client()
+    customer.force_login(line.owner)
+    page = customer.get(f"/replacements/{replacement.public_id}/").content.decode()
+    assert "您的号码在装有该 eSIM 的手机上已恢复使用" in page
+    assert "号码已解除封锁" in page
+
+
+def test_unblocking_a_number_with_no_esim_left_is_refused_and_the_customer_is_told_what_to_do(
+    client, agent, line, django_capture_on_commit_callbacks
+):
+    EsimProfileFactory(line=line, state=EsimState.DISABLED)
+    replacement = lost_phone(line, django_capture_on_commit_callbacks)
+    replacement_stop(replacement=replacement, by=line.owner, why="changed my mind")
+
+    refused = action(client, REPLACEMENTS, "unblock", [replacement], apply="yes", reason="Customer asked", follow=True)
+
+    assert "no new one is installed" in refused.content.decode()
+    replacement.refresh_from_db()
+    assert replacement.unblock_requested_at is None
+    assert network_subscriber(msisdn=line.number).blocked
+    customer = Client()
+    customer.force_login(line.owner)
+    page = customer.get(f"/replacements/{replacement.public_id}/").content.decode()
+    assert "仍被封锁" in page and "申请新的 eSIM" in page

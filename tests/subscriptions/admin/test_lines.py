@@ -90,7 +90,7 @@ def test_the_groups_hold_what_each_role_needs():
     assert {"view_auditevent", "view_usagerecord", "view_esimprofile", "view_serviceperiod", "view_plan"} <= agent
     assert {"view_order", "view_paymentevent", "view_receipt"} <= agent
     assert not agent & {"add_plan", "change_plan", "add_inventorybatch", "add_cdrimport", "add_ledgerentry"}
-    assert not agent & {"refund_payment", "change_order", "change_paymentevent", "change_receipt"}
+    assert not agent & {"refund_payment", "change_order", "change_paymentevent", "change_receipt", "pay_out_creditnote"}
     assert {"view_voucherbatch", "view_voucherattempt", "view_promocode", "view_autorenewcharge"} <= agent
     assert not agent & {"add_voucherbatch", "void_voucher", "add_promocode", "change_promocode"}
     assert "view_internationalrate" in agent
@@ -109,6 +109,7 @@ def test_the_groups_hold_what_each_role_needs():
         "change_simswapclient",
         "add_internationalrate",
         "change_internationalrate",
+        "pay_out_creditnote",
     }
 
 

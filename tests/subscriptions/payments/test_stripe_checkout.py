@@ -1410,3 +1410,61 @@ def test_it_reports_a_saved_card_it_cannot_keep_as_a_provider_error(stripe_api: 
 
     with pytest.raises(PaymentProviderError, match="malformed"):
         StripeCheckoutProvider().fetch_card_setup(setup_id=SETUP_SESSION_ID)
+
+
+# --- detaching a deleted account's saved card ----------------------------------------------
+
+DETACH = f"/v1/payment_methods/{METHOD_ID}/detach"
+NOT_ATTACHED = {
+    "error": {
+        "type": "invalid_request_error",
+        "message": "The payment method you provided is not attached to a customer so detachment is impossible.",
+    }
+}
+
+
+def saved_method() -> SavedMethod:
+    return SavedMethod(method_id=METHOD_ID, customer_id=CUSTOMER_ID)
+
+
+def test_it_detaches_a_saved_card_from_its_customer(stripe_api: FakeStripe) -> None:
+    stripe_api.answer("POST", DETACH, card_method() | {"customer": None})
+
+    StripeCheckoutProvider().detach_saved_card(method=saved_method())
+
+    assert stripe_api.calls() == [("POST", DETACH)]
+
+
+def test_a_card_stripe_already_detached_counts_as_detached(stripe_api: FakeStripe) -> None:
+    stripe_api.answer("POST", DETACH, NOT_ATTACHED, status=400)
+    stripe_api.answer("GET", f"/v1/payment_methods/{METHOD_ID}", card_method() | {"customer": None})
+
+    StripeCheckoutProvider().detach_saved_card(method=saved_method())
+
+    assert stripe_api.calls() == [("POST", DETACH), ("GET", f"/v1/payment_methods/{METHOD_ID}")]
+
+
+def test_a_card_stripe_does_not_know_counts_as_detached(stripe_api: FakeStripe) -> None:
+    missing = {
+        "error": {"type": "invalid_request_error", "code": "resource_missing", "message": "No such PaymentMethod"}
+    }
+    stripe_api.answer("POST", DETACH, missing, status=404)
+    stripe_api.answer("GET", f"/v1/payment_methods/{METHOD_ID}", missing, status=404)
+
+    StripeCheckoutProvider().detach_saved_card(method=saved_method())
+
+
+def test_a_refused_detach_of_a_card_still_attached_is_a_provider_error(stripe_api: FakeStripe) -> None:
+    refused = {"error": {"type": "invalid_request_error", "message": "Something else is wrong"}}
+    stripe_api.answer("POST", DETACH, refused, status=400)
+    stripe_api.answer("GET", f"/v1/payment_methods/{METHOD_ID}", card_method())
+
+    with pytest.raises(PaymentProviderError, match="did not detach"):
+        StripeCheckoutProvider().detach_saved_card(method=saved_method())
+
+
+def test_a_failed_detach_is_a_provider_error_the_task_retries(stripe_api: FakeStripe) -> None:
+    stripe_api.answer("POST", DETACH, {"error": {"type": "api_error", "message": "An unknown error"}}, status=500)
+
+    with pytest.raises(PaymentProviderError, match="did not detach"):
+        StripeCheckoutProvider().detach_saved_card(method=saved_method())

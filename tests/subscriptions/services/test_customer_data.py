@@ -1,6 +1,7 @@
 """The customer's own data: the export's ZIP, its link used once within its
 day, the account's deletion (refused while a line is in use, erasing what is
-personal and keeping the receipts), and the retention sweeps."""
+personal and keeping the receipts), and the retention sweeps (the receipts' and
+credit notes' names blanked after the bookkeeping period among them)."""
 
 from __future__ import annotations
 
@@ -21,15 +22,20 @@ from subscriptions.errors import CustomerError
 from subscriptions.models import (
     AccountDeletion,
     AuditEvent,
+    CancellationRequest,
+    CreditNote,
     DataExport,
     DataExportStatus,
+    Line,
     LineStatus,
     Order,
     Receipt,
     UsageRecord,
 )
+from subscriptions.receipt_pdf import receipt_pdf
 from subscriptions.services.customer_data import (
     account_delete,
+    bookkeeping_copies_anonymise,
     data_export_build,
     data_export_request,
     data_export_take,
@@ -39,6 +45,7 @@ from subscriptions.services.customer_data import (
 )
 from subscriptions.services.lines import line_transition
 from tests.factories import LedgerEntryFactory, LineFactory, UsageRecordFactory, UserFactory
+from tests.subscriptions.receipts import make_receipt, pdf_text
 from tests.subscriptions.views.test_receipts import pay_for_renewal
 
 pytestmark = pytest.mark.django_db
@@ -272,3 +279,65 @@ def test_usage_records_older_than_the_retention_are_deleted(settings):
 
     assert list(UsageRecord.objects.values_list("pk", flat=True)) == [recent.pk]
     assert not UsageRecord.objects.filter(pk=old.pk).exists()
+
+
+# --- receipts and credit notes past the bookkeeping period --------------------------------
+
+
+def deleted_owner():
+    owner = UserFactory()
+    User.objects.filter(pk=owner.pk).update(deleted_at=timezone.now())
+    return owner
+
+
+def credit_note(owner, *, year):
+    line = LineFactory(owner=owner)
+    cancellation = CancellationRequest.objects.create(
+        line=line,
+        requested_by=owner,
+        reason="not_used",
+        status="done",
+        idempotency_key=f"k{year}",
+        line_status_before="active",
+        decide_by=timezone.localdate(),
+    )
+    return CreditNote.objects.create(
+        cancellation=cancellation,
+        owner=owner,
+        year=year,
+        sequence=1,
+        customer_name="Kari Nordmann",
+        line_number=line.number,
+        amount_ore=40_00,
+        bank_account="86011117947",
+    )
+
+
+def test_a_deleted_accounts_receipts_and_credit_notes_lose_the_name_after_the_bookkeeping_period(settings):
+    def receipt(number, **fields):
+        made = make_receipt(**fields)
+        Line.objects.filter(pk=made.order.line_id).update(number=number)  # make_receipt's lines share one
+        return made
+
+    settings.RECEIPT_RETENTION_YEARS = 5
+    owner = deleted_owner()
+    old = receipt("+4791000001", owner=owner, year=2026)
+    kept = receipt("+4791000002", owner=owner, year=2027)
+    alive = receipt("+4791000003", year=2026)  # an account still open keeps its copies
+    note = credit_note(owner, year=2026)
+    last_day_kept = timezone.make_aware(timezone.datetime(2031, 12, 31, 22, 0))  # 23:00 in Oslo
+    in_2032 = timezone.make_aware(timezone.datetime(2032, 1, 2, 3, 0))
+
+    assert bookkeeping_copies_anonymise(now=last_day_kept) == 0
+    assert bookkeeping_copies_anonymise(now=in_2032, batch=1) == 2
+    assert bookkeeping_copies_anonymise(now=in_2032) == 0  # a second run changes nothing
+
+    old.refresh_from_db()
+    assert (old.customer_name, old.customer_address, old.total_ore) == ("", "", 199_00)
+    assert old.anonymised_at == in_2032
+    assert "Kari Nordmann" not in pdf_text(receipt_pdf(old)) and old.number in pdf_text(receipt_pdf(old))
+    for untouched in (kept, alive):
+        untouched.refresh_from_db()
+        assert untouched.customer_name == "Kari Nordmann" and untouched.anonymised_at is None
+    note = CreditNote.objects.get(pk=note.pk)
+    assert (note.customer_name, note.bank_account, note.amount_ore) == ("", "", 40_00)
