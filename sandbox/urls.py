@@ -6,6 +6,8 @@ from django.urls import path
 from sandbox import views
 
 urlpatterns = [
+    path("vipps/<slug:reference>/", views.sandbox_vipps, name="sandbox_vipps"),
+    path("vipps/<slug:reference>/replay/", views.sandbox_vipps_replay, name="sandbox_vipps_replay"),
     path("<slug:payment_id>/", views.sandbox_pay, name="sandbox_pay"),
     path("<slug:payment_id>/replay/", views.sandbox_replay, name="sandbox_replay"),
 ]

@@ -7,6 +7,7 @@ import smtplib
 
 from celery import shared_task
 
+from subscriptions.models import Order
 from subscriptions.network import NetworkUnavailable
 from subscriptions.payments import PaymentProviderError
 from subscriptions.services.autorenew import auto_renew_charge_run, auto_renew_sweep
@@ -38,11 +39,13 @@ from subscriptions.services.notifications import (
 from subscriptions.services.provisioning import esim_stock_alert_send, provisioning_queue_due, provisioning_run
 from subscriptions.services.receipts import receipt_email_send, receipts_email_due
 from subscriptions.services.reconcile import orders_reconcile
+from subscriptions.services.refunds import authorisation_release
 from subscriptions.services.replacements import (
     replacement_line_block,
     replacement_line_unblock,
     replacements_cooling_off_end,
 )
+from subscriptions.services.settlement import order_capture
 from subscriptions.services.sms_commands import sms_command_answer
 from subscriptions.services.suspensions import (
     suspension_network_block,
@@ -65,6 +68,19 @@ def reconcile_orders() -> dict[str, int]:
     """Run by beat every minute: ask the provider about card orders pending
     too long and abandon the ones it never settled."""
     return orders_reconcile()
+
+
+@shared_task(autoretry_for=(PaymentProviderError,), retry_backoff=5, retry_backoff_max=600, max_retries=12)
+def capture_order_payment(order_id: int) -> str:
+    """Capture a fulfilled order's reserved payment; retried with the same
+    idempotency key while the provider fails (the sweep takes over after)."""
+    return order_capture(order=Order.objects.get(pk=order_id)).capture_status
+
+
+@shared_task(autoretry_for=(PaymentProviderError,), retry_backoff=5, retry_backoff_max=600, max_retries=12)
+def release_authorisation(event_id: int) -> str:
+    """Release a reservation we will not fulfil; retried while the provider fails."""
+    return authorisation_release(event_id=event_id).result
 
 
 @shared_task(autoretry_for=TRANSIENT_MAIL, retry_backoff=30, retry_backoff_max=3600, max_retries=8)

@@ -122,7 +122,7 @@ def tokens_forget() -> None:
 
 class VippsProvider:
     name = "vipps"
-    required_settings = (
+    required_settings: tuple[str, ...] = (
         "VIPPS_CLIENT_ID",
         "VIPPS_CLIENT_SECRET",
         "VIPPS_SUBSCRIPTION_KEY",
@@ -134,6 +134,10 @@ class VippsProvider:
     @property
     def webhook_secret(self) -> str:
         return str(settings.VIPPS_WEBHOOK_SECRET)
+
+    @property
+    def merchant_serial_number(self) -> str:
+        return str(settings.VIPPS_MSN)
 
     # --- the interface -------------------------------------------------------------
 
@@ -187,7 +191,7 @@ class VippsProvider:
             name = checked_text("event name", event["name"], max_length=20)
             if name not in EVENTS:
                 return None
-            if event.get("msn") != str(settings.VIPPS_MSN) or event.get("success") is not True:
+            if event.get("msn") != self.merchant_serial_number or event.get("success") is not True:
                 return None
             reference = checked_text("reference", event["reference"], max_length=64)
             psp = checked_text("psp reference", event["pspReference"], max_length=64)
@@ -239,6 +243,8 @@ class VippsProvider:
         of the operation."""
         status = self._call("GET", f"/epayment/v1/payments/{payment_id}")
         captured = _aggregate(status, "capturedAmount")
+        if captured == 0 and _aggregate(status, "cancelledAmount") > 0:
+            return f"cancel:{_psp(status)}"  # released already
         if captured == 0:
             answer = self._call(
                 "POST", f"/epayment/v1/payments/{payment_id}/cancel", body={}, idempotency_key=idempotency_key
@@ -302,7 +308,7 @@ class VippsProvider:
     def _headers(self) -> dict[str, str]:
         return {
             "Ocp-Apim-Subscription-Key": settings.VIPPS_SUBSCRIPTION_KEY,
-            "Merchant-Serial-Number": str(settings.VIPPS_MSN),
+            "Merchant-Serial-Number": self.merchant_serial_number,
             "Vipps-System-Name": SYSTEM_NAME,
             "Vipps-System-Version": SYSTEM_VERSION,
             "Vipps-System-Plugin-Name": PLUGIN_NAME,
@@ -347,24 +353,29 @@ class VippsProvider:
             response = requests.request(method, url, headers=headers, json=body, timeout=REQUEST_TIMEOUT_SECONDS)
         except requests.RequestException as error:
             raise PaymentProviderError(f"Vipps could not be reached for {method} {path}: {error}") from error
-        if response.status_code == IN_FLIGHT_STATUS:
-            raise PaymentInProgress(f"Vipps is still busy with {method} {path}")
-        if 400 <= response.status_code < 500:
-            raise VippsRefused(f"Vipps refused {method} {path}: {response.status_code} {response.text[:200]}")
-        if response.status_code >= 500:
-            raise PaymentProviderError(f"Vipps failed {method} {path}: {response.status_code}")
         try:
             answer = response.json()
         except ValueError:
-            raise PaymentProviderError(f"Vipps's answer to {method} {path} is not JSON") from None
-        if not isinstance(answer, dict):
-            raise PaymentProviderError(f"Vipps's answer to {method} {path} is not an object")
-        return answer
+            answer = None
+        return answer_read(response.status_code, answer, what=f"{method} {path}")
 
 
 class VippsRefused(PaymentProviderError):
     """Vipps refused the request itself (a 4xx): asking again the same way
     will not help."""
+
+
+def answer_read(status: int, answer: Any, *, what: str) -> dict[str, Any]:
+    """Vipps's answer as a JSON object, or the error it means."""
+    if status == IN_FLIGHT_STATUS:
+        raise PaymentInProgress(f"Vipps is still busy with {what}")
+    if 400 <= status < 500:
+        raise VippsRefused(f"Vipps refused {what}: {status} {str(answer)[:200]}")
+    if status >= 500:
+        raise PaymentProviderError(f"Vipps failed {what}: {status}")
+    if not isinstance(answer, dict):
+        raise PaymentProviderError(f"Vipps's answer to {what} is not a JSON object")
+    return answer
 
 
 def webhook_signature(*, secret: str, path_and_query: str, date: str, host: str, content_hash: str) -> str:
