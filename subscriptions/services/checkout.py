@@ -117,6 +117,7 @@ def renewal_request(*, line: Line, plan: Plan, method: PaymentMethod, promo_code
         raise CustomerError(_("This line is not ready yet: it can be renewed once its eSIM is ready to install."))
     if plan.kind != line.kind or not plan.is_active:
         raise CustomerError(_("This plan is not available for this line."))
+    order_provider_name(method)
     return OrderRequest(
         line=line,
         kind=OrderKind.RENEWAL,
@@ -135,6 +136,7 @@ def topup_request(*, line: Line, amount_ore: int, method: PaymentMethod = Paymen
             _("Top up between %(min)s and %(max)s.")
             % {"min": format_nok(settings.TOPUP_MIN_ORE), "max": format_nok(settings.TOPUP_MAX_ORE)}
         )
+    order_provider_name(method)
     return OrderRequest(line=line, kind=OrderKind.TOPUP, amount_ore=amount_ore, method=method)
 
 
@@ -343,7 +345,7 @@ def _order_open_payment(*, order: Order, site_url: str, on_phone: bool = False) 
             "expires_at": _payment_page_expiry(locked),
         }
         if locked.method == PaymentMethod.VIPPS:
-            arguments |= {"customer_phone": locked.line.number, "on_phone": on_phone}
+            arguments |= {"customer_phone": _vipps_phone(locked), "on_phone": on_phone}
         try:
             created = _payment_create(provider, arguments)
         except PaymentProviderError:
@@ -361,6 +363,19 @@ def _order_open_payment(*, order: Order, site_url: str, on_phone: bool = False) 
         # Given up while the provider made the payment (possible only
         # without row locks): close the page nobody will be sent to.
         _payment_close_orphan(provider, payment_id=created.payment_id, order=order)
+
+
+# The countries whose numbers Vipps MobilePay accounts have (Norway, Denmark, Finland).
+VIPPS_COUNTRY_CODES = ("+47", "+45", "+358")
+
+
+def _vipps_phone(order: Order) -> str:
+    """The number to prefill on Vipps's page: the customer's own, or the
+    line's; none that Vipps MobilePay would not know."""
+    for number in (order.owner.phone or "", order.line.number):
+        if number.startswith(VIPPS_COUNTRY_CODES):
+            return number
+    return ""
 
 
 def _payment_close_orphan(provider: PaymentProvider, *, payment_id: str, order: Order) -> None:
