@@ -212,6 +212,8 @@ def order_detail(request: AuthenticatedRequest, public_id: uuid.UUID) -> HttpRes
         "line": order.line,
         "receipt": getattr(order, "receipt", None),
         "reason": decline_message(order.decline_reason) if order.decline_reason else "",
+        # Why Vipps MobilePay did not take the payment (rejected, expired, stopped).
+        "vipps_reason": decline_message(order.decline_reason) if order.decline_reason.startswith("vipps_") else "",
         "refund_due": order.payment_events.filter(result=EventResult.REFUND_DUE).exists(),
         "poll_seconds": PENDING_POLL_SECONDS,
         "step": step,
