@@ -38,7 +38,7 @@ from subscriptions.services.notifications import (
 )
 from subscriptions.services.provisioning import esim_stock_alert_send, provisioning_queue_due, provisioning_run
 from subscriptions.services.receipts import receipt_email_send, receipts_email_due
-from subscriptions.services.reconcile import orders_reconcile
+from subscriptions.services.reconcile import orders_reconcile, reservations_finish
 from subscriptions.services.refunds import authorisation_release
 from subscriptions.services.replacements import (
     replacement_line_block,
@@ -66,8 +66,9 @@ def expire_lapsed_lines() -> int:
 @shared_task(acks_late=True)
 def reconcile_orders() -> dict[str, int]:
     """Run by beat every minute: ask the provider about card orders pending
-    too long and abandon the ones it never settled."""
-    return orders_reconcile()
+    too long and abandon the ones it never settled; capture or release the
+    reservations (Vipps MobilePay) the workers did not."""
+    return {**orders_reconcile(), **reservations_finish()}
 
 
 @shared_task(autoretry_for=(PaymentProviderError,), retry_backoff=5, retry_backoff_max=600, max_retries=12)

@@ -150,7 +150,7 @@ def orders_reconcile(*, now: datetime | None = None) -> dict[str, int]:
     now = now or timezone.now()
     check_before = now - timedelta(seconds=settings.PAYMENT_STATUS_CHECK_AFTER_SECONDS)
     abandon_before = now - timedelta(seconds=settings.PAYMENT_ABANDON_AFTER_SECONDS)
-    counts = {"checked": 0, "settled": 0, "abandoned": 0, **_reservations_finish(before=check_before)}
+    counts = {"checked": 0, "settled": 0, "abandoned": 0}
     stale = Order.objects.filter(
         status=OrderStatus.PENDING,
         method__in=[PaymentMethod.CARD, PaymentMethod.SAVED_CARD, PaymentMethod.VIPPS],
@@ -171,10 +171,14 @@ def orders_reconcile(*, now: datetime | None = None) -> dict[str, int]:
     return counts
 
 
-def _reservations_finish(*, before: datetime) -> dict[str, int]:
-    """Reserved payments (Vipps MobilePay) the workers did not finish: a
-    fulfilled order's capture still due, and a reservation we will not
-    fulfil still held. Each is tried again with its own idempotency key."""
+def reservations_finish(*, now: datetime | None = None) -> dict[str, int]:
+    """The sweep's part for reserved payments (Vipps MobilePay) the workers
+    did not finish: a fulfilled order's capture still due, and a
+    reservation we will not fulfil still held, older than
+    PAYMENT_STATUS_CHECK_AFTER_SECONDS. Each is tried again with its own
+    idempotency key; safe to run twice or side by side."""
+    now = now or timezone.now()
+    before = now - timedelta(seconds=settings.PAYMENT_STATUS_CHECK_AFTER_SECONDS)
     counts = {"captured": 0, "released": 0}
     due = Order.objects.filter(capture_status=CaptureStatus.DUE, settled_at__lte=before).order_by("settled_at")
     for order in due.iterator(chunk_size=200):

@@ -25,7 +25,7 @@ from subscriptions.models import (
 )
 from subscriptions.payments import decline_message
 from subscriptions.services.ledger import ledger_balance
-from subscriptions.services.reconcile import orders_reconcile
+from subscriptions.services.reconcile import reservations_finish
 from subscriptions.services.settlement import order_capture
 from tests.factories import LineFactory
 
@@ -151,11 +151,11 @@ def test_a_capture_that_fails_is_tried_again_by_the_sweep_until_it_succeeds(
     back = signed_in.post(response["Location"], {"outcome": "approve_capture_fails"})
     signed_in.get(back["Location"])
 
-    orders_reconcile()  # the first failure
+    reservations_finish()  # the first failure
     order.refresh_from_db()
     assert order.capture_status == CaptureStatus.DUE
-    orders_reconcile()  # the second
-    counts = orders_reconcile()
+    reservations_finish()  # the second
+    counts = reservations_finish()
 
     order.refresh_from_db()
     assert counts["captured"] == 1
@@ -178,7 +178,7 @@ def test_a_reservation_for_an_order_given_up_is_released(
     assert response.status_code == 200
     event = PaymentEvent.objects.get(order=order)
     assert event.result == EventResult.REFUND_DUE
-    orders_reconcile()  # the sweep releases what the worker did not
+    reservations_finish()  # the sweep releases what the worker did not
 
     event.refresh_from_db()
     assert event.result == EventResult.REFUNDED
