@@ -127,8 +127,9 @@ class RenewalForm(CheckoutForm):
     )
 
 
-class TopUpForm(CheckoutForm):
-    amount = NokAmountField(label=_("Amount"), help_text=_("In kroner."))
+class HostedPaymentForm(CheckoutForm):
+    """A checkout paid on a provider's page: by card or Vipps MobilePay."""
+
     # Left out (an older page), it is the card.
     method = forms.ChoiceField(
         label=_("Pay with"),
@@ -136,6 +137,13 @@ class TopUpForm(CheckoutForm):
         required=False,
         widget=forms.RadioSelect,
     )
+
+    def clean_method(self) -> str:
+        return str(self.cleaned_data.get("method") or PaymentMethod.CARD)
+
+
+class TopUpForm(HostedPaymentForm):
+    amount = NokAmountField(label=_("Amount"), help_text=_("In kroner."))
 
     field_order = ["amount"]
 
@@ -147,9 +155,6 @@ class TopUpForm(CheckoutForm):
                 % {"min": format_nok(settings.TOPUP_MIN_ORE), "max": format_nok(settings.TOPUP_MAX_ORE)}
             )
         return amount
-
-    def clean_method(self) -> str:
-        return str(self.cleaned_data.get("method") or PaymentMethod.CARD)
 
     @property
     def amount_ore(self) -> int:

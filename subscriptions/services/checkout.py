@@ -140,15 +140,19 @@ def topup_request(*, line: Line, amount_ore: int, method: PaymentMethod = Paymen
     return OrderRequest(line=line, kind=OrderKind.TOPUP, amount_ore=amount_ore, method=method)
 
 
-def replacement_fee_request(*, replacement: ReplacementRequest) -> OrderRequest:
-    """The fee of a replacement request that waits for it, paid by card."""
+def replacement_fee_request(
+    *, replacement: ReplacementRequest, method: PaymentMethod = PaymentMethod.CARD
+) -> OrderRequest:
+    """The fee of a replacement request that waits for it, paid by card or
+    Vipps MobilePay (captured at once: the eSIM follows from a worker)."""
     if replacement.status != ReplacementStatus.PAYMENT_DUE or not replacement.fee_ore:
         raise CustomerError(_("This replacement request has no fee to pay now."))
+    order_provider_name(method)
     return OrderRequest(
         line=replacement.line,
         kind=OrderKind.REPLACEMENT,
         amount_ore=replacement.fee_ore,
-        method=PaymentMethod.CARD,
+        method=method,
         replacement=replacement,
     )
 

@@ -22,10 +22,13 @@ from subscriptions.models import (
     PaymentEvent,
     PaymentMethod,
     Receipt,
+    ReplacementRequest,
+    ReplacementStatus,
 )
 from subscriptions.payments import decline_message
 from subscriptions.services.ledger import ledger_balance
 from subscriptions.services.reconcile import reservations_finish
+from subscriptions.services.replacements import replacement_request
 from subscriptions.services.settlement import order_capture
 from tests.factories import LineFactory
 
@@ -223,3 +226,23 @@ def test_a_top_up_of_another_customers_line_is_a_404(stranger_client: Client) ->
     form = {"amount": "200", "full_name": "X", "method": "vipps", "idempotency_key": "k"}
 
     assert stranger_client.post(f"/lines/{line.pk}/top-up/", form).status_code == 404
+
+
+def test_a_replacement_fee_paid_with_vipps_is_captured_at_once(signed_in: Client, customer: Any, line: Any) -> None:
+    """The eSIM itself follows from a worker, so the fee is captured as soon
+    as the replacement request takes it."""
+    replacement = replacement_request(line=line, by=customer, reason="new_phone", idempotency_key="fee")
+    ReplacementRequest.objects.filter(pk=replacement.pk).update(status=ReplacementStatus.PAYMENT_DUE, fee_ore=99_00)
+    page = signed_in.get(f"/replacements/{replacement.public_id}/").content.decode()
+    assert 'id="method-vipps"' in page
+    form = {"full_name": "Kari Nordmann", "method": "vipps", "idempotency_key": "fee-order"}
+
+    response = signed_in.post(f"/replacements/{replacement.public_id}/pay/", form)
+    back = signed_in.post(response["Location"], {"outcome": "approve"})
+    signed_in.get(back["Location"])
+
+    order = Order.objects.get()
+    replacement.refresh_from_db()
+    assert (order.kind, order.method, order.status) == ("replacement", PaymentMethod.VIPPS, OrderStatus.PAID)
+    assert replacement.status != ReplacementStatus.PAYMENT_DUE
+    assert order_capture(order=order).capture_status == CaptureStatus.CAPTURED
