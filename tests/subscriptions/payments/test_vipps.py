@@ -12,9 +12,11 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from subscriptions.models import PaymentEvent, PaymentState
+from subscriptions.models import CaptureStatus, OrderStatus, PaymentEvent, PaymentMethod, PaymentState, ServicePeriod
 from subscriptions.payments import InvalidCallback, PaymentInProgress, PaymentProviderError
 from subscriptions.payments.vipps import STATES, VippsProvider, vipps_message
+from subscriptions.services.checkout import Billing, order_place, renewal_request
+from tests.factories import LineFactory
 from tests.fakes.vipps import MSN, TOKEN, FakeVipps, webhook
 
 ORDER = "7b0c5a7e-3f2d-4c1e-9a51-2f8d6e4b1c90"
@@ -299,3 +301,42 @@ def test_a_webhook_with_a_wrong_signature_gets_a_400(vipps_api: FakeVipps, clien
 
     assert response.status_code == 400
     assert not PaymentEvent.objects.exists()
+
+
+# --- the real adapter with our books ------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_a_renewal_with_the_real_adapter_is_reserved_by_webhook_then_captured_once(
+    vipps_api: FakeVipps, client: Client, settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.VIPPS_PAYMENT_PROVIDER = "vipps"
+    line = LineFactory(with_period=True)
+    plan = line.periods.get().plan
+    request = renewal_request(line=line, plan=plan, method=PaymentMethod.VIPPS)
+    order = order_place(
+        owner=line.owner, request=request, billing=Billing(name="Kari"), idempotency_key="k", site_url="https://x"
+    )
+    again = order_place(
+        owner=line.owner, request=request, billing=Billing(name="Kari"), idempotency_key="k", site_url="https://x"
+    )
+    assert again.pk == order.pk and len(vipps_api.payments) == 1
+    reference = str(order.public_id)
+    vipps_api.approve(reference)
+    body, headers = webhook(
+        reference=reference, name="AUTHORIZED", amount=plan.price_ore, path=CALLBACK, host="testserver"
+    )
+    extra = {f"HTTP_{key.upper().replace('-', '_')}": value for key, value in headers.items()}
+
+    with django_capture_on_commit_callbacks(execute=True):
+        first = client.post(CALLBACK, body, content_type="application/json", **extra)
+    with django_capture_on_commit_callbacks(execute=True):
+        replayed = client.post(CALLBACK, body, content_type="application/json", **extra)
+
+    order.refresh_from_db()
+    assert first.status_code == replayed.status_code == 200
+    assert (order.status, order.capture_status) == (OrderStatus.PAID, CaptureStatus.CAPTURED)
+    assert vipps_api.payments[reference].captured == plan.price_ore
+    assert vipps_api.calls().count(("POST", f"/epayment/v1/payments/{reference}/capture")) == 1
+    assert ServicePeriod.objects.filter(line=line).count() == 2
+    assert PaymentEvent.objects.filter(event_id__startswith="webhook:").count() == 1
