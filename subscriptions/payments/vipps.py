@@ -365,6 +365,27 @@ class VippsRefused(PaymentProviderError):
     will not help."""
 
 
+# The ePayment events the portal's webhook is registered for.
+WEBHOOK_EVENTS = [
+    f"epayments.payment.{name.lower()}.v1"
+    for name in ("CREATED", "AUTHORIZED", "ABORTED", "EXPIRED", "TERMINATED", "CAPTURED", "CANCELLED", "REFUNDED")
+]
+
+
+def webhook_register(*, provider: VippsProvider, url: str) -> tuple[str, str]:
+    """Register ``url`` for the ePayment events (``POST /webhooks/v1/webhooks``);
+    returns (Vipps's webhook id, the secret it signs with)."""
+    answer = provider._call("POST", "/webhooks/v1/webhooks", body={"url": url, "events": WEBHOOK_EVENTS})
+    try:
+        return checked_text("webhook id", answer["id"]), checked_text(
+            "webhook secret", answer["secret"], max_length=500
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        raise PaymentProviderError(
+            f"Vipps's answer to the webhook registration is malformed: {error!r}"[:300]
+        ) from None
+
+
 def answer_read(status: int, answer: Any, *, what: str) -> dict[str, Any]:
     """Vipps's answer as a JSON object, or the error it means."""
     if status == IN_FLIGHT_STATUS:

@@ -78,6 +78,8 @@ class FakeVipps:
     # Errors to answer with first, by the path's last part ("capture", ...).
     failures: dict[str, list[int]] = field(default_factory=dict)
     token_lifetime: int = 3600
+    # Webhook registrations received.
+    webhooks: list[Any] = field(default_factory=list)
 
     def fail(self, operation: str, *statuses: int) -> None:
         self.failures[operation] = list(statuses)
@@ -103,6 +105,9 @@ class FakeVipps:
         if request.method == "GET" and parts[:3] == ["epayment", "v1", "payments"] and len(parts) == 4:
             payment = self.payments.get(parts[3])
             return (200, payment.answer()) if payment else (404, {"title": "Not found", "status": 404})
+        if request.method == "POST" and request.path == "/webhooks/v1/webhooks":
+            self.webhooks.append(request.json)
+            return 201, {"id": "0b52e5bd-be1e-42a1-acf2-e331f52c68ac", "secret": WEBHOOK_SECRET}
         key = request.headers.get("Idempotency-Key", "")
         if not key:
             return 400, {"title": "Idempotency-Key is missing", "status": 400}

@@ -7,9 +7,11 @@ from __future__ import annotations
 import time
 from datetime import UTC, datetime
 from email.utils import formatdate
+from io import StringIO
 from typing import Any
 
 import pytest
+from django.core.management import call_command
 from django.test import Client
 
 from subscriptions.models import CaptureStatus, OrderStatus, PaymentEvent, PaymentMethod, PaymentState, ServicePeriod
@@ -17,7 +19,7 @@ from subscriptions.payments import InvalidCallback, PaymentInProgress, PaymentPr
 from subscriptions.payments.vipps import STATES, VippsProvider, vipps_message
 from subscriptions.services.checkout import Billing, order_place, renewal_request
 from tests.factories import LineFactory
-from tests.fakes.vipps import MSN, TOKEN, FakeVipps, webhook
+from tests.fakes.vipps import MSN, TOKEN, WEBHOOK_SECRET, FakeVipps, webhook
 
 ORDER = "7b0c5a7e-3f2d-4c1e-9a51-2f8d6e4b1c90"
 CALLBACK = "/payments/callback/vipps/"
@@ -340,3 +342,15 @@ def test_a_renewal_with_the_real_adapter_is_reserved_by_webhook_then_captured_on
     assert vipps_api.calls().count(("POST", f"/epayment/v1/payments/{reference}/capture")) == 1
     assert ServicePeriod.objects.filter(line=line).count() == 2
     assert PaymentEvent.objects.filter(event_id__startswith="webhook:").count() == 1
+
+
+def test_the_webhook_is_registered_for_every_epayment_event_and_its_secret_printed(vipps_api: FakeVipps) -> None:
+    out = StringIO()
+
+    call_command("vipps_register_webhook", "--site", "https://minside.nordlys.test", stdout=out)
+
+    [registration] = vipps_api.webhooks
+    assert registration["url"] == "https://minside.nordlys.test/payments/callback/vipps/"
+    assert "epayments.payment.authorized.v1" in registration["events"]
+    assert len(registration["events"]) == 8
+    assert f"VIPPS_WEBHOOK_SECRET={WEBHOOK_SECRET}" in out.getvalue()
