@@ -146,6 +146,12 @@ def _apply(order: Order | None, update: PaymentUpdate) -> tuple[str, str]:
         if update.state == PaymentState.PAID and order.capture_status == CaptureStatus.DUE:
             order.capture_status = CaptureStatus.CAPTURED
             order.save(update_fields=["capture_status"])
+            audit_record(
+                line=order.line,
+                action="payment_captured",
+                by=None,
+                data={"order": str(order.public_id), "payment": update.payment_id, "amount_ore": update.amount_ore},
+            )
             return EventResult.APPLIED, "captured"
         return EventResult.NO_CHANGE, "already paid"
     if order.status != OrderStatus.PENDING or not ours:
@@ -173,7 +179,7 @@ def _apply(order: Order | None, update: PaymentUpdate) -> tuple[str, str]:
 
 def order_capture_queue(*, order_id: int) -> None:
     """Hand a reserved payment's capture to a worker (after commit); one the
-    queue will not take is left to the sweep (``orders_reconcile``)."""
+    queue will not take is left to the sweep (``reconcile.reservations_finish``)."""
     from subscriptions.tasks import capture_order_payment
 
     try:
