@@ -76,6 +76,7 @@ CURRENCY = "NOK"
 AUTHORIZATION_PREFIX = "HMAC-SHA256 SignedHeaders=x-ms-date;host;x-ms-content-sha256&Signature="
 # Vipps's answer to a request whose idempotency key an unfinished one uses.
 IN_FLIGHT_STATUS = 409
+NO_CONTENT = 204
 
 # (our state, decline reason) for each of Vipps's payment states.
 STATES: dict[str, tuple[PaymentState, str]] = {
@@ -394,6 +395,8 @@ def answer_read(status: int, answer: Any, *, what: str) -> dict[str, Any]:
         raise VippsRefused(f"Vipps refused {what}: {status} {str(answer)[:200]}")
     if status >= 500:
         raise PaymentProviderError(f"Vipps failed {what}: {status}")
+    if status == NO_CONTENT:
+        return {}
     if not isinstance(answer, dict):
         raise PaymentProviderError(f"Vipps's answer to {what} is not a JSON object")
     return answer

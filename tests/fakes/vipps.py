@@ -78,6 +78,8 @@ class FakeVipps:
     # Errors to answer with first, by the path's last part ("capture", ...).
     failures: dict[str, list[int]] = field(default_factory=dict)
     token_lifetime: int = 3600
+    # The Recurring API's agreements: {id: {"status", "body", "charges": {id: {...}}}}.
+    agreements: dict[str, Any] = field(default_factory=dict)
     # Webhook registrations received.
     webhooks: list[Any] = field(default_factory=list)
 
@@ -105,6 +107,8 @@ class FakeVipps:
         if request.method == "GET" and parts[:3] == ["epayment", "v1", "payments"] and len(parts) == 4:
             payment = self.payments.get(parts[3])
             return (200, payment.answer()) if payment else (404, {"title": "Not found", "status": 404})
+        if parts[:2] == ["recurring", "v3"]:
+            return self._recurring(request, parts[2:])
         if request.method == "POST" and request.path == "/webhooks/v1/webhooks":
             self.webhooks.append(request.json)
             return 201, {"id": "0b52e5bd-be1e-42a1-acf2-e331f52c68ac", "secret": WEBHOOK_SECRET}
@@ -124,6 +128,46 @@ class FakeVipps:
             return 404, {"title": "Not found", "status": 404}
         if answer[0] < 500:
             self.done[key] = answer
+        return answer
+
+    def _recurring(self, request: Request, parts: list[str]) -> tuple[int, dict[str, Any]]:
+        """The Recurring API's agreements and charges, as far as the adapter uses them."""
+        key = request.headers.get("Idempotency-Key", "")
+        if request.method in ("POST", "PATCH") and not key:
+            return 400, {"title": "Idempotency-Key is missing", "status": 400}
+        if key and key in self.done:
+            return self.done[key]
+        answer: tuple[int, dict[str, Any]]
+        if request.method == "POST" and parts == ["agreements"]:
+            agreement = f"agr_{len(self.agreements) + 1}"
+            self.agreements[agreement] = {"status": "PENDING", "body": request.json, "charges": {}}
+            answer = 201, {"agreementId": agreement, "vippsConfirmationUrl": f"https://pay.vipps.test/agr/{agreement}"}
+        elif len(parts) >= 2 and parts[0] == "agreements" and parts[1] in self.agreements:
+            agreement = self.agreements[parts[1]]
+            if request.method == "GET" and len(parts) == 2:
+                return 200, {"id": parts[1], "status": agreement["status"]}
+            if request.method == "PATCH" and len(parts) == 2:
+                agreement["status"] = request.json["status"]
+                answer = 204, {}
+            elif request.method == "POST" and parts[2:] == ["charges"]:
+                if agreement["status"] != "ACTIVE":
+                    return 400, {"title": "The agreement is not active", "status": 400}
+                charge = f"chr_{len(agreement['charges']) + 1}"
+                agreement["charges"][charge] = {"status": "PENDING", **request.json}
+                answer = 201, {"chargeId": charge}
+            elif request.method == "GET" and len(parts) == 4 and parts[3] in agreement["charges"]:
+                found = agreement["charges"][parts[3]]
+                return 200, {
+                    "id": parts[3],
+                    "status": found["status"],
+                    "amount": found["amount"],
+                    "orderId": found["orderId"],
+                }
+            else:
+                return 404, {"title": "Not found", "status": 404}
+        else:
+            return 404, {"title": "Not found", "status": 404}
+        self.done[key] = answer
         return answer
 
     def _token(self, request: Request) -> tuple[int, dict[str, Any]]:
@@ -172,6 +216,9 @@ class VippsHandler(BaseHTTPRequestHandler):
         self.reply()
 
     def do_POST(self) -> None:
+        self.reply()
+
+    def do_PATCH(self) -> None:
         self.reply()
 
     def reply(self) -> None:
