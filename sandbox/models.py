@@ -218,6 +218,8 @@ class SandboxVippsOutcome(models.TextChoices):
     REJECT = "reject", _("Reject")
     EXPIRE = "expire", _("Let it expire")
     APPROVE_CAPTURE_FAILS = "approve_capture_fails", _("Approve, but let the capture fail")
+    # For an agreement (auto-renew): approved, but every charge on it fails.
+    APPROVE_CHARGES_FAIL = "approve_charges_fail", _("Approve, but let the charges fail")
 
 
 class SandboxVippsPayment(models.Model):
@@ -252,3 +254,29 @@ class SandboxVippsPayment(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+
+class SandboxVippsAgreement(models.Model):
+    """A Recurring agreement in the pretend Vipps MobilePay's book, with its
+    charges: [{"id", "amount", "due", "orderId", "status"}]."""
+
+    agreement_id = models.CharField(max_length=40, unique=True)
+    idempotency_key = models.CharField(max_length=128, unique=True)
+    status = models.CharField(max_length=10, default="PENDING")
+    product_name = models.CharField(max_length=100, blank=True)
+    max_amount_ore = models.PositiveIntegerField(default=0)
+    interval = models.JSONField(default=dict)
+    phone = models.CharField(max_length=20, blank=True)
+    return_url = models.URLField(max_length=2000)
+    # Chosen on the approval page: the agreement's charges fail.
+    charges_fail = models.BooleanField(default=False)
+    charges = models.JSONField(default=list)
+    answers = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "sandbox Vipps agreement"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.agreement_id

@@ -25,6 +25,7 @@ from sandbox.models import (
     SandboxOutcome,
     SandboxPayment,
     SandboxSmdpNotification,
+    SandboxVippsAgreement,
     SandboxVippsOutcome,
     SandboxVippsPayment,
     SmdpProfileState,
@@ -33,7 +34,7 @@ from sandbox.provider import sandbox_decide
 from sandbox.smdp import WrongConfirmationCode, smdp_install, smdp_profile
 from sandbox.sms import phone_conversation, phone_text_send
 from sandbox.tasks import send_callback, send_download_progress, send_vipps_webhooks
-from sandbox.vipps import vipps_decide
+from sandbox.vipps import agreement_decide, vipps_decide
 from subscriptions.demo import DEMO_LINES
 from subscriptions.iccid import is_valid_iccid
 
@@ -65,6 +66,20 @@ def sandbox_vipps(request: HttpRequest, reference: str) -> HttpResponse:
         payment = vipps_decide(reference=reference, outcome=request.POST["outcome"]) or payment
         return redirect(payment.return_url)
     return render(request, "sandbox/vipps.html", {"payment": payment, "outcomes": SandboxVippsOutcome})
+
+
+@require_http_methods(["GET", "POST"])
+def sandbox_vipps_agreement(request: HttpRequest, agreement_id: str) -> HttpResponse:
+    """The pretend Vipps MobilePay page for an auto-renew agreement: approve
+    it, approve it with charges that will fail, or reject it; then back to
+    the shop."""
+    agreement = SandboxVippsAgreement.objects.filter(agreement_id=agreement_id).first()
+    if agreement is None:
+        raise Http404("No such agreement")
+    if request.method == "POST":
+        agreement = agreement_decide(agreement_id=agreement_id, outcome=request.POST.get("outcome", "")) or agreement
+        return redirect(agreement.return_url)
+    return render(request, "sandbox/vipps_agreement.html", {"agreement": agreement, "outcomes": SandboxVippsOutcome})
 
 
 @require_POST

@@ -27,7 +27,7 @@ from django.db import transaction
 from django.db.models import F
 from django.urls import reverse
 
-from sandbox.models import SandboxVippsOutcome, SandboxVippsPayment
+from sandbox.models import SandboxVippsAgreement, SandboxVippsOutcome, SandboxVippsPayment
 from subscriptions.payments.vipps import AUTHORIZATION_PREFIX, webhook_signature
 
 MSN = "000000"
@@ -94,6 +94,8 @@ def _webhooks_queue(reference: str) -> None:
 def vipps_api(*, method: str, path: str, body: dict[str, Any] | None, idempotency_key: str, site: str) -> Answer:
     """Answer one ePayment request as Vipps would: (status, JSON body)."""
     parts = path.strip("/").split("/")
+    if parts[:2] == ["recurring", "v3"]:
+        return _recurring(method, parts[2:], body or {}, idempotency_key=idempotency_key, site=site)
     if parts[:3] != ["epayment", "v1", "payments"]:
         return _problem(404, "Not found")
     if method == "POST" and len(parts) == 3:
@@ -239,3 +241,86 @@ def vipps_deliver_webhooks(*, reference: str) -> None:
         if response.status_code >= 300:
             raise WebhookNotTaken(f"webhook to {payment.notify_url} answered {response.status_code}")
     SandboxVippsPayment.objects.filter(pk=payment.pk).update(webhooks_sent=F("webhooks_sent") + 1)
+
+
+# --- its Recurring API (auto-renew) -------------------------------------------------------
+
+
+def agreement_page(agreement_id: str, *, site: str) -> str:
+    return urljoin(site, reverse("sandbox_vipps_agreement", args=[agreement_id]))
+
+
+def _recurring(method: str, parts: list[str], body: dict[str, Any], *, idempotency_key: str, site: str) -> Answer:
+    """Agreements and their charges. A charge is taken on its due date; the
+    sandbox takes it the first time it is asked about (or fails it, if the
+    tester chose so on the approval page)."""
+    if method == "POST" and parts == ["agreements"]:
+        made, _created = SandboxVippsAgreement.objects.get_or_create(
+            idempotency_key=idempotency_key,
+            defaults={
+                "agreement_id": f"agr_{secrets.token_hex(8)}",
+                "product_name": str(body.get("productName", ""))[:100],
+                "max_amount_ore": int((body.get("pricing") or {}).get("suggestedMaxAmount") or 0),
+                "interval": body.get("interval") or {},
+                "phone": str(body.get("phoneNumber", ""))[:20],
+                "return_url": str(body.get("merchantRedirectUrl", "")),
+            },
+        )
+        url = agreement_page(made.agreement_id, site=site)
+        return 201, {"agreementId": made.agreement_id, "vippsConfirmationUrl": url}
+    if len(parts) < 2 or parts[0] != "agreements":
+        return _problem(404, "Not found")
+    with transaction.atomic():
+        agreement = SandboxVippsAgreement.objects.select_for_update().filter(agreement_id=parts[1]).first()
+        if agreement is None:
+            return _problem(404, "No such agreement")
+        if method == "GET" and len(parts) == 2:
+            return 200, {"id": agreement.agreement_id, "status": agreement.status}
+        if method == "PATCH" and len(parts) == 2:
+            agreement.status = str(body.get("status", agreement.status))
+            agreement.save(update_fields=["status"])
+            return 204, {}
+        if method == "POST" and parts[2:] == ["charges"]:
+            if idempotency_key in agreement.answers:
+                status, answer = agreement.answers[idempotency_key]
+                return status, answer
+            if agreement.status != "ACTIVE":
+                return _problem(400, "The agreement is not active")
+            charge = {
+                "id": f"chr_{secrets.token_hex(8)}",
+                "amount": body.get("amount"),
+                "due": body.get("due"),
+                "orderId": body.get("orderId", ""),
+                "status": "DUE",
+            }
+            agreement.charges = [*agreement.charges, charge]
+            agreement.answers = {**agreement.answers, idempotency_key: [201, {"chargeId": charge["id"]}]}
+            agreement.save(update_fields=["charges", "answers"])
+            return 201, {"chargeId": charge["id"]}
+        if method == "GET" and len(parts) == 4:
+            found = next((charge for charge in agreement.charges if charge["id"] == parts[3]), None)
+            if found is None:
+                return _problem(404, "No such charge")
+            if found["status"] == "DUE":
+                found["status"] = "FAILED" if agreement.charges_fail else "CHARGED"
+                agreement.save(update_fields=["charges"])
+            return 200, {k: found[k] for k in ("id", "amount", "due", "orderId", "status")}
+    return _problem(404, "Not found")
+
+
+def agreement_decide(*, agreement_id: str, outcome: str) -> SandboxVippsAgreement | None:
+    """The tester approves the agreement (its charges then go through, or
+    fail if asked) or rejects it; once."""
+    with transaction.atomic():
+        agreement = SandboxVippsAgreement.objects.select_for_update().filter(agreement_id=agreement_id).first()
+        if agreement is None or agreement.status != "PENDING":
+            return agreement
+        if outcome == SandboxVippsOutcome.REJECT:
+            agreement.status = "STOPPED"
+        elif outcome in (SandboxVippsOutcome.APPROVE, SandboxVippsOutcome.APPROVE_CHARGES_FAIL):
+            agreement.status = "ACTIVE"
+            agreement.charges_fail = outcome == SandboxVippsOutcome.APPROVE_CHARGES_FAIL
+        else:
+            return agreement
+        agreement.save(update_fields=["status", "charges_fail"])
+    return agreement

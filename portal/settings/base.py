@@ -414,8 +414,11 @@ VIPPS_SETTINGS = (
 )
 VIPPS_PAYMENT_PROVIDER = os.environ.get("VIPPS_PAYMENT_PROVIDER", "vipps" if VIPPS_CLIENT_ID else "")
 PAYMENT_PROVIDERS["vipps"] = "subscriptions.payments.vipps.VippsProvider"
-# Auto-renew with Vipps MobilePay: an agreement per line (Recurring API).
+# Auto-renew with Vipps MobilePay: an agreement per line (Recurring API),
+# with the same keys; the sandbox's pretend one in development.
 PAYMENT_PROVIDERS["vipps_recurring"] = "subscriptions.payments.vipps_recurring.VippsRecurringProvider"
+SANDBOX_PAYMENT_PROVIDER["sandbox_recurring"] = "subscriptions.payments.sandbox_vipps.SandboxVippsRecurringProvider"
+VIPPS_RECURRING_PROVIDER = os.environ.get("VIPPS_RECURRING_PROVIDER", "vipps_recurring" if VIPPS_CLIENT_ID else "")
 SANDBOX_PAYMENT_PROVIDER["sandbox_vipps"] = "subscriptions.payments.sandbox_vipps.SandboxVippsProvider"
 # The key the sandbox's pretend Vipps signs its webhooks with.
 SANDBOX_VIPPS_WEBHOOK_SECRET = os.environ.get("SANDBOX_VIPPS_WEBHOOK_SECRET", "sandbox-vipps-webhook-key")

@@ -12,6 +12,7 @@ from django.conf import settings
 
 from sandbox import vipps as sandbox_vipps
 from subscriptions.payments.vipps import VippsProvider, answer_read
+from subscriptions.payments.vipps_recurring import VippsRecurringProvider
 
 
 class SandboxVippsProvider(VippsProvider):
@@ -43,3 +44,15 @@ class SandboxVippsProvider(VippsProvider):
             site=getattr(self, "_site", settings.SITE_URL),
         )
         return answer_read(status, answer, what=f"{method} {path}")
+
+
+class SandboxVippsRecurringProvider(SandboxVippsProvider, VippsRecurringProvider):
+    """The Recurring adapter (auto-renew with Vipps MobilePay) speaking to
+    the sandbox's pretend Vipps."""
+
+    name = "sandbox_recurring"
+
+    def create_card_setup(self, **arguments: Any) -> Any:
+        url = urlsplit(arguments["return_url"])
+        self._site = f"{url.scheme}://{url.netloc}"
+        return super().create_card_setup(**arguments)

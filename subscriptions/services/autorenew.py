@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import reduce
 from operator import or_
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -49,7 +50,7 @@ from subscriptions.models import (
 )
 from subscriptions.payments import PaymentProviderError, get_provider
 from subscriptions.services.audit import audit_record
-from subscriptions.services.checkout import Billing, OrderRequest, order_charge_saved_card
+from subscriptions.services.checkout import VIPPS_COUNTRY_CODES, Billing, OrderRequest, order_charge_saved_card
 from subscriptions.services.settlement import order_refresh
 
 logger = logging.getLogger(__name__)
@@ -78,12 +79,30 @@ def _check_plan(line: Line, plan: Plan) -> None:
         raise CustomerError(_("This plan is not available for this line."))
 
 
-def auto_renew_start(*, owner: User, line: Line, plan: Plan, site_url: str) -> CardSetup:
+def auto_renew_start(
+    *, owner: User, line: Line, plan: Plan, site_url: str, method: str = PaymentMethod.CARD
+) -> CardSetup:
     """Begin turning auto-renew on with a new card: the provider's page
     where the customer saves it. Auto-renew is on once they come back and
-    the provider says the card is saved (``auto_renew_setup_finish``)."""
+    the provider says the card is saved (``auto_renew_setup_finish``).
+    With Vipps MobilePay (``method``), the page is the agreement the
+    customer approves in the app, for the plan's price and period; the
+    agreement then stands in for the card."""
     _check_plan(line, plan)
-    provider = get_provider()
+    extra: dict[str, Any] = {}
+    if method == PaymentMethod.VIPPS:
+        if not settings.VIPPS_RECURRING_PROVIDER:
+            raise CustomerError(_("Vipps MobilePay is not available just now. Pay by card instead."))
+        provider = get_provider(settings.VIPPS_RECURRING_PROVIDER)
+        phone = next((n for n in (owner.phone or "", line.number) if n.startswith(VIPPS_COUNTRY_CODES)), "")
+        extra = {
+            "product_name": plan.name,
+            "amount_ore": plan.price_ore,
+            "period": plan.period,
+            "customer_phone": phone,
+        }
+    else:
+        provider = get_provider()
     setup = CardSetup.objects.create(owner=owner, line=line, plan=plan, provider=provider.name)
     try:
         created = provider.create_card_setup(
@@ -93,6 +112,7 @@ def auto_renew_start(*, owner: User, line: Line, plan: Plan, site_url: str) -> C
             idempotency_key=f"setup-{setup.public_id}",
             return_url=site_url + reverse("auto_renew_return", args=[setup.public_id]),
             language=owner.language,
+            **extra,
         )
     except PaymentProviderError:
         logger.warning("payment provider %s could not start a card setup", provider.name)
