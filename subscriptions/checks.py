@@ -74,6 +74,7 @@ def check_payment_provider(app_configs: Any = None, **kwargs: Any) -> list[check
 
 VIPPS = "vipps"
 SANDBOX_VIPPS = "sandbox_vipps"
+VIPPS_RECURRING = "vipps_recurring"
 # Vipps MobilePay's own hosts: its test environment and production.
 VIPPS_HOSTS = ("https://apitest.vipps.no", "https://api.vipps.no")
 
@@ -88,6 +89,23 @@ def check_vipps(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMess
     given = [setting for setting in settings.VIPPS_SETTINGS if str(getattr(settings, setting, "")).strip()]
     missing = [setting for setting in settings.VIPPS_SETTINGS if setting not in given]
     real_only = not settings.PRETEND_PARTS_ALLOWED
+    recurring = str(settings.VIPPS_RECURRING_PROVIDER)
+    if recurring and recurring not in settings.PAYMENT_PROVIDERS:
+        return [
+            checks.Error(
+                f"VIPPS_RECURRING_PROVIDER is {recurring!r}, which is none of the providers configured here.",
+                hint="Set VIPPS_RECURRING_PROVIDER=vipps_recurring with the VIPPS_* keys, or leave it empty.",
+                id="subscriptions.E045",
+            )
+        ]
+    if recurring == VIPPS_RECURRING and missing:
+        return [
+            checks.Error(
+                f"Auto-renew with Vipps MobilePay is half configured: it needs {' and '.join(missing)}.",
+                hint="Set every VIPPS_* key, or leave VIPPS_RECURRING_PROVIDER empty.",
+                id="subscriptions.E043",
+            )
+        ]
     if name == SANDBOX_VIPPS and (real_only and SANDBOX_VIPPS not in settings.PAYMENT_PROVIDERS):
         return [
             checks.Error(

@@ -54,6 +54,7 @@ OURS = {
     "SMS_INBOUND_SECRET",
     *VIPPS_ENV,
     "VIPPS_PAYMENT_PROVIDER",
+    "VIPPS_RECURRING_PROVIDER",
 }
 
 
@@ -408,3 +409,10 @@ def test_production_refuses_the_sandboxs_pretend_vipps():
     result = run(["manage.py", "check", "--deploy"], env, "portal.settings.production")
     assert result.returncode != 0
     assert "subscriptions.E041" in result.stderr
+
+
+def test_production_refuses_the_sandboxs_pretend_vipps_agreements():
+    env = {**PRODUCTION_ENV, "VIPPS_RECURRING_PROVIDER": "sandbox_recurring"}
+    result = run(["manage.py", "check", "--deploy"], env, "portal.settings.production")
+    assert result.returncode != 0
+    assert "subscriptions.E045" in result.stderr
