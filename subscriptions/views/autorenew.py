@@ -31,6 +31,9 @@ from subscriptions.services.autorenew import (
     auto_renew_window,
 )
 
+# The providers whose "saved card" is a Vipps MobilePay agreement.
+VIPPS_AGREEMENTS = ("vipps_recurring", "sandbox_recurring")
+
 
 def _back(line_id: int) -> HttpResponse:
     return redirect(reverse("line_detail", args=[line_id]) + "#auto-renew")
@@ -176,8 +179,17 @@ def auto_renew_return(request: AuthenticatedRequest, public_id: uuid.UUID) -> Ht
         # The line or plan changed while the customer was on the card page.
         messages.error(request, str(error))
         return _back(setup.line_id)
-    if setup.status == SetupStatus.SAVED:
+    vipps = setup.provider in VIPPS_AGREEMENTS
+    if setup.status == SetupStatus.SAVED and vipps:
+        messages.success(
+            request,
+            _("Your Vipps MobilePay agreement is approved and auto-renew is on: %(cost)s.")
+            % {"cost": _cost(setup.plan)},
+        )
+    elif setup.status == SetupStatus.SAVED:
         messages.success(request, _("Your card is saved and auto-renew is on: %(cost)s.") % {"cost": _cost(setup.plan)})
+    elif setup.status == SetupStatus.FAILED and vipps:
+        messages.error(request, _("The agreement was not approved in Vipps MobilePay, so auto-renew is still off."))
     elif setup.status == SetupStatus.FAILED:
         messages.error(request, _("The card was not saved, so auto-renew is still off."))
     else:

@@ -87,3 +87,36 @@ def test_renew_with_vipps_in_norwegian_on_a_phone(portal: Any) -> None:
     portal.goto(f"/lines/{line.pk}/renew/{plan.code}/")
     expect(page.locator("#method-vipps")).to_be_checked()
     portal.expect_clean()
+
+
+def test_turn_auto_renew_on_with_vipps_in_norwegian_on_a_phone(portal: Any) -> None:
+    page = portal.page
+    line = customer_with_a_line(email="ola@example.test", full_name="Ola Nordmann", language="nb", number="+4792345678")
+
+    open_the_line(portal, email="ola@example.test", line=line)
+    portal.goto(f"/lines/{line.pk}/auto-renew/")
+    button = page.locator("#auto-renew-vipps")
+    expect_translated(button, "Turn on with Vipps MobilePay", "nb")
+    expect(button).to_have_css("background-color", VIPPS_ORANGE)
+    assert_fits_the_phone(page)
+    screenshot(page, "vipps-auto-renew-nb")
+
+    button.click()
+    expect(page).to_have_url(re.compile(r"/sandbox-pay/vipps-agreement/agr_[0-9a-f]+/$"))
+    assert_fits_the_phone(page)
+    screenshot(page, "vipps-agreement-nb")
+    page.locator("#sandvipps-approve").click()
+
+    expect(page).to_have_url(re.compile(rf"/lines/{line.pk}/#auto-renew$"))
+    line.refresh_from_db()
+    assert line.auto_renew
+    assert str(line.auto_renewal.card) == "Vipps MobilePay"
+    expect_translated(
+        page.locator(".auto-renew-summary"),
+        "On: renews with %(plan)s, paid through your Vipps MobilePay agreement.",
+        "nb",
+        plan="Fjord 10 GB",
+    )
+    assert_fits_the_phone(page)
+    screenshot(page, "vipps-auto-renew-on-nb")
+    portal.expect_clean()
