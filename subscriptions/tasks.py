@@ -10,7 +10,7 @@ from celery import shared_task
 from subscriptions.models import Order
 from subscriptions.network import NetworkUnavailable
 from subscriptions.payments import PaymentProviderError
-from subscriptions.services.autorenew import auto_renew_charge_run, auto_renew_sweep
+from subscriptions.services.autorenew import auto_renew_charge_run, auto_renew_sweep, vipps_agreement_stop
 from subscriptions.services.autorenew_notices import auto_renew_notices_claim
 from subscriptions.services.cancellations import (
     cancellation_comeback_run,
@@ -76,6 +76,12 @@ def capture_order_payment(order_id: int) -> str:
     """Capture a fulfilled order's reserved payment; retried with the same
     idempotency key while the provider fails (the sweep takes over after)."""
     return order_capture(order=Order.objects.get(pk=order_id)).capture_status
+
+
+@shared_task(autoretry_for=(PaymentProviderError,), retry_backoff=30, retry_backoff_max=3600, max_retries=10)
+def stop_vipps_agreement(card_id: int) -> bool:
+    """Stop a Vipps MobilePay agreement auto-renew no longer uses."""
+    return vipps_agreement_stop(card_id=card_id)
 
 
 @shared_task(autoretry_for=(PaymentProviderError,), retry_backoff=5, retry_backoff_max=600, max_retries=12)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import reduce
+from functools import partial, reduce
 from operator import or_
 from typing import Any
 
@@ -196,9 +196,14 @@ def auto_renew_enable(*, line: Line, plan: Plan, card: SavedCard, by: User) -> A
 
 @transaction.atomic
 def auto_renew_disable(*, line: Line, by: User) -> None:
-    """Turn auto-renew off; a charge waiting for this period is cancelled."""
+    """Turn auto-renew off; a charge waiting for this period is cancelled.
+    A Vipps MobilePay agreement no other line renews with is stopped (by a
+    worker, after commit), so it leaves the customer's app too."""
     locked = Line.objects.select_for_update().get(pk=line.pk)
+    setting = AutoRenewal.objects.filter(line=locked, enabled=True).select_related("card").first()
     AutoRenewal.objects.filter(line=locked).update(enabled=False, updated_at=timezone.now())
+    if setting is not None and setting.card.provider in VIPPS_AGREEMENT_PROVIDERS:
+        transaction.on_commit(partial(_agreement_stop_queue, card_id=setting.card_id), robust=True)
     AutoRenewCharge.objects.filter(line=locked, status=ChargeStatus.SCHEDULED).update(
         status=ChargeStatus.CANCELLED, updated_at=timezone.now()
     )
@@ -206,6 +211,30 @@ def auto_renew_disable(*, line: Line, by: User) -> None:
         locked.auto_renew = False
         locked.save(update_fields=["auto_renew"])
         audit_record(line=locked, action="auto_renew_off", by=by)
+
+
+# The providers whose saved method is a Vipps MobilePay agreement.
+VIPPS_AGREEMENT_PROVIDERS = ("vipps_recurring", "sandbox_recurring")
+
+
+def _agreement_stop_queue(*, card_id: int) -> None:
+    from subscriptions.tasks import stop_vipps_agreement
+
+    stop_vipps_agreement.delay(card_id)
+
+
+def vipps_agreement_stop(*, card_id: int) -> bool:
+    """Stop a Vipps MobilePay agreement that no line renews with any more,
+    and stop offering it; True if this call did. PaymentProviderError when
+    Vipps fails: the worker tries again with the same key."""
+    card = SavedCard.objects.get(pk=card_id)
+    if card.removed_at is not None or AutoRenewal.objects.filter(card=card, enabled=True).exists():
+        return False
+    stop = getattr(get_provider(card.provider), "agreement_stop", None)
+    if stop is None:
+        return False
+    stop(agreement_id=card.method_id, idempotency_key=f"stop-agreement-{card.pk}")
+    return bool(SavedCard.objects.filter(pk=card.pk, removed_at__isnull=True).update(removed_at=timezone.now()))
 
 
 def auto_renew_next_charge(

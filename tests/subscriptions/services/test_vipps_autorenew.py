@@ -30,6 +30,7 @@ from subscriptions.models import (
 )
 from subscriptions.services.autorenew import (
     auto_renew_charge_run,
+    auto_renew_disable,
     auto_renew_setup_finish,
     auto_renew_start,
     auto_renew_sweep,
@@ -137,3 +138,17 @@ def test_the_auto_renew_page_offers_vipps_and_sends_the_customer_to_approve(line
 
 def test_another_customer_gets_a_404_for_the_auto_renew_page(line: Line, stranger_client: Client) -> None:
     assert stranger_client.post(f"/lines/{line.pk}/auto-renew/", {"with": "vipps"}).status_code == 404
+
+
+def test_turning_auto_renew_off_stops_the_agreement_in_vipps(
+    line: Line, plan: Plan, django_capture_on_commit_callbacks: Any
+) -> None:
+    turn_on_with_vipps(line, plan)
+    card = AutoRenewal.objects.get(line=line).card
+
+    with django_capture_on_commit_callbacks(execute=True):
+        auto_renew_disable(line=line, by=line.owner)
+
+    card.refresh_from_db()
+    assert SandboxVippsAgreement.objects.get().status == "STOPPED"
+    assert card.removed_at is not None
