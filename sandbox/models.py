@@ -208,3 +208,77 @@ class SandboxText(models.Model):
 
     def __str__(self) -> str:
         return self.message_id
+
+
+# --- the pretend Vipps MobilePay (sandbox.vipps) -----------------------------------------
+
+
+class SandboxVippsOutcome(models.TextChoices):
+    """What the tester picks on the pretend Vipps MobilePay approval page."""
+
+    APPROVE = "approve", _("Approve")
+    REJECT = "reject", _("Reject")
+    EXPIRE = "expire", _("Let it expire")
+    APPROVE_CAPTURE_FAILS = "approve_capture_fails", _("Approve, but let the capture fail")
+    # For an agreement (auto-renew): approved, but every charge on it fails.
+    APPROVE_CHARGES_FAIL = "approve_charges_fail", _("Approve, but let the charges fail")
+
+
+class SandboxVippsPayment(models.Model):
+    """A payment in the pretend Vipps MobilePay's book, by our reference."""
+
+    reference = models.CharField(max_length=64, unique=True)
+    idempotency_key = models.CharField(max_length=128)
+    amount_ore = models.PositiveIntegerField()
+    # CREATED, AUTHORIZED, ABORTED, EXPIRED or TERMINATED, as Vipps says it.
+    state = models.CharField(max_length=12, default="CREATED")
+    captured_ore = models.PositiveIntegerField(default=0)
+    cancelled_ore = models.PositiveIntegerField(default=0)
+    refunded_ore = models.PositiveIntegerField(default=0)
+    # Captures answered with a server error before one goes through.
+    capture_failures_left = models.PositiveSmallIntegerField(default=0)
+    description = models.CharField(max_length=200, blank=True)
+    phone = models.CharField(max_length=20, blank=True)
+    user_flow = models.CharField(max_length=20)
+    return_url = models.URLField(max_length=2000)
+    notify_url = models.URLField(max_length=2000)
+    outcome = models.CharField(max_length=24, choices=SandboxVippsOutcome.choices, blank=True)
+    # Answers given, by idempotency key (a retry gets the same answer).
+    answers = models.JSONField(default=dict)
+    # The webhook events it sends: [{"name", "amount", "psp"}].
+    events = models.JSONField(default=list)
+    webhooks_sent = models.PositiveIntegerField(default=0)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "sandbox Vipps payment"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class SandboxVippsAgreement(models.Model):
+    """A Recurring agreement in the pretend Vipps MobilePay's book, with its
+    charges: [{"id", "amount", "due", "orderId", "status"}]."""
+
+    agreement_id = models.CharField(max_length=40, unique=True)
+    idempotency_key = models.CharField(max_length=128, unique=True)
+    status = models.CharField(max_length=10, default="PENDING")
+    product_name = models.CharField(max_length=100, blank=True)
+    max_amount_ore = models.PositiveIntegerField(default=0)
+    interval = models.JSONField(default=dict)
+    phone = models.CharField(max_length=20, blank=True)
+    return_url = models.URLField(max_length=2000)
+    # Chosen on the approval page: the agreement's charges fail.
+    charges_fail = models.BooleanField(default=False)
+    charges = models.JSONField(default=list)
+    answers = models.JSONField(default=dict)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "sandbox Vipps agreement"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.agreement_id

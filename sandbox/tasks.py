@@ -8,6 +8,7 @@ from celery import shared_task
 from sandbox.provider import CallbackNotTaken, sandbox_deliver_callback
 from sandbox.smdp import NotificationNotTaken, smdp_deliver_notifications
 from sandbox.sms import TextNotTaken, sandbox_deliver_text
+from sandbox.vipps import WebhookNotTaken, vipps_deliver_webhooks
 
 
 @shared_task(autoretry_for=(CallbackNotTaken,), retry_backoff=5, retry_backoff_max=600, max_retries=10)
@@ -28,3 +29,10 @@ def send_inbound_text(text_id: int) -> None:
     """A text from the pretend phone, posted to the portal as the SMS
     gateway posts one, retried until taken."""
     sandbox_deliver_text(text_id=text_id)
+
+
+@shared_task(autoretry_for=(WebhookNotTaken,), retry_backoff=5, retry_backoff_max=600, max_retries=10)
+def send_vipps_webhooks(reference: str) -> None:
+    """The pretend Vipps MobilePay's signed webhooks for a payment, retried
+    until the portal takes them."""
+    vipps_deliver_webhooks(reference=reference)

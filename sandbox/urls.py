@@ -6,6 +6,9 @@ from django.urls import path
 from sandbox import views
 
 urlpatterns = [
+    path("vipps/<slug:reference>/", views.sandbox_vipps, name="sandbox_vipps"),
+    path("vipps-agreement/<slug:agreement_id>/", views.sandbox_vipps_agreement, name="sandbox_vipps_agreement"),
+    path("vipps/<slug:reference>/replay/", views.sandbox_vipps_replay, name="sandbox_vipps_replay"),
     path("<slug:payment_id>/", views.sandbox_pay, name="sandbox_pay"),
     path("<slug:payment_id>/replay/", views.sandbox_replay, name="sandbox_replay"),
 ]

@@ -20,11 +20,21 @@ from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.phone import normalize_phone
-from sandbox.models import SandboxMode, SandboxOutcome, SandboxPayment, SandboxSmdpNotification, SmdpProfileState
+from sandbox.models import (
+    SandboxMode,
+    SandboxOutcome,
+    SandboxPayment,
+    SandboxSmdpNotification,
+    SandboxVippsAgreement,
+    SandboxVippsOutcome,
+    SandboxVippsPayment,
+    SmdpProfileState,
+)
 from sandbox.provider import sandbox_decide
 from sandbox.smdp import WrongConfirmationCode, smdp_install, smdp_profile
 from sandbox.sms import phone_conversation, phone_text_send
-from sandbox.tasks import send_callback, send_download_progress
+from sandbox.tasks import send_callback, send_download_progress, send_vipps_webhooks
+from sandbox.vipps import agreement_decide, vipps_decide
 from subscriptions.demo import DEMO_LINES
 from subscriptions.iccid import is_valid_iccid
 
@@ -42,6 +52,44 @@ def sandbox_pay(request: HttpRequest, payment_id: str) -> HttpResponse:
             return redirect(payment.return_url)
     with translation.override(payment.language):
         return render(request, "sandbox/pay.html", {"payment": payment, "outcomes": SandboxOutcome})
+
+
+@require_http_methods(["GET", "POST"])
+def sandbox_vipps(request: HttpRequest, reference: str) -> HttpResponse:
+    """The pretend Vipps MobilePay approval page: the tester approves,
+    rejects, lets it expire, or approves with captures that fail; then the
+    browser goes back to the shop, as the app sends it back."""
+    payment = SandboxVippsPayment.objects.filter(reference=reference).first()
+    if payment is None:
+        raise Http404("No such payment")
+    if request.method == "POST" and request.POST.get("outcome", "") in SandboxVippsOutcome.values:
+        payment = vipps_decide(reference=reference, outcome=request.POST["outcome"]) or payment
+        return redirect(payment.return_url)
+    return render(request, "sandbox/vipps.html", {"payment": payment, "outcomes": SandboxVippsOutcome})
+
+
+@require_http_methods(["GET", "POST"])
+def sandbox_vipps_agreement(request: HttpRequest, agreement_id: str) -> HttpResponse:
+    """The pretend Vipps MobilePay page for an auto-renew agreement: approve
+    it, approve it with charges that will fail, or reject it; then back to
+    the shop."""
+    agreement = SandboxVippsAgreement.objects.filter(agreement_id=agreement_id).first()
+    if agreement is None:
+        raise Http404("No such agreement")
+    if request.method == "POST":
+        agreement = agreement_decide(agreement_id=agreement_id, outcome=request.POST.get("outcome", "")) or agreement
+        return redirect(agreement.return_url)
+    return render(request, "sandbox/vipps_agreement.html", {"agreement": agreement, "outcomes": SandboxVippsOutcome})
+
+
+@require_POST
+def sandbox_vipps_replay(request: HttpRequest, reference: str) -> HttpResponse:
+    """Send the payment's webhooks again, as Vipps may."""
+    payment = SandboxVippsPayment.objects.filter(reference=reference).exclude(outcome="").first()
+    if payment is None:
+        raise Http404("No such payment")
+    send_vipps_webhooks.delay(payment.reference)
+    return redirect("sandbox_vipps", reference=payment.reference)
 
 
 @require_POST

@@ -72,6 +72,76 @@ def check_payment_provider(app_configs: Any = None, **kwargs: Any) -> list[check
     return []
 
 
+VIPPS = "vipps"
+SANDBOX_VIPPS = "sandbox_vipps"
+VIPPS_RECURRING = "vipps_recurring"
+# Vipps MobilePay's own hosts: its test environment and production.
+VIPPS_HOSTS = ("https://apitest.vipps.no", "https://api.vipps.no")
+
+
+@checks.register(TAG)
+def check_vipps(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Vipps MobilePay, where offered, is a provider we know with all of its
+    keys; a deployment with some of its keys but not all is refused rather
+    than left quietly without Vipps; where money must be real it is not the
+    sandbox's pretend Vipps, and it speaks to one of Vipps's hosts."""
+    name = str(settings.VIPPS_PAYMENT_PROVIDER)
+    given = [setting for setting in settings.VIPPS_SETTINGS if str(getattr(settings, setting, "")).strip()]
+    missing = [setting for setting in settings.VIPPS_SETTINGS if setting not in given]
+    real_only = not settings.PRETEND_PARTS_ALLOWED
+    recurring = str(settings.VIPPS_RECURRING_PROVIDER)
+    if recurring and recurring not in settings.PAYMENT_PROVIDERS:
+        return [
+            checks.Error(
+                f"VIPPS_RECURRING_PROVIDER is {recurring!r}, which is none of the providers configured here.",
+                hint="Set VIPPS_RECURRING_PROVIDER=vipps_recurring with the VIPPS_* keys, or leave it empty.",
+                id="subscriptions.E045",
+            )
+        ]
+    if recurring == VIPPS_RECURRING and missing:
+        return [
+            checks.Error(
+                f"Auto-renew with Vipps MobilePay is half configured: it needs {' and '.join(missing)}.",
+                hint="Set every VIPPS_* key, or leave VIPPS_RECURRING_PROVIDER empty.",
+                id="subscriptions.E043",
+            )
+        ]
+    if name == SANDBOX_VIPPS and (real_only and SANDBOX_VIPPS not in settings.PAYMENT_PROVIDERS):
+        return [
+            checks.Error(
+                "VIPPS_PAYMENT_PROVIDER=sandbox_vipps takes no money: every Vipps payment would be credited free.",
+                hint="Set the VIPPS_* keys for the real Vipps MobilePay, or leave VIPPS_PAYMENT_PROVIDER empty.",
+                id="subscriptions.E041",
+            )
+        ]
+    if name and name not in settings.PAYMENT_PROVIDERS:
+        return [
+            checks.Error(
+                f"VIPPS_PAYMENT_PROVIDER is {name!r}, which is none of the providers configured here.",
+                hint="Set VIPPS_PAYMENT_PROVIDER=vipps with the VIPPS_* keys, or leave it empty.",
+                id="subscriptions.E042",
+            )
+        ]
+    if (name == VIPPS or given) and missing:
+        return [
+            checks.Error(
+                f"Vipps MobilePay is half configured: it needs {' and '.join(missing)}.",
+                hint="Set every VIPPS_* key (the merchant portal gives them; the webhook secret comes from "
+                "registering the webhook), or none to leave Vipps MobilePay off.",
+                id="subscriptions.E043",
+            )
+        ]
+    if name == VIPPS and real_only and str(settings.VIPPS_BASE_URL).rstrip("/") not in VIPPS_HOSTS:
+        return [
+            checks.Error(
+                f"VIPPS_BASE_URL is {settings.VIPPS_BASE_URL!r}, which is not Vipps MobilePay's.",
+                hint=f"Set it to {VIPPS_HOSTS[1]} (or {VIPPS_HOSTS[0]} for its test environment).",
+                id="subscriptions.E044",
+            )
+        ]
+    return []
+
+
 @dataclass(frozen=True)
 class Part:
     """An outside part chosen by a setting, as the system check sees it."""
@@ -212,7 +282,7 @@ def refuse_to_start_on_pretend_parts() -> None:
     of their own."""
     errors = [
         message
-        for message in [*check_payment_provider(), *check_esim_parts(), *check_sms_inbound()]
+        for message in [*check_payment_provider(), *check_vipps(), *check_esim_parts(), *check_sms_inbound()]
         if message.is_serious()
     ]
     if errors:

@@ -7,9 +7,10 @@ import smtplib
 
 from celery import shared_task
 
+from subscriptions.models import Order
 from subscriptions.network import NetworkUnavailable
 from subscriptions.payments import PaymentProviderError
-from subscriptions.services.autorenew import auto_renew_charge_run, auto_renew_sweep
+from subscriptions.services.autorenew import auto_renew_charge_run, auto_renew_sweep, vipps_agreement_stop
 from subscriptions.services.autorenew_notices import auto_renew_notices_claim
 from subscriptions.services.cancellations import (
     cancellation_comeback_run,
@@ -38,7 +39,8 @@ from subscriptions.services.notifications import (
 )
 from subscriptions.services.provisioning import esim_stock_alert_send, provisioning_queue_due, provisioning_run
 from subscriptions.services.receipts import receipt_email_send, receipts_email_due
-from subscriptions.services.reconcile import orders_reconcile
+from subscriptions.services.reconcile import orders_reconcile, reservations_finish
+from subscriptions.services.refunds import authorisation_release
 from subscriptions.services.replacements import (
     replacement_line_block,
     replacement_line_unblock,
@@ -46,6 +48,7 @@ from subscriptions.services.replacements import (
     replacements_unblock_queue_due,
 )
 from subscriptions.services.saved_cards import saved_card_detach, saved_cards_detach_queue_due
+from subscriptions.services.settlement import order_capture
 from subscriptions.services.sms_commands import sms_command_answer
 from subscriptions.services.suspensions import (
     suspension_network_block,
@@ -66,8 +69,28 @@ def expire_lapsed_lines() -> int:
 @shared_task(acks_late=True)
 def reconcile_orders() -> dict[str, int]:
     """Run by beat every minute: ask the provider about card orders pending
-    too long and abandon the ones it never settled."""
-    return orders_reconcile()
+    too long and abandon the ones it never settled; capture or release the
+    reservations (Vipps MobilePay) the workers did not."""
+    return {**orders_reconcile(), **reservations_finish()}
+
+
+@shared_task(autoretry_for=(PaymentProviderError,), retry_backoff=5, retry_backoff_max=600, max_retries=12)
+def capture_order_payment(order_id: int) -> str:
+    """Capture a fulfilled order's reserved payment; retried with the same
+    idempotency key while the provider fails (the sweep takes over after)."""
+    return order_capture(order=Order.objects.get(pk=order_id)).capture_status
+
+
+@shared_task(autoretry_for=(PaymentProviderError,), retry_backoff=30, retry_backoff_max=3600, max_retries=10)
+def stop_vipps_agreement(card_id: int) -> bool:
+    """Stop a Vipps MobilePay agreement auto-renew no longer uses."""
+    return vipps_agreement_stop(card_id=card_id)
+
+
+@shared_task(autoretry_for=(PaymentProviderError,), retry_backoff=5, retry_backoff_max=600, max_retries=12)
+def release_authorisation(event_id: int) -> str:
+    """Release a reservation we will not fulfil; retried while the provider fails."""
+    return authorisation_release(event_id=event_id).result
 
 
 @shared_task(autoretry_for=TRANSIENT_MAIL, retry_backoff=30, retry_backoff_max=3600, max_retries=8)

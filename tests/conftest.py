@@ -22,6 +22,7 @@ from django.utils import translation
 from portal import sms
 from tests.factories import LineFactory, PlanFactory, UserFactory
 from tests.fakes.stripe import FakeStripe, stripe_serving
+from tests.fakes.vipps import FakeVipps, vipps_serving
 from tests.two_factor import PinnedClock
 
 IN_CI = os.environ.get("CI", "").strip().lower() in {"1", "true", "yes"}
@@ -171,4 +172,12 @@ def stripe_api(settings: Any) -> Iterator[FakeStripe]:
     """Stripe's API played by a local server (tests/fakes/stripe.py), and the
     settings pointing the Stripe adapter at it."""
     with stripe_serving(FakeStripe(), settings) as fake:
+        yield fake
+
+
+@pytest.fixture
+def vipps_api(settings: Any) -> Iterator[FakeVipps]:
+    """Vipps MobilePay's token and ePayment APIs played by a local server
+    (tests/fakes/vipps.py), and the settings pointing the adapter at it."""
+    with vipps_serving(FakeVipps(), settings) as fake:
         yield fake

@@ -397,6 +397,35 @@ STRIPE_SECRET_KEY = os.environ.get("STRIPE_SECRET_KEY", "")
 STRIPE_WEBHOOK_SECRET = os.environ.get("STRIPE_WEBHOOK_SECRET", "")
 # Only tests point the Stripe library elsewhere (a local server shaped like Stripe's API).
 STRIPE_API_BASE = os.environ.get("STRIPE_API_BASE", "")
+# Vipps MobilePay (ePayment API), offered beside the card where
+# VIPPS_PAYMENT_PROVIDER names it: "vipps" once its keys are set (from the
+# merchant portal; the webhook secret from registering the webhook), or the
+# sandbox's pretend Vipps in development. VIPPS_BASE_URL is the test
+# environment (https://apitest.vipps.no) or production (https://api.vipps.no).
+VIPPS_CLIENT_ID = os.environ.get("VIPPS_CLIENT_ID", "")
+VIPPS_CLIENT_SECRET = os.environ.get("VIPPS_CLIENT_SECRET", "")
+VIPPS_SUBSCRIPTION_KEY = os.environ.get("VIPPS_SUBSCRIPTION_KEY", "")
+VIPPS_MSN = os.environ.get("VIPPS_MSN", "")
+VIPPS_BASE_URL = os.environ.get("VIPPS_BASE_URL", "")
+VIPPS_WEBHOOK_SECRET = os.environ.get("VIPPS_WEBHOOK_SECRET", "")
+VIPPS_SETTINGS = (
+    "VIPPS_CLIENT_ID",
+    "VIPPS_CLIENT_SECRET",
+    "VIPPS_SUBSCRIPTION_KEY",
+    "VIPPS_MSN",
+    "VIPPS_BASE_URL",
+    "VIPPS_WEBHOOK_SECRET",
+)
+VIPPS_PAYMENT_PROVIDER = os.environ.get("VIPPS_PAYMENT_PROVIDER", "vipps" if VIPPS_CLIENT_ID else "")
+PAYMENT_PROVIDERS["vipps"] = "subscriptions.payments.vipps.VippsProvider"
+# Auto-renew with Vipps MobilePay: an agreement per line (Recurring API),
+# with the same keys; the sandbox's pretend one in development.
+PAYMENT_PROVIDERS["vipps_recurring"] = "subscriptions.payments.vipps_recurring.VippsRecurringProvider"
+SANDBOX_PAYMENT_PROVIDER["sandbox_recurring"] = "subscriptions.payments.sandbox_vipps.SandboxVippsRecurringProvider"
+VIPPS_RECURRING_PROVIDER = os.environ.get("VIPPS_RECURRING_PROVIDER", "vipps_recurring" if VIPPS_CLIENT_ID else "")
+SANDBOX_PAYMENT_PROVIDER["sandbox_vipps"] = "subscriptions.payments.sandbox_vipps.SandboxVippsProvider"
+# The key the sandbox's pretend Vipps signs its webhooks with.
+SANDBOX_VIPPS_WEBHOOK_SECRET = os.environ.get("SANDBOX_VIPPS_WEBHOOK_SECRET", "sandbox-vipps-webhook-key")
 # A callback older than this (or from the future by as much) is refused.
 PAYMENT_CALLBACK_TOLERANCE_SECONDS = 300
 # A card order still pending after this long: ask the provider. After the

@@ -42,6 +42,8 @@ SMS_BACKEND = "portal.sms.LocmemBackend"
 INSTALLED_APPS = [*INSTALLED_APPS, "sandbox"]
 PAYMENT_PROVIDERS = {**PAYMENT_PROVIDERS, **SANDBOX_PAYMENT_PROVIDER}
 PAYMENT_PROVIDER = os.environ.get("PAYMENT_PROVIDER", "sandbox")
+VIPPS_PAYMENT_PROVIDER = os.environ.get("VIPPS_PAYMENT_PROVIDER", "sandbox_vipps")
+VIPPS_RECURRING_PROVIDER = os.environ.get("VIPPS_RECURRING_PROVIDER", "sandbox_recurring")
 # Its pretend SM-DP+ and network, likewise.
 SMDP_PROVIDERS = {**SMDP_PROVIDERS, **SANDBOX_SMDP_PROVIDER}
 SMDP_PROVIDER = os.environ.get("SMDP_PROVIDER", "sandbox")

@@ -15,6 +15,7 @@ from accounts.models import User
 from subscriptions.formatting import format_nok
 from subscriptions.forms.fields import NokAmountField
 from subscriptions.models import PaymentMethod
+from subscriptions.selectors.orders import payment_method_last_chosen
 from subscriptions.services.checkout import Billing
 
 # The longest checkout key an order keeps (Order.idempotency_key).
@@ -72,12 +73,15 @@ class CheckoutForm(forms.Form):
 
     @classmethod
     def for_customer(cls, user: User, **kwargs: Any) -> Any:
+        """The form filled from the profile, offering first the way the
+        customer last paid on a provider's page (card or Vipps MobilePay)."""
         initial = {
             "full_name": user.full_name,
             "street_address": user.street_address,
             "postal_code": user.postal_code,
             "city": user.city,
             "idempotency_key": uuid.uuid4().hex,
+            "method": payment_method_last_chosen(user=user),
         }
         return cls(initial=initial, **kwargs)
 
@@ -107,7 +111,11 @@ class CheckoutForm(forms.Form):
 class RenewalForm(CheckoutForm):
     method = forms.ChoiceField(
         label=_("Pay with"),
-        choices=[(PaymentMethod.CARD, PaymentMethod.CARD.label), (PaymentMethod.BALANCE, PaymentMethod.BALANCE.label)],
+        choices=[
+            (PaymentMethod.CARD, PaymentMethod.CARD.label),
+            (PaymentMethod.VIPPS, PaymentMethod.VIPPS.label),
+            (PaymentMethod.BALANCE, PaymentMethod.BALANCE.label),
+        ],
         initial=PaymentMethod.CARD,
         widget=forms.RadioSelect,
     )
@@ -119,7 +127,22 @@ class RenewalForm(CheckoutForm):
     )
 
 
-class TopUpForm(CheckoutForm):
+class HostedPaymentForm(CheckoutForm):
+    """A checkout paid on a provider's page: by card or Vipps MobilePay."""
+
+    # Left out (an older page), it is the card.
+    method = forms.ChoiceField(
+        label=_("Pay with"),
+        choices=[(PaymentMethod.CARD, PaymentMethod.CARD.label), (PaymentMethod.VIPPS, PaymentMethod.VIPPS.label)],
+        required=False,
+        widget=forms.RadioSelect,
+    )
+
+    def clean_method(self) -> str:
+        return str(self.cleaned_data.get("method") or PaymentMethod.CARD)
+
+
+class TopUpForm(HostedPaymentForm):
     amount = NokAmountField(label=_("Amount"), help_text=_("In kroner."))
 
     field_order = ["amount"]

@@ -9,7 +9,7 @@ from typing import Any
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from subscriptions.forms.checkout import KEY_LENGTH, CheckoutForm
+from subscriptions.forms.checkout import KEY_LENGTH, HostedPaymentForm
 from subscriptions.models import ReplacementReason
 
 
@@ -54,5 +54,5 @@ class ReplacementCodeForm(forms.Form):
         return code
 
 
-class ReplacementFeeForm(CheckoutForm):
-    """Name and address for the fee's receipt; paid by card."""
+class ReplacementFeeForm(HostedPaymentForm):
+    """Name and address for the fee's receipt; paid by card or Vipps MobilePay."""

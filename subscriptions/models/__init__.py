@@ -40,7 +40,7 @@ from subscriptions.models.ledger import (
 from subscriptions.models.lines import TRANSITIONS, Line, LineStatus, ServicePeriod
 from subscriptions.models.new_lines import NewLineRequest, NumberBatch, PoolNumber
 from subscriptions.models.notifications import FailedNotification, Notification, NotificationState, SkipReason
-from subscriptions.models.orders import Order, OrderKind, OrderStatus, PaymentMethod
+from subscriptions.models.orders import CaptureStatus, Order, OrderKind, OrderStatus, PaymentMethod
 from subscriptions.models.payments import EventResult, PaymentEvent, PaymentState
 from subscriptions.models.plans import Plan, PlanKind, PlanPeriod
 from subscriptions.models.promotions import DiscountKind, PromoCode, PromoUse
@@ -78,6 +78,7 @@ __all__ = [
     "CancellationRequest",
     "CancellationSource",
     "CancellationStatus",
+    "CaptureStatus",
     "CardSetup",
     "CdrImport",
     "ChargeStatus",

@@ -27,6 +27,7 @@ CARD_BRAND_NAMES = {
     "mastercard": "Mastercard",
     "unionpay": "UnionPay",
     "visa": "Visa",
+    "vipps": "Vipps MobilePay",
 }
 
 
@@ -58,7 +59,8 @@ class SavedCard(models.Model):
 
     def __str__(self) -> str:
         brand = CARD_BRAND_NAMES.get(self.brand, self.brand) or gettext("card")
-        return f"{brand} •••• {self.last4}"
+        # A Vipps MobilePay agreement has no digits to show.
+        return f"{brand} •••• {self.last4}" if self.last4 else brand
 
 
 class SetupStatus(models.TextChoices):

@@ -34,6 +34,16 @@ class PaymentMethod(models.TextChoices):
     CARD = "card", _("Card")
     BALANCE = "balance", _("Prepaid balance")
     SAVED_CARD = "saved_card", _("Saved card (auto-renew)")
+    VIPPS = "vipps", _("Vipps MobilePay")
+
+
+class CaptureStatus(models.TextChoices):
+    """Where a reserved payment (Vipps MobilePay) stands after its order was
+    fulfilled: the reserved amount is captured when we deliver."""
+
+    NONE = "", _("Not reserved")
+    DUE = "due", _("To be captured")
+    CAPTURED = "captured", _("Captured")
 
 
 class Order(models.Model):
@@ -60,6 +70,10 @@ class Order(models.Model):
     provider_payment_id = models.CharField(_("provider's payment id"), max_length=255, blank=True)
     provider_url = models.URLField(_("payment page"), max_length=2000, blank=True)
     decline_reason = models.CharField(_("decline reason"), max_length=40, blank=True)
+    # A reserved payment's capture (a card payment is taken at once: NONE).
+    capture_status = models.CharField(
+        _("capture"), max_length=10, choices=CaptureStatus.choices, default=CaptureStatus.NONE, blank=True
+    )
     billing_name = models.CharField(_("name"), max_length=150)
     billing_street = models.CharField(_("street address"), max_length=200, blank=True)
     billing_postal_code = models.CharField(_("postal code"), max_length=10, blank=True)
@@ -100,6 +114,7 @@ class Order(models.Model):
         indexes = [
             models.Index(fields=["status", "created_at"]),
             models.Index(fields=["owner", "created_at"]),
+            models.Index(fields=["capture_status", "settled_at"], name="order_capture_due"),
         ]
 
     def __str__(self) -> str:

@@ -18,6 +18,10 @@ class PaymentState(models.TextChoices):
     PAID = "paid", _("Paid")
     DECLINED = "declined", _("Declined")
     CANCELLED = "cancelled", pgettext_lazy("payment status", "Cancelled")
+    # Approved and the money reserved, not yet captured (Vipps MobilePay).
+    AUTHORIZED = "authorized", pgettext_lazy("payment status", "Reserved")
+    # Money given back (reported by Vipps MobilePay's webhooks).
+    REFUNDED = "refunded", pgettext_lazy("payment status", "Refunded")
 
 
 class EventResult(models.TextChoices):

@@ -98,6 +98,14 @@ def decline_message(reason: str) -> str:
         "line_closed": _(
             "The line is being cancelled or is cancelled, so it cannot be topped up. The payment will be refunded."
         ),
+        # Vipps MobilePay's ends of a payment not taken (see payments.vipps).
+        "vipps_aborted": _("You stopped the payment in Vipps MobilePay. Nothing was charged."),
+        "vipps_expired": _("The payment was not approved in Vipps MobilePay in time. Nothing was charged."),
+        "vipps_terminated": _("The payment was stopped before you approved it. Nothing was charged."),
+        "vipps_cancelled": _("The reserved amount was released in Vipps MobilePay. Nothing was charged."),
+        "vipps_charge_failed": _(
+            "Vipps MobilePay could not take the payment. Check the agreement and your card in the Vipps MobilePay app."
+        ),
         "replacement_closed": _(
             "The replacement request was stopped or closed before the payment arrived. The payment will be refunded."
         ),

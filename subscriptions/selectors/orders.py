@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.models import User
-from subscriptions.models import Line, Order, Plan, Receipt
+from subscriptions.models import Line, Order, PaymentMethod, Plan, Receipt
 from subscriptions.models.plans import FIELD_LANGUAGES
 from subscriptions.selectors.lines import line_current_plan
 
@@ -91,6 +91,18 @@ def order_status_owned(*, user: User, public_id: uuid.UUID) -> str:
     if status is None:
         raise Http404("No such order")
     return status
+
+
+def payment_method_last_chosen(*, user: User) -> str:
+    """How the customer last paid on a provider's page (card or Vipps
+    MobilePay), so the checkout offers it first again; card if never."""
+    method = (
+        Order.objects.filter(owner=user, method__in=[PaymentMethod.CARD, PaymentMethod.VIPPS])
+        .order_by("-created_at", "-id")
+        .values_list("method", flat=True)
+        .first()
+    )
+    return method or PaymentMethod.CARD
 
 
 def order_exists_for_checkout(*, user: User, idempotency_key: str) -> bool:

@@ -14,8 +14,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import reduce
+from functools import partial, reduce
 from operator import or_
+from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
@@ -49,7 +50,7 @@ from subscriptions.models import (
 )
 from subscriptions.payments import PaymentProviderError, get_provider
 from subscriptions.services.audit import audit_record
-from subscriptions.services.checkout import Billing, OrderRequest, order_charge_saved_card
+from subscriptions.services.checkout import VIPPS_COUNTRY_CODES, Billing, OrderRequest, order_charge_saved_card
 from subscriptions.services.settlement import order_refresh
 
 logger = logging.getLogger(__name__)
@@ -78,12 +79,30 @@ def _check_plan(line: Line, plan: Plan) -> None:
         raise CustomerError(_("This plan is not available for this line."))
 
 
-def auto_renew_start(*, owner: User, line: Line, plan: Plan, site_url: str) -> CardSetup:
+def auto_renew_start(
+    *, owner: User, line: Line, plan: Plan, site_url: str, method: str = PaymentMethod.CARD
+) -> CardSetup:
     """Begin turning auto-renew on with a new card: the provider's page
     where the customer saves it. Auto-renew is on once they come back and
-    the provider says the card is saved (``auto_renew_setup_finish``)."""
+    the provider says the card is saved (``auto_renew_setup_finish``).
+    With Vipps MobilePay (``method``), the page is the agreement the
+    customer approves in the app, for the plan's price and period; the
+    agreement then stands in for the card."""
     _check_plan(line, plan)
-    provider = get_provider()
+    extra: dict[str, Any] = {}
+    if method == PaymentMethod.VIPPS:
+        if not settings.VIPPS_RECURRING_PROVIDER:
+            raise CustomerError(_("Vipps MobilePay is not available just now. Pay by card instead."))
+        provider = get_provider(settings.VIPPS_RECURRING_PROVIDER)
+        phone = next((n for n in (owner.phone or "", line.number) if n.startswith(VIPPS_COUNTRY_CODES)), "")
+        extra = {
+            "product_name": plan.name,
+            "amount_ore": plan.price_ore,
+            "period": plan.period,
+            "customer_phone": phone,
+        }
+    else:
+        provider = get_provider()
     setup = CardSetup.objects.create(owner=owner, line=line, plan=plan, provider=provider.name)
     try:
         created = provider.create_card_setup(
@@ -93,6 +112,7 @@ def auto_renew_start(*, owner: User, line: Line, plan: Plan, site_url: str) -> C
             idempotency_key=f"setup-{setup.public_id}",
             return_url=site_url + reverse("auto_renew_return", args=[setup.public_id]),
             language=owner.language,
+            **extra,
         )
     except PaymentProviderError:
         logger.warning("payment provider %s could not start a card setup", provider.name)
@@ -176,9 +196,14 @@ def auto_renew_enable(*, line: Line, plan: Plan, card: SavedCard, by: User) -> A
 
 @transaction.atomic
 def auto_renew_disable(*, line: Line, by: User) -> None:
-    """Turn auto-renew off; a charge waiting for this period is cancelled."""
+    """Turn auto-renew off; a charge waiting for this period is cancelled.
+    A Vipps MobilePay agreement no other line renews with is stopped (by a
+    worker, after commit), so it leaves the customer's app too."""
     locked = Line.objects.select_for_update().get(pk=line.pk)
+    setting = AutoRenewal.objects.filter(line=locked, enabled=True).select_related("card").first()
     AutoRenewal.objects.filter(line=locked).update(enabled=False, updated_at=timezone.now())
+    if setting is not None and setting.card.provider in VIPPS_AGREEMENT_PROVIDERS:
+        transaction.on_commit(partial(_agreement_stop_queue, card_id=setting.card_id), robust=True)
     AutoRenewCharge.objects.filter(line=locked, status=ChargeStatus.SCHEDULED).update(
         status=ChargeStatus.CANCELLED, updated_at=timezone.now()
     )
@@ -186,6 +211,30 @@ def auto_renew_disable(*, line: Line, by: User) -> None:
         locked.auto_renew = False
         locked.save(update_fields=["auto_renew"])
         audit_record(line=locked, action="auto_renew_off", by=by)
+
+
+# The providers whose saved method is a Vipps MobilePay agreement.
+VIPPS_AGREEMENT_PROVIDERS = ("vipps_recurring", "sandbox_recurring")
+
+
+def _agreement_stop_queue(*, card_id: int) -> None:
+    from subscriptions.tasks import stop_vipps_agreement
+
+    stop_vipps_agreement.delay(card_id)
+
+
+def vipps_agreement_stop(*, card_id: int) -> bool:
+    """Stop a Vipps MobilePay agreement that no line renews with any more,
+    and stop offering it; True if this call did. PaymentProviderError when
+    Vipps fails: the worker tries again with the same key."""
+    card = SavedCard.objects.get(pk=card_id)
+    if card.removed_at is not None or AutoRenewal.objects.filter(card=card, enabled=True).exists():
+        return False
+    stop = getattr(get_provider(card.provider), "agreement_stop", None)
+    if stop is None:
+        return False
+    stop(agreement_id=card.method_id, idempotency_key=f"stop-agreement-{card.pk}")
+    return bool(SavedCard.objects.filter(pk=card.pk, removed_at__isnull=True).update(removed_at=timezone.now()))
 
 
 def auto_renew_next_charge(

@@ -117,6 +117,7 @@ def renewal_request(*, line: Line, plan: Plan, method: PaymentMethod, promo_code
         raise CustomerError(_("This line is not ready yet: it can be renewed once its eSIM is ready to install."))
     if plan.kind != line.kind or not plan.is_active:
         raise CustomerError(_("This plan is not available for this line."))
+    order_provider_name(method)
     return OrderRequest(
         line=line,
         kind=OrderKind.RENEWAL,
@@ -127,7 +128,7 @@ def renewal_request(*, line: Line, plan: Plan, method: PaymentMethod, promo_code
     )
 
 
-def topup_request(*, line: Line, amount_ore: int) -> OrderRequest:
+def topup_request(*, line: Line, amount_ore: int, method: PaymentMethod = PaymentMethod.CARD) -> OrderRequest:
     if line.is_closed:
         raise CustomerError(_("This line is being cancelled or is cancelled, so it cannot be topped up."))
     if not settings.TOPUP_MIN_ORE <= amount_ore <= settings.TOPUP_MAX_ORE:
@@ -135,31 +136,39 @@ def topup_request(*, line: Line, amount_ore: int) -> OrderRequest:
             _("Top up between %(min)s and %(max)s.")
             % {"min": format_nok(settings.TOPUP_MIN_ORE), "max": format_nok(settings.TOPUP_MAX_ORE)}
         )
-    return OrderRequest(line=line, kind=OrderKind.TOPUP, amount_ore=amount_ore, method=PaymentMethod.CARD)
+    order_provider_name(method)
+    return OrderRequest(line=line, kind=OrderKind.TOPUP, amount_ore=amount_ore, method=method)
 
 
-def replacement_fee_request(*, replacement: ReplacementRequest) -> OrderRequest:
-    """The fee of a replacement request that waits for it, paid by card."""
+def replacement_fee_request(
+    *, replacement: ReplacementRequest, method: PaymentMethod = PaymentMethod.CARD
+) -> OrderRequest:
+    """The fee of a replacement request that waits for it, paid by card or
+    Vipps MobilePay (captured at once: the eSIM follows from a worker)."""
     if replacement.status != ReplacementStatus.PAYMENT_DUE or not replacement.fee_ore:
         raise CustomerError(_("This replacement request has no fee to pay now."))
+    order_provider_name(method)
     return OrderRequest(
         line=replacement.line,
         kind=OrderKind.REPLACEMENT,
         amount_ore=replacement.fee_ore,
-        method=PaymentMethod.CARD,
+        method=method,
         replacement=replacement,
     )
 
 
-def order_place(*, owner: User, request: OrderRequest, billing: Billing, idempotency_key: str, site_url: str) -> Order:
+def order_place(
+    *, owner: User, request: OrderRequest, billing: Billing, idempotency_key: str, site_url: str, on_phone: bool = False
+) -> Order:
     """Place (or find again) the order for one checkout form and start its
     payment.
 
     1. Find the order made with this form's key, or make it; save the name and
        address back to the profile if they changed.
     2. Paid from the balance: settle it now.
-    3. Paid by card: ask the provider for a hosted payment (once; a second
-       submit gets the same page back).
+    3. Paid by card or Vipps MobilePay: ask the provider for a hosted
+       payment (once; a second submit gets the same page back). Vipps opens
+       its app directly when the customer is on a phone (``on_phone``).
 
     The returned order is pending with a ``provider_url`` to send the browser
     to, or already settled. CustomerError for anything the customer can fix.
@@ -174,7 +183,7 @@ def order_place(*, owner: User, request: OrderRequest, billing: Billing, idempot
     if order.method == PaymentMethod.BALANCE:
         return _order_pay_from_balance(order=order)
     if not order.provider_url:
-        _order_open_payment(order=order, site_url=site_url)
+        _order_open_payment(order=order, site_url=site_url, on_phone=on_phone)
     return order
 
 
@@ -294,7 +303,16 @@ def _profile_save_billing(*, owner: User, billing: Billing) -> None:
         )
 
 
-def _order_open_payment(*, order: Order, site_url: str) -> None:
+def order_provider_name(method: str) -> str | None:
+    """The provider an order paid this way goes to (None: the card provider)."""
+    if method == PaymentMethod.VIPPS:
+        if not settings.VIPPS_PAYMENT_PROVIDER:
+            raise CustomerError(_("Vipps MobilePay is not available just now. Pay by card instead."))
+        return str(settings.VIPPS_PAYMENT_PROVIDER)
+    return None
+
+
+def _order_open_payment(*, order: Order, site_url: str, on_phone: bool = False) -> None:
     """Create the provider's hosted payment and keep its id and page on the
     order, once however often the form is sent.
 
@@ -309,7 +327,7 @@ def _order_open_payment(*, order: Order, site_url: str) -> None:
        Ask again after a pause with the same key: once the first call is
        done, the provider answers with its payment.
     """
-    provider = get_provider()
+    provider = get_provider(order_provider_name(order.method))
     locking = transaction.atomic() if connection.features.has_select_for_update else nullcontext()
     with locking:
         locked = Order.objects.select_for_update(of=("self",)).select_related("owner", "line", "plan").get(pk=order.pk)
@@ -330,6 +348,8 @@ def _order_open_payment(*, order: Order, site_url: str) -> None:
             "language": locked.owner.language,
             "expires_at": _payment_page_expiry(locked),
         }
+        if locked.method == PaymentMethod.VIPPS:
+            arguments |= {"customer_phone": _vipps_phone(locked), "on_phone": on_phone}
         try:
             created = _payment_create(provider, arguments)
         except PaymentProviderError:
@@ -347,6 +367,19 @@ def _order_open_payment(*, order: Order, site_url: str) -> None:
         # Given up while the provider made the payment (possible only
         # without row locks): close the page nobody will be sent to.
         _payment_close_orphan(provider, payment_id=created.payment_id, order=order)
+
+
+# The countries whose numbers Vipps MobilePay accounts have (Norway, Denmark, Finland).
+VIPPS_COUNTRY_CODES = ("+47", "+45", "+358")
+
+
+def _vipps_phone(order: Order) -> str:
+    """The number to prefill on Vipps's page: the customer's own, or the
+    line's; none that Vipps MobilePay would not know."""
+    for number in (order.owner.phone or "", order.line.number):
+        if number.startswith(VIPPS_COUNTRY_CODES):
+            return number
+    return ""
 
 
 def _payment_close_orphan(provider: PaymentProvider, *, payment_id: str, order: Order) -> None:

@@ -49,7 +49,7 @@ from subscriptions.models import (
     ProvisioningJob,
 )
 from subscriptions.services.audit import audit_record
-from subscriptions.services.checkout import Billing, OrderRequest, order_place
+from subscriptions.services.checkout import Billing, OrderRequest, order_place, order_provider_name
 from subscriptions.services.inventory import InventoryFileRejected, RowError
 from subscriptions.services.lines import line_add_period
 
@@ -212,7 +212,14 @@ def new_line_identity_pending(*, owner: User) -> bool:
     ).exists()
 
 
-def new_line_checkout(*, request: NewLineRequest, billing: Billing, idempotency_key: str, site_url: str) -> Order:
+def new_line_checkout(
+    *,
+    request: NewLineRequest,
+    billing: Billing,
+    idempotency_key: str,
+    site_url: str,
+    method: PaymentMethod = PaymentMethod.CARD,
+) -> Order:
     """Pay for the new line: refused until support approved an identity
     document for it, or when the plan is no longer sold; the line is made
     PENDING with the number (once), then the usual checkout."""
@@ -221,12 +228,11 @@ def new_line_checkout(*, request: NewLineRequest, billing: Billing, idempotency_
     plan = request.plan
     if not plan.is_active:
         raise CustomerError(_("This plan is no longer sold. Please pick another."))
+    order_provider_name(method)
     line = _line_for(request)
     return order_place(
         owner=request.owner,
-        request=OrderRequest(
-            line=line, kind=OrderKind.NEW_LINE, amount_ore=plan.price_ore, method=PaymentMethod.CARD, plan=plan
-        ),
+        request=OrderRequest(line=line, kind=OrderKind.NEW_LINE, amount_ore=plan.price_ore, method=method, plan=plan),
         billing=billing,
         idempotency_key=idempotency_key,
         site_url=site_url,

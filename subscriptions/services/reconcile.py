@@ -20,10 +20,25 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from subscriptions.errors import CustomerError
-from subscriptions.models import Order, OrderStatus, PaymentMethod, PaymentState
+from subscriptions.models import (
+    CaptureStatus,
+    EventResult,
+    Order,
+    OrderStatus,
+    PaymentEvent,
+    PaymentMethod,
+    PaymentState,
+)
 from subscriptions.payments import PaymentProviderError, get_provider
 from subscriptions.services.audit import audit_record
-from subscriptions.services.settlement import CLOSE_REASONS, order_close, order_refresh, payment_update_apply
+from subscriptions.services.refunds import authorisation_release
+from subscriptions.services.settlement import (
+    CLOSE_REASONS,
+    order_capture,
+    order_close,
+    order_refresh,
+    payment_update_apply,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -138,7 +153,7 @@ def orders_reconcile(*, now: datetime | None = None) -> dict[str, int]:
     counts = {"checked": 0, "settled": 0, "abandoned": 0}
     stale = Order.objects.filter(
         status=OrderStatus.PENDING,
-        method__in=[PaymentMethod.CARD, PaymentMethod.SAVED_CARD],
+        method__in=[PaymentMethod.CARD, PaymentMethod.SAVED_CARD, PaymentMethod.VIPPS],
         created_at__lte=check_before,
     ).order_by("created_at")
     for order in stale.select_related("line", "plan", "owner").iterator(chunk_size=200):
@@ -153,6 +168,34 @@ def orders_reconcile(*, now: datetime | None = None) -> dict[str, int]:
             counts["abandoned"] += 1
         elif order.status != OrderStatus.PENDING:
             counts["settled"] += 1
+    return counts
+
+
+def reservations_finish(*, now: datetime | None = None) -> dict[str, int]:
+    """The sweep's part for reserved payments (Vipps MobilePay) the workers
+    did not finish: a fulfilled order's capture still due, and a
+    reservation we will not fulfil still held, older than
+    PAYMENT_STATUS_CHECK_AFTER_SECONDS. Each is tried again with its own
+    idempotency key; safe to run twice or side by side."""
+    now = now or timezone.now()
+    before = now - timedelta(seconds=settings.PAYMENT_STATUS_CHECK_AFTER_SECONDS)
+    counts = {"captured": 0, "released": 0}
+    due = Order.objects.filter(capture_status=CaptureStatus.DUE, settled_at__lte=before).order_by("settled_at")
+    for order in due.iterator(chunk_size=200):
+        try:
+            if order_capture(order=order).capture_status == CaptureStatus.CAPTURED:
+                counts["captured"] += 1
+        except PaymentProviderError:
+            logger.warning("the capture of order %s failed again; the next sweep tries again", order.public_id)
+    held = PaymentEvent.objects.filter(
+        result=EventResult.REFUND_DUE, state=PaymentState.AUTHORIZED, received_at__lte=before
+    ).order_by("received_at")
+    for event in held.iterator(chunk_size=200):
+        try:
+            if authorisation_release(event_id=event.pk).result == EventResult.REFUNDED:
+                counts["released"] += 1
+        except PaymentProviderError:
+            logger.warning("the reservation of payment event %s is still held; the next sweep tries again", event.pk)
     return counts
 
 

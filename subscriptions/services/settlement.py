@@ -23,9 +23,11 @@ from functools import partial
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from kombu.exceptions import KombuError
 
 from subscriptions.errors import CustomerError
 from subscriptions.models import (
+    CaptureStatus,
     EventResult,
     LedgerKind,
     LedgerText,
@@ -84,6 +86,9 @@ def payment_update_apply(*, provider: str, update: PaymentUpdate) -> PaymentEven
         event.order = order
         event.result, event.note = _apply(order, update)
         event.save(update_fields=["order", "result", "note"])
+        if event.result == EventResult.REFUND_DUE and update.state == PaymentState.AUTHORIZED:
+            # A reservation we will not fulfil is released, not left hanging.
+            transaction.on_commit(partial(authorisation_release_queue, event_id=event.pk), robust=True)
         if event.result == EventResult.REFUND_DUE:
             logger.warning("payment %s (%s) needs a refund: %s", update.payment_id, provider, event.note)
             if order is not None:
@@ -116,23 +121,38 @@ def _order_for_update(*, provider: str, update: PaymentUpdate) -> Order | None:
 
 
 def _apply(order: Order | None, update: PaymentUpdate) -> tuple[str, str]:
-    """(result, note) of applying the update to the locked order."""
+    """(result, note) of applying the update to the locked order. A
+    reservation (AUTHORIZED) is fulfilled like a payment, then its capture
+    is queued; the capture's PAID finishes it."""
     if update.state == PaymentState.PENDING:
         return EventResult.NO_CHANGE, ""
+    if update.state == PaymentState.REFUNDED:
+        return EventResult.NO_CHANGE, "refunded at the provider"
+    money = update.state in (PaymentState.PAID, PaymentState.AUTHORIZED)
     if order is None:
-        if update.state == PaymentState.PAID:
-            return EventResult.REFUND_DUE, "paid, but no order of ours"
+        if money:
+            return EventResult.REFUND_DUE, f"{update.state}, but no order of ours"
         return EventResult.NO_CHANGE, "no order of ours"
     ours = order.provider_payment_id in ("", update.payment_id)
-    if update.state != PaymentState.PAID:
+    if not money:
         if order.status != OrderStatus.PENDING or not ours:
             return EventResult.NO_CHANGE, ""
         if update.state == PaymentState.DECLINED:
             order_close(order=order, status=OrderStatus.DECLINED, reason=update.reason or "card_declined")
         else:
-            order_close(order=order, status=OrderStatus.ABANDONED, reason="cancelled")
+            order_close(order=order, status=OrderStatus.ABANDONED, reason=update.reason or "cancelled")
         return EventResult.APPLIED, ""
     if order.status == OrderStatus.PAID and ours:
+        if update.state == PaymentState.PAID and order.capture_status == CaptureStatus.DUE:
+            order.capture_status = CaptureStatus.CAPTURED
+            order.save(update_fields=["capture_status"])
+            audit_record(
+                line=order.line,
+                action="payment_captured",
+                by=None,
+                data={"order": str(order.public_id), "payment": update.payment_id, "amount_ore": update.amount_ore},
+            )
+            return EventResult.APPLIED, "captured"
         return EventResult.NO_CHANGE, "already paid"
     if order.status != OrderStatus.PENDING or not ours:
         return EventResult.REFUND_DUE, f"paid, but the order is {order.status}"
@@ -148,7 +168,53 @@ def _apply(order: Order | None, update: PaymentUpdate) -> tuple[str, str]:
         reason = closed.get(OrderKind(order.kind), "line_closed")
         order_close(order=order, status=OrderStatus.DECLINED, reason=reason)
         return EventResult.REFUND_DUE, f"paid, but not fulfilled: {error}"[:200]
+    if update.state == PaymentState.AUTHORIZED:
+        # Delivered: capture now. A renewal and a top-up are delivered
+        # here; an eSIM fee is captured at once as well (its eSIM follows).
+        order.capture_status = CaptureStatus.DUE
+        order.save(update_fields=["capture_status"])
+        transaction.on_commit(partial(order_capture_queue, order_id=order.pk), robust=True)
     return EventResult.APPLIED, ""
+
+
+def order_capture_queue(*, order_id: int) -> None:
+    """Hand a reserved payment's capture to a worker (after commit); one the
+    queue will not take is left to the sweep (``reconcile.reservations_finish``)."""
+    from subscriptions.tasks import capture_order_payment
+
+    try:
+        capture_order_payment.delay(order_id)
+    except (KombuError, OSError):
+        logger.exception("the capture of order %s could not be queued; the sweep will capture it", order_id)
+
+
+def authorisation_release_queue(*, event_id: int) -> None:
+    """Hand the release of a reservation we will not fulfil to a worker;
+    the sweep releases one the queue will not take."""
+    from subscriptions.tasks import release_authorisation
+
+    try:
+        release_authorisation.delay(event_id)
+    except (KombuError, OSError):
+        logger.exception("the release of payment event %s could not be queued; the sweep will release it", event_id)
+
+
+def order_capture(*, order: Order) -> Order:
+    """Capture a fulfilled order's reserved payment, with a key derived
+    from the order, so a retry (the worker's, or the sweep's) captures
+    once. PaymentProviderError when the provider fails: try again later."""
+    if order.capture_status != CaptureStatus.DUE:
+        return order
+    provider = get_provider(order.provider)
+    capture = getattr(provider, "capture_payment", None)
+    if capture is None:
+        raise PaymentProviderError(f"provider {order.provider} cannot capture a reservation")
+    update = capture(
+        payment_id=order.provider_payment_id, amount_ore=order.amount_ore, idempotency_key=f"capture-{order.public_id}"
+    )
+    payment_update_apply(provider=order.provider, update=update)
+    order.refresh_from_db()
+    return order
 
 
 def order_refresh(*, order: Order) -> Order:

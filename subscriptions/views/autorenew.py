@@ -22,7 +22,7 @@ from subscriptions import selectors
 from subscriptions.errors import CustomerError
 from subscriptions.formatting import format_recurring_cost, join_sentences
 from subscriptions.forms.autorenew import AutoRenewForm
-from subscriptions.models import AutoRenewal, CardSetup, Line, Plan, PlanPeriod, SetupStatus
+from subscriptions.models import AutoRenewal, CardSetup, Line, PaymentMethod, Plan, PlanPeriod, SetupStatus
 from subscriptions.services.autorenew import (
     auto_renew_disable,
     auto_renew_enable,
@@ -30,6 +30,9 @@ from subscriptions.services.autorenew import (
     auto_renew_start,
     auto_renew_window,
 )
+
+# The providers whose "saved card" is a Vipps MobilePay agreement.
+VIPPS_AGREEMENTS = ("vipps_recurring", "sandbox_recurring")
 
 
 def _back(line_id: int) -> HttpResponse:
@@ -48,9 +51,11 @@ def auto_renew_manage(request: AuthenticatedRequest, line_id: int) -> HttpRespon
         if form.is_valid():
             plan, card = form.cleaned_data["plan"], form.cleaned_data["card"]
             try:
-                if card is None:
+                with_vipps = request.POST.get("with") == PaymentMethod.VIPPS
+                if card is None or with_vipps:
                     site_url = request.build_absolute_uri("/").rstrip("/")
-                    setup = auto_renew_start(owner=request.user, line=line, plan=plan, site_url=site_url)
+                    method = PaymentMethod.VIPPS if with_vipps else PaymentMethod.CARD
+                    setup = auto_renew_start(owner=request.user, line=line, plan=plan, site_url=site_url, method=method)
                     return redirect(setup.provider_url)
                 auto_renew_enable(line=line, plan=plan, card=card, by=request.user)
             except CustomerError as error:
@@ -71,6 +76,7 @@ def auto_renew_manage(request: AuthenticatedRequest, line_id: int) -> HttpRespon
         "auto_renew": state,
         "days": settings.AUTO_RENEW_DAYS_BEFORE,
         "terms": _terms(settings.AUTO_RENEW_DAYS_BEFORE),
+        "vipps_offered": bool(settings.VIPPS_RECURRING_PROVIDER),
     }
     return render(request, "subscriptions/auto_renew.html", context)
 
@@ -173,8 +179,17 @@ def auto_renew_return(request: AuthenticatedRequest, public_id: uuid.UUID) -> Ht
         # The line or plan changed while the customer was on the card page.
         messages.error(request, str(error))
         return _back(setup.line_id)
-    if setup.status == SetupStatus.SAVED:
+    vipps = setup.provider in VIPPS_AGREEMENTS
+    if setup.status == SetupStatus.SAVED and vipps:
+        messages.success(
+            request,
+            _("Your Vipps MobilePay agreement is approved and auto-renew is on: %(cost)s.")
+            % {"cost": _cost(setup.plan)},
+        )
+    elif setup.status == SetupStatus.SAVED:
         messages.success(request, _("Your card is saved and auto-renew is on: %(cost)s.") % {"cost": _cost(setup.plan)})
+    elif setup.status == SetupStatus.FAILED and vipps:
+        messages.error(request, _("The agreement was not approved in Vipps MobilePay, so auto-renew is still off."))
     elif setup.status == SetupStatus.FAILED:
         messages.error(request, _("The card was not saved, so auto-renew is still off."))
     else:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -116,6 +117,7 @@ def renew_checkout(request: AuthenticatedRequest, line_id: int, plan_code: str) 
         "net_ore": total - vat_inside(total),
         "balance_ore": balance,
         "balance_covers": balance >= total,
+        "vipps_offered": bool(settings.VIPPS_PAYMENT_PROVIDER),
     }
     return render(request, "subscriptions/renew_checkout.html", context)
 
@@ -141,12 +143,19 @@ def top_up(request: AuthenticatedRequest, line_id: int) -> HttpResponse:
         form = TopUpForm(request.POST)
         if form.is_valid():
             try:
-                return _place(request, topup_request(line=line, amount_ore=form.amount_ore), form)
+                wanted = topup_request(line=line, amount_ore=form.amount_ore, method=form.cleaned_data["method"])
+                return _place(request, wanted, form)
             except CustomerError as error:
                 form.add_error(None, str(error))
     else:
         form = TopUpForm.for_customer(request.user)
-    context = {"line": line, "form": form, "balance_ore": ledger_balance(line=line), "closed": line.is_closed}
+    context = {
+        "line": line,
+        "form": form,
+        "balance_ore": ledger_balance(line=line),
+        "closed": line.is_closed,
+        "vipps_offered": bool(settings.VIPPS_PAYMENT_PROVIDER),
+    }
     return render(request, "subscriptions/top_up.html", context)
 
 
@@ -159,10 +168,21 @@ def _place(request: AuthenticatedRequest, wanted: OrderRequest, form: RenewalFor
         billing=form.billing,
         idempotency_key=form.cleaned_data["idempotency_key"],
         site_url=request.build_absolute_uri("/").rstrip("/"),
+        on_phone=_on_phone(request),
     )
     if order.status == OrderStatus.PENDING and order.provider_url:
         return redirect(order.provider_url)
     return redirect("order_detail", public_id=order.public_id)
+
+
+def _on_phone(request: HttpRequest) -> bool:
+    """Whether the browser is a phone's (Vipps then opens its app directly).
+    The client hint where the browser sends it, else the user agent."""
+    hint = request.headers.get("Sec-CH-UA-Mobile", "")
+    if hint:
+        return hint == "?1"
+    agent = request.headers.get("User-Agent", "")
+    return "Mobi" in agent or "Android" in agent or "iPhone" in agent
 
 
 @login_required
@@ -192,6 +212,8 @@ def order_detail(request: AuthenticatedRequest, public_id: uuid.UUID) -> HttpRes
         "line": order.line,
         "receipt": getattr(order, "receipt", None),
         "reason": decline_message(order.decline_reason) if order.decline_reason else "",
+        # Why Vipps MobilePay did not take the payment (rejected, expired, stopped).
+        "vipps_reason": decline_message(order.decline_reason) if order.decline_reason.startswith("vipps_") else "",
         "refund_due": order.payment_events.filter(result=EventResult.REFUND_DUE).exists(),
         "poll_seconds": PENDING_POLL_SECONDS,
         "step": step,

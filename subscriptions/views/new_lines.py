@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.views import AuthenticatedRequest
 from subscriptions.errors import CustomerError
-from subscriptions.forms.checkout import CheckoutForm
+from subscriptions.forms.checkout import HostedPaymentForm
 from subscriptions.models import OrderStatus
 from subscriptions.services import new_lines
 
@@ -56,7 +56,7 @@ def new_line_detail(request: AuthenticatedRequest, public_id: uuid.UUID) -> Http
     """Where the new line stands, and the payment once the identity check
     is approved."""
     wanted = new_lines.new_line_request_get_owned(user=request.user, public_id=public_id)
-    form = CheckoutForm(request.POST) if request.method == "POST" else CheckoutForm.for_customer(request.user)
+    form = HostedPaymentForm(request.POST) if request.method == "POST" else HostedPaymentForm.for_customer(request.user)
     if request.method == "POST" and form.is_valid():
         try:
             order = new_lines.new_line_checkout(
@@ -64,6 +64,7 @@ def new_line_detail(request: AuthenticatedRequest, public_id: uuid.UUID) -> Http
                 billing=form.billing,
                 idempotency_key=form.cleaned_data["idempotency_key"],
                 site_url=request.build_absolute_uri("/").rstrip("/"),
+                method=form.cleaned_data["method"],
             )
             if order.status == OrderStatus.PENDING and order.provider_url:
                 return redirect(order.provider_url)
@@ -78,5 +79,6 @@ def new_line_detail(request: AuthenticatedRequest, public_id: uuid.UUID) -> Http
         "identity_pending": new_lines.new_line_identity_pending(owner=request.user),
         "paid": paid,
         "job": new_lines.new_line_job(request=wanted),
+        "vipps_offered": bool(settings.VIPPS_PAYMENT_PROVIDER),
     }
     return render(request, "subscriptions/new_line_detail.html", context)

@@ -84,6 +84,7 @@ def _detail_page(
         "fee_form": fee_form or ReplacementFeeForm.for_customer(request.user),
         "code_sent": replacement.code_expires_at is not None,
         "esim_installed": replacement.unblocked_at is not None and selectors.replacement_esim_installed(replacement),
+        "vipps_offered": bool(settings.VIPPS_PAYMENT_PROVIDER),
     }
     return render(request, "subscriptions/replacement_detail.html", context)
 
@@ -131,7 +132,7 @@ def replacement_pay(request: AuthenticatedRequest, public_id: uuid.UUID) -> Http
         try:
             order = order_place(
                 owner=request.user,
-                request=replacement_fee_request(replacement=replacement),
+                request=replacement_fee_request(replacement=replacement, method=form.cleaned_data["method"]),
                 billing=form.billing,
                 idempotency_key=form.cleaned_data["idempotency_key"],
                 site_url=request.build_absolute_uri("/").rstrip("/"),

@@ -31,6 +31,14 @@ ESIM_ENV = {
     "NETWORK_URL": "https://provisioning.nordlys.test/",
     "NETWORK_TOKEN": "net-" + "x7Qp9Lm2Zr5T",
 }
+VIPPS_ENV = {
+    "VIPPS_CLIENT_ID": "b3f6a1c2-vipps-client",
+    "VIPPS_CLIENT_SECRET": "vipps-secret-" + "Lm2Zr5Tv8Wb1",
+    "VIPPS_SUBSCRIPTION_KEY": "vipps-sub-" + "Nc4Hd6Jf0Gs3",
+    "VIPPS_MSN": "123456",
+    "VIPPS_BASE_URL": "https://apitest.vipps.no",
+    "VIPPS_WEBHOOK_SECRET": "vipps-hook-" + "Ka7Qp9Lm2Zr5",
+}
 PRODUCTION_ENV = {**REQUIRED_ENV, **STRIPE_ENV, **ESIM_ENV}
 # Variables of ours a test's environment must not inherit from the shell.
 OURS = {
@@ -44,6 +52,9 @@ OURS = {
     "SANDBOX_SMDP_NOTIFY_URL",
     "SMS_INBOUND_ENABLED",
     "SMS_INBOUND_SECRET",
+    *VIPPS_ENV,
+    "VIPPS_PAYMENT_PROVIDER",
+    "VIPPS_RECURRING_PROVIDER",
 }
 
 
@@ -366,3 +377,42 @@ def test_production_takes_sms_commands_with_their_secret_and_has_none_without_th
     code = "import django; django.setup(); from django.conf import settings; print(settings.SMS_INBOUND_ENABLED)"
     result = run(["-c", code], PRODUCTION_ENV, "portal.settings.production")
     assert result.stdout.split() == ["False"]
+
+
+# --- Vipps MobilePay: all of its keys, or none ---------------------------------------
+
+
+def test_production_accepts_vipps_with_all_of_its_keys():
+    env = {**PRODUCTION_ENV, **VIPPS_ENV}
+    result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env, "portal.settings.production")
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("missing", sorted(VIPPS_ENV))
+def test_production_refuses_a_half_configured_vipps(missing):
+    env = {**PRODUCTION_ENV, **{k: v for k, v in VIPPS_ENV.items() if k != missing}}
+    result = run(["manage.py", "check", "--deploy"], env, "portal.settings.production")
+    assert result.returncode != 0
+    assert "subscriptions.E043" in result.stderr
+    assert f"needs {missing}" in result.stderr
+
+
+def test_production_refuses_vipps_at_a_host_that_is_not_vipps():
+    env = {**PRODUCTION_ENV, **VIPPS_ENV, "VIPPS_BASE_URL": "https://api.vipps.example"}
+    result = run(["manage.py", "check", "--deploy"], env, "portal.settings.production")
+    assert result.returncode != 0
+    assert "subscriptions.E044" in result.stderr
+
+
+def test_production_refuses_the_sandboxs_pretend_vipps():
+    env = {**PRODUCTION_ENV, "VIPPS_PAYMENT_PROVIDER": "sandbox_vipps"}
+    result = run(["manage.py", "check", "--deploy"], env, "portal.settings.production")
+    assert result.returncode != 0
+    assert "subscriptions.E041" in result.stderr
+
+
+def test_production_refuses_the_sandboxs_pretend_vipps_agreements():
+    env = {**PRODUCTION_ENV, "VIPPS_RECURRING_PROVIDER": "sandbox_recurring"}
+    result = run(["manage.py", "check", "--deploy"], env, "portal.settings.production")
+    assert result.returncode != 0
+    assert "subscriptions.E045" in result.stderr

@@ -10,10 +10,12 @@ import pytest
 from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 
-from sandbox.models import SandboxPayment
+from sandbox.models import SandboxPayment, SandboxVippsPayment
+from sandbox.vipps import vipps_decide
 from subscriptions.models import EventResult, Order, OrderStatus, PaymentMethod, Receipt
 from subscriptions.payments import PaymentUpdate
 from subscriptions.payments.sandbox import SandboxProvider
+from subscriptions.payments.sandbox_vipps import SandboxVippsProvider
 from subscriptions.services.checkout import Billing, order_place, renewal_request
 from subscriptions.services.settlement import payment_update_apply
 from tests.factories import LineFactory, UserFactory
@@ -151,3 +153,27 @@ def test_an_agent_sees_when_a_receipts_email_was_queued_and_sent_and_the_plan_na
     assert "Nordlys Mobil AS<br>Organisation number NO 929 384 756 MVA<br>Storgata 1" in page
     assert 'name="emailed_at"' not in page
     assert 'name="plan_name_en"' not in page
+
+
+def test_a_supervisor_releases_a_vipps_reservation_flagged_for_a_refund(client):
+    """A Vipps MobilePay approval that came after its order was given up,
+    whose automatic release has not run: the admin's refund cancels the
+    reservation at Vipps."""
+    line = LineFactory(number="+4791234567", with_period=True)
+    plan = line.periods.get().plan
+    request = renewal_request(line=line, plan=plan, method=PaymentMethod.VIPPS)
+    order = order_place(
+        owner=line.owner, request=request, billing=Billing(name="Kari"), idempotency_key="v", site_url="http://x"
+    )
+    Order.objects.filter(pk=order.pk).update(status=OrderStatus.ABANDONED)
+    vipps_decide(reference=str(order.public_id), outcome="approve")
+    update = SandboxVippsProvider().fetch_status(payment_id=order.provider_payment_id)
+    event = payment_update_apply(provider="sandbox_vipps", update=update)
+    assert event.result == EventResult.REFUND_DUE
+    staff_in(client, "Supervisor")
+
+    client.post(EVENTS, {"action": "refund", "_selected_action": [event.pk]})
+
+    event.refresh_from_db()
+    assert event.result == EventResult.REFUNDED
+    assert SandboxVippsPayment.objects.get().cancelled_ore == plan.price_ore

@@ -1,0 +1,192 @@
+"""Vipps MobilePay's Recurring API behind the saved-method half of our
+payment-provider interface, for auto-renew.
+
+- Turning auto-renew on is an agreement the customer approves in the app
+  (``POST /recurring/v3/agreements``; its ``vippsConfirmationUrl`` is the
+  page to send the browser to). The agreement stands in for a saved card:
+  its id is the ``SavedMethod``'s id, ACTIVE is "saved".
+- Each renewal is a charge on the agreement with a due date
+  (``POST /recurring/v3/agreements/{id}/charges``, ``DIRECT_CAPTURE``, with
+  the charge run's idempotency key). Vipps takes the money on the due day,
+  so the charge's answer is PENDING; the order sweep asks how it stands
+  (``GET …/charges/{chargeId}``) until Vipps says CHARGED or FAILED, and the
+  auto-renew run then retries or gives up as for a card.
+
+A charge's payment id is ``<agreementId>/<chargeId>``: asking about a charge
+needs both.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from django.utils import timezone
+
+from subscriptions.models import PaymentState
+from subscriptions.payments.base import (
+    CreatedPayment,
+    MalformedUpdate,
+    PaymentProviderError,
+    PaymentUpdate,
+    SavedMethod,
+    SetupResult,
+    checked_amount,
+    checked_text,
+)
+from subscriptions.payments.vipps import CURRENCY, VippsProvider
+
+# Vipps takes a charge on its due date, at the earliest this many days on.
+DUE_AFTER_DAYS = 2
+# How many days Vipps tries again when a charge fails on its due date.
+RETRY_DAYS = 2
+# An agreement's interval for each plan period (what the app shows).
+INTERVALS = {
+    "day": {"unit": "DAY", "count": 1},
+    "week": {"unit": "WEEK", "count": 1},
+    "month": {"unit": "MONTH", "count": 1},
+    "quarter": {"unit": "MONTH", "count": 3},
+    "year": {"unit": "YEAR", "count": 1},
+}
+# (our state, reason) for an agreement's status, as a saved method.
+AGREEMENT_STATES = {
+    "PENDING": PaymentState.PENDING,
+    "ACTIVE": PaymentState.PAID,
+    "STOPPED": PaymentState.CANCELLED,
+    "EXPIRED": PaymentState.CANCELLED,
+}
+# ... and for a charge's status.
+CHARGE_STATES: dict[str, tuple[PaymentState, str]] = {
+    "PENDING": (PaymentState.PENDING, ""),
+    "DUE": (PaymentState.PENDING, ""),
+    "PROCESSING": (PaymentState.PENDING, ""),
+    "RESERVED": (PaymentState.PENDING, ""),
+    "CHARGED": (PaymentState.PAID, ""),
+    "PARTIALLY_CAPTURED": (PaymentState.PAID, ""),
+    "FAILED": (PaymentState.DECLINED, "vipps_charge_failed"),
+    "CANCELLED": (PaymentState.CANCELLED, "vipps_cancelled"),
+    "PARTIALLY_REFUNDED": (PaymentState.PAID, ""),
+    "REFUNDED": (PaymentState.REFUNDED, ""),
+}
+
+
+class VippsRecurringProvider(VippsProvider):
+    name = "vipps_recurring"
+
+    def create_card_setup(
+        self,
+        *,
+        reference: str,
+        customer_reference: str,
+        customer_email: str,
+        idempotency_key: str,
+        return_url: str,
+        language: str,
+        product_name: str = "",
+        amount_ore: int = 0,
+        period: str = "month",
+        customer_phone: str = "",
+    ) -> CreatedPayment:
+        """An agreement for auto-renew of one line's plan: at most
+        ``amount_ore`` a ``period``, approved in the app; the browser comes
+        back to ``return_url`` either way."""
+        body: dict[str, Any] = {
+            "pricing": {"type": "VARIABLE", "suggestedMaxAmount": amount_ore, "currency": CURRENCY},
+            "interval": INTERVALS.get(period, INTERVALS["month"]),
+            "merchantRedirectUrl": return_url,
+            "merchantAgreementUrl": return_url,
+            "productName": (product_name or reference)[:45],
+            "externalId": reference,
+        }
+        if customer_phone:
+            body["phoneNumber"] = customer_phone.lstrip("+")
+        answer = self._call("POST", "/recurring/v3/agreements", body=body, idempotency_key=idempotency_key)
+        try:
+            agreement = checked_text("agreement id", answer["agreementId"], max_length=64)
+            url = checked_text("confirmation url", answer["vippsConfirmationUrl"], max_length=2000)
+        except (KeyError, TypeError, ValueError) as error:
+            raise PaymentProviderError(f"Vipps's agreement answer is malformed: {error!r}"[:300]) from None
+        return CreatedPayment(payment_id=agreement, redirect_url=url)
+
+    def fetch_card_setup(self, *, setup_id: str) -> SetupResult:
+        answer = self._call("GET", f"/recurring/v3/agreements/{setup_id}")
+        status = answer.get("status")
+        if status not in AGREEMENT_STATES:
+            raise PaymentProviderError(f"Vipps's agreement {setup_id} has an unknown status")
+        state = AGREEMENT_STATES[str(status)]
+        if state != PaymentState.PAID:
+            return SetupResult(state=state)
+        return SetupResult(state=state, method=SavedMethod(method_id=setup_id, brand="vipps"))
+
+    def charge_saved_card(
+        self, *, method: SavedMethod, reference: str, amount_ore: int, description: str, idempotency_key: str
+    ) -> PaymentUpdate:
+        """A charge on the agreement, due in DUE_AFTER_DAYS days; PENDING
+        until Vipps takes it. The same key again makes no second charge."""
+        due = (timezone.localdate() + timedelta(days=DUE_AFTER_DAYS)).isoformat()
+        body = {
+            "amount": amount_ore,
+            "transactionType": "DIRECT_CAPTURE",
+            "description": description[:45],
+            "due": due,
+            "retryDays": RETRY_DAYS,
+            "orderId": reference,
+        }
+        agreement = method.method_id
+        answer = self._call(
+            "POST", f"/recurring/v3/agreements/{agreement}/charges", body=body, idempotency_key=idempotency_key
+        )
+        try:
+            charge = checked_text("charge id", answer["chargeId"], max_length=64)
+        except (KeyError, TypeError, ValueError) as error:
+            raise PaymentProviderError(f"Vipps's charge answer is malformed: {error!r}"[:300]) from None
+        return self.fetch_status(payment_id=f"{agreement}/{charge}")
+
+    def fetch_status(self, *, payment_id: str) -> PaymentUpdate:
+        """A charge (``<agreementId>/<chargeId>``) as one of our updates."""
+        agreement, _slash, charge = payment_id.partition("/")
+        if not charge:
+            raise PaymentProviderError(f"{payment_id} is not an agreement's charge")
+        answer = self._call("GET", f"/recurring/v3/agreements/{agreement}/charges/{charge}")
+        try:
+            status = checked_text("charge status", answer["status"], max_length=30)
+            if status not in CHARGE_STATES:
+                raise MalformedUpdate(f"unknown charge status {status!r}"[:60])
+            state, reason = CHARGE_STATES[status]
+            return PaymentUpdate(
+                event_id=f"charge:{payment_id}:{status}",
+                payment_id=payment_id,
+                reference=checked_text("order id", answer.get("orderId", ""), max_length=64, required=False),
+                state=state,
+                amount_ore=checked_amount("amount", answer["amount"]),
+                reason=reason,
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise PaymentProviderError(
+                f"Vipps's answer about charge {payment_id} is malformed: {error!r}"[:300]
+            ) from None
+
+    def cancel_payment(self, *, payment_id: str) -> PaymentUpdate:
+        """A charge is never cancelled by the order sweep (auto-renew would
+        charge again): its status is returned."""
+        return self.fetch_status(payment_id=payment_id)
+
+    def refund(self, *, payment_id: str, amount_ore: int, idempotency_key: str) -> str:
+        agreement, _slash, charge = payment_id.partition("/")
+        body = {"amount": amount_ore, "description": "Refund"}
+        self._call(
+            "POST",
+            f"/recurring/v3/agreements/{agreement}/charges/{charge}/refund",
+            body=body,
+            idempotency_key=idempotency_key,
+        )
+        return f"refund:{charge}"
+
+    def agreement_stop(self, *, agreement_id: str, idempotency_key: str) -> None:
+        """Stop an agreement (auto-renew turned off for good)."""
+        self._call(
+            "PATCH",
+            f"/recurring/v3/agreements/{agreement_id}",
+            body={"status": "STOPPED"},
+            idempotency_key=idempotency_key,
+        )
