@@ -282,6 +282,10 @@ class VippsProvider:
     # --- the wire --------------------------------------------------------------------
 
     def _check_signature(self, *, body: bytes, headers: Mapping[str, str]) -> None:
+        # Without our secret anyone could sign with the empty key: a site
+        # that has not set up Vipps takes no Vipps callback at all.
+        if not self.webhook_secret:
+            raise InvalidCallback("no Vipps webhook secret is configured")
         date = headers.get("x-ms-date", "")
         content_hash = headers.get("x-ms-content-sha256", "")
         authorization = headers.get("Authorization", "")

@@ -116,7 +116,8 @@ def _order_for_update(*, provider: str, update: PaymentUpdate) -> Order | None:
             public_id = uuid.UUID(update.reference)
         except ValueError:
             return None
-        order = orders.filter(public_id=public_id).exclude(method=PaymentMethod.BALANCE).first()
+        # Only this provider's orders: one provider's callback never settles another's.
+        order = orders.filter(provider=provider, public_id=public_id).exclude(method=PaymentMethod.BALANCE).first()
     return order
 
 

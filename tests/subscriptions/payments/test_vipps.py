@@ -243,6 +243,16 @@ def test_a_webhook_with_a_wrong_signature_is_refused(vipps_api: FakeVipps) -> No
         VippsProvider().verify_callback(body=body, headers=headers)
 
 
+def test_a_site_without_a_vipps_webhook_secret_refuses_a_body_signed_with_the_empty_key(
+    vipps_api: FakeVipps, settings: Any
+) -> None:
+    settings.VIPPS_WEBHOOK_SECRET = ""
+    body, headers = webhook(reference=ORDER, name="CAPTURED", amount=199_00, path=CALLBACK, secret="")
+
+    with pytest.raises(InvalidCallback, match="no Vipps webhook secret"):
+        VippsProvider().verify_callback(body=body, headers=headers)
+
+
 def test_a_webhook_whose_body_was_changed_is_refused(vipps_api: FakeVipps) -> None:
     body, headers = webhook(reference=ORDER, name="AUTHORIZED", amount=1_00, path=CALLBACK)
 
