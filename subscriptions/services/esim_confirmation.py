@@ -91,7 +91,7 @@ def esim_confirmation_code_send(*, profile_id: int) -> bool:
     inside the transaction, so a failed send keeps the seed and a retry
     sends the same code. True if an email left."""
     issued = (
-        EsimConfirmationCode.objects.select_for_update()
+        EsimConfirmationCode.objects.select_for_update(of=("self",))
         .select_related("profile__line__owner")
         .filter(profile_id=profile_id)
         .first()

@@ -241,7 +241,7 @@ def new_line_checkout(
 
 @transaction.atomic
 def _line_for(request: NewLineRequest) -> Line:
-    locked = NewLineRequest.objects.select_for_update().select_related("number", "line").get(pk=request.pk)
+    locked = NewLineRequest.objects.select_for_update(of=("self",)).select_related("number", "line").get(pk=request.pk)
     if locked.line is None:
         locked.line = Line.objects.create(
             owner=request.owner, number=locked.number.number, kind=request.plan.kind, status=LineStatus.PENDING
