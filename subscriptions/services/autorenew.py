@@ -195,7 +195,7 @@ def auto_renew_enable(*, line: Line, plan: Plan, card: SavedCard, by: User) -> A
 
 
 @transaction.atomic
-def auto_renew_disable(*, line: Line, by: User) -> None:
+def auto_renew_disable(*, line: Line, by: User | None, reason: str = "") -> None:
     """Turn auto-renew off; a charge waiting for this period is cancelled.
     A Vipps MobilePay agreement no other line renews with is stopped (by a
     worker, after commit), so it leaves the customer's app too."""
@@ -210,7 +210,7 @@ def auto_renew_disable(*, line: Line, by: User) -> None:
     if locked.auto_renew:
         locked.auto_renew = False
         locked.save(update_fields=["auto_renew"])
-        audit_record(line=locked, action="auto_renew_off", by=by)
+        audit_record(line=locked, action="auto_renew_off", by=by, reason=reason)
 
 
 # The providers whose saved method is a Vipps MobilePay agreement.

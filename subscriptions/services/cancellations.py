@@ -61,6 +61,7 @@ from subscriptions.models import (
     NumberBatch,
     Order,
     OrderStatus,
+    PaymentMethod,
     PaymentState,
     PoolNumber,
 )
@@ -68,6 +69,7 @@ from subscriptions.models.cancellations import OPEN_STATUSES, TRANSITIONS, WITHD
 from subscriptions.network import get_network
 from subscriptions.periods import OSLO
 from subscriptions.services.audit import audit_record
+from subscriptions.services.autorenew import auto_renew_disable
 from subscriptions.services.ledger import ledger_add, ledger_balance
 from subscriptions.services.lines import line_transition
 from subscriptions.smdp import SmdpRefused, get_smdp
@@ -612,9 +614,9 @@ def _line_cancel(cancellation: CancellationRequest) -> None:
         line = Line.objects.select_for_update().get(pk=cancellation.line_id)
         if line.status == LineStatus.CANCELLATION_PENDING:
             line_transition(line=line, to=LineStatus.CANCELLED, by=None, reason="cancellation done", action="cancelled")
-        if line.auto_renew:
-            Line.objects.filter(pk=line.pk).update(auto_renew=False)
-            audit_record(line=line, action="auto_renew_off", by=None, reason="line cancelled")
+        # As the customer turning it off would: the setting, a scheduled
+        # charge and a Vipps agreement no other line uses all end.
+        auto_renew_disable(line=line, by=None, reason="line cancelled")
         _step_done(cancellation, "line_cancelled_at", action="cancellation_line_cancelled", data={})
 
 
@@ -626,6 +628,12 @@ def _orders_close(cancellation: CancellationRequest) -> None:
     from subscriptions.services.settlement import order_close, payment_update_apply
 
     for order in Order.objects.filter(line_id=cancellation.line_id, status=OrderStatus.PENDING):
+        if order.method == PaymentMethod.SAVED_CARD and order.provider_payment_id:
+            # A charge on a saved card or agreement may still be collected
+            # (a Vipps charge falls due days later): left pending, its
+            # outcome is applied when it comes, and money taken for the
+            # cancelled line is flagged for a refund, as reconcile does.
+            continue
         if order.provider_payment_id:
             provider = get_provider(order.provider)
             update = provider.cancel_payment(payment_id=order.provider_payment_id)

@@ -331,3 +331,34 @@ def test_an_order_waiting_for_payment_is_closed_at_the_provider_and_here(
     order.refresh_from_db()
     assert order.status == OrderStatus.ABANDONED
     assert not Order.objects.filter(line=line, status=OrderStatus.PENDING).exists()
+
+
+def test_a_saved_card_charge_still_at_the_provider_stays_open_and_auto_renew_ends(
+    line, customer, staff, plan, django_capture_on_commit_callbacks
+):
+    from subscriptions.models import AuditEvent, Order, OrderKind, OrderStatus, PaymentMethod
+
+    charge = Order.objects.create(
+        owner=customer,
+        line=line,
+        kind=OrderKind.RENEWAL,
+        plan=plan,
+        amount_ore=plan.price_ore,
+        method=PaymentMethod.SAVED_CARD,
+        idempotency_key="auto-renew-charge",
+        provider="sandbox",
+        provider_payment_id="charge-due-in-two-days",
+        billing_name="Kari Nordmann",
+    )
+    Line.objects.filter(pk=line.pk).update(auto_renew=True)
+    cancellation = approved(line, customer, staff, django_capture_on_commit_callbacks)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        cancellation_deactivate(cancellation_id=cancellation.pk)
+
+    # Left for its outcome (money taken for a cancelled line is flagged for a refund), not closed blind.
+    charge.refresh_from_db()
+    assert charge.status == OrderStatus.PENDING
+    line.refresh_from_db()
+    assert line.status == LineStatus.CANCELLED and not line.auto_renew
+    assert AuditEvent.objects.filter(line=line, action="auto_renew_off", reason="line cancelled").exists()
