@@ -38,6 +38,7 @@ from django.core.files.base import ContentFile
 from django.core.mail import EmailMessage
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import Http404
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -51,6 +52,7 @@ from subscriptions.errors import CustomerError
 from subscriptions.models import (
     AccountDeletion,
     AuditEvent,
+    CancellationRequest,
     CreditNote,
     DataExport,
     DataExportStatus,
@@ -64,6 +66,7 @@ from subscriptions.models import (
     UsageRecord,
 )
 from subscriptions.models.autorenew import SavedCard
+from subscriptions.models.cancellations import OPEN_STATUSES
 from subscriptions.periods import OSLO
 from subscriptions.receipt_pdf import receipt_pdf
 from subscriptions.services.audit import audit_record
@@ -392,7 +395,14 @@ class DeletionCheck:
 
 def account_deletion_check(*, user: User) -> DeletionCheck:
     return DeletionCheck(
-        open_lines=list(Line.objects.filter(owner=user).exclude(status__in=GONE).order_by("created_at")),
+        # A line counts as open while its cancellation is still being done:
+        # the line is cancelled midway, before its refund and final email.
+        open_lines=list(
+            Line.objects.filter(owner=user)
+            .filter(~Q(status__in=GONE) | Q(cancellation_requests__status__in=OPEN_STATUSES))
+            .distinct()
+            .order_by("created_at")
+        ),
         pending_orders=Order.objects.filter(owner=user, status=OrderStatus.PENDING).count(),
     )
 
@@ -431,6 +441,8 @@ def account_delete(*, user: User) -> AccountDeletion:
         Order.objects.filter(owner=locked).update(
             billing_name="", billing_street="", billing_postal_code="", billing_city=""
         )
+        # The credit note keeps its own copy for the payout and the books.
+        CancellationRequest.objects.filter(line__owner=locked).update(refund_account="")
         cards = SavedCard.objects.filter(owner=locked, removed_at=None)
         card_ids = list(cards.values_list("pk", flat=True))
         cards.update(removed_at=now)

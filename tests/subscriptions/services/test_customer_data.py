@@ -341,3 +341,27 @@ def test_a_deleted_accounts_receipts_and_credit_notes_lose_the_name_after_the_bo
         assert untouched.customer_name == "Kari Nordmann" and untouched.anonymised_at is None
     note = CreditNote.objects.get(pk=note.pk)
     assert (note.customer_name, note.bank_account, note.amount_ore) == ("", "", 40_00)
+
+
+def test_deletion_waits_for_a_cancellation_still_being_done_then_forgets_its_bank_account(customer, line):
+    cancel(line)
+    request = CancellationRequest.objects.create(
+        line=line,
+        requested_by=customer,
+        reason="moving_abroad",
+        status="deactivating",
+        idempotency_key="cancel-form",
+        line_status_before="active",
+        balance_choice="refund",
+        refund_account="12345678903",
+        decide_by=timezone.localdate(),
+    )
+
+    with pytest.raises(CustomerError, match=r"\+47 912 34 567"):
+        account_delete(user=customer)
+
+    CancellationRequest.objects.filter(pk=request.pk).update(status="done")
+    account_delete(user=customer)
+
+    request.refresh_from_db()
+    assert request.refund_account == ""
