@@ -22,6 +22,7 @@ from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from subscriptions.admin.base import ReadOnlyAdmin, ReasonActionsAdmin, nok, staff
+from subscriptions.bank_accounts import bank_account_masked
 from subscriptions.credit_note_pdf import credit_note_pdf
 from subscriptions.models import CancellationRejectReason, CancellationRequest, CreditNote, Line
 from subscriptions.periods import OSLO
@@ -268,7 +269,7 @@ class CreditNoteAdmin(ReadOnlyAdmin, ReasonActionsAdmin):
         "customer_name",
         "line_number",
         "amount",
-        "bank_account",
+        "bank_account_end",
         "issued_at",
         "paid_out_on",
         "paid_out_reference",
@@ -318,6 +319,12 @@ class CreditNoteAdmin(ReadOnlyAdmin, ReasonActionsAdmin):
     @admin.display(description=_("amount"), ordering="amount_ore")
     def amount(self, note: CreditNote) -> str:
         return nok(note.amount_ore)
+
+    # The list shows only the end of the account; the full number is on the
+    # credit note's own page, for the one paying it out.
+    @admin.display(description=_("refund to bank account"))
+    def bank_account_end(self, note: CreditNote) -> str:
+        return bank_account_masked(note.bank_account)
 
     @admin.display(description=_("PDF"))
     def pdf_link(self, note: CreditNote) -> SafeString:

@@ -78,7 +78,8 @@ def sms_inbound_receive(*, text: InboundText, now: datetime | None = None) -> In
             inbound = InboundSms.objects.create(
                 message_id=text.message_id,
                 sender=text.sender,
-                text=text.text,
+                # A text that will never be answered keeps no voucher code.
+                text=text_masked(text.text) if throttled else text.text,
                 line=line,
                 status=InboundStatus.THROTTLED if throttled else InboundStatus.RECEIVED,
                 received_at=now,

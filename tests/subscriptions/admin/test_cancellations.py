@@ -159,6 +159,8 @@ def test_the_not_paid_out_filter_lists_only_the_bank_refunds_still_owed(client, 
 
     assert "K2026-000001" in page
     assert "K2026-000002" not in page
+    # The list shows the account's last digits only.
+    assert "86011117947" not in page and "••947" in page
 
 
 def test_marking_paid_out_asks_for_the_day_and_reference_and_the_customer_sees_it(

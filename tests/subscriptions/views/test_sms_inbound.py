@@ -274,3 +274,13 @@ def test_a_number_gets_a_few_answers_per_window_and_then_none(text, alex, settin
     assert statuses == [InboundStatus.ANSWERED] * 3 + [InboundStatus.THROTTLED] * 2
     # Another number is not held back by this one.
     assert len(text("+4790000001", "HELP")) == 1
+
+
+def test_a_throttled_topup_keeps_only_the_end_of_its_code(text, alex, settings):
+    settings.SMS_COMMANDS_PER_WINDOW = 1
+    text(alex.number, "BALANCE")
+
+    assert text(alex.number, "TOPUP 1234-5678-9012-3456") == []
+
+    kept = InboundSms.objects.get(status=InboundStatus.THROTTLED)
+    assert kept.text == "TOPUP ****3456"
