@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import uuid
 
-from allauth.account.decorators import reauthentication_required
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -17,6 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from accounts.reauthentication import reauthentication_response
 from accounts.views import AuthenticatedRequest
 from subscriptions import selectors
 from subscriptions.credit_note_pdf import credit_note_pdf
@@ -27,12 +27,14 @@ from subscriptions.services.ledger import ledger_balance
 
 
 @login_required
-@reauthentication_required
 @require_http_methods(["GET", "POST"])
 def cancellation_start(request: AuthenticatedRequest, line_id: int) -> HttpResponse:
-    """What cancelling means and the request's form; an open request (or the
-    one that cancelled the line) is shown instead."""
+    """What cancelling means and the request's form, after a fresh sign-in;
+    an open request (or the one that cancelled the line) is shown instead.
+    Someone else's line is a 404 before any sign-in is asked for."""
     line = selectors.line_get_owned(user=request.user, line_id=line_id)
+    if (reauthenticate := reauthentication_response(request, user=request.user)) is not None:
+        return reauthenticate
     current = selectors.line_cancellation(line=line)
     if current is not None and (current.is_open or line.is_closed) and request.method == "GET":
         return redirect("cancellation_detail", public_id=current.public_id)

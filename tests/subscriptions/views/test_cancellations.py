@@ -179,3 +179,9 @@ def test_a_bad_upload_for_the_request_is_refused_in_norwegian_and_the_request_ke
     cancellation.refresh_from_db()
     assert cancellation.status == "requested"
     assert cancellation.identity_document is None
+
+
+def test_another_customer_gets_404_on_the_cancel_form_even_without_a_fresh_sign_in(client, line):
+    client.force_login(UserFactory())
+
+    assert client.get(f"/lines/{line.pk}/cancel/").status_code == 404
