@@ -44,6 +44,8 @@ class CaptureStatus(models.TextChoices):
     NONE = "", _("Not reserved")
     DUE = "due", _("To be captured")
     CAPTURED = "captured", _("Captured")
+    # Released at the provider after we delivered: nothing left to capture.
+    LOST = "lost", _("Released before capture")
 
 
 class Order(models.Model):

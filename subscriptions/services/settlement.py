@@ -136,6 +136,20 @@ def _apply(order: Order | None, update: PaymentUpdate) -> tuple[str, str]:
         return EventResult.NO_CHANGE, "no order of ours"
     ours = order.provider_payment_id in ("", update.payment_id)
     if not money:
+        if order.status == OrderStatus.PAID and ours and order.capture_status == CaptureStatus.DUE:
+            # Delivered on an approval whose reservation was released after
+            # all: no capture can succeed, so stop trying and tell support.
+            order.capture_status = CaptureStatus.LOST
+            order.save(update_fields=["capture_status"])
+            audit_record(
+                line=order.line,
+                action="payment_capture_lost",
+                by=None,
+                reason=update.state,
+                data={"order": str(order.public_id), "payment": update.payment_id, "amount_ore": order.amount_ore},
+            )
+            logger.error("order %s was delivered but its reservation was released: nothing to capture", order.pk)
+            return EventResult.APPLIED, "reservation released after delivery: nothing to capture"
         if order.status != OrderStatus.PENDING or not ours:
             return EventResult.NO_CHANGE, ""
         if update.state == PaymentState.DECLINED:

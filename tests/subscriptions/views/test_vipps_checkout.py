@@ -14,6 +14,7 @@ from django.utils import translation
 from sandbox.models import SandboxVippsPayment
 from sandbox.vipps import vipps_webhook
 from subscriptions.models import (
+    AuditEvent,
     CaptureStatus,
     EventResult,
     LedgerKind,
@@ -21,15 +22,17 @@ from subscriptions.models import (
     OrderStatus,
     PaymentEvent,
     PaymentMethod,
+    PaymentState,
     Receipt,
     ReplacementRequest,
     ReplacementStatus,
 )
 from subscriptions.payments import decline_message
+from subscriptions.payments.base import PaymentUpdate
 from subscriptions.services.ledger import ledger_balance
 from subscriptions.services.reconcile import reservations_finish
 from subscriptions.services.replacements import replacement_request
-from subscriptions.services.settlement import order_capture
+from subscriptions.services.settlement import order_capture, payment_update_apply
 from tests.factories import LineFactory
 
 pytestmark = pytest.mark.django_db
@@ -246,3 +249,28 @@ def test_a_replacement_fee_paid_with_vipps_is_captured_at_once(signed_in: Client
     assert (order.kind, order.method, order.status) == ("replacement", PaymentMethod.VIPPS, OrderStatus.PAID)
     assert replacement.status != ReplacementStatus.PAYMENT_DUE
     assert order_capture(order=order).capture_status == CaptureStatus.CAPTURED
+
+
+def test_a_reservation_released_after_delivery_stops_the_captures_and_tells_support(
+    signed_in: Client, line: Any, plan: Any
+) -> None:
+    order, response = renew_with_vipps(signed_in, line, plan)
+    back = signed_in.post(response["Location"], {"outcome": "approve"})
+    signed_in.get(back["Location"])
+    order.refresh_from_db()
+    assert order.capture_status == CaptureStatus.DUE
+
+    payment_update_apply(
+        provider=order.provider,
+        update=PaymentUpdate(
+            event_id="released-after-delivery",
+            payment_id=order.provider_payment_id,
+            reference=str(order.public_id),
+            state=PaymentState.CANCELLED,
+        ),
+    )
+
+    order.refresh_from_db()
+    assert (order.status, order.capture_status) == (OrderStatus.PAID, CaptureStatus.LOST)
+    assert order_capture(order=order).capture_status == CaptureStatus.LOST
+    assert AuditEvent.objects.filter(line=line, action="payment_capture_lost").exists()
