@@ -137,8 +137,12 @@ class ReplacementRequestAdmin(JobRetryAdmin, ReasonActionsAdmin):
         if not form.is_bound or not form.is_valid():
             return self.reason_page(
                 request,
-                template="admin/subscriptions/replacement_reject.html",
+                template="admin/subscriptions/replacement_action.html",
                 title=gettext("Reject replacement requests"),
+                note=gettext(
+                    "Only requests waiting for review can be rejected; any other is left as it is and reported. "
+                    "The customer gets the reason by email, in their language."
+                ),
                 form=form,
                 action="reject",
                 submit=gettext("Reject"),
@@ -178,8 +182,13 @@ class ReplacementRequestAdmin(JobRetryAdmin, ReasonActionsAdmin):
         if not form.is_bound or not form.is_valid():
             return self.reason_page(
                 request,
-                template="admin/subscriptions/replacement_unblock.html",
+                template="admin/subscriptions/replacement_action.html",
                 title=gettext("Unblock the number"),
+                note=gettext(
+                    "Only a stopped or rejected lost-phone request whose line still has its old eSIM (or an "
+                    "installed one) is unblocked; any other is left as it is and reported. The network is told "
+                    "by a worker; the customer sees it on the request's page."
+                ),
                 form=form,
                 action="unblock",
                 submit=gettext("Unblock"),
