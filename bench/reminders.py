@@ -9,7 +9,7 @@ A run:
    own (a month's plan ending in two to three days, a fifth of them
    number-keeping) until ``count`` are due, then ANALYZEs, so the sweep's
    query is planned on the whole lines table with that many due;
-3. explains that query (``lines_due_for_reminder``) and times the sweep's
+3. explains the sweep's read of the lines (``lines_near_reminder``) and times its
    selection (``reminders_due_chunks``) in this process;
 4. starts an SMTP server in this process (aiosmtpd, counting what it
    accepts) and ``workers`` Celery worker processes (one pool process each)
@@ -54,7 +54,7 @@ from accounts.models import NotificationKind, User
 from bench.cpu import POSTGRES, REDIS, cpu_snapshot, cpu_used
 from portal.celery import app
 from subscriptions.models import Line, LineStatus, Notification, NotificationState, Plan, PlanKind, ServicePeriod
-from subscriptions.services.notifications import lines_due_for_reminder, reminders_due_chunks
+from subscriptions.services.notifications import lines_due_for_reminder, lines_near_reminder, reminders_due_chunks
 from subscriptions.tasks import send_expiry_reminders
 
 # The customers a run adds are told apart from the dataset's by their address.
@@ -146,7 +146,7 @@ def reminders_leftovers_remove() -> None:
 def due_lines_add(*, count: int, now: datetime, seed: int = 2026) -> int:
     """Add customers with a line each, due for its three-day reminder, until
     ``count`` lines are due; how many were added."""
-    missing = count - lines_due_for_reminder(now=now).count()
+    missing = count - len(lines_due_for_reminder(now=now))
     if missing <= 0:
         return 0
     rng = random.Random(seed)  # noqa: S311 (data, not secrets)
@@ -208,11 +208,12 @@ def due_lines_add(*, count: int, now: datetime, seed: int = 2026) -> int:
 
 
 def sweep_explain(*, now: datetime) -> str:
-    """How PostgreSQL runs the sweep's query (the ids it lists), with
-    ANALYZE and BUFFERS; empty elsewhere than PostgreSQL."""
+    """How PostgreSQL runs the sweep's read of the lines near their end
+    (``lines_near_reminder``), with ANALYZE and BUFFERS; empty elsewhere
+    than PostgreSQL."""
     if connection.vendor != "postgresql":
         return ""
-    query = lines_due_for_reminder(now=now).order_by("pk").values_list("pk", flat=True)
+    query = lines_near_reminder(now=now).only("id", "expires_at").order_by("pk")
     return str(query.explain(analyze=True, buffers=True))
 
 

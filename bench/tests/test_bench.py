@@ -588,13 +588,13 @@ def test_the_reminders_run_adds_due_lines_up_to_the_count_and_removes_them_after
     now = timezone.now()
     bench_dataset.dataset_build(scale=TINY, now=now)
     lines_before = Line.objects.count()
-    already_due = lines_due_for_reminder(now=now).count()
+    already_due = len(lines_due_for_reminder(now=now))
 
     added = due_lines_add(count=already_due + 7, now=now)
 
     assert added == 7
-    assert lines_due_for_reminder(now=now).count() == already_due + 7
+    assert len(lines_due_for_reminder(now=now)) == already_due + 7
     reminders_leftovers_remove()
     assert Line.objects.count() == lines_before
-    assert lines_due_for_reminder(now=now).count() == already_due
+    assert len(lines_due_for_reminder(now=now)) == already_due
     assert due_lines_add(count=0, now=now) == 0

@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from csp.constants import NONE, SELF
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -278,6 +279,17 @@ CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Messages to customers (reminders, notices, alerts) are delivered from a
+# queue of their own: a reminder sweep queues its chunks, hundreds of claiming
+# tasks, on the default queue, and a worker takes from both queues in turn, so
+# the messages claimed first go out while later chunks are still claiming
+# (one queue would send nothing until the last chunk was done). A worker
+# started without -Q takes from both; a busy site can give "messages" workers
+# of its own (-Q messages).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+# Each with its own routing key: left out, both would be bound under the default queue's key.
+CELERY_TASK_QUEUES = (Queue("celery", routing_key="celery"), Queue("messages", routing_key="messages"))
+CELERY_TASK_ROUTES = {"subscriptions.tasks.deliver_notification": {"queue": "messages"}}
 # The periodic sweeps. Beat's database scheduler writes these into its
 # tables when it starts (the admin shows them, and when they last ran); change
 # them here, since a change made in the admin is overwritten at the next start.

@@ -10,7 +10,10 @@ The pipeline, for every kind:
    constraint and claims nothing. A kind or channel the customer turned off
    is claimed as skipped, so it is not considered again.
 2. Queue: once the claim commits, ``deliver_notification`` gets the row's
-   id. A text due between 21:00 and 09:00 Oslo time is not queued with an
+   id, on a queue of its own (``messages``): a sweep's chunks waiting on the
+   default queue do not hold back the messages already claimed. The row
+   notes when the queue took it; one it never took (the process died after
+   the commit) is queued by the one-minute sweep. A text due between 21:00 and 09:00 Oslo time is not queued with an
    ETA (Redis would deliver a long ETA again after its visibility timeout):
    it waits with ``not_before`` at 09:00, and ``notifications_queue_due``,
    run by beat every minute, queues it then.
@@ -36,7 +39,7 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.db import IntegrityError, transaction
-from django.db.models import Case, CharField, Exists, OuterRef, Q, QuerySet, Value, When
+from django.db.models import F, Q, QuerySet
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -60,9 +63,9 @@ TEXTS_FROM = time(9, 0)
 TEXTS_UNTIL = time(21, 0)
 # Tries of one message before it is failed (the first and the retries).
 MAX_ATTEMPTS = 5
-# A message handed to the queue and still waiting after this is queued
-# again: longer than deliver_notification's retries take, so a message
-# still retrying is not doubled.
+# A message the queue took and still waiting after this is queued again
+# (its task was lost): longer than deliver_notification's retries take, so a
+# message still retrying is not doubled.
 QUEUED_GRACE = timedelta(hours=2)
 SWEEP_CHUNK = 500
 TRANSIENT = (smtplib.SMTPException, OSError, sms.SmsDeliveryError)
@@ -130,13 +133,12 @@ def notifications_claim(*, claim: Claim, now: datetime, channels: Iterable[str] 
                     state=NotificationState.QUEUED if enabled else NotificationState.SKIPPED,
                     skip_reason="" if enabled else SkipReason.SETTING_OFF,
                     not_before=not_before,
-                    queued_at=now if enabled and not_before <= now else None,
                     created_at=now,
                     updated_at=now,
                 )
         except IntegrityError:
             continue  # claimed already
-        if notification.queued_at is not None:
+        if enabled and not_before <= now:
             claimed.append(notification)
     ids = [notification.pk for notification in claimed]
     for notification_id in ids:
@@ -145,22 +147,27 @@ def notifications_claim(*, claim: Claim, now: datetime, channels: Iterable[str] 
 
 
 def notification_queue(*, notification_id: int) -> None:
-    """Hand a message to the task queue. A queue that cannot take it leaves
-    it to ``notifications_queue_due``."""
+    """Hand a message to the task queue, then note that the queue took it.
+    Until then ``notifications_queue_due`` sees it as never queued: a queue
+    that cannot take it, or a process that dies first, leaves it to that
+    sweep (which at worst queues it a second time; delivering is once)."""
     from subscriptions.tasks import deliver_notification
 
+    handed_at = timezone.now()
     try:
         deliver_notification.delay(notification_id)
     except (KombuError, OSError):
         logger.exception("message %s could not be queued; the sweep will queue it again", notification_id)
-        Notification.objects.filter(pk=notification_id, state=NotificationState.QUEUED).update(queued_at=None)
+        return
+    # Also when a worker has sent it already: the row says when it was queued.
+    Notification.objects.filter(pk=notification_id, queued_at=None).update(queued_at=handed_at)
 
 
 def notifications_queue_due(*, now: datetime | None = None) -> list[int]:
     """The waiting messages to queue now, each claimed by a conditional
     update of its queue time (two sweeps side by side queue it once): texts
-    whose quiet hours are over, messages the queue did not take, and ones
-    queued long ago whose task was lost."""
+    whose quiet hours are over, messages the queue never took, and ones it
+    took long ago whose task was lost."""
     now = now or timezone.now()
     due = Notification.objects.filter(state=NotificationState.QUEUED, not_before__lte=now).filter(
         Q(queued_at__isnull=True) | Q(queued_at__lte=now - QUEUED_GRACE)
@@ -394,51 +401,45 @@ def expiry_reminder_step(*, expires_at: datetime, plan_period: str | None, now: 
     return max(ready)[1] if ready else None
 
 
-def _step_now(now: datetime) -> Case:
-    """``expiry_reminder_step`` in SQL, for the sweep's filter: the step of
-    each line from its expiry and its paid plan's period."""
-    end_of_today = _start_of_oslo_day(now) + timedelta(days=1)
-    day_plan = Q(paid_plan_period=PlanPeriod.DAY)
-    week_plan = Q(paid_plan_period=PlanPeriod.WEEK)
-    return Case(
-        When(day_plan & Q(expires_at__lte=now + HOURS_BEFORE_END_OF_DAY_PLAN), then=Value("hours")),
-        When(day_plan, then=Value("")),
-        When(expires_at__lt=end_of_today, then=Value(DAY)),
-        When(expires_at__lte=now + timedelta(days=1), then=Value("1d")),
-        When(expires_at__lte=now + timedelta(days=3), then=Value("3d")),
-        When(week_plan, then=Value("")),
-        default=Value("7d"),
-        output_field=CharField(),
-    )
+def lines_near_reminder(*, now: datetime) -> QuerySet[Line]:
+    """Lines renewed by hand whose paid period ends within REMINDER_HORIZON,
+    each with its paid plan's period (``paid_plan_period``, which sets its
+    steps). Read through the partial index on the expiry of lines without
+    auto-renew: the work grows with the lines near their end, not with all
+    lines."""
+    return Line.objects.filter(
+        auto_renew=False,
+        status__in=[LineStatus.ACTIVE, LineStatus.SUSPENDED],
+        expires_at__gt=now,
+        expires_at__lte=now + REMINDER_HORIZON,
+    ).with_paid_period()
 
 
-def lines_due_for_reminder(*, now: datetime) -> QuerySet[Line]:
-    """Lines renewed by hand whose period ends within REMINDER_HORIZON and
-    whose reminder due now is not claimed yet. Found through the partial
-    index on the expiry of lines without auto-renew: the work grows with
-    the lines near their end, not with all lines."""
-    claimed = Notification.objects.filter(
-        line=OuterRef("pk"), kind=K.EXPIRY, period_end=OuterRef("expires_at"), step=OuterRef("reminder_step")
+def lines_due_for_reminder(*, now: datetime) -> list[int]:
+    """The ids, in order, of the lines near their end whose reminder due now
+    (``expiry_reminder_step``, the one rule, here in Python) is not claimed
+    yet. Two reads: the lines, and the reminders already claimed for their
+    current periods."""
+    near = lines_near_reminder(now=now)
+    claimed = set(
+        Notification.objects.filter(
+            kind=K.EXPIRY, line__in=near.values("pk"), period_end=F("line__expires_at")
+        ).values_list("line_id", "step")
     )
-    return (
-        Line.objects.filter(
-            auto_renew=False,
-            status__in=[LineStatus.ACTIVE, LineStatus.SUSPENDED],
-            expires_at__gt=now,
-            expires_at__lte=now + REMINDER_HORIZON,
-        )
-        .with_paid_period()
-        .annotate(reminder_step=_step_now(now))
-        .exclude(reminder_step="")
-        .exclude(Exists(claimed))
-    )
+    due = []
+    for line in near.only("id", "expires_at").order_by("pk"):
+        assert line.expires_at is not None  # filtered on
+        step = expiry_reminder_step(expires_at=line.expires_at, plan_period=line.paid_plan_period, now=now)
+        if step is not None and (line.pk, step) not in claimed:
+            due.append(line.pk)
+    return due
 
 
 def reminders_due_chunks(*, now: datetime | None = None) -> list[list[int]]:
     """The ids of the lines due for a reminder, in chunks of SWEEP_CHUNK, in
     id order: each chunk is one task, so more workers send faster."""
     now = now or timezone.now()
-    ids = list(lines_due_for_reminder(now=now).order_by("pk").values_list("pk", flat=True))
+    ids = lines_due_for_reminder(now=now)
     return [ids[start : start + SWEEP_CHUNK] for start in range(0, len(ids), SWEEP_CHUNK)]
 
 
@@ -533,7 +534,6 @@ def notification_resend(*, notification: Notification, reason: str, by: User) ->
         step=notification.step,
         params=notification.params,
         not_before=not_before,
-        queued_at=now if not_before <= now else None,
         resent_from=notification,
         resend_reason=reason[:300],
         created_by=by,
@@ -548,6 +548,6 @@ def notification_resend(*, notification: Notification, reason: str, by: User) ->
             reason=reason,
             data={"notification": notification.pk, "resend": copy.pk, "kind": copy.kind, "channel": copy.channel},
         )
-    if copy.queued_at is not None:
+    if not_before <= now:
         transaction.on_commit(lambda: notification_queue(notification_id=copy.pk))
     return copy

@@ -17,7 +17,7 @@ from portal import sms
 from subscriptions.models import Line, Notification, NotificationState
 from subscriptions.periods import OSLO
 from subscriptions.services import notifications
-from subscriptions.tasks import send_expiry_reminders
+from subscriptions.tasks import deliver_notification, send_expiry_reminder_chunk, send_expiry_reminders
 from tests.factories import LineFactory, PlanFactory, UserFactory
 from tests.fakes.smtp import LocalSmtpServer
 
@@ -25,6 +25,20 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 
 NOON_OSLO = datetime(2026, 12, 10, 12, 0, tzinfo=OSLO)
 LINES = 23
+
+
+def due_lines(count: int) -> list[Line]:
+    """``count`` lines of a month's plan ending in two days and three hours
+    (their 3-day reminder is due), owned by customers in the three languages."""
+    plan = PlanFactory(code="fjord-month", name_zh_hans="峡湾 10 GB")
+    ends = NOON_OSLO + timedelta(days=2, hours=3)
+    lines = [
+        LineFactory(owner=UserFactory(language=["en", "nb", "zh-hans"][n % 3]), with_period=plan) for n in range(count)
+    ]
+    Line.objects.filter(pk__in=[line.pk for line in lines]).update(expires_at=ends)
+    for line in lines:
+        line.periods.update(ends_at=ends)
+    return lines
 
 
 def test_two_sweeps_at_once_send_each_reminder_once(
@@ -38,14 +52,7 @@ def test_two_sweeps_at_once_send_each_reminder_once(
     monkeypatch.setattr(timezone, "now", lambda: NOON_OSLO)
     monkeypatch.setattr(notifications, "SWEEP_CHUNK", 5)
     sms.outbox.clear()
-    plan = PlanFactory(code="fjord-month", name_zh_hans="峡湾 10 GB")
-    ends = NOON_OSLO + timedelta(days=2, hours=3)
-    lines = [
-        LineFactory(owner=UserFactory(language=["en", "nb", "zh-hans"][n % 3]), with_period=plan) for n in range(LINES)
-    ]
-    Line.objects.filter(pk__in=[line.pk for line in lines]).update(expires_at=ends)
-    for line in lines:
-        line.periods.update(ends_at=ends)
+    lines = due_lines(LINES)
 
     send_expiry_reminders.delay()
     send_expiry_reminders.delay()
@@ -71,6 +78,37 @@ def test_two_sweeps_at_once_send_each_reminder_once(
     assert "到期" in chinese["Subject"]
     assert chinese["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     assert chinese.get_body(("html",)) is not None
+
+
+def test_reminders_go_out_while_later_chunks_are_still_claiming(
+    celery_worker: Any,
+    smtp_server: LocalSmtpServer,
+    finished_tasks: Any,
+    wait_until: Any,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Deliveries have a queue of their own, which the worker takes from in
+    turn with the default one: the first reminders are sent before the
+    sweep's last chunk has claimed its own. On one queue the sweep's chunks,
+    all queued before any claim, would all run first."""
+    monkeypatch.setattr(timezone, "now", lambda: NOON_OSLO)
+    monkeypatch.setattr(notifications, "SWEEP_CHUNK", 1)
+    lines = due_lines(8)
+
+    send_expiry_reminders.delay()
+
+    wait_until(
+        lambda: Notification.objects.filter(state=NotificationState.SENT).count() == 2 * len(lines),
+        what="every reminder to be sent",
+        timeout=30,
+    )
+    runs = [run.name for run in finished_tasks]
+    chunks = [index for index, name in enumerate(runs) if name == send_expiry_reminder_chunk.name]
+    deliveries = [index for index, name in enumerate(runs) if name == deliver_notification.name]
+    assert len(chunks) == len(lines)  # each chunk once: the two queues do not share a routing key
+    assert len(deliveries) == 2 * len(lines)
+    assert deliveries[0] < chunks[-1], runs
+    assert len(smtp_server.received) == len(lines)
 
 
 def test_a_reminder_is_retried_with_backoff_until_the_mail_server_is_back(
@@ -113,7 +151,7 @@ def test_the_reminder_sweep_can_reach_due_lines_through_the_partial_index() -> N
     index on the expiry of lines without auto-renew."""
     from django.db import connection, transaction
 
-    query = notifications.lines_due_for_reminder(now=NOON_OSLO).values("pk")
+    query = notifications.lines_near_reminder(now=NOON_OSLO).values("pk", "paid_plan_period")
     sql, params = query.query.sql_with_params()
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("SET LOCAL enable_seqscan = off")

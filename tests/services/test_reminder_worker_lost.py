@@ -11,7 +11,8 @@ transaction of its own, committed and queued) and then waits on the fourth
 The test kills the worker there, lets go of the lock, and the chunk runs
 again (acks late; a message whose worker was lost is handed back): the
 claims made stay made, the rest are made, the one whose commit outlived its
-worker is queued by the sweep of waiting messages, and each customer gets
+worker is queued by the next minute's sweep of waiting messages (its row says
+the queue never took it), and each customer gets
 each reminder once.
 """
 
@@ -41,7 +42,7 @@ from psycopg import sql
 
 from portal.celery import app
 from subscriptions.models import Line, Notification, NotificationState
-from subscriptions.services.notifications import QUEUED_GRACE, notifications_queue_due
+from subscriptions.services.notifications import notifications_queue_due
 from subscriptions.tasks import deliver_notification, send_expiry_reminders
 from tests.factories import LineFactory, PlanFactory, UserFactory
 from tests.fakes.smtp import LocalSmtpServer
@@ -206,13 +207,12 @@ def test_a_worker_killed_in_the_middle_of_a_chunk_loses_no_reminder_and_sends_no
         # The fourth line's claim was committed by PostgreSQL after the worker
         # died waiting on it (the foreign key is checked at commit), so its
         # delivery was never queued and the chunk's second run finds it
-        # claimed. Beat's one-minute sweep queues a message handed to the
-        # queue longer than QUEUED_GRACE ago and still waiting: run it as if
-        # that time had passed.
+        # claimed. Its row says the queue never took it, so beat's
+        # one-minute sweep of waiting messages queues it at its next run.
         held_rows = Notification.objects.filter(line=due_lines[HELD])
         assert set(held_rows.values_list("state", flat=True)) <= {NotificationState.QUEUED, NotificationState.SENT}
-        later = timezone.now() + QUEUED_GRACE + timedelta(minutes=1)
-        for notification_id in notifications_queue_due(now=later):
+        assert set(held_rows.filter(state=NotificationState.QUEUED).values_list("queued_at", flat=True)) <= {None}
+        for notification_id in notifications_queue_due():
             deliver_notification.delay(notification_id)
 
         wait_for(lambda: len(smtp_server.received) >= LINES, what="an email for every line")

@@ -296,7 +296,7 @@ def test_a_text_queued_before_21_and_delivered_after_waits_for_the_morning(
     assert sms_outbox == []
     text.refresh_from_db()
     assert (text.state, text.not_before) == (NotificationState.QUEUED, datetime(2026, 12, 11, 9, 0, tzinfo=OSLO))
-    assert notifications_queue_due() == []
+    assert text.pk not in notifications_queue_due()
 
 
 class BrokenGateway(sms.BaseBackend):
@@ -429,6 +429,28 @@ def test_a_chunk_cut_off_midway_and_run_again_claims_every_line_once(
 
     assert sorted(message.to[0] for message in mail.outbox) == sorted(line.owner.email for line in lines)
     assert Notification.objects.filter(state=NotificationState.SENT).count() == 8
+
+
+def test_a_claim_the_queue_never_took_is_queued_by_the_next_sweep_and_a_taken_one_after_the_grace(
+    clock: Any, run_on_commit: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    never_taken = line_ending(NOON_OSLO + timedelta(days=2, hours=3))
+    taken = line_ending(NOON_OSLO + timedelta(days=2, hours=3))
+    # The worker dies between the claim's commit and the hand-over: nothing runs on commit.
+    expiry_reminders_claim(line_ids=[never_taken.pk])
+    # The queue takes the other line's messages; its worker is lost before it sends them.
+    monkeypatch.setattr(deliver_notification, "delay", lambda notification_id: None)
+    run_on_commit(expiry_reminders_claim, line_ids=[taken.pk])
+
+    rows = Notification.objects.order_by("pk")
+    assert dict(rows.filter(line=taken).values_list("channel", "queued_at")) == {"email": NOON_OSLO, "sms": NOON_OSLO}
+    assert set(rows.filter(line=never_taken).values_list("queued_at", flat=True)) == {None}
+    clock(NOON_OSLO + timedelta(minutes=1))
+    assert sorted(notifications_queue_due()) == sorted(rows.filter(line=never_taken).values_list("pk", flat=True))
+    assert notifications_queue_due() == []  # queued once
+
+    clock(NOON_OSLO + notifications.QUEUED_GRACE + timedelta(seconds=30))
+    assert sorted(notifications_queue_due()) == sorted(rows.filter(line=taken).values_list("pk", flat=True))
 
 
 def test_the_sweep_scales_its_steps_to_the_plan(clock: Any) -> None:
