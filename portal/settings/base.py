@@ -279,17 +279,29 @@ CELERY_TASK_SOFT_TIME_LIMIT = 90
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
-# Messages to customers (reminders, notices, alerts) are delivered from a
-# queue of their own: a reminder sweep queues its chunks, hundreds of claiming
-# tasks, on the default queue, and a worker takes from both queues in turn, so
-# the messages claimed first go out while later chunks are still claiming
-# (one queue would send nothing until the last chunk was done). A worker
-# started without -Q takes from both; a busy site can give "messages" workers
-# of its own (-Q messages).
+# Three queues, which every worker takes from in this order of priority:
+# "celery", the default, for what someone waits on (callbacks, sign-in codes,
+# receipts, the periodic sweeps themselves); "messages", the delivery of each
+# message to a customer; "bulk", the chunks of lines a reminder sweep splits
+# its work into, each claiming a thousand messages. A worker takes a chunk
+# only when no message waits, so claimed reminders go out as they are
+# claimed, not after the last chunk, and a sweep of 25,000 lines never holds
+# back a sign-in code. Redis keeps the order (queue_order_strategy
+# "priority", in the transport options of every mode that uses Redis); the
+# embedded default's queue in files takes them in turn. A worker started
+# without -Q takes all three; each queue needs at least one worker.
 CELERY_TASK_DEFAULT_QUEUE = "celery"
-# Each with its own routing key: left out, both would be bound under the default queue's key.
-CELERY_TASK_QUEUES = (Queue("celery", routing_key="celery"), Queue("messages", routing_key="messages"))
-CELERY_TASK_ROUTES = {"subscriptions.tasks.deliver_notification": {"queue": "messages"}}
+# Each with its own routing key: left out, all would be bound under the default queue's key.
+CELERY_TASK_QUEUES = (
+    Queue("celery", routing_key="celery"),
+    Queue("messages", routing_key="messages"),
+    Queue("bulk", routing_key="bulk"),
+)
+CELERY_TASK_ROUTES = {
+    "subscriptions.tasks.deliver_notification": {"queue": "messages"},
+    "subscriptions.tasks.send_expiry_reminder_chunk": {"queue": "bulk"},
+}
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {"queue_order_strategy": "priority"}
 # The periodic sweeps. Beat's database scheduler writes these into its
 # tables when it starts (the admin shows them, and when they last ran); change
 # them here, since a change made in the admin is overwritten at the next start.

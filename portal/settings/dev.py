@@ -5,6 +5,7 @@ import os
 
 from .base import *  # noqa: F403
 from .base import (
+    CELERY_BROKER_TRANSPORT_OPTIONS,
     INSTALLED_APPS,
     NETWORK_PROVIDERS,
     PAYMENT_PROVIDERS,
@@ -34,6 +35,7 @@ CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "durablefs://localhost/"
 for folder in ("queue", "queue/processing", "control"):
     (VAR_DIR / "celery" / folder).mkdir(parents=True, exist_ok=True)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
+    **CELERY_BROKER_TRANSPORT_OPTIONS,
     "data_folder_in": str(VAR_DIR / "celery" / "queue"),
     "data_folder_out": str(VAR_DIR / "celery" / "queue"),
     "control_folder": str(VAR_DIR / "celery" / "control"),

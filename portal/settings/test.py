@@ -12,6 +12,7 @@ from pathlib import Path
 
 from .base import *  # noqa: F403
 from .base import (
+    CELERY_BROKER_TRANSPORT_OPTIONS,
     INSTALLED_APPS,
     LAYOUT_CACHE,
     NETWORK_PROVIDERS,
@@ -72,7 +73,10 @@ if SERVICES:
     if os.environ.get("TEST_WORKER_DATABASE"):
         DATABASES["default"]["NAME"] = os.environ["TEST_WORKER_DATABASE"]
     CELERY_BROKER_URL = os.environ.get("TEST_WORKER_BROKER_URL", CELERY_BROKER_URL)
-    CELERY_BROKER_TRANSPORT_OPTIONS = json.loads(os.environ.get("TEST_WORKER_TRANSPORT_OPTIONS", "{}"))
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        **CELERY_BROKER_TRANSPORT_OPTIONS,
+        **json.loads(os.environ.get("TEST_WORKER_TRANSPORT_OPTIONS", "{}")),
+    }
     # ... and, when the test says, a mail server and a folder for its texts.
     if os.environ.get("TEST_WORKER_EMAIL_PORT"):
         EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"

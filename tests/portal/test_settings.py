@@ -121,6 +121,19 @@ def test_production_uses_redis_for_cache_sessions_and_broker():
     ]
 
 
+def test_production_workers_take_the_queues_in_order_of_priority():
+    code = (
+        "from portal.celery import app; "
+        "print(list(app.amqp.queues), app.conf.broker_transport_options['queue_order_strategy'], "
+        "app.conf.broker_transport_options['visibility_timeout'], "
+        "app.amqp.router.route({}, 'subscriptions.tasks.deliver_notification')['queue'].name, "
+        "app.amqp.router.route({}, 'subscriptions.tasks.send_expiry_reminder_chunk')['queue'].name, "
+        "app.amqp.router.route({}, 'subscriptions.tasks.send_expiry_reminders')['queue'].name)"
+    )
+    result = run(["-c", f"import django; django.setup(); {code}"], PRODUCTION_ENV, "portal.settings.production")
+    assert result.stdout.split("\n")[-2] == "['celery', 'messages', 'bulk'] priority 21600 messages bulk celery"
+
+
 @pytest.mark.parametrize(
     ("setting", "options"),
     [

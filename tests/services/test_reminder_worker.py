@@ -87,10 +87,11 @@ def test_reminders_go_out_while_later_chunks_are_still_claiming(
     wait_until: Any,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Deliveries have a queue of their own, which the worker takes from in
-    turn with the default one: the first reminders are sent before the
-    sweep's last chunk has claimed its own. On one queue the sweep's chunks,
-    all queued before any claim, would all run first."""
+    """Deliveries have a queue of their own, which the worker takes from
+    before the chunks' queue: each chunk's reminders are sent before the
+    next chunk claims its own. On one queue the sweep's chunks, all queued
+    before any claim, would all run first; on queues taken in turn, one
+    message would go out per chunk."""
     monkeypatch.setattr(timezone, "now", lambda: NOON_OSLO)
     monkeypatch.setattr(notifications, "SWEEP_CHUNK", 1)
     lines = due_lines(8)
@@ -105,9 +106,9 @@ def test_reminders_go_out_while_later_chunks_are_still_claiming(
     runs = [run.name for run in finished_tasks]
     chunks = [index for index, name in enumerate(runs) if name == send_expiry_reminder_chunk.name]
     deliveries = [index for index, name in enumerate(runs) if name == deliver_notification.name]
-    assert len(chunks) == len(lines)  # each chunk once: the two queues do not share a routing key
+    assert len(chunks) == len(lines)  # each chunk once: the queues do not share a routing key
     assert len(deliveries) == 2 * len(lines)
-    assert deliveries[0] < chunks[-1], runs
+    assert deliveries[1] < chunks[1], runs  # the first chunk's email and text, then the second chunk
     assert len(smtp_server.received) == len(lines)
 
 
