@@ -64,6 +64,8 @@ ADDED_NUMBER_BASE = 9_000_000
 WORKER_NAME = "bench-reminders"
 STARTUP_SECONDS = 60
 POLL_SECONDS = 0.25
+# Claims still this long with every claim handled: look for lines whose period ended unclaimed.
+STILL_SECONDS = 5
 BATCH = 2_000
 DONE = (NotificationState.SENT, NotificationState.SKIPPED, NotificationState.FAILED)
 
@@ -92,6 +94,9 @@ class ReminderRun:
     texts_written: int = 0
     duplicates: int = 0
     missing: int = 0
+    # Due at the selection, but their period ended before their chunk ran:
+    # no reminder, as the rule says (a long run meets a few).
+    ended_unclaimed: int = 0
     finished: bool = False
     cpu_seconds: dict[str, float] = field(default_factory=dict)
 
@@ -394,7 +399,8 @@ def reminders_run(
             app.control.purge()  # tasks an interrupted run left on the bench's Redis
             with workers_running(count=workers, env=env, log_dir=Path(settings.VAR_DIR) / "bench") as processes:
                 meter = _CpuMeter([process.pid for process in processes])
-                _follow(run, expected=2 * due, timeout=timeout, stall=stall, say=say)
+                due_ids = [line_id for chunk in chunks for line_id in chunk]
+                _follow(run, due_ids=due_ids, timeout=timeout, stall=stall, say=say)
                 run.cpu_seconds = meter.used()
             run.emails_received = sum(smtp.received.values())
             run.texts_written, run.duplicates, run.missing = _delivered_check(smtp.received, texts_dir)
@@ -405,13 +411,17 @@ def reminders_run(
     return run
 
 
-def _follow(run: ReminderRun, *, expected: int, timeout: float, stall: float, say: Callable[[str], None]) -> None:
-    """Queue the sweep, then read the counts until every message is handled."""
+def _follow(run: ReminderRun, *, due_ids: list[int], timeout: float, stall: float, say: Callable[[str], None]) -> None:
+    """Queue the sweep, then read the counts until every message is handled:
+    two per due line, but none for a line whose period ended before its
+    chunk ran."""
     started = time.perf_counter()
     send_expiry_reminders.delay()
+    expected = 2 * len(due_ids)
     last = {"claimed": -1, "handled": -1}
     progressed = started
     reported = started
+    looked_for_ended = started
     sent_when_claimed = 0
     while True:
         time.sleep(POLL_SECONDS)
@@ -436,12 +446,27 @@ def _follow(run: ReminderRun, *, expected: int, timeout: float, stall: float, sa
         if moment - reported >= 10:
             say(f"    {moment - started:5.0f} s: {counts['claimed']:,} claimed, {counts['handled']:,} handled")
             reported = moment
-        if counts["claimed"] >= expected and counts["handled"] >= counts["claimed"]:
-            run.finished = True
-            return
+        if counts["handled"] >= counts["claimed"]:
+            if counts["claimed"] >= expected:
+                run.finished = True
+                return
+            # Every claim handled, some lines unclaimed: done if each of those has ended.
+            if moment - run.claimed_seconds - started >= STILL_SECONDS and moment - looked_for_ended >= STILL_SECONDS:
+                looked_for_ended = moment
+                if not _unclaimed_still_running(due_ids):
+                    run.ended_unclaimed = (expected - counts["claimed"]) // 2
+                    run.finished = True
+                    return
         if moment - started > timeout or moment - progressed > stall:
             say(f"    gave up: {counts['claimed']:,} of {expected:,} claimed, {counts['handled']:,} handled")
             return
+
+
+def _unclaimed_still_running(line_ids: list[int]) -> bool:
+    """Whether any of these lines has no expiry reminder claimed and its
+    paid period has not ended: a chunk still to run."""
+    unclaimed = Line.objects.filter(pk__in=line_ids).exclude(notifications__kind=NotificationKind.EXPIRY)
+    return unclaimed.filter(expires_at__gt=timezone.now()).exists()
 
 
 def _delivered_check(emails: Counter[str], texts_dir: Path) -> tuple[int, int, int]:

@@ -265,6 +265,11 @@ def _reminders_lines(run: dict[str, Any], before: dict[str, Any] | None) -> list
         f"  of which {run.get('sent_after_claims', 0):>8,} after the last claim, in "
         f"{run.get('after_claims_seconds', 0):7.1f} s  {run.get('delivered_per_second', 0):8,.1f}/s",
         f"  not sent {run['skipped']:,} skipped, {run['failed']:,} failed"
+        + (
+            f"; {run['ended_unclaimed']:,} lines' periods ended before their chunk ran (no reminder, as the rule says)"
+            if run.get("ended_unclaimed")
+            else ""
+        )
         + ("" if run["finished"] else "; THE RUN GAVE UP before every message was handled"),
         f"  arrived  {run['emails_received']:,} emails at the SMTP server, {run['texts_written']:,} texts; "
         f"{run['duplicates']} more than once, {run['missing']} sent but missing",

@@ -581,6 +581,8 @@ def test_the_reminders_are_reported_claimed_and_sent_per_second_with_the_sweeps_
     assert "lines read by index" in text and "Index Scan using line_reminder_expiry" in text
     assert "GAVE UP" not in report_text({**report, "reminders": _reminders(finished=True)})
     assert "GAVE UP" in report_text({**report, "reminders": _reminders(finished=False)})
+    ended = report_text({**report, "reminders": _reminders(finished=True, ended_unclaimed=13)})
+    assert "13 lines' periods ended before their chunk ran (no reminder, as the rule says)" in ended
 
 
 @pytest.mark.django_db
