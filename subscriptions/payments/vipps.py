@@ -51,6 +51,7 @@ from django.utils.translation import gettext as _
 
 from subscriptions.models import PaymentState
 from subscriptions.payments.base import (
+    AgreementUpdate,
     CreatedPayment,
     InvalidCallback,
     MalformedUpdate,
@@ -181,7 +182,9 @@ class VippsProvider:
             raise PaymentProviderError(f"Vipps's answer about {reference} has no page: {error!r}"[:300]) from None
         return CreatedPayment(payment_id=reference, redirect_url=url)
 
-    def verify_callback(self, *, body: bytes, headers: Mapping[str, str]) -> PaymentUpdate | SetupUpdate | None:
+    def verify_callback(
+        self, *, body: bytes, headers: Mapping[str, str]
+    ) -> PaymentUpdate | SetupUpdate | AgreementUpdate | None:
         """Check the content hash, the signature and its age, then read the
         event field by field. None for an event that reports a failure
         (``success: false``: nothing happened to the payment) or about
@@ -377,10 +380,12 @@ WEBHOOK_EVENTS = [
 ]
 
 
-def webhook_register(*, provider: VippsProvider, url: str) -> tuple[str, str]:
-    """Register ``url`` for the ePayment events (``POST /webhooks/v1/webhooks``);
-    returns (Vipps's webhook id, the secret it signs with)."""
-    answer = provider._call("POST", "/webhooks/v1/webhooks", body={"url": url, "events": WEBHOOK_EVENTS})
+def webhook_register(*, provider: VippsProvider, url: str, events: list[str] | None = None) -> tuple[str, str]:
+    """Register ``url`` for ``events`` (the ePayment events unless given;
+    ``POST /webhooks/v1/webhooks``); returns (Vipps's webhook id, the secret
+    it signs with)."""
+    body = {"url": url, "events": events or WEBHOOK_EVENTS}
+    answer = provider._call("POST", "/webhooks/v1/webhooks", body=body)
     try:
         return checked_text("webhook id", answer["id"]), checked_text(
             "webhook secret", answer["secret"], max_length=500

@@ -223,6 +223,25 @@ def _agreement_stop_queue(*, card_id: int) -> None:
     stop_vipps_agreement.delay(card_id)
 
 
+def vipps_agreement_ended(*, provider: str, agreement_id: str, status: str) -> int:
+    """A Vipps MobilePay agreement stopped (in the app, or by Vipps) or
+    expired, as its webhook says: it can never be charged again. It stops
+    being offered, and auto-renew is turned off for each line that renewed
+    with it (an audit row each, and the page shows it off). Returns how many
+    lines; a repeat, or the echo of a stop of ours, changes nothing."""
+    card = SavedCard.objects.filter(provider=provider, method_id=agreement_id).first()
+    if card is None:
+        return 0
+    # Marked first, so the stop auto_renew_disable queues is not sent for
+    # an agreement Vipps has ended already.
+    SavedCard.objects.filter(pk=card.pk, removed_at__isnull=True).update(removed_at=timezone.now())
+    line_ids = list(AutoRenewal.objects.filter(card=card, enabled=True).values_list("line_id", flat=True))
+    reason = f"the Vipps MobilePay agreement was {status.lower()}"
+    for line in Line.objects.filter(pk__in=line_ids).order_by("pk"):
+        auto_renew_disable(line=line, by=None, reason=reason)
+    return len(line_ids)
+
+
 def vipps_agreement_stop(*, card_id: int) -> bool:
     """Stop a Vipps MobilePay agreement that no line renews with any more,
     and stop offering it; True if this call did. PaymentProviderError when
@@ -389,7 +408,6 @@ def auto_renew_charge_run(*, charge_id: int, now: datetime | None = None) -> Aut
         charge.status = ChargeStatus.CHARGING
         charge.updated_at = now
         charge.save(update_fields=["status", "updated_at"])
-    attempt = charge.attempts + 1
     owner = line.owner
     request = OrderRequest(
         line=line,
@@ -437,40 +455,80 @@ def auto_renew_charge_run(*, charge_id: int, now: datetime | None = None) -> Aut
     with transaction.atomic():
         charge = AutoRenewCharge.objects.select_for_update(of=("self",)).select_related("line").get(pk=charge_id)
         if charge.status != ChargeStatus.CHARGING:
+            return charge  # finished meanwhile (auto_renew_charge_settle)
+        if order is not None and order.status == OrderStatus.PENDING:
+            # The provider has not decided: its webhook, the order's
+            # reconciling sweep or this attempt run again (same keys, after
+            # the stale time) will.
+            charge.order = order
+            charge.updated_at = timezone.now()
+            charge.save(update_fields=["order", "updated_at"])
             return charge
-        charge.order = order
-        charge.attempts = attempt
-        charge.updated_at = timezone.now()
-        if order is not None and order.status == OrderStatus.PAID:
-            charge.status = ChargeStatus.PAID
-            charge.last_error = ""
-        elif order is not None and order.status == OrderStatus.PENDING:
-            # The provider has not decided: the order's reconciling sweep will;
-            # this attempt is run again (same keys) after the stale time.
-            charge.attempts = attempt - 1
-            charge.save(update_fields=["order", "attempts", "updated_at"])
-            return charge
-        else:
-            delays = settings.AUTO_RENEW_RETRY_DELAYS_SECONDS
-            charge.last_error = (failure or "declined")[:200]
-            retry_at = now + timedelta(seconds=delays[attempt - 1]) if attempt <= len(delays) else None
-            # A retry at or after the paid end would find the line expired:
-            # this attempt is the last one, and the customer is told so now.
-            if retry_at is not None and retry_at < charge.period_end:
-                charge.status = ChargeStatus.SCHEDULED
-                charge.next_attempt_at = retry_at
-            else:
-                charge.status = ChargeStatus.FAILED
-                charge.next_attempt_at = None
-            _email_failure(charge, now=now)
-        charge.save()
-        audit_record(
-            line=charge.line,
-            action="auto_renew_charge",
-            by=None,
-            data={"status": charge.status, "attempt": attempt, "order": str(order.public_id) if order else None},
-        )
+        _charge_finish(charge, order=order, failure=failure, now=now)
     return charge
+
+
+def auto_renew_charge_settle(*, order_id: int, now: datetime | None = None) -> AutoRenewCharge | None:
+    """Finish the charge whose order the provider decided outside the
+    charge's run (a webhook about a Vipps MobilePay charge due days later,
+    or the order sweep): paid, or the retry and the email as after a
+    declined run. The charge's lock and status make it once: a run that
+    polls the same order finds the charge finished, and the other way round.
+    None if no charge waits on this order."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        charge = (
+            AutoRenewCharge.objects.select_for_update(of=("self",))
+            .select_related("line")
+            .filter(order_id=order_id, status=ChargeStatus.CHARGING)
+            .first()
+        )
+        if charge is None:
+            return None
+        order = Order.objects.get(pk=order_id)
+        if order.status == OrderStatus.PENDING:
+            return charge
+        _charge_finish(charge, order=order, failure=order.decline_reason, now=now)
+    return charge
+
+
+def _charge_finish(charge: AutoRenewCharge, *, order: Order | None, failure: str, now: datetime) -> None:
+    """Record the outcome of the charge's attempt (its row locked, charging):
+    paid; or declined, with the next retry scheduled or, after the last,
+    given up; the customer emailed about a decline either way."""
+    attempt = charge.attempts + 1
+    charge.order = order
+    charge.attempts = attempt
+    charge.updated_at = timezone.now()
+    if order is not None and order.status == OrderStatus.PAID:
+        charge.status = ChargeStatus.PAID
+        charge.last_error = ""
+    elif not charge.line.auto_renew:
+        # Turned off while the provider decided (a Vipps agreement stopped
+        # cancels its charges): nothing is tried again, nobody is told so.
+        charge.status = ChargeStatus.CANCELLED
+        charge.next_attempt_at = None
+        charge.last_error = (failure or "declined")[:200]
+    else:
+        delays = settings.AUTO_RENEW_RETRY_DELAYS_SECONDS
+        charge.last_error = (failure or "declined")[:200]
+        retry_at = now + timedelta(seconds=delays[attempt - 1]) if attempt <= len(delays) else None
+        # A retry at or after the paid end would find the line expired:
+        # this attempt is the last one, and the customer is told so now.
+        if retry_at is not None and retry_at < charge.period_end:
+            charge.status = ChargeStatus.SCHEDULED
+            charge.next_attempt_at = retry_at
+        else:
+            charge.status = ChargeStatus.FAILED
+            charge.next_attempt_at = None
+        _email_failure(charge, now=now)
+    charge.save()
+    audit_record(
+        line=charge.line,
+        action="auto_renew_charge",
+        by=None,
+        data={"status": charge.status, "attempt": attempt, "order": str(order.public_id) if order else None},
+    )
 
 
 def _renew_path(charge: AutoRenewCharge) -> str:
