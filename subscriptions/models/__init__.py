@@ -40,7 +40,14 @@ from subscriptions.models.ledger import (
 from subscriptions.models.lines import TRANSITIONS, Line, LineStatus, ServicePeriod
 from subscriptions.models.new_lines import NewLineRequest, NumberBatch, PoolNumber
 from subscriptions.models.notifications import FailedNotification, Notification, NotificationState, SkipReason
-from subscriptions.models.orders import CaptureStatus, Order, OrderKind, OrderStatus, PaymentMethod
+from subscriptions.models.orders import (
+    VIPPS_AGREEMENT_PROVIDERS,
+    CaptureStatus,
+    Order,
+    OrderKind,
+    OrderStatus,
+    PaymentMethod,
+)
 from subscriptions.models.payments import EventResult, PaymentEvent, PaymentState
 from subscriptions.models.plans import Plan, PlanKind, PlanPeriod
 from subscriptions.models.promotions import DiscountKind, PromoCode, PromoUse
@@ -68,6 +75,7 @@ from subscriptions.models.vouchers import (
 
 __all__ = [
     "TRANSITIONS",
+    "VIPPS_AGREEMENT_PROVIDERS",
     "AccountDeletion",
     "AuditEvent",
     "AutoRenewCharge",

@@ -37,6 +37,11 @@ class PaymentMethod(models.TextChoices):
     VIPPS = "vipps", _("Vipps MobilePay")
 
 
+# The providers whose saved method is a Vipps MobilePay agreement (Recurring
+# API) rather than a card.
+VIPPS_AGREEMENT_PROVIDERS = ("vipps_recurring", "sandbox_recurring")
+
+
 class CaptureStatus(models.TextChoices):
     """Where a reserved payment (Vipps MobilePay) stands after its order was
     fulfilled: the reserved amount is captured when we deliver."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from subscriptions.models import PaymentState
@@ -283,10 +283,20 @@ class PaymentProvider(Protocol):
         ...
 
     def charge_saved_card(
-        self, *, method: SavedMethod, reference: str, amount_ore: int, description: str, idempotency_key: str
+        self,
+        *,
+        method: SavedMethod,
+        reference: str,
+        amount_ore: int,
+        description: str,
+        idempotency_key: str,
+        pay_by: date | None = None,
     ) -> PaymentUpdate:
         """Charge a saved card now, without the customer; the same key again
-        returns the first charge's outcome instead of charging twice."""
+        returns the first charge's outcome instead of charging twice. A
+        provider that takes the money on a later day (Vipps MobilePay's
+        Recurring API) takes it no later than ``pay_by`` (an Oslo date)
+        where it can."""
         ...
 
     def detach_saved_card(self, *, method: SavedMethod) -> None:

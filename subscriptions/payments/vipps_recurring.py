@@ -37,8 +37,9 @@ charge-refunded      money given back: recorded, the order is not changed
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -61,9 +62,12 @@ from subscriptions.payments.base import (
 )
 from subscriptions.payments.vipps import CURRENCY, VippsProvider
 
-# Vipps takes a charge on its due date, at the earliest this many days on.
-DUE_AFTER_DAYS = 2
-# How many days Vipps tries again when a charge fails on its due date.
+# Vipps takes a charge on its due date (at any hour of that day), and a
+# charge is made at the latest the day before it is due (the Recurring API's
+# one-day lead time): its due date is at the earliest this many days on.
+DUE_AFTER_DAYS = 1
+# How many days Vipps tries again when a charge fails on its due date (fewer
+# when they would run past the day the money is needed by).
 RETRY_DAYS = 2
 # An agreement's interval for each plan period (what the app shows).
 INTERVALS = {
@@ -111,6 +115,7 @@ SETUP_EVENTS = ("recurring.agreement-activated.v1", "recurring.agreement-rejecte
 ENDED_EVENTS = {"recurring.agreement-stopped.v1": "STOPPED", "recurring.agreement-expired.v1": "EXPIRED"}
 # The events the Recurring webhook is registered for.
 RECURRING_WEBHOOK_EVENTS = [*SETUP_EVENTS, *ENDED_EVENTS, *CHARGE_EVENTS]
+logger = logging.getLogger(__name__)
 # Vipps's ids (agreementId, chargeId) are short; anything longer is not one.
 VIPPS_ID_LENGTH = 64
 
@@ -235,17 +240,34 @@ class VippsRecurringProvider(VippsProvider):
         return SetupResult(state=state, method=SavedMethod(method_id=setup_id, brand="vipps"))
 
     def charge_saved_card(
-        self, *, method: SavedMethod, reference: str, amount_ore: int, description: str, idempotency_key: str
+        self,
+        *,
+        method: SavedMethod,
+        reference: str,
+        amount_ore: int,
+        description: str,
+        idempotency_key: str,
+        pay_by: date | None = None,
     ) -> PaymentUpdate:
-        """A charge on the agreement, due in DUE_AFTER_DAYS days; PENDING
-        until Vipps takes it. The same key again makes no second charge."""
-        due = (timezone.localdate() + timedelta(days=DUE_AFTER_DAYS)).isoformat()
+        """A charge on the agreement, due as soon as Vipps allows
+        (DUE_AFTER_DAYS on); PENDING until Vipps takes it. Vipps's retries
+        of a failed charge stop by ``pay_by`` (the last day the money is
+        needed by), so the verdict comes before then. The same key again
+        makes no second charge."""
+        due = charge_due_date(today=timezone.localdate())
+        retry_days = RETRY_DAYS
+        if pay_by is not None:
+            retry_days = max(0, min(RETRY_DAYS, (pay_by - due).days))
+            if due > pay_by:
+                logger.warning(
+                    "Vipps charge %s is due on %s, after the day it was needed by (%s)", reference, due, pay_by
+                )
         body = {
             "amount": amount_ore,
             "transactionType": "DIRECT_CAPTURE",
             "description": description[:45],
-            "due": due,
-            "retryDays": RETRY_DAYS,
+            "due": due.isoformat(),
+            "retryDays": retry_days,
             "orderId": reference,
         }
         agreement = method.method_id
@@ -311,3 +333,8 @@ class VippsRecurringProvider(VippsProvider):
 def _field(event: Mapping[str, Any], name: str, *, max_length: int) -> str:
     """A required text field of a webhook (KeyError when it is not there)."""
     return checked_text(name, event[name], max_length=max_length)
+
+
+def charge_due_date(*, today: date) -> date:
+    """The earliest due date Vipps accepts for a charge made ``today`` (Oslo)."""
+    return today + timedelta(days=DUE_AFTER_DAYS)

@@ -32,6 +32,7 @@ from accounts.messaging import email_send
 from accounts.models import User
 from subscriptions.errors import CustomerError
 from subscriptions.models import (
+    VIPPS_AGREEMENT_PROVIDERS,
     AutoRenewal,
     AutoRenewCharge,
     CardSetup,
@@ -49,6 +50,7 @@ from subscriptions.models import (
     SetupStatus,
 )
 from subscriptions.payments import PaymentProviderError, get_provider
+from subscriptions.payments.vipps_recurring import DUE_AFTER_DAYS
 from subscriptions.services.audit import audit_record
 from subscriptions.services.checkout import VIPPS_COUNTRY_CODES, Billing, OrderRequest, order_charge_saved_card
 from subscriptions.services.settlement import order_refresh
@@ -79,6 +81,17 @@ def _check_plan(line: Line, plan: Plan) -> None:
         raise CustomerError(_("This plan is not available for this line."))
 
 
+def _check_vipps_plan(plan: Plan) -> None:
+    if not vipps_renews_in_time(plan.period):
+        raise CustomerError(
+            _(
+                "This plan is too short to renew automatically with Vipps MobilePay: Vipps MobilePay takes an "
+                "automatic payment on a later day, after the plan would have run out. Choose a longer plan, or "
+                "turn auto-renew on with a card."
+            )
+        )
+
+
 def auto_renew_start(
     *, owner: User, line: Line, plan: Plan, site_url: str, method: str = PaymentMethod.CARD
 ) -> CardSetup:
@@ -93,6 +106,7 @@ def auto_renew_start(
     if method == PaymentMethod.VIPPS:
         if not settings.VIPPS_RECURRING_PROVIDER:
             raise CustomerError(_("Vipps MobilePay is not available just now. Pay by card instead."))
+        _check_vipps_plan(plan)
         provider = get_provider(settings.VIPPS_RECURRING_PROVIDER)
         phone = next((n for n in (owner.phone or "", line.number) if n.startswith(VIPPS_COUNTRY_CODES)), "")
         extra = {
@@ -172,6 +186,8 @@ def auto_renew_enable(*, line: Line, plan: Plan, card: SavedCard, by: User) -> A
     _check_plan(locked, plan)
     if card.owner_id != locked.owner_id or card.removed_at is not None:
         raise CustomerError(_("This card is not yours to use."))
+    if card.provider in VIPPS_AGREEMENT_PROVIDERS:
+        _check_vipps_plan(plan)
     setting, _created = AutoRenewal.objects.update_or_create(
         line=locked, defaults={"plan": plan, "card": card, "enabled": True, "updated_at": timezone.now()}
     )
@@ -211,10 +227,6 @@ def auto_renew_disable(*, line: Line, by: User | None, reason: str = "") -> None
         locked.auto_renew = False
         locked.save(update_fields=["auto_renew"])
         audit_record(line=locked, action="auto_renew_off", by=by, reason=reason)
-
-
-# The providers whose saved method is a Vipps MobilePay agreement.
-VIPPS_AGREEMENT_PROVIDERS = ("vipps_recurring", "sandbox_recurring")
 
 
 def _agreement_stop_queue(*, card_id: int) -> None:
@@ -271,7 +283,7 @@ def auto_renew_next_charge(
     if charge and charge.next_attempt_at:
         when = charge.next_attempt_at
     else:
-        when = line.expires_at - auto_renew_window(setting.plan.period)
+        when = line.expires_at - auto_renew_window_of(setting)
     return NextCharge(when=max(when, now), amount_ore=setting.plan.price_ore, plan=setting.plan, card=setting.card)
 
 
@@ -289,12 +301,43 @@ HALF_PERIOD = {
 }
 
 
-def auto_renew_window(period: str, *, within: timedelta | None = None) -> timedelta:
+# How long before the paid end a Vipps MobilePay charge must be made so that
+# Vipps takes the money before the line expires: Vipps takes it at any hour
+# of the due date, which is at the earliest DUE_AFTER_DAYS after the day the
+# charge is made, and must be no later than the day before the line expires
+# (Oslo dates). Two calendar days can last 50 hours (a daylight-saving day
+# has 25); the rest is slack for the sweep's interval.
+VIPPS_CHARGE_LEAD = timedelta(days=DUE_AFTER_DAYS + 1, hours=3)
+
+
+def auto_renew_window(period: str, *, within: timedelta | None = None, vipps: bool = False) -> timedelta:
     """How long before the paid end a line renewing with a plan of
     ``period`` is charged: AUTO_RENEW_DAYS_BEFORE days (or ``within``), at
-    most half of the period."""
+    least VIPPS_CHARGE_LEAD with a Vipps MobilePay agreement (``vipps``),
+    and at most half of the period."""
     cap = within if within is not None else timedelta(days=settings.AUTO_RENEW_DAYS_BEFORE)
+    if vipps:
+        cap = max(cap, VIPPS_CHARGE_LEAD)
     return min(cap, HALF_PERIOD[PlanPeriod(period)])
+
+
+def auto_renew_window_of(setting: AutoRenewal) -> timedelta:
+    """``auto_renew_window`` for a line's choice. Its card is read only when
+    a Vipps MobilePay agreement would change the window (not with the
+    default settings), so a page listing lines asks nothing more."""
+    period = setting.plan.period
+    window = auto_renew_window(period)
+    if window != auto_renew_window(period, vipps=True) and setting.card.provider in VIPPS_AGREEMENT_PROVIDERS:
+        return auto_renew_window(period, vipps=True)
+    return window
+
+
+def vipps_renews_in_time(period: str) -> bool:
+    """Whether a plan of ``period`` can renew with a Vipps MobilePay
+    agreement without the line running out first: half of a day plan is
+    shorter than Vipps's lead time, so a day plan cannot (its charge would be
+    due after the paid end); every longer plan can."""
+    return auto_renew_window(period, vipps=True) >= VIPPS_CHARGE_LEAD
 
 
 # --- the sweep ---------------------------------------------------------------------------------
@@ -303,14 +346,23 @@ def auto_renew_window(period: str, *, within: timedelta | None = None) -> timede
 def lines_due_for_auto_renew(*, now: datetime, within: timedelta | None = None) -> QuerySet[Line]:
     """Active lines with auto-renew on whose paid period ends within the
     window of the plan they renew with (``auto_renew_window``: ``within``,
-    AUTO_RENEW_DAYS_BEFORE days unless given, at most half the plan's
-    period) and has no charge yet. Found through the partial index on expiry
+    AUTO_RENEW_DAYS_BEFORE days unless given, longer with a Vipps MobilePay
+    agreement if its lead time needs it, at most half the plan's period)
+    and has no charge yet. Found through the partial index on expiry
     of auto-renew lines: the work grows with the lines due, not with all
     lines."""
-    windows = {period: auto_renew_window(period, within=within) for period in PlanPeriod.values}
+    windows = {
+        (period, vipps): auto_renew_window(period, within=within, vipps=vipps)
+        for period in PlanPeriod.values
+        for vipps in (False, True)
+    }
+    vipps_card = Q(auto_renewal__card__provider__in=VIPPS_AGREEMENT_PROVIDERS)
     in_window = reduce(
         or_,
-        (Q(auto_renewal__plan__period=period, expires_at__lte=now + window) for period, window in windows.items()),
+        (
+            Q(auto_renewal__plan__period=period, expires_at__lte=now + window) & (vipps_card if vipps else ~vipps_card)
+            for (period, vipps), window in windows.items()
+        ),
     )
     claimed = AutoRenewCharge.objects.filter(line=OuterRef("pk"), period_end=OuterRef("expires_at"))
     return (
@@ -443,6 +495,9 @@ def auto_renew_charge_run(*, charge_id: int, now: datetime | None = None) -> Aut
                 billing=billing,
                 idempotency_key=key,
                 card=charge.card,
+                # A provider that takes the money on a later day (Vipps) has
+                # it by the last whole day of the paid period.
+                pay_by=timezone.localdate(charge.period_end) - timedelta(days=1),
             )
             failure = order.decline_reason
     except CustomerError as error:

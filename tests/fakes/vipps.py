@@ -13,10 +13,12 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 import requests
 
@@ -28,6 +30,7 @@ SUBSCRIPTION_KEY = "fake-subscription-key"
 MSN = "123456"
 WEBHOOK_SECRET = "fake-webhook-secret"
 RECURRING_WEBHOOK_SECRET = "fake-recurring-webhook-secret"
+OSLO = ZoneInfo("Europe/Oslo")
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.fake"
 
 
@@ -185,6 +188,13 @@ class FakeVipps:
             elif request.method == "POST" and parts[2:] == ["charges"]:
                 if agreement["status"] != "ACTIVE":
                     return 400, {"title": "The agreement is not active", "status": 400}
+                # The Recurring API's rules: a charge is made at the latest the
+                # day before it is due (Oslo), and retried at most 14 days.
+                due = date.fromisoformat(request.json["due"])
+                if due < datetime.now(OSLO).date() + timedelta(days=1):
+                    return 400, {"title": "The due date must be at least one day ahead", "status": 400}
+                if not 0 <= request.json.get("retryDays", 0) <= 14:
+                    return 400, {"title": "retryDays must be from 0 to 14", "status": 400}
                 charge = f"chr_{len(agreement['charges']) + 1}"
                 agreement["charges"][charge] = {"status": "PENDING", **request.json}
                 answer = 201, {"chargeId": charge}
