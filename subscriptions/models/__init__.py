@@ -47,6 +47,7 @@ from subscriptions.models.orders import (
     OrderKind,
     OrderStatus,
     PaymentMethod,
+    payment_method_label,
 )
 from subscriptions.models.payments import EventResult, PaymentEvent, PaymentState
 from subscriptions.models.plans import Plan, PlanKind, PlanPeriod
@@ -156,4 +157,5 @@ __all__ = [
     "VoucherValue",
     "ledger_params_for_international",
     "ledger_params_for_order",
+    "payment_method_label",
 ]
