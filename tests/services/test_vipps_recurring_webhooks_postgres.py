@@ -3,7 +3,8 @@ with the real worker over Redis: Vipps's webhook about an auto-renew charge
 arriving many times at once while the charge's own run and the order sweep
 poll the same charge settles it once (one period, one receipt, one receipt
 email from the worker), and a failed charge sent twice at once is retried
-and emailed about once."""
+and emailed about once; an agreement stopped, reported many times at once,
+turns auto-renew off once."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ from subscriptions.services.autorenew import (
     auto_renew_sweep,
 )
 from subscriptions.services.reconcile import orders_reconcile
-from subscriptions.tasks import send_receipt
+from subscriptions.tasks import send_receipt, stop_vipps_agreement
 from tests.concurrency import at_once
 from tests.factories import LineFactory, PlanFactory, UserFactory
 from tests.fakes.vipps import FakeVipps
@@ -132,3 +133,24 @@ def test_a_failed_charge_reported_twice_at_once_is_retried_and_emailed_once(
     assert Order.objects.get().status == OrderStatus.DECLINED
     assert AuditEvent.objects.filter(line=line, action="auto_renew_charge").count() == 1
     assert len(mail.outbox) == 1
+
+
+def test_an_agreement_stopped_reported_many_times_at_once_turns_auto_renew_off_once(
+    live_server, celery_worker, finished_tasks, wait_until, vipps, line, plan
+):
+    agreement, _charge_id, _charge = charge_pending(vipps, line, plan, live_server.url)
+
+    def webhook() -> int:
+        return vipps.recurring_event(site=live_server.url, event="agreement-stopped", agreement=agreement)
+
+    assert at_once([webhook] * WEBHOOKS) == [200] * WEBHOOKS
+
+    line.refresh_from_db()
+    assert not line.auto_renew
+    assert AuditEvent.objects.filter(line=line, action="auto_renew_off").count() == 1
+    # Vipps ended it: the worker's stop finds it ended and does not ask Vipps again.
+    wait_until(
+        lambda: [run.state for run in finished_tasks if run.name == stop_vipps_agreement.name] == ["SUCCESS"],
+        what="the agreement's stop task",
+    )
+    assert ("PATCH", f"/recurring/v3/agreements/{agreement}") not in vipps.calls()
