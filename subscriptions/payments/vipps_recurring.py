@@ -174,12 +174,14 @@ class VippsRecurringProvider(VippsProvider):
             charge = _field(event, "chargeId", max_length=VIPPS_ID_LENGTH)
             if "/" in agreement or "/" in charge:
                 raise MalformedUpdate("an id holds a slash")
-            amount = checked_amount("amount", event["amount"])
-            if amount is None:
+            state, reason = CHARGE_EVENTS[name]
+            amount = checked_amount("amount", event.get("amount"))
+            # Money taken is checked against the order; a charge that failed
+            # or was cancelled may come without its amount.
+            if amount is None and state == PaymentState.PAID:
                 raise MalformedUpdate("amount is missing")
             if event.get("currency", CURRENCY) != CURRENCY:
                 raise MalformedUpdate("currency is not NOK")
-            state, reason = CHARGE_EVENTS[name]
             return PaymentUpdate(
                 event_id=f"webhook:{agreement}/{charge}:{short}",
                 payment_id=f"{agreement}/{charge}",

@@ -150,6 +150,15 @@ def test_an_agreement_approved_or_refused_finishes_its_card_setup(vipps_api: Fak
     assert isinstance(update, SetupUpdate) and update.setup_id == "agr_1"
 
 
+def test_a_failed_charge_may_come_without_its_amount(vipps_api: FakeVipps) -> None:
+    body, headers = recurring_webhook(event="charge-failed", agreement="agr_1", charge="chr_1", amount=None)
+
+    update = VippsRecurringProvider().verify_callback(body=body, headers=headers)
+
+    assert update is not None and not isinstance(update, SetupUpdate | AgreementUpdate)
+    assert (update.state, update.amount_ore) == (PaymentState.DECLINED, None)
+
+
 def test_an_event_about_another_merchant_or_one_we_do_not_know_is_ignored(vipps_api: FakeVipps) -> None:
     provider = VippsRecurringProvider()
     for arguments in (
