@@ -98,11 +98,16 @@ def check_vipps(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMess
                 id="subscriptions.E045",
             )
         ]
-    if recurring == VIPPS_RECURRING and missing:
+    # Its webhooks (agreements stopped, charges taken) have a secret of their own.
+    recurring_missing = missing + [
+        setting for setting in ("VIPPS_RECURRING_WEBHOOK_SECRET",) if not str(getattr(settings, setting, "")).strip()
+    ]
+    if recurring == VIPPS_RECURRING and recurring_missing:
         return [
             checks.Error(
-                f"Auto-renew with Vipps MobilePay is half configured: it needs {' and '.join(missing)}.",
-                hint="Set every VIPPS_* key, or leave VIPPS_RECURRING_PROVIDER empty.",
+                f"Auto-renew with Vipps MobilePay is half configured: it needs {' and '.join(recurring_missing)}.",
+                hint="Set every VIPPS_* key (`manage.py vipps_register_webhook` gives both webhook secrets), "
+                "or leave VIPPS_RECURRING_PROVIDER empty.",
                 id="subscriptions.E043",
             )
         ]

@@ -173,7 +173,7 @@ def _purchase_table(receipt: Receipt) -> Table:
             "end": oslo_datetime(receipt.period_ends_at),
         }
         rows.append([gettext("Period"), period])
-    rows.append([gettext("Paid by"), receipt.get_method_display()])
+    rows.append([gettext("Paid by"), receipt.method_label])
     table = Table([[_para(label, LABEL), _para(value)] for label, value in rows], colWidths=[45 * mm, WIDTH - 45 * mm])
     table.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), *FLUSH]))
     return table

@@ -443,7 +443,10 @@ VIPPS_SETTINGS = (
 VIPPS_PAYMENT_PROVIDER = os.environ.get("VIPPS_PAYMENT_PROVIDER", "vipps" if VIPPS_CLIENT_ID else "")
 PAYMENT_PROVIDERS["vipps"] = "subscriptions.payments.vipps.VippsProvider"
 # Auto-renew with Vipps MobilePay: an agreement per line (Recurring API),
-# with the same keys; the sandbox's pretend one in development.
+# with the same keys; the sandbox's pretend one in development. Its webhook
+# (/payments/callback/vipps_recurring/) is a registration of its own, with
+# its own secret (both printed by `manage.py vipps_register_webhook`).
+VIPPS_RECURRING_WEBHOOK_SECRET = os.environ.get("VIPPS_RECURRING_WEBHOOK_SECRET", "")
 PAYMENT_PROVIDERS["vipps_recurring"] = "subscriptions.payments.vipps_recurring.VippsRecurringProvider"
 SANDBOX_PAYMENT_PROVIDER["sandbox_recurring"] = "subscriptions.payments.sandbox_vipps.SandboxVippsRecurringProvider"
 VIPPS_RECURRING_PROVIDER = os.environ.get("VIPPS_RECURRING_PROVIDER", "vipps_recurring" if VIPPS_CLIENT_ID else "")

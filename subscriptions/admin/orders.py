@@ -36,18 +36,24 @@ class PaymentEventInline(admin.TabularInline):
 
 @admin.register(Order)
 class OrderAdmin(ReadOnlyAdmin):
-    list_display = ["public_id", "created_at", "owner", "line", "kind", "amount", "method", "status", "receipt_number"]
+    list_display = ["public_id", "created_at", "owner", "line", "kind", "amount", "paid_by", "status", "receipt_number"]
     list_filter = ["status", "kind", "method", "provider"]
     list_select_related = ["owner", "line", "receipt"]
     search_fields = ["public_id", "provider_payment_id", "owner__email", "owner__full_name", "billing_name"]
     phone_search_fields = ["line__number", "owner__phone"]
     date_hierarchy = "created_at"
-    readonly_fields = [field.name for field in Order._meta.fields]
+    # "paid by" in the method's place: a Vipps agreement's charge is not a "saved card".
+    readonly_fields = [("paid_by" if field.name == "method" else field.name) for field in Order._meta.fields]
+    exclude = ["method"]
     inlines = [PaymentEventInline]
 
     @admin.display(description=_("amount"), ordering="amount_ore")
     def amount(self, order: Order) -> str:
         return nok(order.amount_ore)
+
+    @admin.display(description=_("paid by"), ordering="method")
+    def paid_by(self, order: Order) -> str:
+        return order.method_label
 
     @admin.display(description=_("receipt"))
     def receipt_number(self, order: Order) -> str:
@@ -104,7 +110,7 @@ class ReceiptAdmin(ReadOnlyAdmin):
         "line_number",
         "kind",
         "plan_name",
-        "method",
+        "paid_by",
         "total",
         "vat",
         "emailed_at",
@@ -114,7 +120,7 @@ class ReceiptAdmin(ReadOnlyAdmin):
     phone_search_fields = ["line_number", "owner__phone"]
     date_hierarchy = "issued_at"
     fieldsets = [
-        (None, {"fields": ["number", "issued_at", "order", "owner", "kind", "method"]}),
+        (None, {"fields": ["number", "issued_at", "order", "owner", "kind", "paid_by"]}),
         (_("Customer"), {"fields": ["customer_name", "customer_address", "line_number"]}),
         (
             _("Bought"),
@@ -133,7 +139,12 @@ class ReceiptAdmin(ReadOnlyAdmin):
         (_("Seller"), {"fields": ["seller_lines"]}),
         (_("Receipt email"), {"fields": ["email_queued_at", "emailed_at"]}),
     ]
-    readonly_fields = ["number", "seller_lines", *(field.name for field in Receipt._meta.fields)]
+    readonly_fields = ["number", "seller_lines", "paid_by", *(field.name for field in Receipt._meta.fields)]
+    list_select_related = ["order"]
+
+    @admin.display(description=_("paid by"), ordering="method")
+    def paid_by(self, receipt: Receipt) -> str:
+        return receipt.method_label
 
     @admin.display(description=_("number"))
     def number(self, receipt: Receipt) -> str:

@@ -40,7 +40,15 @@ from subscriptions.models.ledger import (
 from subscriptions.models.lines import TRANSITIONS, Line, LineStatus, ServicePeriod
 from subscriptions.models.new_lines import NewLineRequest, NumberBatch, PoolNumber
 from subscriptions.models.notifications import FailedNotification, Notification, NotificationState, SkipReason
-from subscriptions.models.orders import CaptureStatus, Order, OrderKind, OrderStatus, PaymentMethod
+from subscriptions.models.orders import (
+    VIPPS_AGREEMENT_PROVIDERS,
+    CaptureStatus,
+    Order,
+    OrderKind,
+    OrderStatus,
+    PaymentMethod,
+    payment_method_label,
+)
 from subscriptions.models.payments import EventResult, PaymentEvent, PaymentState
 from subscriptions.models.plans import Plan, PlanKind, PlanPeriod
 from subscriptions.models.promotions import DiscountKind, PromoCode, PromoUse
@@ -68,6 +76,7 @@ from subscriptions.models.vouchers import (
 
 __all__ = [
     "TRANSITIONS",
+    "VIPPS_AGREEMENT_PROVIDERS",
     "AccountDeletion",
     "AuditEvent",
     "AutoRenewCharge",
@@ -148,4 +157,5 @@ __all__ = [
     "VoucherValue",
     "ledger_params_for_international",
     "ledger_params_for_order",
+    "payment_method_label",
 ]

@@ -37,6 +37,22 @@ class PaymentMethod(models.TextChoices):
     VIPPS = "vipps", _("Vipps MobilePay")
 
 
+# The providers whose saved method is a Vipps MobilePay agreement (Recurring
+# API) rather than a card.
+VIPPS_AGREEMENT_PROVIDERS = ("vipps_recurring", "sandbox_recurring")
+# A saved method's charge (SAVED_CARD) through such an agreement, as people read it.
+VIPPS_AUTO_RENEW = _("Vipps MobilePay (auto-renew)")
+
+
+def payment_method_label(method: str, provider: str) -> str:
+    """How an order was paid, in the active language. An auto-renew charge
+    is a SAVED_CARD order whichever saved method it used (the services treat
+    both alike); the provider tells a Vipps MobilePay agreement from a card."""
+    if method == PaymentMethod.SAVED_CARD and provider in VIPPS_AGREEMENT_PROVIDERS:
+        return str(VIPPS_AUTO_RENEW)
+    return str(dict(PaymentMethod.choices).get(method, method))
+
+
 class CaptureStatus(models.TextChoices):
     """Where a reserved payment (Vipps MobilePay) stands after its order was
     fulfilled: the reserved amount is captured when we deliver."""
@@ -121,6 +137,11 @@ class Order(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.public_id}"
+
+    @property
+    def method_label(self) -> str:
+        """How it was paid, for people (``payment_method_label``)."""
+        return payment_method_label(self.method, self.provider)
 
     @property
     def billing_address_lines(self) -> list[str]:

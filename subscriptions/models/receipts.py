@@ -11,7 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from accounts.phone import format_phone
-from subscriptions.models.orders import Order, OrderKind, PaymentMethod
+from subscriptions.models.orders import Order, OrderKind, PaymentMethod, payment_method_label
 from subscriptions.models.plans import Plan, in_active_language
 
 
@@ -90,6 +90,13 @@ class Receipt(models.Model):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def method_label(self) -> str:
+        """How it was paid, for people: its method as issued, told apart by
+        the order's provider (a saved card, or a Vipps MobilePay agreement),
+        which never changes once paid."""
+        return payment_method_label(self.method, self.order.provider)
 
     @property
     def number(self) -> str:

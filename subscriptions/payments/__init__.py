@@ -8,6 +8,7 @@ from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from subscriptions.payments.base import (
+    AgreementUpdate,
     CreatedPayment,
     InvalidCallback,
     PaymentInProgress,
@@ -20,6 +21,7 @@ from subscriptions.payments.base import (
 )
 
 __all__ = [
+    "AgreementUpdate",
     "CreatedPayment",
     "InvalidCallback",
     "PaymentInProgress",

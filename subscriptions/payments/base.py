@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Protocol
 
 from subscriptions.models import PaymentState
@@ -168,6 +168,23 @@ class SetupUpdate:
 
 
 @dataclass(frozen=True)
+class AgreementUpdate:
+    """A signed callback saying that a saved method the provider keeps (a
+    Vipps MobilePay agreement) can no longer be charged: stopped in the app
+    or by the provider, or expired."""
+
+    event_id: str
+    method_id: str
+    # The provider's word for what happened (STOPPED, EXPIRED), for the audit row.
+    status: str
+
+    def __post_init__(self) -> None:
+        checked_text("event id", self.event_id)
+        checked_text("payment method id", self.method_id)
+        checked_text("status", self.status, max_length=20)
+
+
+@dataclass(frozen=True)
 class SavedMethod:
     """A card the provider keeps for charges without the customer present."""
 
@@ -225,10 +242,12 @@ class PaymentProvider(Protocol):
         provider that can closes the payment at ``expires_at``."""
         ...
 
-    def verify_callback(self, *, body: bytes, headers: Mapping[str, str]) -> PaymentUpdate | SetupUpdate | None:
-        """What a signed callback says about a payment or a card setup (None
-        for an event about something else); InvalidCallback if it is not
-        genuine."""
+    def verify_callback(
+        self, *, body: bytes, headers: Mapping[str, str]
+    ) -> PaymentUpdate | SetupUpdate | AgreementUpdate | None:
+        """What a signed callback says about a payment, a card setup or a
+        saved method that ended (None for an event about something else);
+        InvalidCallback if it is not genuine."""
         ...
 
     def fetch_status(self, *, payment_id: str) -> PaymentUpdate: ...
@@ -264,10 +283,20 @@ class PaymentProvider(Protocol):
         ...
 
     def charge_saved_card(
-        self, *, method: SavedMethod, reference: str, amount_ore: int, description: str, idempotency_key: str
+        self,
+        *,
+        method: SavedMethod,
+        reference: str,
+        amount_ore: int,
+        description: str,
+        idempotency_key: str,
+        pay_by: date | None = None,
     ) -> PaymentUpdate:
         """Charge a saved card now, without the customer; the same key again
-        returns the first charge's outcome instead of charging twice."""
+        returns the first charge's outcome instead of charging twice. A
+        provider that takes the money on a later day (Vipps MobilePay's
+        Recurring API) takes it no later than ``pay_by`` (an Oslo date)
+        where it can."""
         ...
 
     def detach_saved_card(self, *, method: SavedMethod) -> None:

@@ -9,7 +9,7 @@ import hmac
 import json
 import time
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from urllib.parse import urljoin
 
 from django.conf import settings
@@ -174,7 +174,14 @@ class SandboxProvider:
         return SetupResult(state=PaymentState.PAID, method=method)
 
     def charge_saved_card(
-        self, *, method: SavedMethod, reference: str, amount_ore: int, description: str, idempotency_key: str
+        self,
+        *,
+        method: SavedMethod,
+        reference: str,
+        amount_ore: int,
+        description: str,
+        idempotency_key: str,
+        pay_by: date | None = None,
     ) -> PaymentUpdate:
         try:
             payment = sandbox.card_charge(

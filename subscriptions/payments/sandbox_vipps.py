@@ -17,7 +17,7 @@ from subscriptions.payments.vipps_recurring import VippsRecurringProvider
 
 class SandboxVippsProvider(VippsProvider):
     name = "sandbox_vipps"
-    required_settings = ("SANDBOX_VIPPS_WEBHOOK_SECRET",)
+    required_settings: tuple[str, ...] = ("SANDBOX_VIPPS_WEBHOOK_SECRET",)
 
     @property
     def webhook_secret(self) -> str:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import stripe
@@ -313,7 +313,14 @@ class StripeCheckoutProvider:
             return _setup_result(session, setup_id=setup_id)
 
     def charge_saved_card(
-        self, *, method: SavedMethod, reference: str, amount_ore: int, description: str, idempotency_key: str
+        self,
+        *,
+        method: SavedMethod,
+        reference: str,
+        amount_ore: int,
+        description: str,
+        idempotency_key: str,
+        pay_by: date | None = None,
     ) -> PaymentUpdate:
         """Create and confirm a PaymentIntent off session on the saved card.
 

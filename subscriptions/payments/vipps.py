@@ -40,7 +40,7 @@ import json
 import threading
 import time
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from typing import Any
 
@@ -51,6 +51,7 @@ from django.utils.translation import gettext as _
 
 from subscriptions.models import PaymentState
 from subscriptions.payments.base import (
+    AgreementUpdate,
     CreatedPayment,
     InvalidCallback,
     MalformedUpdate,
@@ -181,7 +182,9 @@ class VippsProvider:
             raise PaymentProviderError(f"Vipps's answer about {reference} has no page: {error!r}"[:300]) from None
         return CreatedPayment(payment_id=reference, redirect_url=url)
 
-    def verify_callback(self, *, body: bytes, headers: Mapping[str, str]) -> PaymentUpdate | SetupUpdate | None:
+    def verify_callback(
+        self, *, body: bytes, headers: Mapping[str, str]
+    ) -> PaymentUpdate | SetupUpdate | AgreementUpdate | None:
         """Check the content hash, the signature and its age, then read the
         event field by field. None for an event that reports a failure
         (``success: false``: nothing happened to the payment) or about
@@ -275,7 +278,14 @@ class VippsProvider:
         raise PaymentProviderError("Vipps MobilePay does not save cards")
 
     def charge_saved_card(
-        self, *, method: SavedMethod, reference: str, amount_ore: int, description: str, idempotency_key: str
+        self,
+        *,
+        method: SavedMethod,
+        reference: str,
+        amount_ore: int,
+        description: str,
+        idempotency_key: str,
+        pay_by: date | None = None,
     ) -> PaymentUpdate:
         raise PaymentProviderError("Vipps MobilePay does not save cards")
 
@@ -377,10 +387,12 @@ WEBHOOK_EVENTS = [
 ]
 
 
-def webhook_register(*, provider: VippsProvider, url: str) -> tuple[str, str]:
-    """Register ``url`` for the ePayment events (``POST /webhooks/v1/webhooks``);
-    returns (Vipps's webhook id, the secret it signs with)."""
-    answer = provider._call("POST", "/webhooks/v1/webhooks", body={"url": url, "events": WEBHOOK_EVENTS})
+def webhook_register(*, provider: VippsProvider, url: str, events: list[str] | None = None) -> tuple[str, str]:
+    """Register ``url`` for ``events`` (the ePayment events unless given;
+    ``POST /webhooks/v1/webhooks``); returns (Vipps's webhook id, the secret
+    it signs with)."""
+    body = {"url": url, "events": events or WEBHOOK_EVENTS}
+    answer = provider._call("POST", "/webhooks/v1/webhooks", body=body)
     try:
         return checked_text("webhook id", answer["id"]), checked_text(
             "webhook secret", answer["secret"], max_length=500

@@ -32,6 +32,7 @@ from accounts.messaging import email_send
 from accounts.models import User
 from subscriptions.errors import CustomerError
 from subscriptions.models import (
+    VIPPS_AGREEMENT_PROVIDERS,
     AutoRenewal,
     AutoRenewCharge,
     CardSetup,
@@ -49,6 +50,7 @@ from subscriptions.models import (
     SetupStatus,
 )
 from subscriptions.payments import PaymentProviderError, get_provider
+from subscriptions.payments.vipps_recurring import DUE_AFTER_DAYS
 from subscriptions.services.audit import audit_record
 from subscriptions.services.checkout import VIPPS_COUNTRY_CODES, Billing, OrderRequest, order_charge_saved_card
 from subscriptions.services.settlement import order_refresh
@@ -79,6 +81,17 @@ def _check_plan(line: Line, plan: Plan) -> None:
         raise CustomerError(_("This plan is not available for this line."))
 
 
+def _check_vipps_plan(plan: Plan) -> None:
+    if not vipps_renews_in_time(plan.period):
+        raise CustomerError(
+            _(
+                "This plan is too short to renew automatically with Vipps MobilePay: Vipps MobilePay takes an "
+                "automatic payment on a later day, after the plan would have run out. Choose a longer plan, or "
+                "turn auto-renew on with a card."
+            )
+        )
+
+
 def auto_renew_start(
     *, owner: User, line: Line, plan: Plan, site_url: str, method: str = PaymentMethod.CARD
 ) -> CardSetup:
@@ -93,6 +106,7 @@ def auto_renew_start(
     if method == PaymentMethod.VIPPS:
         if not settings.VIPPS_RECURRING_PROVIDER:
             raise CustomerError(_("Vipps MobilePay is not available just now. Pay by card instead."))
+        _check_vipps_plan(plan)
         provider = get_provider(settings.VIPPS_RECURRING_PROVIDER)
         phone = next((n for n in (owner.phone or "", line.number) if n.startswith(VIPPS_COUNTRY_CODES)), "")
         extra = {
@@ -172,6 +186,8 @@ def auto_renew_enable(*, line: Line, plan: Plan, card: SavedCard, by: User) -> A
     _check_plan(locked, plan)
     if card.owner_id != locked.owner_id or card.removed_at is not None:
         raise CustomerError(_("This card is not yours to use."))
+    if card.provider in VIPPS_AGREEMENT_PROVIDERS:
+        _check_vipps_plan(plan)
     setting, _created = AutoRenewal.objects.update_or_create(
         line=locked, defaults={"plan": plan, "card": card, "enabled": True, "updated_at": timezone.now()}
     )
@@ -213,14 +229,29 @@ def auto_renew_disable(*, line: Line, by: User | None, reason: str = "") -> None
         audit_record(line=locked, action="auto_renew_off", by=by, reason=reason)
 
 
-# The providers whose saved method is a Vipps MobilePay agreement.
-VIPPS_AGREEMENT_PROVIDERS = ("vipps_recurring", "sandbox_recurring")
-
-
 def _agreement_stop_queue(*, card_id: int) -> None:
     from subscriptions.tasks import stop_vipps_agreement
 
     stop_vipps_agreement.delay(card_id)
+
+
+def vipps_agreement_ended(*, provider: str, agreement_id: str, status: str) -> int:
+    """A Vipps MobilePay agreement stopped (in the app, or by Vipps) or
+    expired, as its webhook says: it can never be charged again. It stops
+    being offered, and auto-renew is turned off for each line that renewed
+    with it (an audit row each, and the page shows it off). Returns how many
+    lines; a repeat, or the echo of a stop of ours, changes nothing."""
+    card = SavedCard.objects.filter(provider=provider, method_id=agreement_id).first()
+    if card is None:
+        return 0
+    # Marked first, so the stop auto_renew_disable queues is not sent for
+    # an agreement Vipps has ended already.
+    SavedCard.objects.filter(pk=card.pk, removed_at__isnull=True).update(removed_at=timezone.now())
+    line_ids = list(AutoRenewal.objects.filter(card=card, enabled=True).values_list("line_id", flat=True))
+    reason = f"the Vipps MobilePay agreement was {status.lower()}"
+    for line in Line.objects.filter(pk__in=line_ids).order_by("pk"):
+        auto_renew_disable(line=line, by=None, reason=reason)
+    return len(line_ids)
 
 
 def vipps_agreement_stop(*, card_id: int) -> bool:
@@ -252,7 +283,7 @@ def auto_renew_next_charge(
     if charge and charge.next_attempt_at:
         when = charge.next_attempt_at
     else:
-        when = line.expires_at - auto_renew_window(setting.plan.period)
+        when = line.expires_at - auto_renew_window_of(setting)
     return NextCharge(when=max(when, now), amount_ore=setting.plan.price_ore, plan=setting.plan, card=setting.card)
 
 
@@ -270,12 +301,43 @@ HALF_PERIOD = {
 }
 
 
-def auto_renew_window(period: str, *, within: timedelta | None = None) -> timedelta:
+# How long before the paid end a Vipps MobilePay charge must be made so that
+# Vipps takes the money before the line expires: Vipps takes it at any hour
+# of the due date, which is at the earliest DUE_AFTER_DAYS after the day the
+# charge is made, and must be no later than the day before the line expires
+# (Oslo dates). Two calendar days can last 50 hours (a daylight-saving day
+# has 25); the rest is slack for the sweep's interval.
+VIPPS_CHARGE_LEAD = timedelta(days=DUE_AFTER_DAYS + 1, hours=3)
+
+
+def auto_renew_window(period: str, *, within: timedelta | None = None, vipps: bool = False) -> timedelta:
     """How long before the paid end a line renewing with a plan of
     ``period`` is charged: AUTO_RENEW_DAYS_BEFORE days (or ``within``), at
-    most half of the period."""
+    least VIPPS_CHARGE_LEAD with a Vipps MobilePay agreement (``vipps``),
+    and at most half of the period."""
     cap = within if within is not None else timedelta(days=settings.AUTO_RENEW_DAYS_BEFORE)
+    if vipps:
+        cap = max(cap, VIPPS_CHARGE_LEAD)
     return min(cap, HALF_PERIOD[PlanPeriod(period)])
+
+
+def auto_renew_window_of(setting: AutoRenewal) -> timedelta:
+    """``auto_renew_window`` for a line's choice. Its card is read only when
+    a Vipps MobilePay agreement would change the window (not with the
+    default settings), so a page listing lines asks nothing more."""
+    period = setting.plan.period
+    window = auto_renew_window(period)
+    if window != auto_renew_window(period, vipps=True) and setting.card.provider in VIPPS_AGREEMENT_PROVIDERS:
+        return auto_renew_window(period, vipps=True)
+    return window
+
+
+def vipps_renews_in_time(period: str) -> bool:
+    """Whether a plan of ``period`` can renew with a Vipps MobilePay
+    agreement without the line running out first: half of a day plan is
+    shorter than Vipps's lead time, so a day plan cannot (its charge would be
+    due after the paid end); every longer plan can."""
+    return auto_renew_window(period, vipps=True) >= VIPPS_CHARGE_LEAD
 
 
 # --- the sweep ---------------------------------------------------------------------------------
@@ -284,22 +346,33 @@ def auto_renew_window(period: str, *, within: timedelta | None = None) -> timede
 def lines_due_for_auto_renew(*, now: datetime, within: timedelta | None = None) -> QuerySet[Line]:
     """Active lines with auto-renew on whose paid period ends within the
     window of the plan they renew with (``auto_renew_window``: ``within``,
-    AUTO_RENEW_DAYS_BEFORE days unless given, at most half the plan's
-    period) and has no charge yet. Found through the partial index on expiry
+    AUTO_RENEW_DAYS_BEFORE days unless given, longer with a Vipps MobilePay
+    agreement if its lead time needs it, at most half the plan's period)
+    and has no charge yet. Found through the partial index on expiry
     of auto-renew lines: the work grows with the lines due, not with all
     lines."""
-    windows = {period: auto_renew_window(period, within=within) for period in PlanPeriod.values}
-    in_window = reduce(
-        or_,
-        (Q(auto_renewal__plan__period=period, expires_at__lte=now + window) for period, window in windows.items()),
-    )
+    vipps_card = Q(auto_renewal__card__provider__in=VIPPS_AGREEMENT_PROVIDERS)
+    clauses = []
+    windows = []
+    for period in PlanPeriod.values:
+        window = auto_renew_window(period, within=within)
+        vipps_window = auto_renew_window(period, within=within, vipps=True)
+        windows += [window, vipps_window]
+        in_period = Q(auto_renewal__plan__period=period)
+        if vipps_window == window:
+            # The same for both (always, with the default settings): no join to the card.
+            clauses.append(in_period & Q(expires_at__lte=now + window))
+        else:
+            clauses.append(in_period & ~vipps_card & Q(expires_at__lte=now + window))
+            clauses.append(in_period & vipps_card & Q(expires_at__lte=now + vipps_window))
+    in_window = reduce(or_, clauses)
     claimed = AutoRenewCharge.objects.filter(line=OuterRef("pk"), period_end=OuterRef("expires_at"))
     return (
         Line.objects.filter(
             auto_renew=True,
             status=LineStatus.ACTIVE,
             expires_at__gt=now,
-            expires_at__lte=now + max(windows.values()),
+            expires_at__lte=now + max(windows),
         )
         .filter(in_window)
         .exclude(Exists(claimed))
@@ -389,7 +462,6 @@ def auto_renew_charge_run(*, charge_id: int, now: datetime | None = None) -> Aut
         charge.status = ChargeStatus.CHARGING
         charge.updated_at = now
         charge.save(update_fields=["status", "updated_at"])
-    attempt = charge.attempts + 1
     owner = line.owner
     request = OrderRequest(
         line=line,
@@ -425,6 +497,9 @@ def auto_renew_charge_run(*, charge_id: int, now: datetime | None = None) -> Aut
                 billing=billing,
                 idempotency_key=key,
                 card=charge.card,
+                # A provider that takes the money on a later day (Vipps) has
+                # it by the last whole day of the paid period.
+                pay_by=timezone.localdate(charge.period_end) - timedelta(days=1),
             )
             failure = order.decline_reason
     except CustomerError as error:
@@ -437,40 +512,80 @@ def auto_renew_charge_run(*, charge_id: int, now: datetime | None = None) -> Aut
     with transaction.atomic():
         charge = AutoRenewCharge.objects.select_for_update(of=("self",)).select_related("line").get(pk=charge_id)
         if charge.status != ChargeStatus.CHARGING:
+            return charge  # finished meanwhile (auto_renew_charge_settle)
+        if order is not None and order.status == OrderStatus.PENDING:
+            # The provider has not decided: its webhook, the order's
+            # reconciling sweep or this attempt run again (same keys, after
+            # the stale time) will.
+            charge.order = order
+            charge.updated_at = timezone.now()
+            charge.save(update_fields=["order", "updated_at"])
             return charge
-        charge.order = order
-        charge.attempts = attempt
-        charge.updated_at = timezone.now()
-        if order is not None and order.status == OrderStatus.PAID:
-            charge.status = ChargeStatus.PAID
-            charge.last_error = ""
-        elif order is not None and order.status == OrderStatus.PENDING:
-            # The provider has not decided: the order's reconciling sweep will;
-            # this attempt is run again (same keys) after the stale time.
-            charge.attempts = attempt - 1
-            charge.save(update_fields=["order", "attempts", "updated_at"])
-            return charge
-        else:
-            delays = settings.AUTO_RENEW_RETRY_DELAYS_SECONDS
-            charge.last_error = (failure or "declined")[:200]
-            retry_at = now + timedelta(seconds=delays[attempt - 1]) if attempt <= len(delays) else None
-            # A retry at or after the paid end would find the line expired:
-            # this attempt is the last one, and the customer is told so now.
-            if retry_at is not None and retry_at < charge.period_end:
-                charge.status = ChargeStatus.SCHEDULED
-                charge.next_attempt_at = retry_at
-            else:
-                charge.status = ChargeStatus.FAILED
-                charge.next_attempt_at = None
-            _email_failure(charge, now=now)
-        charge.save()
-        audit_record(
-            line=charge.line,
-            action="auto_renew_charge",
-            by=None,
-            data={"status": charge.status, "attempt": attempt, "order": str(order.public_id) if order else None},
-        )
+        _charge_finish(charge, order=order, failure=failure, now=now)
     return charge
+
+
+def auto_renew_charge_settle(*, order_id: int, now: datetime | None = None) -> AutoRenewCharge | None:
+    """Finish the charge whose order the provider decided outside the
+    charge's run (a webhook about a Vipps MobilePay charge due days later,
+    or the order sweep): paid, or the retry and the email as after a
+    declined run. The charge's lock and status make it once: a run that
+    polls the same order finds the charge finished, and the other way round.
+    None if no charge waits on this order."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        charge = (
+            AutoRenewCharge.objects.select_for_update(of=("self",))
+            .select_related("line")
+            .filter(order_id=order_id, status=ChargeStatus.CHARGING)
+            .first()
+        )
+        if charge is None:
+            return None
+        order = Order.objects.get(pk=order_id)
+        if order.status == OrderStatus.PENDING:
+            return charge
+        _charge_finish(charge, order=order, failure=order.decline_reason, now=now)
+    return charge
+
+
+def _charge_finish(charge: AutoRenewCharge, *, order: Order | None, failure: str, now: datetime) -> None:
+    """Record the outcome of the charge's attempt (its row locked, charging):
+    paid; or declined, with the next retry scheduled or, after the last,
+    given up; the customer emailed about a decline either way."""
+    attempt = charge.attempts + 1
+    charge.order = order
+    charge.attempts = attempt
+    charge.updated_at = timezone.now()
+    if order is not None and order.status == OrderStatus.PAID:
+        charge.status = ChargeStatus.PAID
+        charge.last_error = ""
+    elif not charge.line.auto_renew:
+        # Turned off while the provider decided (a Vipps agreement stopped
+        # cancels its charges): nothing is tried again, nobody is told so.
+        charge.status = ChargeStatus.CANCELLED
+        charge.next_attempt_at = None
+        charge.last_error = (failure or "declined")[:200]
+    else:
+        delays = settings.AUTO_RENEW_RETRY_DELAYS_SECONDS
+        charge.last_error = (failure or "declined")[:200]
+        retry_at = now + timedelta(seconds=delays[attempt - 1]) if attempt <= len(delays) else None
+        # A retry at or after the paid end would find the line expired:
+        # this attempt is the last one, and the customer is told so now.
+        if retry_at is not None and retry_at < charge.period_end:
+            charge.status = ChargeStatus.SCHEDULED
+            charge.next_attempt_at = retry_at
+        else:
+            charge.status = ChargeStatus.FAILED
+            charge.next_attempt_at = None
+        _email_failure(charge, now=now)
+    charge.save()
+    audit_record(
+        line=charge.line,
+        action="auto_renew_charge",
+        by=None,
+        data={"status": charge.status, "attempt": attempt, "order": str(order.public_id) if order else None},
+    )
 
 
 def _renew_path(charge: AutoRenewCharge) -> str:

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import NotificationKind
 from subscriptions.models import Line, LineStatus, Notification, PlanPeriod
-from subscriptions.services.autorenew import HALF_PERIOD, auto_renew_window
+from subscriptions.services.autorenew import HALF_PERIOD, VIPPS_CHARGE_LEAD, auto_renew_window_of
 from subscriptions.services.notifications import SWEEP_CHUNK, Claim, notifications_claim
 
 K = NotificationKind
@@ -31,7 +31,9 @@ def auto_renew_notices_claim(*, now: datetime | None = None) -> int:
     window (once per line and period end), through the partial index on
     the expiry of auto-renew lines; how many messages were claimed."""
     now = now or timezone.now()
-    longest = timedelta(days=settings.AUTO_RENEW_DAYS_BEFORE + settings.AUTO_RENEW_NOTICE_DAYS_BEFORE)
+    longest = max(timedelta(days=settings.AUTO_RENEW_DAYS_BEFORE), VIPPS_CHARGE_LEAD) + timedelta(
+        days=settings.AUTO_RENEW_NOTICE_DAYS_BEFORE
+    )
     noticed = Notification.objects.filter(line=OuterRef("pk"), kind=K.AUTO_RENEW, period_end=OuterRef("expires_at"))
     lines = (
         Line.objects.filter(
@@ -49,7 +51,7 @@ def auto_renew_notices_claim(*, now: datetime | None = None) -> int:
     for line in lines.iterator(chunk_size=SWEEP_CHUNK):
         assert line.expires_at is not None  # the filter asks for one
         period = line.auto_renewal.plan.period
-        charge_at = line.expires_at - auto_renew_window(period)
+        charge_at = line.expires_at - auto_renew_window_of(line.auto_renewal)
         if charge_at - auto_renew_notice_window(period) > now:
             continue
         claim = Claim(

@@ -20,7 +20,7 @@ import logging
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -419,7 +419,13 @@ def _payment_page_expiry(order: Order) -> datetime:
 
 
 def order_charge_saved_card(
-    *, owner: User, request: OrderRequest, billing: Billing, idempotency_key: str, card: SavedCard
+    *,
+    owner: User,
+    request: OrderRequest,
+    billing: Billing,
+    idempotency_key: str,
+    card: SavedCard,
+    pay_by: date | None = None,
 ) -> Order:
     """Place (or find again) an order paid with a saved card, charge the card
     and settle the order from the provider's answer, all without the
@@ -440,6 +446,7 @@ def order_charge_saved_card(
         amount_ore=order.amount_ore,
         description=description,
         idempotency_key=f"order-{order.public_id}",
+        pay_by=pay_by,
     )
     Order.objects.filter(pk=order.pk, provider_payment_id="").update(
         provider=provider.name, provider_payment_id=update.payment_id

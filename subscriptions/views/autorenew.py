@@ -22,17 +22,24 @@ from subscriptions import selectors
 from subscriptions.errors import CustomerError
 from subscriptions.formatting import format_recurring_cost, join_sentences
 from subscriptions.forms.autorenew import AutoRenewForm
-from subscriptions.models import AutoRenewal, CardSetup, Line, PaymentMethod, Plan, PlanPeriod, SetupStatus
+from subscriptions.models import (
+    VIPPS_AGREEMENT_PROVIDERS,
+    AutoRenewal,
+    CardSetup,
+    Line,
+    PaymentMethod,
+    Plan,
+    PlanPeriod,
+    SetupStatus,
+)
 from subscriptions.services.autorenew import (
     auto_renew_disable,
     auto_renew_enable,
     auto_renew_setup_finish,
     auto_renew_start,
     auto_renew_window,
+    vipps_renews_in_time,
 )
-
-# The providers whose "saved card" is a Vipps MobilePay agreement.
-VIPPS_AGREEMENTS = ("vipps_recurring", "sandbox_recurring")
 
 
 def _back(line_id: int) -> HttpResponse:
@@ -66,6 +73,9 @@ def auto_renew_manage(request: AuthenticatedRequest, line_id: int) -> HttpRespon
     else:
         form = AutoRenewForm(line=line, user=request.user, initial=_initial(line, current=choice.current))
     state = selectors.line_auto_renew(line=line)
+    # Plans Vipps MobilePay cannot renew before the line runs out (each says so).
+    card_only = {plan.pk for plan in choice.plans if not vipps_renews_in_time(plan.period)}
+    vipps_available = bool(settings.VIPPS_RECURRING_PROVIDER)
     context = {
         "line": line,
         "form": form,
@@ -76,7 +86,9 @@ def auto_renew_manage(request: AuthenticatedRequest, line_id: int) -> HttpRespon
         "auto_renew": state,
         "days": settings.AUTO_RENEW_DAYS_BEFORE,
         "terms": _terms(settings.AUTO_RENEW_DAYS_BEFORE),
-        "vipps_offered": bool(settings.VIPPS_RECURRING_PROVIDER),
+        "vipps_available": vipps_available,
+        "vipps_offered": vipps_available and len(card_only) < len(choice.plans),
+        "card_only": card_only,
     }
     return render(request, "subscriptions/auto_renew.html", context)
 
@@ -179,7 +191,7 @@ def auto_renew_return(request: AuthenticatedRequest, public_id: uuid.UUID) -> Ht
         # The line or plan changed while the customer was on the card page.
         messages.error(request, str(error))
         return _back(setup.line_id)
-    vipps = setup.provider in VIPPS_AGREEMENTS
+    vipps = setup.provider in VIPPS_AGREEMENT_PROVIDERS
     if setup.status == SetupStatus.SAVED and vipps:
         messages.success(
             request,

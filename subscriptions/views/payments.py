@@ -10,8 +10,8 @@ from django.views.decorators.http import require_POST
 
 from subscriptions.errors import CustomerError
 from subscriptions.models import CardSetup, SetupStatus
-from subscriptions.payments import InvalidCallback, SetupUpdate, get_provider
-from subscriptions.services.autorenew import auto_renew_setup_finish
+from subscriptions.payments import AgreementUpdate, InvalidCallback, SetupUpdate, get_provider
+from subscriptions.services.autorenew import auto_renew_charge_settle, auto_renew_setup_finish, vipps_agreement_ended
 from subscriptions.services.settlement import payment_update_apply
 
 logger = logging.getLogger(__name__)
@@ -20,10 +20,13 @@ logger = logging.getLogger(__name__)
 @csrf_exempt
 @require_POST
 def payment_callback(request: HttpRequest, provider_name: str) -> HttpResponse:
-    """A provider tells us about a payment or a card setup. Anything not
-    genuine is a 400; anything recorded (even a repeat) is a 200, so the
-    provider stops sending; an error of ours is a 500, and a card setup the
-    provider would not confirm when asked a 503, so it sends again."""
+    """A provider tells us about a payment, a card setup or a saved method
+    that ended (a Vipps MobilePay agreement). Anything not genuine is a 400
+    that says what is wrong; anything recorded (even a repeat) is a 200, so
+    the provider stops sending; an error of ours is a 500, and a card setup
+    the provider would not confirm when asked a 503, so it sends again. A
+    payment that decides an auto-renew charge's order finishes that charge
+    here, as the charge's own run would."""
     try:
         provider = get_provider(provider_name)
     except LookupError:
@@ -32,12 +35,16 @@ def payment_callback(request: HttpRequest, provider_name: str) -> HttpResponse:
         update = provider.verify_callback(body=request.body, headers=request.headers)
     except InvalidCallback as error:
         logger.warning("refused a %s callback: %s", provider_name, error)
-        return HttpResponseBadRequest("invalid callback")
+        return HttpResponseBadRequest(f"invalid callback: {error}", content_type="text/plain")
     if isinstance(update, SetupUpdate):
         if not _card_setup_confirm(provider=provider.name, update=update):
             return HttpResponse("not confirmed yet, send it again", content_type="text/plain", status=503)
+    elif isinstance(update, AgreementUpdate):
+        vipps_agreement_ended(provider=provider.name, agreement_id=update.method_id, status=update.status)
     elif update is not None:
-        payment_update_apply(provider=provider.name, update=update)
+        event = payment_update_apply(provider=provider.name, update=update)
+        if event.order_id is not None:
+            auto_renew_charge_settle(order_id=event.order_id)
     return HttpResponse("ok", content_type="text/plain")
 
 

@@ -13,10 +13,14 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from email.utils import formatdate
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+import requests
 
 from subscriptions.payments.vipps import AUTHORIZATION_PREFIX, tokens_forget, webhook_signature
 
@@ -25,6 +29,8 @@ CLIENT_SECRET = "fake-client-secret"
 SUBSCRIPTION_KEY = "fake-subscription-key"
 MSN = "123456"
 WEBHOOK_SECRET = "fake-webhook-secret"
+RECURRING_WEBHOOK_SECRET = "fake-recurring-webhook-secret"
+OSLO = ZoneInfo("Europe/Oslo")
 TOKEN = "eyJ0eXAiOiJKV1QiLCJhbGciOiJSUzI1NiJ9.fake"
 
 
@@ -89,6 +95,32 @@ class FakeVipps:
     def approve(self, reference: str) -> None:
         self.payments[reference].state = "AUTHORIZED"
 
+    def recurring_event(self, *, site: str, event: str, agreement: str, charge: str = "", **fields: Any) -> int:
+        """Move an agreement or a charge on as Vipps would (a charge
+        captured, failed, ...; an agreement stopped or expired) and send the
+        signed webhook about it to ``site`` over HTTP, as Vipps does; the
+        portal's answer's status code."""
+        statuses = {
+            "charge-captured": "CHARGED",
+            "charge-failed": "FAILED",
+            "charge-canceled": "CANCELLED",
+            "agreement-stopped": "STOPPED",
+            "agreement-expired": "EXPIRED",
+        }
+        found = self.agreements[agreement]
+        amount = None
+        if charge:
+            found["charges"][charge]["status"] = statuses.get(event, found["charges"][charge]["status"])
+            amount = found["charges"][charge]["amount"]
+        elif event in statuses:
+            found["status"] = statuses[event]
+        url = urlsplit(site)
+        path = "/payments/callback/vipps_recurring/"
+        body, headers = recurring_webhook(
+            event=event, agreement=agreement, charge=charge, amount=amount, path=path, host=url.netloc, **fields
+        )
+        return requests.post(site.rstrip("/") + path, data=body, headers=headers, timeout=10).status_code
+
     def calls(self) -> list[tuple[str, str]]:
         return [(r.method, r.path) for r in self.requests]
 
@@ -111,6 +143,10 @@ class FakeVipps:
             return self._recurring(request, parts[2:])
         if request.method == "POST" and request.path == "/webhooks/v1/webhooks":
             self.webhooks.append(request.json)
+            # Each registration has its own id and secret.
+            events = request.json.get("events") or [""]
+            if all(event.startswith("recurring.") for event in events):
+                return 201, {"id": "7d4c0b7e-59a1-4b8e-a3c4-0f6f1f0a2b11", "secret": RECURRING_WEBHOOK_SECRET}
             return 201, {"id": "0b52e5bd-be1e-42a1-acf2-e331f52c68ac", "secret": WEBHOOK_SECRET}
         key = request.headers.get("Idempotency-Key", "")
         if not key:
@@ -152,6 +188,13 @@ class FakeVipps:
             elif request.method == "POST" and parts[2:] == ["charges"]:
                 if agreement["status"] != "ACTIVE":
                     return 400, {"title": "The agreement is not active", "status": 400}
+                # The Recurring API's rules: a charge is made at the latest the
+                # day before it is due (Oslo), and retried at most 14 days.
+                due = date.fromisoformat(request.json["due"])
+                if due < datetime.now(OSLO).date() + timedelta(days=1):
+                    return 400, {"title": "The due date must be at least one day ahead", "status": 400}
+                if not 0 <= request.json.get("retryDays", 0) <= 14:
+                    return 400, {"title": "retryDays must be from 0 to 14", "status": 400}
                 charge = f"chr_{len(agreement['charges']) + 1}"
                 agreement["charges"][charge] = {"status": "PENDING", **request.json}
                 answer = 201, {"chargeId": charge}
@@ -258,6 +301,7 @@ def vipps_serving(fake: FakeVipps, settings: Any) -> Iterator[FakeVipps]:
     settings.VIPPS_SUBSCRIPTION_KEY = SUBSCRIPTION_KEY
     settings.VIPPS_MSN = MSN
     settings.VIPPS_WEBHOOK_SECRET = WEBHOOK_SECRET
+    settings.VIPPS_RECURRING_WEBHOOK_SECRET = RECURRING_WEBHOOK_SECRET
     tokens_forget()
     try:
         yield fake
@@ -282,7 +326,7 @@ def webhook(
     success: bool = True,
 ) -> tuple[bytes, dict[str, str]]:
     """A webhook body and headers as Vipps sends them, signed with ``secret``."""
-    body = json.dumps(
+    return signed(
         {
             "msn": msn,
             "reference": reference,
@@ -292,8 +336,52 @@ def webhook(
             "timestamp": "2026-12-04T10:00:00.000Z",
             "idempotencyKey": None,
             "success": success,
-        }
-    ).encode()
+        },
+        path=path,
+        secret=secret,
+        host=host,
+        date=date,
+    )
+
+
+def recurring_webhook(
+    *,
+    event: str,
+    agreement: str,
+    charge: str = "",
+    amount: int | None = None,
+    path: str = "/payments/callback/vipps_recurring/",
+    secret: str = RECURRING_WEBHOOK_SECRET,
+    host: str = "portal.example.no",
+    date: str | None = None,
+    **fields: Any,
+) -> tuple[bytes, dict[str, str]]:
+    """A Recurring API webhook (``recurring.<event>.v1``) as Vipps sends it,
+    signed with ``secret``: an agreement event, or a charge event when
+    ``charge`` is given. ``fields`` change or add body fields (None drops one)."""
+    body: dict[str, Any] = {
+        "msn": MSN,
+        "agreementId": agreement,
+        "eventType": f"recurring.{event}.v1",
+        "occurred": "2026-12-04T10:00:00Z",
+        "actor": "USER",
+    }
+    if charge:
+        body |= {"chargeId": charge, "amount": amount, "currency": "NOK", "chargeType": "RECURRING"}
+        body.pop("actor")
+    for name, value in fields.items():
+        if value is None:
+            body.pop(name, None)
+        else:
+            body[name] = value
+    return signed(body, path=path, secret=secret, host=host, date=date)
+
+
+def signed(
+    payload: dict[str, Any], *, path: str, secret: str, host: str, date: str | None
+) -> tuple[bytes, dict[str, str]]:
+    """``payload`` as a webhook's body and the headers that sign it as Vipps does."""
+    body = json.dumps(payload).encode()
     content_hash = base64.b64encode(hashlib.sha256(body).digest()).decode()
     date = date or formatdate(usegmt=True)
     signature = webhook_signature(secret=secret, path_and_query=path, date=date, host=host, content_hash=content_hash)

@@ -38,6 +38,7 @@ VIPPS_ENV = {
     "VIPPS_MSN": "123456",
     "VIPPS_BASE_URL": "https://apitest.vipps.no",
     "VIPPS_WEBHOOK_SECRET": "vipps-hook-" + "Ka7Qp9Lm2Zr5",
+    "VIPPS_RECURRING_WEBHOOK_SECRET": "vipps-recurring-hook-" + "Tv8Wb1Nc4Hd6",
 }
 PRODUCTION_ENV = {**REQUIRED_ENV, **STRIPE_ENV, **ESIM_ENV}
 # Variables of ours a test's environment must not inherit from the shell.

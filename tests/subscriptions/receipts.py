@@ -27,7 +27,9 @@ def make_receipt(*, kind: str = OrderKind.RENEWAL, owner: Any = None, **fields: 
     )
     total = 199_00 if renewal else 200_00
     method = fields.pop("method", PaymentMethod.CARD)
+    provider = fields.pop("provider", "")
     order = Order.objects.create(
+        provider=provider,
         owner=owner,
         line=line,
         kind=kind,

@@ -359,7 +359,7 @@ def test_the_webhook_is_registered_for_every_epayment_event_and_its_secret_print
 
     call_command("vipps_register_webhook", "--site", "https://minside.nordlys.test", stdout=out)
 
-    [registration] = vipps_api.webhooks
+    registration = vipps_api.webhooks[0]
     assert registration["url"] == "https://minside.nordlys.test/payments/callback/vipps/"
     assert "epayments.payment.authorized.v1" in registration["events"]
     assert len(registration["events"]) == 8
