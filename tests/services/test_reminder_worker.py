@@ -142,8 +142,11 @@ def test_a_reminder_is_retried_with_backoff_until_the_mail_server_is_back(
 
     [envelope] = wait_until(lambda: smtp_server.received, what="the retried email", timeout=20)
     assert envelope.rcpt_tos == [line.owner.email]
-    email_row.refresh_from_db()
-    assert email_row.state == NotificationState.SENT
+    # The row commits as sent just after the server has the email.
+    wait_until(
+        lambda: Notification.objects.filter(pk=email_row.pk, state=NotificationState.SENT).exists(),
+        what="the email's row to say sent",
+    )
 
 
 def test_the_reminder_sweep_can_reach_due_lines_through_the_partial_index() -> None:
