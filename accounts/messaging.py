@@ -44,7 +44,9 @@ def email_send(*, message: EmailMessage) -> None:
     transaction.on_commit(lambda: deliver_email.delay(payload))
 
 
-def sms_send(*, to: str, body: str) -> None:
+def sms_send(*, to: str, body: str, sender: str | None = None) -> None:
+    """Queue a text once the transaction commits; from SMS_SENDER unless
+    ``sender`` is given."""
     from accounts.tasks import deliver_sms
 
-    transaction.on_commit(lambda: deliver_sms.delay(to, body))
+    transaction.on_commit(lambda: deliver_sms.delay(to, body, sender))

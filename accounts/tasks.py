@@ -27,8 +27,8 @@ def deliver_email(payload: dict[str, Any]) -> None:
 
 
 @shared_task(bind=True, autoretry_for=TRANSIENT, retry_backoff=30, retry_backoff_max=3600, max_retries=8)
-def deliver_sms(self: Task[[str, str], None], to: str, body: str) -> None:
-    sms.send(to=to, body=body, reference=self.request.id)
+def deliver_sms(self: Task[[str, str, str | None], None], to: str, body: str, sender: str | None = None) -> None:
+    sms.send(to=to, body=body, reference=self.request.id, sender=sender)
 
 
 @shared_task(acks_late=True, autoretry_for=TRANSIENT, retry_backoff=30, retry_backoff_max=3600, max_retries=8)

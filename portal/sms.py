@@ -94,13 +94,15 @@ def get_backend() -> BaseBackend:
     return backend
 
 
-def send(*, to: str, body: str, reference: str | None = None) -> SmsMessage:
-    """Send one text. ``reference`` stays the same across retries of one
-    message (the Celery task id), so the gateway can drop a duplicate."""
+def send(*, to: str, body: str, reference: str | None = None, sender: str | None = None) -> SmsMessage:
+    """Send one text, from SMS_SENDER unless ``sender`` says otherwise (a
+    reply to a command comes from the service number, so the customer can
+    text back). ``reference`` stays the same across retries of one message
+    (the Celery task id), so the gateway can drop a duplicate."""
     # Pages keep numbers and sums together with no-break spaces; a text gets
     # plain ones, since GSM-7 has no no-break space and one would make the
     # whole text UCS-2 (70 characters a part instead of 160).
     body = body.replace("\u00a0", " ").replace("\u202f", " ")
-    message = SmsMessage(to=to, body=body, sender=settings.SMS_SENDER, id=reference or uuid.uuid4().hex)
+    message = SmsMessage(to=to, body=body, sender=sender or settings.SMS_SENDER, id=reference or uuid.uuid4().hex)
     get_backend().send(message)
     return message

@@ -278,6 +278,15 @@ def check_sms_inbound(app_configs: Any = None, **kwargs: Any) -> list[checks.Che
                 id="subscriptions.E031",
             )
         ]
+    if not str(settings.SMS_SERVICE_NUMBER).strip():
+        return [
+            checks.Error(
+                "SMS_INBOUND_ENABLED is on without SMS_SERVICE_NUMBER: replies would come from no number and the "
+                "help text would name none.",
+                hint="Set SMS_SERVICE_NUMBER to the number customers text commands to.",
+                id="subscriptions.E032",
+            )
+        ]
     return []
 
 

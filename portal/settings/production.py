@@ -62,6 +62,9 @@ SMS_BACKEND = os.environ.get("SMS_BACKEND", "portal.sms.HttpGatewayBackend")
 # gateway (never the development default; the system check insists).
 SMS_INBOUND_ENABLED = env_bool("SMS_INBOUND_ENABLED")
 SMS_INBOUND_SECRET = os.environ.get("SMS_INBOUND_SECRET", "")
+# The number customers text commands to, which replies come from and help
+# texts name: the operator's own (the demo's 2290 is nobody's).
+SMS_SERVICE_NUMBER = os.environ.get("SMS_SERVICE_NUMBER", "")
 
 # HTTPS everywhere; the proxy in front terminates TLS and says so in this header.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

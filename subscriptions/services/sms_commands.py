@@ -185,7 +185,8 @@ def _answer_record(*, inbound: InboundSms, parsed: ParsedCommand, answer: Answer
     inbound.answered_at = now
     inbound.save(update_fields=["status", "command", "text", "reply", "answered_at"])
     if _reply_allowed(inbound):
-        sms_send(to=inbound.sender, body=answer.reply)
+        # From the service number, not the sender name: the customer can text the next command back.
+        sms_send(to=inbound.sender, body=answer.reply, sender=settings.SMS_SERVICE_NUMBER)
     return inbound
 
 

@@ -384,8 +384,22 @@ def test_production_refuses_the_public_development_key_for_sms_commands():
     assert "subscriptions.E031" in result.stderr
 
 
-def test_production_takes_sms_commands_with_their_secret_and_has_none_without_them():
+def test_production_with_sms_commands_on_and_no_service_number_does_not_start():
     env = {**PRODUCTION_ENV, "SMS_INBOUND_ENABLED": "true", "SMS_INBOUND_SECRET": "sms-" + "Wb1Nc4Hd6Jf0"}
+    result = run(["manage.py", "check", "--deploy"], env, "portal.settings.production")
+    assert result.returncode != 0
+    assert "subscriptions.E032" in result.stderr
+    result = run(["-c", "import portal.wsgi"], env, "portal.settings.production")
+    assert "ImproperlyConfigured: SMS_INBOUND_ENABLED is on without SMS_SERVICE_NUMBER" in result.stderr
+
+
+def test_production_takes_sms_commands_with_their_secret_and_has_none_without_them():
+    env = {
+        **PRODUCTION_ENV,
+        "SMS_INBOUND_ENABLED": "true",
+        "SMS_INBOUND_SECRET": "sms-" + "Wb1Nc4Hd6Jf0",
+        "SMS_SERVICE_NUMBER": "2290",
+    }
     result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], env, "portal.settings.production")
     assert result.returncode == 0, result.stderr
     code = "import django; django.setup(); from django.conf import settings; print(settings.SMS_INBOUND_ENABLED)"

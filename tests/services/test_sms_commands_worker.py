@@ -83,6 +83,17 @@ def test_each_command_is_answered_by_the_worker_through_the_gateway_in_the_owner
     assert AuditEvent.objects.filter(line=line, action="sms_command").count() == 1
 
 
+def test_a_reply_comes_from_the_service_number_so_the_customer_can_text_back(
+    celery_worker, lines, sms_gateway, replies, settings
+):
+    number = lines["nb"].number
+    post(number, "SALDO")
+    replies(number)
+
+    [request] = [request for request in sms_gateway.received if request["json"]["to"] == number]
+    assert request["json"]["from"] == settings.SMS_SERVICE_NUMBER == "2290"
+
+
 def test_stop_then_start_by_text(celery_worker, lines, replies):
     number = lines["en"].number
     post(number, "STOP")
