@@ -49,7 +49,7 @@ from subscriptions.services.replacements import (
 )
 from subscriptions.services.saved_cards import saved_card_detach, saved_cards_detach_queue_due
 from subscriptions.services.settlement import order_capture
-from subscriptions.services.sms_commands import sms_command_answer
+from subscriptions.services.sms_commands import sms_command_answer, sms_commands_unstick
 from subscriptions.services.suspensions import (
     suspension_network_block,
     suspension_network_unblock,
@@ -252,12 +252,17 @@ def anonymise_old_bookkeeping_copies() -> int:
 def finish_lost_customer_work() -> int:
     """Run by beat every ten minutes: queue again suspensions' network blocks
     and unblocks, support's unblocks of stopped lost-phone requests, data
-    exports and deleted accounts' card detaches, whose tasks were lost."""
+    exports and deleted accounts' card detaches, whose tasks were lost; and
+    answer again texts to the service number whose worker died answering."""
+    stuck_texts = sms_commands_unstick()
+    for inbound_id in stuck_texts:
+        answer_sms_command.delay(inbound_id)
     return (
         suspensions_network_queue_due()
         + replacements_unblock_queue_due()
         + data_exports_queue_stale()
         + saved_cards_detach_queue_due()
+        + len(stuck_texts)
     )
 
 

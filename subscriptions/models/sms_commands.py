@@ -33,6 +33,9 @@ class InboundSms(models.Model):
     command = models.CharField(_("command"), max_length=12, blank=True)
     reply = models.CharField(_("reply"), max_length=1600, blank=True)
     received_at = models.DateTimeField(_("received"), default=timezone.now)
+    # When a worker took it to answer: one taken long ago and not answered
+    # had its worker die, and is handed back (sms_commands_unstick).
+    claimed_at = models.DateTimeField(_("taken to answer"), null=True, blank=True)
     answered_at = models.DateTimeField(_("answered"), null=True, blank=True)
 
     class Meta:

@@ -39,6 +39,9 @@ logger = logging.getLogger(__name__)
 # A number that is not a line gets its answer in Norwegian and English,
 # unless its command word says which language it speaks.
 UNKNOWN_NUMBER_LANGUAGES = ("nb", "en")
+# A text taken to answer and still not answered after this lost its worker:
+# well over the longest a task may run (CELERY_TASK_TIME_LIMIT).
+STUCK_AFTER = timedelta(minutes=10)
 
 
 # --- the webhook's part --------------------------------------------------------------
@@ -137,12 +140,16 @@ def sms_command_answer(*, inbound_id: int, now: datetime | None = None) -> Inbou
        row on the line, the reply kept (a voucher code masked in the stored
        text), and the reply queued on commit.
 
-    A worker lost between 1 and 4 leaves the text RUNNING, unanswered: at
-    most once, since a TOPUP may already have credited the voucher.
+    A worker lost between 1 and 4 leaves the text RUNNING; the sweep
+    ``sms_commands_unstick`` hands it back to be answered from the start.
+    Nothing is done twice by that: step 4 is one transaction (no audit row
+    or reply was kept), STOP and START only set what they set, and a
+    voucher a lost TOPUP had credited is found used by this line, which the
+    reply then says.
     """
     now = now or timezone.now()
     claimed = InboundSms.objects.filter(pk=inbound_id, status=InboundStatus.RECEIVED).update(
-        status=InboundStatus.RUNNING
+        status=InboundStatus.RUNNING, claimed_at=now
     )
     if claimed != 1:
         return None
@@ -201,6 +208,26 @@ def _reply_allowed(inbound: InboundSms) -> bool:
         logger.warning("reply to text %s not sent: the hourly cap per %s is reached", inbound.pk, refused_by)
         return False
     return True
+
+
+def sms_commands_unstick(*, now: datetime | None = None) -> list[int]:
+    """Texts a worker took to answer more than STUCK_AFTER ago and never
+    answered (it died: a task runs CELERY_TASK_TIME_LIMIT at most): each is
+    set back to received, by a conditional update on its claim time (two
+    sweeps side by side hand it back once), and its ids returned to queue."""
+    now = now or timezone.now()
+    stuck = InboundSms.objects.filter(status=InboundStatus.RUNNING, claimed_at__lte=now - STUCK_AFTER)
+    handed_back = []
+    for inbound_id, claimed_at in stuck.values_list("pk", "claimed_at")[:100]:
+        updated = InboundSms.objects.filter(pk=inbound_id, status=InboundStatus.RUNNING, claimed_at=claimed_at).update(
+            status=InboundStatus.RECEIVED, claimed_at=None
+        )
+        if updated == 1:
+            logger.warning(
+                "text %s was taken to answer at %s and never answered: answering it again", inbound_id, claimed_at
+            )
+            handed_back.append(inbound_id)
+    return handed_back
 
 
 # --- the commands ---------------------------------------------------------------------

@@ -6,21 +6,26 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from django.test import Client
+from django.utils import timezone
 
 from subscriptions.models import (
     AuditEvent,
     InboundSms,
     InboundStatus,
     LedgerKind,
+    Line,
     RedemptionResult,
     VoucherAttempt,
     VoucherValue,
 )
 from subscriptions.selectors.sms_commands import texts_stopped
+from subscriptions.services import sms_commands
+from subscriptions.tasks import finish_lost_customer_work
 from tests.factories import LedgerEntryFactory, LineFactory, PlanFactory, UserFactory, usage_bulk_create
 from tests.services.vouchers import codes
 from tests.sms_texts import URL, signed, text_body
@@ -255,6 +260,45 @@ def test_topup_guesses_by_text_stop_at_the_voucher_limit(text, alex, settings):
 
     assert reply.startswith("Too many wrong voucher codes.")
     assert VoucherAttempt.objects.filter(result=RedemptionResult.THROTTLED).count() == 1
+
+
+@pytest.mark.parametrize("words", ["PÅFYLL", "SALDO", "STOPP"])
+def test_a_text_whose_worker_died_answering_is_answered_by_the_sweep_once(
+    text, kari, words, monkeypatch, django_capture_on_commit_callbacks, sms_outbox
+):
+    [code] = codes(VoucherValue.AMOUNT, None)
+    words = f"{words} {code}" if words == "PÅFYLL" else words
+    real_record = sms_commands._answer_record
+
+    def worker_dies(**kwargs: Any) -> Any:
+        raise SystemExit("worker killed")  # after the command ran, before its answer was kept
+
+    monkeypatch.setattr(sms_commands, "_answer_record", worker_dies)
+    with pytest.raises(SystemExit):
+        text(kari.number, words)
+    monkeypatch.setattr(sms_commands, "_answer_record", real_record)
+    inbound = InboundSms.objects.get()
+    assert inbound.status == InboundStatus.RUNNING and inbound.claimed_at is not None
+    assert finish_lost_customer_work() == 0  # not yet: it might still be running
+
+    later = inbound.claimed_at + sms_commands.STUCK_AFTER + timedelta(seconds=1)
+    monkeypatch.setattr(timezone, "now", lambda: later)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert finish_lost_customer_work() == 1
+    assert finish_lost_customer_work() == 0
+
+    inbound.refresh_from_db()
+    assert inbound.status == InboundStatus.ANSWERED
+    [reply] = [message.body for message in sms_outbox if message.to == kari.number]
+    assert AuditEvent.objects.filter(line=kari, action="sms_command").count() == 1
+    if words.startswith("PÅFYLL"):
+        # The first run credited the voucher; the second finds it used by this line and says so.
+        assert reply.startswith("Du har allerede brukt denne påfyllingskoden på +47 412 34 567")
+        assert Line.objects.with_balance().get(pk=kari.pk).balance_ore == 323_45
+    elif words == "SALDO":
+        assert reply == "Saldo på +47 412 34 567: 123,45 kr."
+    else:
+        assert texts_stopped(msisdn=kari.number)
 
 
 def test_topup_without_a_code_says_how(text, alex):
