@@ -107,7 +107,7 @@ DEMO_PLANS = [
         60,
         50,
         39_00,
-        ("Day pass 1 GB", "Dagspakke 1 GB", "1 天套餐 1 GB"),
+        ("Day pass 1 GB", "Dagspass 1 GB", "1 天套餐 1 GB"),
         (
             "24 hours with 1 GB, 60 minutes and 50 texts in Norway and the EU/EEA.",
             "24 timer med 1 GB, 60 minutter og 50 SMS i Norge og EU/EØS.",
