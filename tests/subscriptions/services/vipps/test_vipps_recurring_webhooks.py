@@ -32,7 +32,6 @@ from subscriptions.models import (
     PaymentMethod,
     PaymentState,
     Plan,
-    PlanPeriod,
     Receipt,
     SavedCard,
     ServicePeriod,
@@ -48,33 +47,12 @@ from subscriptions.services.autorenew import (
     auto_renew_sweep,
 )
 from subscriptions.services.reconcile import orders_reconcile
-from tests.factories import LineFactory, PlanFactory, UserFactory
 from tests.fakes.vipps import RECURRING_WEBHOOK_SECRET, WEBHOOK_SECRET, FakeVipps, recurring_webhook
 
 pytestmark = pytest.mark.django_db
 
 SITE = "http://testserver"
 CALLBACK = "/payments/callback/vipps_recurring/"
-
-
-@pytest.fixture
-def vipps(vipps_api: FakeVipps, settings: Any) -> FakeVipps:
-    settings.VIPPS_RECURRING_PROVIDER = "vipps_recurring"
-    return vipps_api
-
-
-@pytest.fixture
-def plan() -> Plan:
-    plan: Plan = PlanFactory(code="fjord-week", period=PlanPeriod.WEEK, price_ore=79_00, name_en="Fjord week")
-    return plan
-
-
-@pytest.fixture
-def line(plan: Plan) -> Line:
-    """A week's period that ends in two days: due for auto-renew."""
-    owner = UserFactory(email="kari@example.test", full_name="Kari Nordmann")
-    line: Line = LineFactory(owner=owner, number="+4791234567", with_period=plan, with_period__days_ago=5)
-    return line
 
 
 def agreement_approved(vipps: FakeVipps, line: Line, plan: Plan) -> str:

@@ -39,12 +39,6 @@ CARD_ONLY = "Renews with a card only: Vipps MobilePay takes an automatic payment
 
 
 @pytest.fixture
-def vipps(vipps_api: FakeVipps, settings: Any) -> FakeVipps:
-    settings.VIPPS_RECURRING_PROVIDER = "vipps_recurring"
-    return vipps_api
-
-
-@pytest.fixture
 def week() -> Plan:
     plan: Plan = PlanFactory(code="fjord-week", period=PlanPeriod.WEEK, price_ore=79_00, name_en="Fjord week")
     return plan

@@ -24,7 +24,6 @@ from subscriptions.models import (
     OrderStatus,
     PaymentMethod,
     Plan,
-    PlanPeriod,
     ServicePeriod,
     SetupStatus,
 )
@@ -35,25 +34,10 @@ from subscriptions.services.autorenew import (
     auto_renew_start,
     auto_renew_sweep,
 )
-from tests.factories import LineFactory, PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 SITE = "http://testserver"
-
-
-@pytest.fixture
-def plan() -> Plan:
-    plan: Plan = PlanFactory(code="fjord-week", period=PlanPeriod.WEEK, price_ore=79_00, name_en="Fjord week")
-    return plan
-
-
-@pytest.fixture
-def line(plan: Plan) -> Line:
-    """A week's period that ends in two days: due for auto-renew."""
-    owner = UserFactory(email="kari@example.test", full_name="Kari Nordmann")
-    line: Line = LineFactory(owner=owner, number="+4791234567", with_period=plan, with_period__days_ago=5)
-    return line
 
 
 def turn_on_with_vipps(line: Line, plan: Plan, *, outcome: str = SandboxVippsOutcome.APPROVE) -> object:
