@@ -90,10 +90,8 @@ def test_a_day_plan_cannot_renew_with_vipps_and_every_longer_plan_can() -> None:
 # --- the adapter -----------------------------------------------------------------------------------
 
 
-def test_the_charge_is_due_the_day_after_it_is_made_and_vipps_retries_stop_by_the_day_needed(
-    vipps_api: FakeVipps,
-) -> None:
-    provider = VippsRecurringProvider()
+def active_agreement(provider: VippsRecurringProvider, vipps_api: FakeVipps) -> str:
+    """An agreement made through the adapter and approved in the (fake) app."""
     agreement = provider.create_card_setup(
         reference="5c1f0a9e-7d4b-4a3e-8f21-6b9c0d2e4a17",
         customer_reference="user-1",
@@ -103,6 +101,14 @@ def test_the_charge_is_due_the_day_after_it_is_made_and_vipps_retries_stop_by_th
         language="nb",
     ).payment_id
     vipps_api.agreements[agreement]["status"] = "ACTIVE"
+    return agreement
+
+
+def test_the_charge_is_due_the_day_after_it_is_made_and_vipps_retries_stop_by_the_day_needed(
+    vipps_api: FakeVipps,
+) -> None:
+    provider = VippsRecurringProvider()
+    agreement = active_agreement(provider, vipps_api)
     tomorrow = timezone.localdate() + timedelta(days=1)
 
     for key, pay_by, retry_days in (("a", None, 2), ("b", tomorrow, 0), ("c", tomorrow + timedelta(days=1), 1)):
@@ -120,15 +126,7 @@ def test_the_charge_is_due_the_day_after_it_is_made_and_vipps_retries_stop_by_th
 
 def test_the_fake_refuses_a_charge_due_sooner_than_vipps_allows(vipps_api: FakeVipps, monkeypatch: Any) -> None:
     provider = VippsRecurringProvider()
-    agreement = provider.create_card_setup(
-        reference="5c1f0a9e-7d4b-4a3e-8f21-6b9c0d2e4a17",
-        customer_reference="user-1",
-        customer_email="",
-        idempotency_key="setup-1",
-        return_url="https://portal.example.no/back/",
-        language="nb",
-    ).payment_id
-    vipps_api.agreements[agreement]["status"] = "ACTIVE"
+    agreement = active_agreement(provider, vipps_api)
     monkeypatch.setattr("subscriptions.payments.vipps_recurring.DUE_AFTER_DAYS", 0)
 
     with pytest.raises(PaymentProviderError, match="at least one day ahead"):
