@@ -10,13 +10,14 @@ The pipeline, for every kind:
    constraint and claims nothing. A kind or channel the customer turned off
    is claimed as skipped, so it is not considered again.
 2. Queue: once the claim commits, ``deliver_notification`` gets the row's
-   id, on a queue of its own (``messages``): a sweep's chunks waiting on the
-   default queue do not hold back the messages already claimed. The row
-   notes when the queue took it; one it never took (the process died after
-   the commit) is queued by the one-minute sweep. A text due between 21:00 and 09:00 Oslo time is not queued with an
-   ETA (Redis would deliver a long ETA again after its visibility timeout):
-   it waits with ``not_before`` at 09:00, and ``notifications_queue_due``,
-   run by beat every minute, queues it then.
+   id, on a queue of its own (``messages``), which workers take from before
+   the sweep's chunks (``bulk``; CELERY_TASK_QUEUES): claimed messages go
+   out while later chunks wait. The row notes when the queue took it; one
+   it never took (the process died after the commit) is queued by the
+   one-minute sweep. A text due between 21:00 and 09:00 Oslo time is not
+   queued with an ETA (Redis would deliver a long ETA again after its
+   visibility timeout): it waits with ``not_before`` at 09:00, and
+   ``notifications_queue_due``, run by beat every minute, queues it then.
 3. Deliver: under a lock on the row, check it is still wanted (renewed
    meanwhile, auto-renew turned on, setting turned off, …: skipped, with
    why), render it in the customer's language and send it. A transient
