@@ -23,6 +23,14 @@ the provider and tries again: no order is given up with a page that can
 still be paid. An abandoned order paid afterwards anyway is not fulfilled
 (its payment is kept for a refund), so the discount is never given twice.
 
+A first-purchase code is for one order: refused once the customer has paid
+for anything, and while another of their orders waiting for payment holds a
+first-purchase code. Taking a code locks the customer's row first, so two
+checkouts of one customer at once cannot both find no such order. An order
+that took a first-purchase code keeps it if something else of the
+customer's is paid before it: it was their first when it was priced, and no
+second first-purchase order can be made while it waits.
+
 Guessing is limited as for vouchers (``subscriptions.services.throttle``): a
 code the customer types is checked by ``promo_check``, which records each
 refusal and, once the unknown codes of the last hour reach the limit for the
@@ -166,11 +174,17 @@ def _refuse_if_throttled(*, user: User, ip_address: str | None, now: datetime) -
 
 def promo_take(*, code: str, user: User, plan: Plan, order: Order) -> PromoUse:
     """Take one use of ``code`` for ``order`` (made in the same transaction)
-    and set the order's discount and amount. Locks the code's row."""
+    and set the order's discount and amount. Locks the customer's row, then
+    the code's."""
     assert transaction.get_connection().in_atomic_block, "promo_take needs the order's transaction"
     # The page checked the code within the limits (``promo_check``); a
     # checkout sent without that check is held to the customer's limit too.
     _refuse_if_throttled(user=user, ip_address=None, now=timezone.now())
+    # One customer's checkouts take codes one at a time, so two at once
+    # cannot each find no other order holding a first-purchase code. The
+    # lock is NO KEY: rows that refer to the customer (orders, audit rows)
+    # are still written meanwhile.
+    User.objects.select_for_update(no_key=True).filter(pk=user.pk).exists()
     quote = promo_quote(code=code, user=user, plan=plan)
     promo = PromoCode.objects.select_for_update().get(pk=quote.promo.pk)
     _release_own_pending(promo, user=user, order=order)
@@ -189,8 +203,8 @@ def _check(promo: PromoCode, *, user: User, plan: Plan, now: datetime, own_pendi
     plans = list(promo.plans.values_list("pk", flat=True))
     if plans and plan.pk not in plans:
         raise PromoError(_("This promotion code is not for this plan."))
-    if promo.first_purchase_only and Order.objects.filter(owner=user, status=OrderStatus.PAID).exists():
-        raise PromoError(_("This promotion code is only for a first purchase."))
+    if promo.first_purchase_only:
+        _check_first_purchase(promo, user=user, own_pending_count=own_pending_count)
     uses = PromoUse.objects.filter(promo=promo, order__status__in=COUNTING)
     if not own_pending_count:
         uses = uses.exclude(user=user, order__status=OrderStatus.PENDING)
@@ -198,6 +212,29 @@ def _check(promo: PromoCode, *, user: User, plan: Plan, now: datetime, own_pendi
         raise PromoError(_("This promotion code has been used up."))
     if uses.filter(user=user).count() >= promo.max_uses_per_customer:
         raise PromoError(_("You have already used this promotion code."))
+
+
+def _check_first_purchase(promo: PromoCode, *, user: User, own_pending_count: bool) -> None:
+    """A first-purchase code is refused once the customer has paid for
+    anything, and while another of their orders waiting for payment holds a
+    first-purchase code (this one or another): paid one after the other,
+    each would get the discount. Their own older orders holding this code
+    that taking it gives up (``_release_own_pending``) do not count for the
+    quote; when it is taken they are already given up."""
+    if Order.objects.filter(owner=user, status=OrderStatus.PAID).exists():
+        raise PromoError(_("This promotion code is only for a first purchase."))
+    others = Order.objects.filter(owner=user, status=OrderStatus.PENDING, promo_use__promo__first_purchase_only=True)
+    if not own_pending_count:
+        excess = _excess(promo, user=user)
+        if excess > 0:
+            others = others.exclude(pk__in=list(_own_pending(promo, user=user).values_list("pk", flat=True)[:excess]))
+    if others.exists():
+        raise PromoError(
+            _(
+                "Another of your orders has a first-purchase promotion code and is not paid yet. "
+                "Finish or cancel that payment first, or check out without this code."
+            )
+        )
 
 
 def promo_own_pending_in_the_way(*, code: str, user: User, plan: Plan) -> list[Order]:

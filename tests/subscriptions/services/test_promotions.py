@@ -297,6 +297,104 @@ def test_a_first_purchase_code_is_taken_by_a_new_customer(customer, line, plan):
     assert place(customer, line, plan, code="SUMMER20").discount_ore == 39_80
 
 
+OTHER_FIRST_PENDING = (
+    "Another of your orders has a first-purchase promotion code and is not paid yet. "
+    "Finish or cancel that payment first, or check out without this code."
+)
+
+
+def test_two_first_purchase_codes_are_not_both_taken_while_neither_is_paid(customer, line, plan):
+    promo(first_purchase_only=True)
+    fixed("WELCOME50", 50_00, first_purchase_only=True)
+    first = place(customer, line, plan, code="SUMMER20", key="form-1")
+
+    with pytest.raises(PromoError, match=OTHER_FIRST_PENDING):
+        promo_quote(code="WELCOME50", user=customer, plan=plan)
+    with pytest.raises(PromoError, match=OTHER_FIRST_PENDING):
+        place(customer, line, plan, code="WELCOME50", key="form-2")
+    first.refresh_from_db()
+    assert first.status == OrderStatus.PENDING
+    assert list(Order.objects.values_list("pk", flat=True)) == [first.pk]
+
+
+def test_one_first_purchase_code_allowed_twice_per_customer_is_not_taken_for_a_second_unpaid_order(
+    customer, line, plan
+):
+    promo(first_purchase_only=True, max_uses_per_customer=2)
+    other_line = LineFactory(owner=customer, with_period=plan)
+    first = place(customer, line, plan, code="SUMMER20", key="form-1")
+
+    with pytest.raises(PromoError, match=OTHER_FIRST_PENDING):
+        promo_quote(code="SUMMER20", user=customer, plan=plan)
+    with pytest.raises(PromoError, match=OTHER_FIRST_PENDING):
+        place(customer, other_line, plan, code="SUMMER20", key="form-2")
+    assert list(PromoUse.objects.values_list("order", flat=True)) == [first.pk]
+
+
+def test_a_customer_back_from_the_payment_page_checks_out_again_with_the_same_first_purchase_code(customer, line, plan):
+    promo(first_purchase_only=True)
+    first = place(customer, line, plan, code="SUMMER20", key="form-1")
+
+    assert promo_quote(code="SUMMER20", user=customer, plan=plan).discount_ore == 39_80
+    again = place(customer, line, plan, code="SUMMER20", key="form-2")
+
+    first.refresh_from_db()
+    assert first.status == OrderStatus.ABANDONED
+    assert (again.status, again.discount_ore) == (OrderStatus.PENDING, 39_80)
+    assert settle(again).status == OrderStatus.PAID
+
+
+def test_an_unpaid_order_without_a_first_purchase_code_does_not_stop_one(customer, line, plan):
+    promo()
+    fixed("WELCOME50", 50_00, first_purchase_only=True)
+    place(customer, line, plan, code="SUMMER20", key="form-1")
+
+    assert place(customer, line, plan, code="WELCOME50", key="form-2").discount_ore == 50_00
+
+
+def test_a_first_purchase_code_is_free_again_once_the_other_unpaid_order_is_given_up(customer, line, plan):
+    promo(first_purchase_only=True)
+    fixed("WELCOME50", 50_00, first_purchase_only=True)
+    first = place(customer, line, plan, code="SUMMER20", key="form-1")
+    order_abandon(order=first)
+
+    assert place(customer, line, plan, code="WELCOME50", key="form-2").discount_ore == 50_00
+
+
+def test_an_abandoned_first_purchase_order_paid_late_is_refunded_so_one_first_purchase_discount_is_paid(
+    customer, line, plan
+):
+    promo(first_purchase_only=True)
+    fixed("WELCOME50", 50_00, first_purchase_only=True)
+    first = place(customer, line, plan, code="SUMMER20", key="form-1")
+    order_abandon(order=first)
+    second = place(customer, line, plan, code="WELCOME50", key="form-2")
+
+    first = settle(first)
+    second = settle(second)
+
+    assert first.status == OrderStatus.ABANDONED
+    assert PaymentEvent.objects.get(order=first).result == EventResult.REFUND_DUE
+    assert second.status == OrderStatus.PAID
+    paid_discounts = PromoUse.objects.filter(order__status=OrderStatus.PAID, promo__first_purchase_only=True)
+    assert list(paid_discounts.values_list("order", flat=True)) == [second.pk]
+
+
+def test_a_first_purchase_order_keeps_its_discount_when_another_order_is_paid_before_it(customer, line, plan):
+    """Priced as the customer's first purchase, it is paid at that price even
+    if a plain order of theirs is paid first; no second first-purchase order
+    can be made meanwhile, nor after."""
+    promo(first_purchase_only=True)
+    fixed("WELCOME50", 50_00, first_purchase_only=True)
+    discounted = place(customer, line, plan, code="SUMMER20", key="form-1")
+    settle(place(customer, line, plan, key="plain"))
+
+    assert settle(discounted).status == OrderStatus.PAID
+    assert Receipt.objects.get(order=discounted).discount_ore == 39_80
+    with pytest.raises(PromoError, match=FIRST_ONLY):
+        place(customer, line, plan, code="WELCOME50", key="form-2")
+
+
 # --- limits -------------------------------------------------------------------------------------
 
 
@@ -1053,3 +1151,20 @@ def test_past_the_limit_the_checkout_page_says_when_to_try_again_and_quotes_noth
 def try_later_in_english(minutes: int) -> str:
     with translation.override("en"):
         return try_later(minutes)
+
+
+@pytest.mark.parametrize("language", ["en", "nb", "zh-hans"])
+def test_the_checkout_page_says_why_a_second_first_purchase_code_is_refused(signed_in, customer, line, plan, language):
+    customer.language = language
+    customer.save(update_fields=["language"])
+    promo(first_purchase_only=True)
+    fixed("WELCOME50", 50_00, first_purchase_only=True)
+    place(customer, line, plan, code="SUMMER20", key="form-1")
+
+    html = apply(signed_in, line, plan, promo_code="WELCOME50", idempotency_key="form-2")
+
+    with translation.override(language):
+        message = gettext(OTHER_FIRST_PENDING)
+    assert language == "en" or message != OTHER_FIRST_PENDING
+    assert f'id="promo-errors"><div>{message}</div>' in html
+    assert Order.objects.count() == 1
