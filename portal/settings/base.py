@@ -523,6 +523,9 @@ TOPUP_MAX_ORE = 2_000_00
 # before the form refuses to check more, per customer, IP address and line.
 VOUCHER_HASH_KEY = os.environ.get("VOUCHER_HASH_KEY", "dev-voucher-hash-key")
 VOUCHER_FAILURES_PER_HOUR = {"user": 5, "ip": 20, "line": 5}
+# Promotion codes at checkout: unknown codes allowed per hour before the
+# checkout refuses to look at any, per customer and IP address.
+PROMO_FAILURES_PER_HOUR = {"user": 5, "ip": 20}
 
 # Auto-renew: charge this many days before a line's paid period ends; after a
 # failed charge, try again after each of these delays; then give up.

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from subscriptions.admin.base import ReadOnlyAdmin, SupportAdmin, nok
-from subscriptions.models import DiscountKind, OrderStatus, PromoCode, PromoUse
+from subscriptions.models import DiscountKind, OrderStatus, PromoAttempt, PromoCode, PromoUse
 from subscriptions.services.promotions import promo_normalize
 
 
@@ -96,3 +96,18 @@ class PromoUseAdmin(ReadOnlyAdmin):
     @admin.display(description=_("discount"), ordering="discount_ore")
     def discount(self, use: PromoUse) -> str:
         return nok(use.discount_ore)
+
+
+@admin.register(PromoAttempt)
+class PromoAttemptAdmin(ReadOnlyAdmin):
+    """Codes refused at checkout: the unknown ones are what the guessing
+    limit counts (PROMO_FAILURES_PER_HOUR)."""
+
+    list_display = ["created_at", "result", "user", "ip_address", "promo"]
+    list_select_related = ["user", "promo"]
+    list_filter = ["result"]
+    search_fields = ["user__email", "user__full_name", "ip_address", "promo__code"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+    fields = ("created_at", "result", "user", "ip_address", "promo")
+    readonly_fields = fields

@@ -51,7 +51,7 @@ from subscriptions.models.orders import (
 )
 from subscriptions.models.payments import EventResult, PaymentEvent, PaymentState
 from subscriptions.models.plans import Plan, PlanKind, PlanPeriod
-from subscriptions.models.promotions import DiscountKind, PromoCode, PromoUse
+from subscriptions.models.promotions import DiscountKind, PromoAttempt, PromoAttemptResult, PromoCode, PromoUse
 from subscriptions.models.provisioning import EsimStockWatch, ProvisioningJob, ProvisioningStatus
 from subscriptions.models.receipts import Receipt, ReceiptSequence
 from subscriptions.models.replacements import (
@@ -128,6 +128,8 @@ __all__ = [
     "PlanKind",
     "PlanPeriod",
     "PoolNumber",
+    "PromoAttempt",
+    "PromoAttemptResult",
     "PromoCode",
     "PromoUse",
     "ProvisioningJob",

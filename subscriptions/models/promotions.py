@@ -78,3 +78,34 @@ class PromoUse(models.Model):
 
     def __str__(self) -> str:
         return f"{self.promo} → {self.order_id}"
+
+
+class PromoAttemptResult(models.TextChoices):
+    UNKNOWN = "unknown", _("Unknown code")
+    REFUSED = "refused", _("Known code, not usable here")
+    THROTTLED = "throttled", _("Too many attempts")
+
+
+class PromoAttempt(models.Model):
+    """A promotion code refused at checkout: the throttle counts the recent
+    unknown ones per customer and IP address."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+    result = models.CharField(_("result"), max_length=12, choices=PromoAttemptResult.choices)
+    promo = models.ForeignKey(PromoCode, on_delete=models.SET_NULL, null=True, blank=True, related_name="attempts")
+    created_at = models.DateTimeField(_("when"), default=timezone.now)
+
+    class Meta:
+        verbose_name = _("promotion code attempt")
+        verbose_name_plural = _("promotion code attempts")
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["user", "created_at"]),
+            models.Index(fields=["ip_address", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_result_display()} {self.created_at:%Y-%m-%d %H:%M}"

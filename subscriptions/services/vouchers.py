@@ -14,19 +14,15 @@ are counted one after another, so no more get checked than the limits allow.
 
 from __future__ import annotations
 
-import hashlib
 import logging
-import math
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from functools import reduce
-from operator import or_
+from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
 from django.contrib.admin.models import CHANGE, LogEntry
-from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db import transaction
+from django.db.models import Q
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -52,6 +48,7 @@ from subscriptions.periods import OSLO
 from subscriptions.services.audit import audit_record
 from subscriptions.services.ledger import ledger_add, ledger_balance
 from subscriptions.services.lines import line_add_period
+from subscriptions.services.throttle import throttle_free_at, throttle_hold, throttle_minutes
 from subscriptions.services.voucher_codes import code_check_digit_ok, code_generate, code_hash, code_normalize
 
 logger = logging.getLogger(__name__)
@@ -59,7 +56,6 @@ logger = logging.getLogger(__name__)
 VOUCHER_BATCH_MAX = 10_000
 VOUCHER_AMOUNT_MIN_ORE = 10_00
 VOUCHER_AMOUNT_MAX_ORE = 5_000_00
-THROTTLE_WINDOW = timedelta(hours=1)
 # What the throttle counts: every refusal of a code. A THROTTLED answer is
 # not counted, so that waiting out the hour is enough to be let in again.
 FAILURES = (
@@ -325,11 +321,7 @@ def _attempt(*, user: User, line: Line, code: str, ip_address: str | None, chann
     """Steps 3 to 5 of ``voucher_redeem``, under its throttle hold."""
     free_at = _throttled_until(user=user, line=line, ip_address=ip_address, now=now)
     if free_at is not None:
-        # Never more than the window: a clock read a microsecond behind a
-        # parallel attempt's (this machine's clock is not monotonic) must not
-        # say "61 minutes".
-        window_minutes = int(THROTTLE_WINDOW.total_seconds() // 60)
-        minutes = min(window_minutes, max(1, math.ceil((free_at - now).total_seconds() / 60)))
+        minutes = throttle_minutes(free_at=free_at, now=now)
         raise VoucherError(
             RedemptionResult.THROTTLED,
             ngettext(
@@ -435,58 +427,27 @@ def _redeem(*, user: User, line: Line, digits: str, ip_address: str | None, chan
 
 
 def _throttle_hold(*, user: User, line: Line, ip_address: str | None) -> None:
-    """Make attempts that share the customer, the line or the IP address wait
-    for each other until the calling transaction ends, so that each counts
-    the failures recorded by those before it.
-
-    On PostgreSQL, a transaction-level advisory lock per scope: an address
-    has no row to lock, and an advisory lock keeps the customer's and the
-    line's rows free for the writes that own them (sign-in, renewals, usage).
-    The locks are taken in the order of their keys, so two attempts never
-    hold one each while waiting for the other's. On SQLite (the embedded
-    default) every transaction begins IMMEDIATE, which already lets one
-    writer in at a time and keeps the others waiting on the database lock."""
-    if connection.vendor != "postgresql":
-        return
+    """Attempts sharing the customer, the line or the IP address wait for
+    each other (``throttle_hold``)."""
     scopes = [f"user:{user.pk}", f"line:{line.pk}"]
     if ip_address:
         scopes.append(f"ip:{ip_address}")
-    # The ORM has no advisory locks.
-    with connection.cursor() as cursor:
-        for key in sorted({_throttle_lock_key(scope) for scope in scopes}):
-            cursor.execute("SELECT pg_advisory_xact_lock(%s::bigint)", [key])
-
-
-def _throttle_lock_key(scope: str) -> int:
-    """The 64-bit advisory lock key of a throttle scope."""
-    digest = hashlib.blake2b(f"voucher-throttle:{scope}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+    throttle_hold(name="voucher-throttle", scopes=scopes)
 
 
 def _throttled_until(*, user: User, line: Line, ip_address: str | None, now: datetime) -> datetime | None:
     """When the customer may try again, if the failures of the last hour
     for the customer, the IP address or the line reached their limit; else
-    None. Counting is one query; the waiting time is looked up only when
-    a limit is reached."""
-    limits = settings.VOUCHER_FAILURES_PER_HOUR
+    None."""
     scopes = {"user": Q(user=user), "line": Q(line=line)}
     if ip_address:
         scopes["ip"] = Q(ip_address=ip_address)
-    failures = VoucherAttempt.objects.filter(created_at__gt=now - THROTTLE_WINDOW, result__in=FAILURES)
-    counts = failures.filter(reduce(or_, scopes.values())).aggregate(
-        **{scope: Count("pk", filter=condition) for scope, condition in scopes.items()}
+    return throttle_free_at(
+        failures=VoucherAttempt.objects.filter(result__in=FAILURES),
+        scopes=scopes,
+        limits=settings.VOUCHER_FAILURES_PER_HOUR,
+        now=now,
     )
-    free_at: datetime | None = None
-    for scope, condition in scopes.items():
-        limit = limits[scope]
-        if counts[scope] < limit:
-            continue
-        # Once the limit-th newest failure leaves the window, fewer than the
-        # limit are left in it.
-        newest = failures.filter(condition).order_by("-created_at").values_list("created_at", flat=True)
-        scope_free_at = newest[limit - 1] + THROTTLE_WINDOW
-        free_at = scope_free_at if free_at is None else max(free_at, scope_free_at)
-    return free_at
 
 
 def _unknown() -> str:

@@ -14,7 +14,6 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
-from accounts.models import User
 from accounts.views import AuthenticatedRequest
 from subscriptions import selectors
 from subscriptions.errors import CustomerError
@@ -24,9 +23,10 @@ from subscriptions.models.plans import vat_inside
 from subscriptions.payments import decline_message
 from subscriptions.services.checkout import CANCELLED_MARK, OrderRequest, order_place, renewal_request, topup_request
 from subscriptions.services.ledger import ledger_balance
-from subscriptions.services.promotions import PromoError, Quote, promo_quote
+from subscriptions.services.promotions import PromoError, Quote, promo_check
 from subscriptions.services.reconcile import order_cancel
 from subscriptions.services.settlement import order_refresh
+from subscriptions.views.vouchers import client_ip
 
 # How often the result page of a pending payment first asks for the order's
 # status, in seconds (its script asks less often as the wait grows).
@@ -85,7 +85,7 @@ def renew_checkout(request: AuthenticatedRequest, line_id: int, plan_code: str) 
             sent_before = "apply" not in request.POST and selectors.order_exists_for_checkout(
                 user=request.user, idempotency_key=form.cleaned_data["idempotency_key"]
             )
-            quote = None if sent_before else _quote(form, request.user, plan)
+            quote = None if sent_before else _quote(request, form, plan)
             total = quote.total_ore if quote else plan.price_ore
             if form.cleaned_data["method"] == PaymentMethod.BALANCE and balance < total and not sent_before:
                 form.add_error(
@@ -122,13 +122,14 @@ def renew_checkout(request: AuthenticatedRequest, line_id: int, plan_code: str) 
     return render(request, "subscriptions/renew_checkout.html", context)
 
 
-def _quote(form: RenewalForm, user: User, plan: Plan) -> Quote | None:
-    """The promotion code's discount, or its error on the form."""
+def _quote(request: AuthenticatedRequest, form: RenewalForm, plan: Plan) -> Quote | None:
+    """The promotion code's discount, or its error on the form (guesses
+    are limited per customer and address, as for vouchers)."""
     code = form.cleaned_data["promo_code"]
     if not code:
         return None
     try:
-        return promo_quote(code=code, user=user, plan=plan)
+        return promo_check(code=code, user=request.user, plan=plan, ip_address=client_ip(request))
     except PromoError as error:
         form.add_error("promo_code", str(error))
         return None

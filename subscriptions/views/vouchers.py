@@ -22,9 +22,9 @@ from subscriptions.services.vouchers import voucher_redeem
 
 
 def client_ip(request: HttpRequest) -> str | None:
-    """The address the voucher throttle counts by: the customer's, as
-    allauth finds it for its own sign-in limits. Behind the TLS proxy
-    REMOTE_ADDR is the proxy, so the address comes from the
+    """The address the guessing limits (vouchers, promotion codes) count by:
+    the customer's, as allauth finds it for its own sign-in limits. Behind
+    the TLS proxy REMOTE_ADDR is the proxy, so the address comes from the
     X-Forwarded-For entry the trusted proxies added
     (ALLAUTH_TRUSTED_PROXY_COUNT); with none trusted the header is ignored,
     since a client can write anything in it. None if there is no address."""

@@ -5,7 +5,8 @@ code's row lets exactly as many through as the limits allow; the others are
 told why on the page, and no order is left behind for them. A customer's own
 newer checkout takes the code from their older pending one, which is
 abandoned only with its page closed at the provider (or before it had one):
-one order can be paid, and the discount is given once.
+one order can be paid, and the discount is given once. Two checkouts of one
+customer at once with first-purchase codes give the discount once.
 
 No worker runs here: anything queued on commit stays in Redis and is purged.
 """
@@ -47,6 +48,10 @@ pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 SITE = "http://testserver"
 USED_UP = "This promotion code has been used up."
 ALREADY_USED = "You have already used this promotion code."
+OTHER_FIRST_PENDING = (
+    "Another of your orders has a first-purchase promotion code and is not paid yet. "
+    "Finish or cancel that payment first, or check out without this code."
+)
 STILL_OPEN = (
     "Your earlier payment with this promotion code is still open at the payment provider. Try again in a few minutes."
 )
@@ -214,3 +219,57 @@ def test_a_new_checkout_racing_the_payment_of_the_customers_older_one_gives_the_
         Receipt.objects.filter(order__status=OrderStatus.PAID).count()
         == Order.objects.filter(status=OrderStatus.PAID).count()
     )
+
+
+def test_checkouts_of_one_customer_at_once_with_two_first_purchase_codes_give_one_discount(plan):
+    """Six customers each send two checkout forms at the same moment, each
+    with another first-purchase code: the customer's row lock lets one take
+    its code; the other finds it and is told why."""
+    promo(first_purchase_only=True)
+    promo(code="WELCOME50", kind=DiscountKind.FIXED, percent=None, amount_ore=50_00, first_purchase_only=True)
+    customers = [UserFactory(full_name="Kari Nordmann") for _ in range(6)]
+    calls: list[Callable[[], Any]] = []
+    for customer in customers:
+        line = LineFactory(owner=customer, with_period=plan)
+        client = signed_in_client(customer)
+        calls += [
+            checkout(client, line, plan, key="form-1", code="SUMMER20"),
+            checkout(client, line, plan, key="form-2", code="WELCOME50"),
+        ]
+
+    responses = at_once(calls)
+
+    for index, customer in enumerate(customers):
+        pair = responses[2 * index : 2 * index + 2]
+        assert sorted(outcome(response) for response in pair) == sorted(["sent to pay", OTHER_FIRST_PENDING])
+        [order] = Order.objects.filter(owner=customer)
+        assert order.status == OrderStatus.PENDING
+        assert order.discount_ore in (39_80, 50_00)
+        assert PromoUse.objects.filter(user=customer).count() == 1
+    assert SandboxPayment.objects.count() == len(customers)
+
+
+def test_one_first_purchase_code_on_two_lines_of_one_customer_at_once_gives_one_discount(plan):
+    """A first-purchase code a customer may use twice, sent for two of their
+    lines at the same moment: one order takes it, and paying every page
+    pays one first-purchase discount."""
+    promo(first_purchase_only=True, max_uses_per_customer=2)
+    customers = [UserFactory(full_name="Kari Nordmann") for _ in range(6)]
+    calls: list[Callable[[], Any]] = []
+    for customer in customers:
+        client = signed_in_client(customer)
+        for n in range(2):
+            line = LineFactory(owner=customer, with_period=plan)
+            calls.append(checkout(client, line, plan, key=f"form-{n}"))
+
+    responses = at_once(calls)
+
+    assert Counter(outcome(response) for response in responses) == {
+        "sent to pay": len(customers),
+        OTHER_FIRST_PENDING: len(customers),
+    }
+    at_once([pay_page(page) for page in SandboxPayment.objects.all()])
+    for customer in customers:
+        paid = PromoUse.objects.filter(user=customer, order__status=OrderStatus.PAID)
+        assert paid.count() == 1
+        assert Order.objects.filter(owner=customer).count() == 1

@@ -12,7 +12,15 @@ import pytest
 from django.contrib.auth.models import Group
 from django.utils import timezone
 
-from subscriptions.models import DiscountKind, Order, OrderStatus, PaymentMethod, PromoCode
+from subscriptions.models import (
+    DiscountKind,
+    Order,
+    OrderStatus,
+    PaymentMethod,
+    PromoAttempt,
+    PromoAttemptResult,
+    PromoCode,
+)
 from subscriptions.services.checkout import Billing, order_place, renewal_request
 from tests.factories import LineFactory, PlanFactory, UserFactory
 from tests.two_factor import staff_sign_in
@@ -297,3 +305,18 @@ def test_the_list_sorts_by_uses(client):
     html = client.get(CODES, {"o": "-4"}).content.decode()  # the uses column, most first
 
     assert html.index(">BUSY<") < html.index(">QUIET<")
+
+
+def test_an_agent_sees_refused_codes_and_cannot_change_them(client):
+    customer = UserFactory(email="kari@example.com")
+    PromoAttempt.objects.create(user=customer, ip_address="198.51.100.7", result=PromoAttemptResult.UNKNOWN)
+    staff_in(client, "Support agent")
+
+    listing = client.get("/admin/subscriptions/promoattempt/")
+
+    assert listing.status_code == 200
+    html = listing.content.decode()
+    assert "198.51.100.7" in html
+    assert "kari@example.com" in html or str(customer) in html
+    assert "/admin/subscriptions/promoattempt/add/" not in html
+    assert client.get("/admin/subscriptions/promoattempt/add/").status_code == 403

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from django.utils import timezone, translation
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from pypdf import PdfReader
 
 from sandbox.models import SandboxOutcome, SandboxPayment
@@ -30,6 +30,8 @@ from subscriptions.models import (
     PaymentEvent,
     PaymentMethod,
     PaymentState,
+    PromoAttempt,
+    PromoAttemptResult,
     PromoCode,
     PromoUse,
     Receipt,
@@ -40,10 +42,10 @@ from subscriptions.payments.sandbox import SandboxProvider
 from subscriptions.receipt_pdf import receipt_pdf
 from subscriptions.services.checkout import Billing, order_place, renewal_request
 from subscriptions.services.ledger import ledger_balance
-from subscriptions.services.promotions import PromoError, promo_quote
+from subscriptions.services.promotions import PromoError, promo_check, promo_quote
 from subscriptions.services.reconcile import PaymentStillOpen, order_abandon, order_abandon_unopened
 from subscriptions.services.settlement import payment_update_apply
-from tests.factories import LedgerEntryFactory, LineFactory, PlanFactory
+from tests.factories import LedgerEntryFactory, LineFactory, PlanFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -293,6 +295,104 @@ def test_a_first_purchase_code_is_taken_by_a_new_customer(customer, line, plan):
     promo(first_purchase_only=True)
 
     assert place(customer, line, plan, code="SUMMER20").discount_ore == 39_80
+
+
+OTHER_FIRST_PENDING = (
+    "Another of your orders has a first-purchase promotion code and is not paid yet. "
+    "Finish or cancel that payment first, or check out without this code."
+)
+
+
+def test_two_first_purchase_codes_are_not_both_taken_while_neither_is_paid(customer, line, plan):
+    promo(first_purchase_only=True)
+    fixed("WELCOME50", 50_00, first_purchase_only=True)
+    first = place(customer, line, plan, code="SUMMER20", key="form-1")
+
+    with pytest.raises(PromoError, match=OTHER_FIRST_PENDING):
+        promo_quote(code="WELCOME50", user=customer, plan=plan)
+    with pytest.raises(PromoError, match=OTHER_FIRST_PENDING):
+        place(customer, line, plan, code="WELCOME50", key="form-2")
+    first.refresh_from_db()
+    assert first.status == OrderStatus.PENDING
+    assert list(Order.objects.values_list("pk", flat=True)) == [first.pk]
+
+
+def test_one_first_purchase_code_allowed_twice_per_customer_is_not_taken_for_a_second_unpaid_order(
+    customer, line, plan
+):
+    promo(first_purchase_only=True, max_uses_per_customer=2)
+    other_line = LineFactory(owner=customer, with_period=plan)
+    first = place(customer, line, plan, code="SUMMER20", key="form-1")
+
+    with pytest.raises(PromoError, match=OTHER_FIRST_PENDING):
+        promo_quote(code="SUMMER20", user=customer, plan=plan)
+    with pytest.raises(PromoError, match=OTHER_FIRST_PENDING):
+        place(customer, other_line, plan, code="SUMMER20", key="form-2")
+    assert list(PromoUse.objects.values_list("order", flat=True)) == [first.pk]
+
+
+def test_a_customer_back_from_the_payment_page_checks_out_again_with_the_same_first_purchase_code(customer, line, plan):
+    promo(first_purchase_only=True)
+    first = place(customer, line, plan, code="SUMMER20", key="form-1")
+
+    assert promo_quote(code="SUMMER20", user=customer, plan=plan).discount_ore == 39_80
+    again = place(customer, line, plan, code="SUMMER20", key="form-2")
+
+    first.refresh_from_db()
+    assert first.status == OrderStatus.ABANDONED
+    assert (again.status, again.discount_ore) == (OrderStatus.PENDING, 39_80)
+    assert settle(again).status == OrderStatus.PAID
+
+
+def test_an_unpaid_order_without_a_first_purchase_code_does_not_stop_one(customer, line, plan):
+    promo()
+    fixed("WELCOME50", 50_00, first_purchase_only=True)
+    place(customer, line, plan, code="SUMMER20", key="form-1")
+
+    assert place(customer, line, plan, code="WELCOME50", key="form-2").discount_ore == 50_00
+
+
+def test_a_first_purchase_code_is_free_again_once_the_other_unpaid_order_is_given_up(customer, line, plan):
+    promo(first_purchase_only=True)
+    fixed("WELCOME50", 50_00, first_purchase_only=True)
+    first = place(customer, line, plan, code="SUMMER20", key="form-1")
+    order_abandon(order=first)
+
+    assert place(customer, line, plan, code="WELCOME50", key="form-2").discount_ore == 50_00
+
+
+def test_an_abandoned_first_purchase_order_paid_late_is_refunded_so_one_first_purchase_discount_is_paid(
+    customer, line, plan
+):
+    promo(first_purchase_only=True)
+    fixed("WELCOME50", 50_00, first_purchase_only=True)
+    first = place(customer, line, plan, code="SUMMER20", key="form-1")
+    order_abandon(order=first)
+    second = place(customer, line, plan, code="WELCOME50", key="form-2")
+
+    first = settle(first)
+    second = settle(second)
+
+    assert first.status == OrderStatus.ABANDONED
+    assert PaymentEvent.objects.get(order=first).result == EventResult.REFUND_DUE
+    assert second.status == OrderStatus.PAID
+    paid_discounts = PromoUse.objects.filter(order__status=OrderStatus.PAID, promo__first_purchase_only=True)
+    assert list(paid_discounts.values_list("order", flat=True)) == [second.pk]
+
+
+def test_a_first_purchase_order_keeps_its_discount_when_another_order_is_paid_before_it(customer, line, plan):
+    """Priced as the customer's first purchase, it is paid at that price even
+    if a plain order of theirs is paid first; no second first-purchase order
+    can be made meanwhile, nor after."""
+    promo(first_purchase_only=True)
+    fixed("WELCOME50", 50_00, first_purchase_only=True)
+    discounted = place(customer, line, plan, code="SUMMER20", key="form-1")
+    settle(place(customer, line, plan, key="plain"))
+
+    assert settle(discounted).status == OrderStatus.PAID
+    assert Receipt.objects.get(order=discounted).discount_ore == 39_80
+    with pytest.raises(PromoError, match=FIRST_ONLY):
+        place(customer, line, plan, code="WELCOME50", key="form-2")
 
 
 # --- limits -------------------------------------------------------------------------------------
@@ -923,3 +1023,148 @@ def test_an_order_given_up_while_its_payment_is_made_has_that_payment_closed(cus
     sandbox_decide(payment_id=page.payment_id, outcome=SandboxOutcome.APPROVE)
     page.refresh_from_db()
     assert page.state == PaymentState.CANCELLED
+
+
+# --- guessing codes -----------------------------------------------------------------------------
+
+IP = "198.51.100.7"
+
+
+def try_later(minutes: int) -> str:
+    return ngettext(
+        "Too many wrong promotion codes. Try again in %(minutes)d minute.",
+        "Too many wrong promotion codes. Try again in %(minutes)d minutes.",
+        minutes,
+    ) % {"minutes": minutes}
+
+
+def guess(customer, plan, code, *, ip=IP, now=None):
+    """The error ``promo_check`` gives for ``code``, or "quoted"."""
+    try:
+        promo_check(code=code, user=customer, plan=plan, ip_address=ip, now=now)
+    except PromoError as error:
+        return str(error)
+    return "quoted"
+
+
+def test_unknown_codes_up_to_the_limit_are_looked_up_then_even_a_right_code_is_refused(settings, customer, plan):
+    settings.PROMO_FAILURES_PER_HOUR = {"user": 3, "ip": 100}
+    promo()
+
+    answers = [guess(customer, plan, code) for code in ("WINTER10", "SPRING10", "AUTUMN10", "SUMMER20")]
+
+    assert answers == [UNKNOWN, UNKNOWN, UNKNOWN, try_later(60)]
+    assert sorted(PromoAttempt.objects.values_list("result", flat=True)) == sorted(
+        [PromoAttemptResult.UNKNOWN] * 3 + [PromoAttemptResult.THROTTLED]
+    )
+    assert set(PromoAttempt.objects.values_list("user", "ip_address")) == {(customer.pk, IP)}
+
+
+def test_a_throttled_customer_is_let_in_when_the_oldest_counted_failure_leaves_the_hour(settings, customer, plan):
+    settings.PROMO_FAILURES_PER_HOUR = {"user": 2, "ip": 100}
+    promo()
+    start = timezone.now()
+    guess(customer, plan, "WINTER10", now=start)
+    guess(customer, plan, "SPRING10", now=start + timedelta(minutes=20))
+
+    assert guess(customer, plan, "SUMMER20", now=start + timedelta(minutes=30)) == try_later(30)
+    assert guess(customer, plan, "SUMMER20", now=start + timedelta(minutes=59)) == try_later(1)
+    # Being refused by the throttle does not count: the first failure leaving the hour lets one more in.
+    assert guess(customer, plan, "SUMMER20", now=start + timedelta(minutes=61)) == "quoted"
+
+
+def test_a_real_code_refused_here_is_recorded_but_does_not_count(settings, customer, plan):
+    settings.PROMO_FAILURES_PER_HOUR = {"user": 2, "ip": 100}
+    expired = promo(code="OLD10", valid_from=timezone.now() - timedelta(days=60), valid_until=timezone.now())
+    promo()
+
+    answers = [guess(customer, plan, "old 10") for _ in range(4)]
+
+    assert answers == [EXPIRED] * 4
+    assert guess(customer, plan, "SUMMER20") == "quoted"
+    assert set(PromoAttempt.objects.values_list("result", "promo")) == {(PromoAttemptResult.REFUSED, expired.pk)}
+
+
+def test_unknown_codes_from_one_address_throttle_every_customer_there(settings, customer, plan):
+    settings.PROMO_FAILURES_PER_HOUR = {"user": 100, "ip": 3}
+    promo()
+    for n in range(3):
+        assert guess(UserFactory(), plan, f"GUESS{n}") == UNKNOWN
+
+    assert guess(customer, plan, "SUMMER20") == try_later(60)
+    assert guess(customer, plan, "SUMMER20", ip="198.51.100.8") == "quoted"
+
+
+def test_unknown_codes_of_another_customer_elsewhere_do_not_throttle_this_one(settings, customer, plan):
+    settings.PROMO_FAILURES_PER_HOUR = {"user": 2, "ip": 100}
+    promo()
+    other = UserFactory()
+    for n in range(5):
+        guess(other, plan, f"GUESS{n}", ip="198.51.100.9")
+
+    assert guess(customer, plan, "SUMMER20") == "quoted"
+
+
+def test_a_checkout_sent_while_the_customer_is_throttled_takes_no_code_and_makes_no_order(
+    settings, customer, line, plan
+):
+    settings.PROMO_FAILURES_PER_HOUR = {"user": 2, "ip": 100}
+    promo()
+    guess(customer, plan, "WINTER10")
+    guess(customer, plan, "SPRING10")
+
+    with pytest.raises(PromoError, match=try_later(60)):
+        place(customer, line, plan, code="SUMMER20")
+    assert not Order.objects.exists()
+    assert not PromoUse.objects.exists()
+
+
+@pytest.mark.parametrize("language", ["en", "nb", "zh-hans"])
+def test_past_the_limit_the_checkout_page_says_when_to_try_again_and_quotes_nothing(
+    settings, signed_in, customer, line, plan, language
+):
+    settings.PROMO_FAILURES_PER_HOUR = {"user": 3, "ip": 100}
+    customer.language = language
+    customer.save(update_fields=["language"])
+    promo()
+    for code in ("WINTER10", "SPRING10", "AUTUMN10"):
+        html = apply(signed_in, line, plan, promo_code=code)
+        with translation.override(language):
+            assert gettext(UNKNOWN) in html
+
+    applied = apply(signed_in, line, plan, promo_code="SUMMER20")
+    sent = signed_in.post(checkout_url(line, plan), checkout_form(promo_code="SUMMER20"))
+
+    with translation.override(language):
+        message = try_later(60)
+        if language != "en":
+            assert message != try_later_in_english(60), f"no {language} translation"
+        assert f'id="promo-errors"><div>{message}</div>' in applied
+        assert sent.status_code == 200
+        assert f'id="promo-errors"><div>{message}</div>' in sent.content.decode()
+        assert "checkout-discount" not in applied
+        assert f'checkout-total">{nok(199_00)}<' in applied
+    assert not Order.objects.exists()
+    assert not PromoUse.objects.exists()
+
+
+def try_later_in_english(minutes: int) -> str:
+    with translation.override("en"):
+        return try_later(minutes)
+
+
+@pytest.mark.parametrize("language", ["en", "nb", "zh-hans"])
+def test_the_checkout_page_says_why_a_second_first_purchase_code_is_refused(signed_in, customer, line, plan, language):
+    customer.language = language
+    customer.save(update_fields=["language"])
+    promo(first_purchase_only=True)
+    fixed("WELCOME50", 50_00, first_purchase_only=True)
+    place(customer, line, plan, code="SUMMER20", key="form-1")
+
+    html = apply(signed_in, line, plan, promo_code="WELCOME50", idempotency_key="form-2")
+
+    with translation.override(language):
+        message = gettext(OTHER_FIRST_PENDING)
+    assert language == "en" or message != OTHER_FIRST_PENDING
+    assert f'id="promo-errors"><div>{message}</div>' in html
+    assert Order.objects.count() == 1
