@@ -25,7 +25,7 @@ GRANTS = [
     ("subscriptions.migrations.0036_support_groups_notifications", "grant"),
     ("subscriptions.migrations.0038_support_groups_cancellations", "grant"),
     ("subscriptions.migrations.0040_support_groups_credit_note_payout", "grant"),
-    ("subscriptions.migrations.0048_support_groups_promo_attempts", "grant"),
+    ("subscriptions.migrations.0049_support_groups_promo_attempts", "grant"),
 ]
 
 

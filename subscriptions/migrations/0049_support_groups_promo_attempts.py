@@ -30,6 +30,6 @@ def revoke(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("subscriptions", "0047_promo_attempt")]
+    dependencies = [("subscriptions", "0048_promo_attempt")]
 
     operations = [migrations.RunPython(grant, revoke)]

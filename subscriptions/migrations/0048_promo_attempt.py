@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('subscriptions', '0046_order_capture_lost'),
+        ('subscriptions', '0047_inbound_sms_claimed_at'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
