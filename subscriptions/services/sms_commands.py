@@ -10,14 +10,13 @@ audit trail and queues the reply through ``portal.sms``.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
@@ -30,6 +29,7 @@ from subscriptions.models import InboundSms, InboundStatus, Line, TextsStop, Usa
 from subscriptions.periods import OSLO
 from subscriptions.selectors.sms_commands import sms_line_card, sms_line_find
 from subscriptions.services.audit import audit_record
+from subscriptions.services.throttle import throttle_hold
 from subscriptions.services.vouchers import VoucherError, voucher_redeem
 from subscriptions.sms_commands import Command, ParsedCommand, command_parse, text_masked
 from subscriptions.sms_gateway import InboundText
@@ -101,15 +101,9 @@ def sms_inbound_receive(*, text: InboundText, now: datetime | None = None) -> In
 
 def _number_hold(number: str) -> None:
     """Make the texts of one number wait for each other until the calling
-    transaction ends: a transaction-level advisory lock on PostgreSQL (a
-    number has no row of its own to lock). On SQLite every transaction
-    begins IMMEDIATE, which already lets one writer in at a time."""
-    if connection.vendor != "postgresql":
-        return
-    digest = hashlib.blake2b(f"sms-commands:{number}".encode(), digest_size=8).digest()
-    # The ORM has no advisory locks.
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_xact_lock(%s::bigint)", [int.from_bytes(digest, "big", signed=True)])
+    transaction ends (a number has no row of its own to lock): the guessing
+    limits' hold, with the number as its scope."""
+    throttle_hold(name="sms-commands", scopes=[number])
 
 
 # --- the worker's part ----------------------------------------------------------------
