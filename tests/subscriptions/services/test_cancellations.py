@@ -456,3 +456,88 @@ def test_goodwill_cannot_give_a_cancelled_line_paid_time(line, customer, staff, 
         line_extend(line=line, days=10, by=staff, reason="goodwill")
     line.refresh_from_db()
     assert line.expires_at == line.status_changed_at
+
+
+def test_an_auto_renew_charge_collected_after_the_cancellation_is_refunded_and_does_not_bring_the_line_back(
+    line, customer, staff, plan, django_capture_on_commit_callbacks
+):
+    from subscriptions.models import EventResult, Order, OrderKind, OrderStatus, PaymentMethod
+    from subscriptions.payments.base import PaymentState, PaymentUpdate
+    from subscriptions.services.settlement import payment_update_apply
+
+    charge = Order.objects.create(
+        owner=customer,
+        line=line,
+        kind=OrderKind.RENEWAL,
+        plan=plan,
+        amount_ore=plan.price_ore,
+        method=PaymentMethod.SAVED_CARD,
+        idempotency_key="auto-renew-charge",
+        provider="sandbox",
+        provider_payment_id="charge-due-in-two-days",
+        billing_name="Kari Nordmann",
+    )
+    cancellation = approved(line, customer, staff, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        cancellation_deactivate(cancellation_id=cancellation.pk)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        event = payment_update_apply(
+            provider="sandbox",
+            update=PaymentUpdate(
+                event_id="collected",
+                payment_id="charge-due-in-two-days",
+                reference=str(charge.public_id),
+                state=PaymentState.PAID,
+                amount_ore=plan.price_ore,
+            ),
+        )
+
+    line.refresh_from_db()
+    charge.refresh_from_db()
+    cancellation.refresh_from_db()
+    assert event.result == EventResult.REFUND_DUE
+    assert charge.status == OrderStatus.DECLINED and charge.period is None
+    assert line.status == LineStatus.CANCELLED and line.expires_at == line.status_changed_at
+    assert cancellation.reactivated_at is None
+
+
+def test_a_checkout_paid_while_the_deactivation_closes_it_is_refunded_and_the_cancellation_finishes(
+    line, customer, staff, plan, monkeypatch, django_capture_on_commit_callbacks
+):
+    from subscriptions.models import Order, OrderStatus, PaymentMethod
+    from subscriptions.payments.base import PaymentState, PaymentUpdate
+    from subscriptions.payments.sandbox import SandboxProvider
+    from subscriptions.services.checkout import Billing, order_place, renewal_request
+
+    order = order_place(
+        owner=customer,
+        request=renewal_request(line=line, plan=plan, method=PaymentMethod.CARD),
+        billing=Billing(name="Kari Nordmann"),
+        idempotency_key="paid-at-the-last-moment",
+        site_url="http://testserver",
+    )
+    order.refresh_from_db()
+
+    def paid_already(self, *, payment_id):
+        return PaymentUpdate(
+            event_id=f"{payment_id}-paid",
+            payment_id=payment_id,
+            reference=str(order.public_id),
+            state=PaymentState.PAID,
+            amount_ore=order.amount_ore,
+        )
+
+    monkeypatch.setattr(SandboxProvider, "cancel_payment", paid_already)
+    cancellation = approved(line, customer, staff, django_capture_on_commit_callbacks)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        cancellation_deactivate(cancellation_id=cancellation.pk)
+
+    order.refresh_from_db()
+    line.refresh_from_db()
+    cancellation.refresh_from_db()
+    assert order.status == OrderStatus.DECLINED and order.period is None
+    assert cancellation.status == S.DONE and cancellation.reactivated_at is None
+    assert line.status == LineStatus.CANCELLED
+    assert not Order.objects.filter(line=line, status=OrderStatus.PENDING).exists()
