@@ -10,6 +10,7 @@ import pytest
 from django.utils import timezone, translation
 
 from subscriptions.models import CancellationRequest, CreditNote, LedgerKind, Line, LineStatus
+from subscriptions.selectors.lines import dashboard_lines
 from subscriptions.services.cancellations import cancellation_request
 from subscriptions.services.ledger import ledger_add
 from tests.factories import UserFactory
@@ -240,10 +241,13 @@ def test_coming_back_says_the_new_period_starts_at_the_payment(signed_in, line, 
     assert "Starts when your current period ends" not in checkout
 
 
-def test_a_cancelled_line_shows_when_its_service_ended_and_no_days_left(signed_in, line):
+def test_a_cancelled_line_shows_when_its_service_ended_and_no_days_left(signed_in, customer, line):
     cancelled(line, paid_time_left=True)
+    line.refresh_from_db()
 
     page = signed_in.get("/dashboard/").content.decode()
 
     assert "Service ended" in page
     assert "days left" not in page and "Valid until" not in page
+    [card] = dashboard_lines(user=customer)
+    assert card.expires_at == line.status_changed_at
