@@ -158,6 +158,17 @@ class Line(models.Model):
         window = NEAR_EXPIRY_MAX if plan_period is None else near_expiry_window(plan_period, ends_at=self.expires_at)
         return self.expires_at - now <= window
 
+    def paid_until(self, now: datetime | None = None) -> datetime | None:
+        """The end of the paid time still to come, where a period paid for
+        now starts; None when such a period starts at the payment: a line
+        whose paid time ran out, and a closed one (a cancelled line's paid
+        time ended at its cancellation, and coming back pays a new period
+        from that moment)."""
+        now = now or timezone.now()
+        if self.is_closed or self.expires_at is None or self.expires_at <= now:
+            return None
+        return self.expires_at
+
     def comes_back_until(self) -> datetime | None:
         """Until when a cancelled line can be reactivated by paying a new
         period: CANCELLATION_GRACE_DAYS after it was cancelled. None for a

@@ -485,6 +485,11 @@ def _card(line: Line, *, period: ServicePeriod | None, used: dict[str, int], now
     """The card of a line loaded ``with_balance()``."""
     expired = line.has_expired(now)
     threshold = line.low_balance_threshold_ore
+    expires_at = line.expires_at
+    if expires_at is not None and line.status == LineStatus.CANCELLED:
+        # Its service ended by its cancellation at the latest, also for a
+        # line cancelled before the deactivation ended its paid time.
+        expires_at = min(expires_at, line.status_changed_at)
     return LineCard(
         line_id=line.id,
         number=line.number,
@@ -494,8 +499,8 @@ def _card(line: Line, *, period: ServicePeriod | None, used: dict[str, int], now
         status=line.status,
         status_label=line.get_status_display(),
         plan_name=period.plan.name if period is not None else None,
-        expires_at=line.expires_at,
-        days_left=_days_left(line.expires_at, now),
+        expires_at=expires_at,
+        days_left=_days_left(expires_at, now),
         allowances=[] if line.is_number_keeping or period is None else _allowances(period, used),
         balance_ore=line.balance_ore,
         low_balance_threshold_ore=threshold,

@@ -11,12 +11,13 @@ worker's last step, and a cancelled line coming back.
   support approves; support then approves or rejects the request with a
   reason the customer reads in their language. A port-out completed at
   another operator is marked by support and takes the same path, approved.
-- Approved, a worker deactivates the line (``cancellation_deactivate``).
-- Within CANCELLATION_GRACE_DAYS a renewal brings the line back
-  (``line_reactivated`` from the lines' service, heard by
-  ``cancellation_line_came_back``); after them a sweep
-  quarantines it, and after QUARANTINE_RELEASE_DAYS its number goes back to
-  the pool.
+- Approved, a worker deactivates the line (``cancellation_deactivate``);
+  its paid time ends when it becomes cancelled (not refunded, as the form
+  says).
+- Within CANCELLATION_GRACE_DAYS a renewal brings the line back with a new
+  period from the payment (``line_reactivated`` from the lines' service,
+  heard by ``cancellation_line_came_back``); after them a sweep quarantines
+  it, and after QUARANTINE_RELEASE_DAYS its number goes back to the pool.
 
 Locks are taken line first, then request, in every path, like a payment
 takes the line before anything of the line: a renewal and an approval at
@@ -71,7 +72,7 @@ from subscriptions.periods import OSLO
 from subscriptions.services.audit import audit_record
 from subscriptions.services.autorenew import auto_renew_disable
 from subscriptions.services.ledger import ledger_add, ledger_balance
-from subscriptions.services.lines import line_transition
+from subscriptions.services.lines import line_paid_time_end, line_transition
 from subscriptions.smdp import SmdpRefused, get_smdp
 from subscriptions.smdp.base import PROFILE_UNAVAILABLE
 from subscriptions.working_days import working_days_after
@@ -501,7 +502,8 @@ def cancellation_deactivate(*, cancellation_id: int) -> CancellationRequest:
     2. The network blocks the number, then 3. releases its IMSI.
     4. The SM-DP+ cancels a profile that never reached a phone (an installed
        one is cut off by the released IMSI); ours becomes DISABLED.
-    5. The line becomes CANCELLED and auto-renew is turned off.
+    5. The line becomes CANCELLED, its paid time ends then, and auto-renew
+       is turned off.
     6. Orders still waiting for payment are closed at the provider and here.
     7. The balance: refunded (a credit note and a ledger entry) or given up.
     8. The confirmation email, then DONE.
@@ -613,7 +615,13 @@ def _line_cancel(cancellation: CancellationRequest) -> None:
     with transaction.atomic():
         line = Line.objects.select_for_update().get(pk=cancellation.line_id)
         if line.status == LineStatus.CANCELLATION_PENDING:
-            line_transition(line=line, to=LineStatus.CANCELLED, by=None, reason="cancellation done", action="cancelled")
+            line = line_transition(
+                line=line, to=LineStatus.CANCELLED, by=None, reason="cancellation done", action="cancelled"
+            )
+        if line.status == LineStatus.CANCELLED:
+            # Paid time not used is not refunded: it ends here, and a line
+            # that comes back pays a new period from its comeback.
+            line_paid_time_end(line=line, at=line.status_changed_at, by=None, reason="the line was cancelled")
         # As the customer turning it off would: the setting, a scheduled
         # charge and a Vipps agreement no other line uses all end.
         auto_renew_disable(line=line, by=None, reason="line cancelled")

@@ -14,7 +14,7 @@ from django.utils.translation import gettext as _
 from accounts.models import User
 from subscriptions.errors import CustomerError, TransitionNotAllowed
 from subscriptions.formatting import format_nok
-from subscriptions.models import TRANSITIONS, Line, LineStatus, Plan, ServicePeriod
+from subscriptions.models import TRANSITIONS, Line, LineStatus, Order, Plan, ServicePeriod
 from subscriptions.services.audit import audit_record
 
 # Sent with ``line`` and ``now`` inside the transaction in which a cancelled
@@ -86,26 +86,29 @@ def line_add_period(
     """Append one period of ``plan`` to the line.
 
     1. Lock the line.
-    2. Start where the last period ends, or now if the line has lapsed (an
-       expired line comes back from the moment of payment).
-    3. Copy the plan's allowances, move the line's expiry, and make a pending
-       or expired line active (and a cancelled one within its grace period:
-       ``line_reactivated`` tells the cancellation).
-    4. Write the audit row.
+    2. A cancelled line within its grace period comes back (``line_
+       reactivated`` tells the cancellation); its paid time ended when it
+       was cancelled, so nothing of it is carried over.
+    3. Start where the paid time ends (``Line.paid_until``), or now if there
+       is none left: an expired or a returning line starts at the payment.
+    4. Copy the plan's allowances, move the line's expiry, and make a
+       pending or expired line active.
+    5. Write the audit row.
     """
     now = now or timezone.now()
     locked = _locked(line)
     if plan.kind != locked.kind:
         raise CustomerError(_("This plan is not for this kind of line."))
     if locked.can_reactivate(now):
-        # A cancelled line paid for within its grace period comes back; the
-        # cancellation's receiver restores its service on the network.
+        # The deactivation ended the paid time; a line cancelled before it
+        # did so has it ended here, at the same moment (its cancellation).
+        line_paid_time_end(line=locked, at=locked.status_changed_at, by=None, reason="the line was cancelled")
+        # The cancellation's receiver restores the service on the network.
         _move(locked, LineStatus.ACTIVE, by=by, reason="reactivated in the grace period", action="reactivated")
         line_reactivated.send(sender=Line, line=locked, now=now)
     if locked.is_closed:
         raise CustomerError(_("This line is being cancelled or is cancelled, so it cannot be renewed."))
-    last_end = locked.expires_at
-    start = last_end if last_end is not None and last_end > now else now
+    start = locked.paid_until(now) or now
     period = period_create(line=locked, plan=plan, start=start, source=source)
     locked.expires_at = period.ends_at
     locked.save(update_fields=["expires_at"])
@@ -125,6 +128,52 @@ def line_add_period(
     return period
 
 
+def line_paid_time_end(*, line: Line, at: datetime, by: User | None, reason: str) -> None:
+    """End the line's paid time at ``at`` (a cancellation: unused time is
+    not refunded). The caller holds the line's lock.
+
+    1. The period running at ``at`` ends then; usage after it counts
+       against no period.
+    2. Periods paid for ahead, starting at or after ``at``, are removed; the
+       orders that bought them keep their receipts (and the audit row says
+       which they were), they only lose the link to the period.
+    3. The line's expiry becomes ``at``, with an audit row of what was cut.
+
+    Nothing happens to a line whose paid time ended by ``at``, so a second
+    call is harmless.
+    """
+    if line.expires_at is None or line.expires_at <= at:
+        return
+    ahead = list(
+        ServicePeriod.objects.filter(line=line, starts_at__gte=at).select_related("plan").order_by("starts_at")
+    )
+    removed = [
+        {
+            "plan": period.plan.code,
+            "starts_at": period.starts_at.isoformat(),
+            "ends_at": period.ends_at.isoformat(),
+            "order": str(order.public_id) if (order := Order.objects.filter(period=period).first()) else "",
+        }
+        for period in ahead
+    ]
+    Order.objects.filter(period__in=ahead).update(period=None)
+    ServicePeriod.objects.filter(pk__in=[period.pk for period in ahead]).delete()
+    running = ServicePeriod.objects.filter(line=line, starts_at__lt=at, ends_at__gt=at).first()
+    if running is not None:
+        running.ends_at = at
+        running.save(update_fields=["ends_at"])
+    before = line.expires_at
+    line.expires_at = at
+    line.save(update_fields=["expires_at"])
+    audit_record(
+        line=line,
+        action="paid_time_ended",
+        by=by,
+        reason=reason,
+        data={"was_paid_until": before.isoformat(), "ended_at": at.isoformat(), "removed_periods": removed},
+    )
+
+
 @transaction.atomic
 def line_extend(*, line: Line, days: int, by: User | None, reason: str) -> Line:
     """Goodwill: add ``days`` of service at no charge. The last period is
@@ -135,6 +184,10 @@ def line_extend(*, line: Line, days: int, by: User | None, reason: str) -> Line:
     if not reason.strip():
         raise CustomerError(_("Say why, for the audit log."))
     locked = _locked(line)
+    if locked.is_closed:
+        # Its paid time ended with the cancellation; it comes back only by
+        # paying a new period.
+        raise CustomerError(_("This line is being cancelled or is cancelled, so it cannot be extended."))
     last = locked.periods.order_by("-ends_at").first()
     if last is None:
         raise CustomerError(_("This line has no period to extend yet."))

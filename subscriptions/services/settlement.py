@@ -267,6 +267,13 @@ def order_fulfil(*, order: Order) -> None:
     now = timezone.now()
     if order.kind == OrderKind.RENEWAL:
         assert order.plan is not None
+        line = Line.objects.select_for_update().get(pk=order.line_id)
+        if line.status == LineStatus.CANCELLED and order.created_at <= line.status_changed_at:
+            # Coming back is the customer's own payment after the
+            # cancellation. An order from before it (an auto-renew charge
+            # collected days later, a checkout paid while the deactivation
+            # closed it) is refunded, not a comeback.
+            raise CustomerError(_("This line is being cancelled or is cancelled, so it cannot be renewed."))
         order.period = line_add_period(
             line=order.line, plan=order.plan, by=order.owner, reason=f"order {order.public_id}", now=now
         )

@@ -362,3 +362,182 @@ def test_a_saved_card_charge_still_at_the_provider_stays_open_and_auto_renew_end
     line.refresh_from_db()
     assert line.status == LineStatus.CANCELLED and not line.auto_renew
     assert AuditEvent.objects.filter(line=line, action="auto_renew_off", reason="line cancelled").exists()
+
+
+def test_coming_back_five_days_after_cancelling_with_twenty_days_left_pays_a_new_period_from_the_comeback(
+    line, customer, staff, plan, profile, django_capture_on_commit_callbacks
+):
+    twenty_days_left = timezone.now() + timedelta(days=20)
+    line.periods.update(ends_at=twenty_days_left)
+    Line.objects.filter(pk=line.pk).update(expires_at=twenty_days_left)
+    cancellation = approved(line, customer, staff, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        cancellation_deactivate(cancellation_id=cancellation.pk)
+    line.refresh_from_db()
+    cancelled_at = line.status_changed_at
+    assert line.status == LineStatus.CANCELLED
+    assert line.expires_at == cancelled_at
+    assert [period.ends_at for period in line.periods.all()] == [cancelled_at]
+    [done] = [message for message in mail.outbox if "is cancelled" in message.subject]
+    assert "Your paid time ended with the cancellation" in done.body
+    assert "The new period starts the moment your payment is confirmed." in done.body
+
+    comeback = timezone.now() + timedelta(days=5)
+    with django_capture_on_commit_callbacks(execute=False):
+        period = line_add_period(line=line, plan=plan, by=customer, now=comeback)
+
+    line.refresh_from_db()
+    assert line.status == LineStatus.ACTIVE
+    assert period.starts_at == comeback
+    assert period.ends_at == plan.end_of_period_starting(comeback)
+    assert line.expires_at == period.ends_at
+    old, new = line.periods.order_by("starts_at")
+    assert old.ends_at == cancelled_at < new.starts_at == comeback
+
+
+def test_cancelling_ends_a_period_paid_for_ahead_and_its_order_keeps_its_receipt(
+    line, customer, staff, plan, django_capture_on_commit_callbacks
+):
+    from subscriptions.models import Order, OrderKind, OrderStatus, PaymentMethod
+
+    ahead = line_add_period(line=line, plan=plan, by=customer)
+    order = Order.objects.create(
+        owner=customer,
+        line=line,
+        kind=OrderKind.RENEWAL,
+        plan=plan,
+        amount_ore=plan.price_ore,
+        method=PaymentMethod.CARD,
+        idempotency_key="paid-ahead",
+        billing_name="Kari Nordmann",
+        status=OrderStatus.PAID,
+        period=ahead,
+    )
+    cancellation = approved(line, customer, staff, django_capture_on_commit_callbacks)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        cancellation_deactivate(cancellation_id=cancellation.pk)
+        cancellation_deactivate(cancellation_id=cancellation.pk)
+
+    line.refresh_from_db()
+    order.refresh_from_db()
+    [left] = line.periods.all()
+    assert left.ends_at == line.expires_at == line.status_changed_at
+    assert order.period is None and order.status == OrderStatus.PAID
+    [ended] = AuditEvent.objects.filter(line=line, action="paid_time_ended")
+    assert [removed["order"] for removed in ended.data["removed_periods"]] == [str(order.public_id)]
+
+
+def test_a_line_cancelled_with_its_paid_time_still_running_comes_back_from_the_payment(line, customer, plan):
+    # A line cancelled before its deactivation ended the paid time.
+    cancelled_at = timezone.now() - timedelta(days=2)
+    old_expiry = line.expires_at
+    Line.objects.filter(pk=line.pk).update(status=LineStatus.CANCELLED, status_changed_at=cancelled_at)
+    line.refresh_from_db()
+    now = timezone.now()
+
+    period = line_add_period(line=line, plan=plan, by=customer, now=now)
+
+    line.refresh_from_db()
+    assert period.starts_at == now
+    assert line.expires_at == plan.end_of_period_starting(now) < plan.end_of_period_starting(old_expiry)
+    old, new = line.periods.order_by("starts_at")
+    assert old.ends_at == cancelled_at and new == period
+
+
+def test_goodwill_cannot_give_a_cancelled_line_paid_time(line, customer, staff, django_capture_on_commit_callbacks):
+    from subscriptions.services.lines import line_extend
+
+    cancellation = approved(line, customer, staff, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        cancellation_deactivate(cancellation_id=cancellation.pk)
+
+    with pytest.raises(CustomerError):
+        line_extend(line=line, days=10, by=staff, reason="goodwill")
+    line.refresh_from_db()
+    assert line.expires_at == line.status_changed_at
+
+
+def test_an_auto_renew_charge_collected_after_the_cancellation_is_refunded_and_does_not_bring_the_line_back(
+    line, customer, staff, plan, django_capture_on_commit_callbacks
+):
+    from subscriptions.models import EventResult, Order, OrderKind, OrderStatus, PaymentMethod
+    from subscriptions.payments.base import PaymentState, PaymentUpdate
+    from subscriptions.services.settlement import payment_update_apply
+
+    charge = Order.objects.create(
+        owner=customer,
+        line=line,
+        kind=OrderKind.RENEWAL,
+        plan=plan,
+        amount_ore=plan.price_ore,
+        method=PaymentMethod.SAVED_CARD,
+        idempotency_key="auto-renew-charge",
+        provider="sandbox",
+        provider_payment_id="charge-due-in-two-days",
+        billing_name="Kari Nordmann",
+    )
+    cancellation = approved(line, customer, staff, django_capture_on_commit_callbacks)
+    with django_capture_on_commit_callbacks(execute=True):
+        cancellation_deactivate(cancellation_id=cancellation.pk)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        event = payment_update_apply(
+            provider="sandbox",
+            update=PaymentUpdate(
+                event_id="collected",
+                payment_id="charge-due-in-two-days",
+                reference=str(charge.public_id),
+                state=PaymentState.PAID,
+                amount_ore=plan.price_ore,
+            ),
+        )
+
+    line.refresh_from_db()
+    charge.refresh_from_db()
+    cancellation.refresh_from_db()
+    assert event.result == EventResult.REFUND_DUE
+    assert charge.status == OrderStatus.DECLINED and charge.period is None
+    assert line.status == LineStatus.CANCELLED and line.expires_at == line.status_changed_at
+    assert cancellation.reactivated_at is None
+
+
+def test_a_checkout_paid_while_the_deactivation_closes_it_is_refunded_and_the_cancellation_finishes(
+    line, customer, staff, plan, monkeypatch, django_capture_on_commit_callbacks
+):
+    from subscriptions.models import Order, OrderStatus, PaymentMethod
+    from subscriptions.payments.base import PaymentState, PaymentUpdate
+    from subscriptions.payments.sandbox import SandboxProvider
+    from subscriptions.services.checkout import Billing, order_place, renewal_request
+
+    order = order_place(
+        owner=customer,
+        request=renewal_request(line=line, plan=plan, method=PaymentMethod.CARD),
+        billing=Billing(name="Kari Nordmann"),
+        idempotency_key="paid-at-the-last-moment",
+        site_url="http://testserver",
+    )
+    order.refresh_from_db()
+
+    def paid_already(self, *, payment_id):
+        return PaymentUpdate(
+            event_id=f"{payment_id}-paid",
+            payment_id=payment_id,
+            reference=str(order.public_id),
+            state=PaymentState.PAID,
+            amount_ore=order.amount_ore,
+        )
+
+    monkeypatch.setattr(SandboxProvider, "cancel_payment", paid_already)
+    cancellation = approved(line, customer, staff, django_capture_on_commit_callbacks)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        cancellation_deactivate(cancellation_id=cancellation.pk)
+
+    order.refresh_from_db()
+    line.refresh_from_db()
+    cancellation.refresh_from_db()
+    assert order.status == OrderStatus.DECLINED and order.period is None
+    assert cancellation.status == S.DONE and cancellation.reactivated_at is None
+    assert line.status == LineStatus.CANCELLED
+    assert not Order.objects.filter(line=line, status=OrderStatus.PENDING).exists()

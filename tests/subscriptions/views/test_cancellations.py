@@ -4,10 +4,13 @@ errors (the form kept), the status page, withdrawing, the credit note, and
 
 from __future__ import annotations
 
-import pytest
-from django.utils import translation
+from datetime import timedelta
 
-from subscriptions.models import CancellationRequest, CreditNote, LedgerKind, LineStatus
+import pytest
+from django.utils import timezone, translation
+
+from subscriptions.models import CancellationRequest, CreditNote, LedgerKind, Line, LineStatus
+from subscriptions.selectors.lines import dashboard_lines
 from subscriptions.services.cancellations import cancellation_request
 from subscriptions.services.ledger import ledger_add
 from tests.factories import UserFactory
@@ -185,3 +188,66 @@ def test_another_customer_gets_404_on_the_cancel_form_even_without_a_fresh_sign_
     client.force_login(UserFactory())
 
     assert client.get(f"/lines/{line.pk}/cancel/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("language", "not_refunded", "new_period_on_comeback"),
+    [
+        ("en", "Your paid time ends when the line is cancelled.", "a new period that starts on the day you pay"),
+        (
+            "nb",
+            "Den betalte tiden din slutter når abonnementet sies opp.",
+            "en ny periode som starter den dagen du betaler",
+        ),
+        ("zh-hans", "已付费的时间在号码注销时结束。", "新服务期从付款当天开始"),
+    ],
+)
+def test_the_form_says_paid_time_ends_at_the_cancellation_and_coming_back_pays_a_new_period_from_that_day(
+    signed_in, customer, line, settings, language, not_refunded, new_period_on_comeback
+):
+    customer.language = language
+    customer.save(update_fields=["language"])
+    signed_in.cookies["portal_language"] = language
+
+    page = reauthenticated(signed_in, customer).get(f"/lines/{line.pk}/cancel/").content.decode()
+
+    terms = page.split('class="cancellation-comeback-terms">', 1)[1].split("</li>", 1)[0]
+    assert not_refunded in terms
+    assert new_period_on_comeback in terms
+    assert str(settings.CANCELLATION_GRACE_DAYS) in terms
+
+
+def cancelled(line, *, paid_time_left):
+    """The line cancelled two days ago; its paid time still running if it
+    was cancelled before the deactivation ended it."""
+    cancelled_at = timezone.now() - timedelta(days=2)
+    expiry = line.expires_at if paid_time_left else cancelled_at
+    line.periods.update(ends_at=expiry)
+    Line.objects.filter(pk=line.pk).update(
+        status=LineStatus.CANCELLED, status_changed_at=cancelled_at, expires_at=expiry
+    )
+
+
+@pytest.mark.parametrize("paid_time_left", [True, False])
+def test_coming_back_says_the_new_period_starts_at_the_payment(signed_in, line, plan, paid_time_left):
+    cancelled(line, paid_time_left=paid_time_left)
+
+    plans = signed_in.get(f"/lines/{line.pk}/renew/").content.decode()
+    checkout = signed_in.get(f"/lines/{line.pk}/renew/{plan.code}/").content.decode()
+
+    assert "The new period starts the moment your payment is confirmed." in plans
+    assert "paid until" not in plans
+    assert "Starts the moment your payment is confirmed." in checkout
+    assert "Starts when your current period ends" not in checkout
+
+
+def test_a_cancelled_line_shows_when_its_service_ended_and_no_days_left(signed_in, customer, line):
+    cancelled(line, paid_time_left=True)
+    line.refresh_from_db()
+
+    page = signed_in.get("/dashboard/").content.decode()
+
+    assert "Service ended" in page
+    assert "days left" not in page and "Valid until" not in page
+    [card] = dashboard_lines(user=customer)
+    assert card.expires_at == line.status_changed_at
