@@ -430,7 +430,7 @@ def auto_renew_charge_run(*, charge_id: int, now: datetime | None = None) -> Aut
         if not (ready or cut_off):
             return charge
         line = charge.line
-        key = f"auto-renew-{charge.pk}-{charge.attempts + 1}"
+        key = _attempt_key(charge)
         # A run cut off after the provider charged (and the order added the
         # period) must still record that payment, not take the moved expiry
         # for a renewal by hand.
@@ -531,7 +531,9 @@ def auto_renew_charge_settle(*, order_id: int, now: datetime | None = None) -> A
     or the order sweep): paid, or the retry and the email as after a
     declined run. The charge's lock and status make it once: a run that
     polls the same order finds the charge finished, and the other way round.
-    None if no charge waits on this order."""
+    None if no charge waits on this order: an order of an earlier attempt
+    (its event sent again while the next attempt runs, whose order the
+    charge does not point at yet) finishes nothing."""
     now = now or timezone.now()
     with transaction.atomic():
         charge = (
@@ -543,10 +545,18 @@ def auto_renew_charge_settle(*, order_id: int, now: datetime | None = None) -> A
         if charge is None:
             return None
         order = Order.objects.get(pk=order_id)
+        if order.idempotency_key != _attempt_key(charge):
+            return None
         if order.status == OrderStatus.PENDING:
             return charge
         _charge_finish(charge, order=order, failure=order.decline_reason, now=now)
     return charge
+
+
+def _attempt_key(charge: AutoRenewCharge) -> str:
+    """The idempotency key of the charge's order for its attempt now running:
+    the same for a run cut off and run again, new for each retry."""
+    return f"auto-renew-{charge.pk}-{charge.attempts + 1}"
 
 
 def _charge_finish(charge: AutoRenewCharge, *, order: Order | None, failure: str, now: datetime) -> None:

@@ -285,6 +285,27 @@ def test_a_failed_charge_is_retried_and_the_customer_told_once(
     assert len(vipps.agreements[agreement]["charges"]) == 2
 
 
+def test_a_late_copy_of_an_earlier_attempts_event_does_not_finish_the_next_attempt(
+    vipps: FakeVipps, client: Client, line: Line, plan: Plan, django_capture_on_commit_callbacks: Any
+) -> None:
+    agreement, charge_id, charge = charge_pending(vipps, line, plan)
+    vipps.agreements[agreement]["charges"][charge_id]["status"] = "FAILED"
+    event = {"event": "charge-failed", "agreement": agreement, "charge": charge_id, "amount": 79_00}
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send(client, **event).status_code == 200
+    # The retry's run has taken the charge and not yet placed its own order
+    # (Vipps slow to answer): the charge still points at the first order.
+    AutoRenewCharge.objects.filter(pk=charge.pk).update(status=ChargeStatus.CHARGING, updated_at=timezone.now())
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        assert send(client, **event).status_code == 200  # Vipps sends the first attempt's event again
+
+    charge.refresh_from_db()
+    assert (charge.status, charge.attempts) == (ChargeStatus.CHARGING, 1)
+    assert mail.outbox == []
+
+
 # --- agreements ------------------------------------------------------------------------------------
 
 
