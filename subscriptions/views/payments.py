@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 def payment_callback(request: HttpRequest, provider_name: str) -> HttpResponse:
     """A provider tells us about a payment, a card setup or a saved method
     that ended (a Vipps MobilePay agreement). Anything not genuine is a 400
-    that says what is wrong; anything recorded (even a repeat) is a 200, so
+    (what is wrong is logged, not told); anything recorded (even a repeat) is a 200, so
     the provider stops sending; an error of ours is a 500, and a card setup
     the provider would not confirm when asked a 503, so it sends again. A
     payment that decides an auto-renew charge's order finishes that charge
@@ -35,7 +35,8 @@ def payment_callback(request: HttpRequest, provider_name: str) -> HttpResponse:
         update = provider.verify_callback(body=request.body, headers=request.headers)
     except InvalidCallback as error:
         logger.warning("refused a %s callback: %s", provider_name, error)
-        return HttpResponseBadRequest(f"invalid callback: {error}", content_type="text/plain")
+        # Why stays in our log: the caller may be someone probing for what we check.
+        return HttpResponseBadRequest("invalid callback", content_type="text/plain")
     if isinstance(update, SetupUpdate):
         if not _card_setup_confirm(provider=provider.name, update=update):
             return HttpResponse("not confirmed yet, send it again", content_type="text/plain", status=503)
