@@ -297,6 +297,15 @@ def _recurring(method: str, parts: list[str], body: dict[str, Any], *, idempoten
             agreement.answers = {**agreement.answers, idempotency_key: [201, {"chargeId": charge["id"]}]}
             agreement.save(update_fields=["charges", "answers"])
             return 201, {"chargeId": charge["id"]}
+        if method == "DELETE" and len(parts) == 4:
+            found = next((charge for charge in agreement.charges if charge["id"] == parts[3]), None)
+            if found is None:
+                return _problem(404, "No such charge")
+            if found["status"] != "DUE":
+                return _problem(400, f"A charge that is {found['status']} cannot be cancelled")
+            found["status"] = "CANCELLED"
+            agreement.save(update_fields=["charges"])
+            return 204, {}
         if method == "GET" and len(parts) == 4:
             found = next((charge for charge in agreement.charges if charge["id"] == parts[3]), None)
             if found is None:

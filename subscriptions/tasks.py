@@ -10,7 +10,12 @@ from celery import shared_task
 from subscriptions.models import Order
 from subscriptions.network import NetworkUnavailable
 from subscriptions.payments import PaymentProviderError
-from subscriptions.services.autorenew import auto_renew_charge_run, auto_renew_sweep, vipps_agreement_stop
+from subscriptions.services.autorenew import (
+    auto_renew_charge_run,
+    auto_renew_charge_withdraw,
+    auto_renew_sweep,
+    vipps_agreement_stop,
+)
 from subscriptions.services.autorenew_notices import auto_renew_notices_claim
 from subscriptions.services.cancellations import (
     cancellation_comeback_run,
@@ -85,6 +90,15 @@ def capture_order_payment(order_id: int) -> str:
 def stop_vipps_agreement(card_id: int) -> bool:
     """Stop a Vipps MobilePay agreement auto-renew no longer uses."""
     return vipps_agreement_stop(card_id=card_id)
+
+
+@shared_task(
+    acks_late=True, autoretry_for=(PaymentProviderError,), retry_backoff=30, retry_backoff_max=3600, max_retries=10
+)
+def withdraw_auto_renew_charge(order_id: int) -> bool:
+    """Withdraw at Vipps MobilePay a charge of an auto-renew turned off
+    before its due date (see auto_renew_charge_withdraw)."""
+    return auto_renew_charge_withdraw(order_id=order_id) is not None
 
 
 @shared_task(autoretry_for=(PaymentProviderError,), retry_backoff=5, retry_backoff_max=600, max_retries=12)

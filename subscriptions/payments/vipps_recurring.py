@@ -36,6 +36,7 @@ charge-refunded      money given back: recorded, the order is not changed
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Mapping
@@ -60,7 +61,7 @@ from subscriptions.payments.base import (
     checked_payload,
     checked_text,
 )
-from subscriptions.payments.vipps import CURRENCY, VippsProvider
+from subscriptions.payments.vipps import CURRENCY, VippsProvider, VippsRefused
 
 # Vipps takes a charge on its due date (at any hour of that day), and a
 # charge is made at the latest the day before it is due (the Recurring API's
@@ -307,8 +308,20 @@ class VippsRecurringProvider(VippsProvider):
             ) from None
 
     def cancel_payment(self, *, payment_id: str) -> PaymentUpdate:
-        """A charge is never cancelled by the order sweep (auto-renew would
-        charge again): its status is returned."""
+        """Cancel a charge Vipps has not taken yet (auto-renew turned off, or
+        the line cancelled, before its due date: ``DELETE …/charges/{id}``),
+        and say how it stands: cancelled, or what it became if Vipps took it
+        first (a charge taken cannot be cancelled; it is then refunded as
+        money taken for nothing). The order sweep never asks this of an
+        auto-renew charge: it would only be charged again."""
+        agreement, _slash, charge = payment_id.partition("/")
+        # Refused when taken or failed already: the status then says which.
+        with contextlib.suppress(VippsRefused):
+            self._call(
+                "DELETE",
+                f"/recurring/v3/agreements/{agreement}/charges/{charge}",
+                idempotency_key=f"cancel-{charge}",
+            )
         return self.fetch_status(payment_id=payment_id)
 
     def refund(self, *, payment_id: str, amount_ore: int, idempotency_key: str) -> str:

@@ -53,7 +53,7 @@ from subscriptions.payments import PaymentProviderError, get_provider
 from subscriptions.payments.vipps_recurring import DUE_AFTER_DAYS
 from subscriptions.services.audit import audit_record
 from subscriptions.services.checkout import VIPPS_COUNTRY_CODES, Billing, OrderRequest, order_charge_saved_card
-from subscriptions.services.settlement import order_refresh
+from subscriptions.services.settlement import order_refresh, payment_update_apply
 
 logger = logging.getLogger(__name__)
 
@@ -212,14 +212,24 @@ def auto_renew_enable(*, line: Line, plan: Plan, card: SavedCard, by: User) -> A
 
 @transaction.atomic
 def auto_renew_disable(*, line: Line, by: User | None, reason: str = "") -> None:
-    """Turn auto-renew off; a charge waiting for this period is cancelled.
-    A Vipps MobilePay agreement no other line renews with is stopped (by a
-    worker, after commit), so it leaves the customer's app too."""
+    """Turn auto-renew off; a charge waiting for this period is cancelled,
+    and a Vipps MobilePay charge made but not yet due is withdrawn at Vipps
+    (by a worker, after commit: ``auto_renew_charge_withdraw``). A Vipps
+    MobilePay agreement no other line renews with is stopped (by a worker,
+    after commit), so it leaves the customer's app too."""
     locked = Line.objects.select_for_update().get(pk=line.pk)
     setting = AutoRenewal.objects.filter(line=locked, enabled=True).select_related("card").first()
     AutoRenewal.objects.filter(line=locked).update(enabled=False, updated_at=timezone.now())
     if setting is not None and setting.card.provider in VIPPS_AGREEMENT_PROVIDERS:
         transaction.on_commit(partial(_agreement_stop_queue, card_id=setting.card_id), robust=True)
+    waiting = AutoRenewCharge.objects.filter(
+        line=locked,
+        status=ChargeStatus.CHARGING,
+        order__status=OrderStatus.PENDING,
+        order__provider__in=VIPPS_AGREEMENT_PROVIDERS,
+    )
+    for order_id in waiting.values_list("order_id", flat=True):
+        transaction.on_commit(partial(_charge_withdraw_queue, order_id=order_id), robust=True)
     AutoRenewCharge.objects.filter(line=locked, status=ChargeStatus.SCHEDULED).update(
         status=ChargeStatus.CANCELLED, updated_at=timezone.now()
     )
@@ -233,6 +243,32 @@ def _agreement_stop_queue(*, card_id: int) -> None:
     from subscriptions.tasks import stop_vipps_agreement
 
     stop_vipps_agreement.delay(card_id)
+
+
+def _charge_withdraw_queue(*, order_id: int | None) -> None:
+    from subscriptions.tasks import withdraw_auto_renew_charge
+
+    if order_id is not None:
+        withdraw_auto_renew_charge.delay(order_id)
+
+
+def auto_renew_charge_withdraw(*, order_id: int) -> AutoRenewCharge | None:
+    """Withdraw the auto-renew charge of ``order_id`` at the provider, now
+    that auto-renew is off (or the line cancelled): a Vipps MobilePay charge
+    waits days for its due date, and the customer must not pay for a renewal
+    they turned off. Then finish our charge as the outcome says: cancelled
+    (no retry, no email), or, if Vipps took the money first, paid, as any
+    payment (a cancelled line refuses it and it is flagged for a refund).
+    Safe to run twice; PaymentProviderError while Vipps cannot be reached
+    (the task retries)."""
+    order = Order.objects.filter(pk=order_id, status=OrderStatus.PENDING).exclude(provider_payment_id="").first()
+    if order is None:
+        return None
+    provider = get_provider(order.provider)
+    update = provider.cancel_payment(payment_id=order.provider_payment_id)
+    if update.state != PaymentState.PENDING:
+        payment_update_apply(provider=provider.name, update=update)
+    return auto_renew_charge_settle(order_id=order_id)
 
 
 def vipps_agreement_ended(*, provider: str, agreement_id: str, status: str) -> int:

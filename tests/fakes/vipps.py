@@ -169,7 +169,7 @@ class FakeVipps:
     def _recurring(self, request: Request, parts: list[str]) -> tuple[int, dict[str, Any]]:
         """The Recurring API's agreements and charges, as far as the adapter uses them."""
         key = request.headers.get("Idempotency-Key", "")
-        if request.method in ("POST", "PATCH") and not key:
+        if request.method in ("POST", "PATCH", "DELETE") and not key:
             return 400, {"title": "Idempotency-Key is missing", "status": 400}
         if key and key in self.done:
             return self.done[key]
@@ -198,6 +198,12 @@ class FakeVipps:
                 charge = f"chr_{len(agreement['charges']) + 1}"
                 agreement["charges"][charge] = {"status": "PENDING", **request.json}
                 answer = 201, {"chargeId": charge}
+            elif request.method == "DELETE" and len(parts) == 4 and parts[3] in agreement["charges"]:
+                found = agreement["charges"][parts[3]]
+                if found["status"] not in ("PENDING", "DUE", "RESERVED"):
+                    return 400, {"title": f"A charge that is {found['status']} cannot be cancelled", "status": 400}
+                found["status"] = "CANCELLED"
+                answer = 204, {}
             elif request.method == "GET" and len(parts) == 4 and parts[3] in agreement["charges"]:
                 found = agreement["charges"][parts[3]]
                 return 200, {
@@ -262,6 +268,9 @@ class VippsHandler(BaseHTTPRequestHandler):
         self.reply()
 
     def do_PATCH(self) -> None:
+        self.reply()
+
+    def do_DELETE(self) -> None:
         self.reply()
 
     def reply(self) -> None:

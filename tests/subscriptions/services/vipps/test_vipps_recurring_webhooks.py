@@ -42,6 +42,7 @@ from subscriptions.payments.vipps_recurring import VippsRecurringProvider
 from subscriptions.services.autorenew import (
     STALE_CHARGE,
     auto_renew_charge_run,
+    auto_renew_disable,
     auto_renew_setup_finish,
     auto_renew_start,
     auto_renew_sweep,
@@ -349,6 +350,35 @@ def test_an_agreement_stopped_also_stops_its_charge_waiting_without_a_retry_emai
     assert charge.status == ChargeStatus.CANCELLED
     assert Order.objects.get().status == OrderStatus.ABANDONED
     assert mail.outbox == []
+
+
+@pytest.mark.parametrize("taken_first", [False, True])
+def test_auto_renew_turned_off_before_the_due_date_withdraws_the_charge_at_vipps(
+    vipps: FakeVipps, line: Line, plan: Plan, django_capture_on_commit_callbacks: Any, taken_first: bool
+) -> None:
+    agreement, charge_id, charge = charge_pending(vipps, line, plan)
+    if taken_first:
+        vipps.agreements[agreement]["charges"][charge_id]["status"] = "CHARGED"
+    before = line.expires_at
+    mail.outbox.clear()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        auto_renew_disable(line=line, by=line.owner, reason="the customer turned it off")
+
+    charge.refresh_from_db()
+    line.refresh_from_db()
+    order = Order.objects.get()
+    if taken_first:
+        # Too late to withdraw: paid is paid, and the line renewed, as with a card charged already.
+        assert vipps.agreements[agreement]["charges"][charge_id]["status"] == "CHARGED"
+        assert (charge.status, order.status) == (ChargeStatus.PAID, OrderStatus.PAID)
+        assert line.expires_at == before + timedelta(days=7)
+    else:
+        assert vipps.agreements[agreement]["charges"][charge_id]["status"] == "CANCELLED"
+        assert ("DELETE", f"/recurring/v3/agreements/{agreement}/charges/{charge_id}") in vipps.calls()
+        assert charge.status == ChargeStatus.CANCELLED
+        assert order.status != OrderStatus.PAID and line.expires_at == before
+        assert mail.outbox == []  # no "payment failed" for a charge the customer stopped
 
 
 def test_an_agreement_approved_in_the_app_turns_auto_renew_on_without_the_browsers_return(
