@@ -68,6 +68,10 @@ MAX_ATTEMPTS = 5
 # (its task was lost): longer than deliver_notification's retries take, so a
 # message still retrying is not doubled.
 QUEUED_GRACE = timedelta(hours=2)
+# A message claimed to go at once is handed to the queue as its claim
+# commits; the sweep leaves it that long before taking it for one the queue
+# never took (a chunk hands over a thousand one after another).
+HANDOFF_GRACE = timedelta(minutes=1)
 SWEEP_CHUNK = 500
 TRANSIENT = (smtplib.SMTPException, OSError, sms.SmsDeliveryError)
 
@@ -170,8 +174,12 @@ def notifications_queue_due(*, now: datetime | None = None) -> list[int]:
     whose quiet hours are over, messages the queue never took, and ones it
     took long ago whose task was lost."""
     now = now or timezone.now()
+    never_taken = Q(queued_at__isnull=True) & (
+        # Held for its time (quiet hours), or claimed to go at once a while ago.
+        Q(not_before__gt=F("created_at")) | Q(created_at__lte=now - HANDOFF_GRACE)
+    )
     due = Notification.objects.filter(state=NotificationState.QUEUED, not_before__lte=now).filter(
-        Q(queued_at__isnull=True) | Q(queued_at__lte=now - QUEUED_GRACE)
+        never_taken | Q(queued_at__lte=now - QUEUED_GRACE)
     )
     claimed = []
     for notification_id, queued_at in due.order_by("not_before").values_list("pk", "queued_at")[:SWEEP_CHUNK]:

@@ -42,7 +42,7 @@ from psycopg import sql
 
 from portal.celery import app
 from subscriptions.models import Line, Notification, NotificationState
-from subscriptions.services.notifications import notifications_queue_due
+from subscriptions.services.notifications import HANDOFF_GRACE, notifications_queue_due
 from subscriptions.tasks import deliver_notification, send_expiry_reminders
 from tests.factories import LineFactory, PlanFactory, UserFactory
 from tests.fakes.smtp import LocalSmtpServer
@@ -208,11 +208,12 @@ def test_a_worker_killed_in_the_middle_of_a_chunk_loses_no_reminder_and_sends_no
         # died waiting on it (the foreign key is checked at commit), so its
         # delivery was never queued and the chunk's second run finds it
         # claimed. Its row says the queue never took it, so beat's
-        # one-minute sweep of waiting messages queues it at its next run.
+        # one-minute sweep of waiting messages queues it once its hand-over
+        # is overdue (HANDOFF_GRACE): run it as if that minute had passed.
         held_rows = Notification.objects.filter(line=due_lines[HELD])
         assert set(held_rows.values_list("state", flat=True)) <= {NotificationState.QUEUED, NotificationState.SENT}
         assert set(held_rows.filter(state=NotificationState.QUEUED).values_list("queued_at", flat=True)) <= {None}
-        for notification_id in notifications_queue_due():
+        for notification_id in notifications_queue_due(now=timezone.now() + HANDOFF_GRACE):
             deliver_notification.delay(notification_id)
 
         wait_for(lambda: len(smtp_server.received) >= LINES, what="an email for every line")
