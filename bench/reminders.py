@@ -47,7 +47,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from django.conf import settings
 from django.contrib.auth.hashers import make_password
 from django.db import connection
-from django.db.models import Count, Max, Q
+from django.db.models import Count, Exists, Max, OuterRef, Q
 from django.utils import timezone
 
 from accounts.models import NotificationKind, User
@@ -463,9 +463,12 @@ def _follow(run: ReminderRun, *, due_ids: list[int], timeout: float, stall: floa
 
 
 def _unclaimed_still_running(line_ids: list[int]) -> bool:
-    """Whether any of these lines has no expiry reminder claimed and its
-    paid period has not ended: a chunk still to run."""
-    unclaimed = Line.objects.filter(pk__in=line_ids).exclude(notifications__kind=NotificationKind.EXPIRY)
+    """Whether any of these lines has no expiry reminder claimed for its
+    current period and that period has not ended: a chunk still to run."""
+    claimed = Notification.objects.filter(
+        line=OuterRef("pk"), kind=NotificationKind.EXPIRY, period_end=OuterRef("expires_at")
+    )
+    unclaimed = Line.objects.filter(pk__in=line_ids).exclude(Exists(claimed))
     return unclaimed.filter(expires_at__gt=timezone.now()).exists()
 
 

@@ -8,7 +8,7 @@ import importlib
 import itertools
 import json
 import sys
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,12 +25,27 @@ from bench import dataset as bench_dataset
 from bench.load import LoadResult, Page, wrk_command, wrk_parse
 from bench.management.commands.bench import round_rows
 from bench.queries import QueryCount, queries_count
-from bench.reminders import ReminderRun, due_lines_add, reminders_leftovers_remove
+from bench.reminders import (
+    ADDED_DOMAIN,
+    ReminderRun,
+    _unclaimed_still_running,
+    due_lines_add,
+    reminders_leftovers_remove,
+)
 from bench.report import Target, change, percentile, report_text, report_write, targets_check
 from bench.sessions import install_customers, sessions_create, sessions_file_write
 from bench.views import BARE_BODY, bare
-from subscriptions.models import LedgerEntry, Line, Order, OrderStatus, Receipt, ServicePeriod, UsageRecord
-from subscriptions.services.notifications import lines_due_for_reminder
+from subscriptions.models import (
+    LedgerEntry,
+    Line,
+    Notification,
+    Order,
+    OrderStatus,
+    Receipt,
+    ServicePeriod,
+    UsageRecord,
+)
+from subscriptions.services.notifications import expiry_reminders_claim, lines_due_for_reminder
 
 WRK_OUTPUT = """Running 3s test @ http://127.0.0.1:8765
   2 threads and 16 connections
@@ -583,6 +598,29 @@ def test_the_reminders_are_reported_claimed_and_sent_per_second_with_the_sweeps_
     assert "GAVE UP" in report_text({**report, "reminders": _reminders(finished=False)})
     ended = report_text({**report, "reminders": _reminders(finished=True, ended_unclaimed=13)})
     assert "13 lines' periods ended before their chunk ran (no reminder, as the rule says)" in ended
+
+
+@pytest.mark.django_db
+def test_the_reminders_run_waits_only_for_due_lines_still_running_and_unclaimed_this_period():
+    now = timezone.now()
+    bench_dataset.dataset_build(scale=TINY, now=now)
+    due_lines_add(count=len(lines_due_for_reminder(now=now)) + 3, now=now)
+    lines = list(Line.objects.filter(owner__email__endswith=f"@{ADDED_DOMAIN}").order_by("pk"))
+    ids = [line.pk for line in lines]
+    assert _unclaimed_still_running(ids)
+
+    expiry_reminders_claim(line_ids=ids[:2], now=now)
+    assert _unclaimed_still_running(ids)  # the third is still to claim
+    # A reminder of an earlier period does not count for this one.
+    for earlier in Notification.objects.filter(line=lines[0]):
+        earlier.period_end = now - timedelta(days=30)
+        earlier.claim_key = f"earlier:{earlier.pk}"
+        earlier.save(update_fields=["period_end", "claim_key"])
+    Line.objects.filter(pk=lines[2].pk).update(expires_at=now - timedelta(minutes=1))  # ended unclaimed
+    assert _unclaimed_still_running(ids)
+    expiry_reminders_claim(line_ids=ids[:1], now=now)
+    assert not _unclaimed_still_running(ids)
+    reminders_leftovers_remove()
 
 
 @pytest.mark.django_db
