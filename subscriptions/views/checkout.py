@@ -64,6 +64,10 @@ def renew(request: AuthenticatedRequest, line_id: int) -> HttpResponse:
         "current": choice.current,
         "withdrawn": choice.withdrawn,
         "closed": line.is_closed and not line.can_reactivate(),
+        # Renewing by hand on top of auto-renew buys a second period: said
+        # before the customer pays twice by mistake (a Vipps MobilePay charge
+        # waits days for its due date).
+        "auto_renew": selectors.line_auto_renew(line=line),
     }
     return render(request, "subscriptions/renew.html", context)
 

@@ -281,6 +281,29 @@ def test_auto_renew_defaults_to_the_lines_plan_not_a_plan_bought_ahead(signed_in
     assert chosen_plans(html) == [str(month.pk)]
 
 
+@pytest.mark.parametrize(
+    ("language", "says"),
+    [
+        ("en", "Auto-renew is on for this line: it is charged NOK"),
+        ("nb", "Automatisk fornyelse er på for dette abonnementet: det belastes"),
+        ("zh-hans", "此号码已开启自动续费"),
+    ],
+)
+def test_the_renew_page_of_a_line_on_auto_renew_says_a_renewal_here_comes_on_top(
+    signed_in, line, day_pass, language, says
+):
+    page = speaking(signed_in, language).get(f"/lines/{line.pk}/renew/").content.decode()
+    assert "auto-renew-on-renew" not in page
+    setup = auto_renew_start(owner=line.owner, line=line, plan=day_pass, site_url=SITE)
+    sandbox_decide(payment_id=setup.setup_id, outcome=SandboxOutcome.SAVE_CARD)
+    auto_renew_setup_finish(setup=setup)
+
+    page = signed_in.get(f"/lines/{line.pk}/renew/").content.decode()
+
+    [notice] = re.findall(r'auto-renew-on-renew" role="status">\s*(.*?)\s*</div>', page, re.S)
+    assert notice.startswith(says), notice
+
+
 def test_auto_renew_turned_off_does_not_bring_back_its_old_plan_as_the_default(signed_in, line, day_pass, month):
     setup = auto_renew_start(owner=line.owner, line=line, plan=day_pass, site_url=SITE)
     sandbox_decide(payment_id=setup.setup_id, outcome=SandboxOutcome.SAVE_CARD)
