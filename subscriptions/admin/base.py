@@ -99,10 +99,19 @@ class ReasonActionsAdmin(SupportAdmin):
     row."""
 
     def reason_page(
-        self, request: HttpRequest, *, template: str, title: str, form: forms.Form, action: str, **context: Any
+        self,
+        request: HttpRequest,
+        *,
+        title: str,
+        form: forms.Form,
+        action: str,
+        template: str = "admin/subscriptions/selected_action.html",
+        **context: Any,
     ) -> TemplateResponse:
         """The page asking for the reason; ``action`` is the admin action
-        the form posts back to, ``context`` what the template lists."""
+        the form posts back to, ``context`` what the template lists (for
+        the shared page: ``rows``, ``row_template`` saying one row,
+        ``applies_to`` and a ``note``)."""
         context = {
             **self.admin_site.each_context(request),
             "opts": self.opts,
@@ -160,3 +169,10 @@ class JobRetryAdmin(admin.ModelAdmin):
                 % {"count": retried},
                 messages.SUCCESS,
             )
+
+
+def requests_listed(count: int) -> str:
+    """The sentence above a list of ``count`` requests an action applies to."""
+    return ngettext("This applies to %(counter)s request:", "This applies to %(counter)s requests:", count) % {
+        "counter": count
+    }

@@ -21,7 +21,7 @@ from django.utils.safestring import SafeString
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from subscriptions.admin.base import ReadOnlyAdmin, ReasonActionsAdmin, nok, staff
+from subscriptions.admin.base import ReadOnlyAdmin, ReasonActionsAdmin, nok, requests_listed, staff
 from subscriptions.bank_accounts import bank_account_masked
 from subscriptions.credit_note_pdf import credit_note_pdf
 from subscriptions.models import CancellationRejectReason, CancellationRequest, CreditNote, Line
@@ -137,12 +137,14 @@ class CancellationRequestAdmin(ReasonActionsAdmin):
         if not form.is_bound or not form.is_valid():
             return self.reason_page(
                 request,
-                template="admin/subscriptions/cancellation_action.html",
                 title=gettext("Reject cancellation requests"),
                 form=form,
                 action="reject",
                 submit=gettext("Reject"),
                 rows=rows,
+                row_template="admin/subscriptions/includes/cancellation_row.html",
+                applies_to=requests_listed(len(rows)),
+                note=gettext("A request that can no longer be rejected is left as it is and reported."),
             )
         by = staff(request)
         done, refused = self.apply_each(
@@ -290,12 +292,20 @@ class CreditNoteAdmin(ReadOnlyAdmin, ReasonActionsAdmin):
         if not form.is_bound or not form.is_valid():
             return self.reason_page(
                 request,
-                template="admin/subscriptions/credit_note_payout.html",
                 title=gettext("Mark credit notes paid out"),
                 form=form,
                 action="mark_paid_out",
                 submit=gettext("Mark paid out"),
                 rows=rows,
+                row_template="admin/subscriptions/includes/credit_note_row.html",
+                applies_to=ngettext(
+                    "This applies to %(counter)s credit note:", "This applies to %(counter)s credit notes:", len(rows)
+                )
+                % {"counter": len(rows)},
+                note=gettext(
+                    "A credit note already paid out, or without a refund to a bank account, is left as it is and "
+                    "reported."
+                ),
             )
         by = staff(request)
         done, refused = self.apply_each(

@@ -494,12 +494,19 @@ class LineAdmin(ReasonActionsAdmin):
         if not form.is_bound or not form.is_valid():
             return self.reason_page(
                 request,
-                template="admin/subscriptions/line_action.html",
                 title=title,
                 form=form,
                 action=action,
                 submit=submit,
-                lines=lines,
+                rows=lines,
+                row_template="admin/subscriptions/includes/line_row.html",
+                applies_to=ngettext(
+                    "This applies to %(counter)s line:", "This applies to %(counter)s lines:", len(lines)
+                )
+                % {"counter": len(lines)},
+                note=gettext(
+                    "Each line goes through the line's state machine; a line it refuses is left as it is and reported."
+                ),
             )
 
         by = staff(request)

@@ -89,12 +89,18 @@ class NotificationAdmin(ReasonActionsAdmin):
         if not form.is_bound or not form.is_valid():
             return self.reason_page(
                 request,
-                template="admin/subscriptions/notification_resend.html",
                 title=gettext("Resend messages"),
                 form=form,
                 action="resend",
                 submit=gettext("Resend"),
                 rows=rows,
+                row_template="admin/subscriptions/includes/notification_row.html",
+                applies_to=ngettext(
+                    "This sends %(counter)s message again, as a new message:",
+                    "This sends %(counter)s messages again, as new messages:",
+                    len(rows),
+                )
+                % {"counter": len(rows)},
             )
         by = staff(request)
         done, _refused = self.apply_each(

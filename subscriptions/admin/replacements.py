@@ -20,7 +20,7 @@ from django.utils.translation import gettext, ngettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from accounts.models import User
-from subscriptions.admin.base import JobRetryAdmin, ReasonActionsAdmin, staff
+from subscriptions.admin.base import JobRetryAdmin, ReasonActionsAdmin, requests_listed, staff
 from subscriptions.errors import CustomerError
 from subscriptions.models import ProvisioningJob, RejectReason, ReplacementRequest, SimSwapClient
 from subscriptions.models.replacements import OPEN_STATUSES
@@ -137,7 +137,6 @@ class ReplacementRequestAdmin(JobRetryAdmin, ReasonActionsAdmin):
         if not form.is_bound or not form.is_valid():
             return self.reason_page(
                 request,
-                template="admin/subscriptions/replacement_action.html",
                 title=gettext("Reject replacement requests"),
                 note=gettext(
                     "Only requests waiting for review can be rejected; any other is left as it is and reported. "
@@ -146,7 +145,9 @@ class ReplacementRequestAdmin(JobRetryAdmin, ReasonActionsAdmin):
                 form=form,
                 action="reject",
                 submit=gettext("Reject"),
-                replacements=replacements,
+                rows=replacements,
+                row_template="admin/subscriptions/includes/replacement_row.html",
+                applies_to=requests_listed(len(replacements)),
             )
         by = staff(request)
         rejected, refused = self.apply_each(
@@ -182,7 +183,6 @@ class ReplacementRequestAdmin(JobRetryAdmin, ReasonActionsAdmin):
         if not form.is_bound or not form.is_valid():
             return self.reason_page(
                 request,
-                template="admin/subscriptions/replacement_action.html",
                 title=gettext("Unblock the number"),
                 note=gettext(
                     "Only a stopped or rejected lost-phone request whose line still has its old eSIM (or an "
@@ -192,7 +192,9 @@ class ReplacementRequestAdmin(JobRetryAdmin, ReasonActionsAdmin):
                 form=form,
                 action="unblock",
                 submit=gettext("Unblock"),
-                replacements=replacements,
+                rows=replacements,
+                row_template="admin/subscriptions/includes/replacement_row.html",
+                applies_to=requests_listed(len(replacements)),
             )
         by = staff(request)
         asked, refused = self.apply_each(

@@ -418,7 +418,9 @@ def test_suspending_asks_for_a_reason_first_then_audits_the_staff_member(client,
     page, response = run_action(client, "suspend_lines", [wang, kari], reason="Customer reported the phone stolen")
 
     html = text(page)
+    assert "This applies to 2 lines:" in html
     assert "+47 912 34 567" in html and "+47 412 34 567" in html
+    assert html.count('name="_selected_action"') == 2
     assert 'name="reason"' in html
     assert response.status_code == 302
     for line in (wang, kari):
