@@ -1,18 +1,15 @@
-"""Orders and payments: placed once per checkout form, settled once by what
-the provider says, fulfilled with one period and one receipt."""
+"""Settling what the provider says: once, with one period and one receipt; money that
+fulfils nothing is kept for a refund."""
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from sandbox.models import SandboxOutcome, SandboxPayment
 from sandbox.provider import sandbox_decide
-from subscriptions.errors import CustomerError
 from subscriptions.models import (
     AuditEvent,
     EventResult,
@@ -31,133 +28,13 @@ from subscriptions.models import (
 from subscriptions.payments import PaymentUpdate, decline_message
 from subscriptions.payments.sandbox import SandboxProvider
 from subscriptions.periods import OSLO
-from subscriptions.services.checkout import Billing, order_place, renewal_request, topup_request
+from subscriptions.services.checkout import order_place, renewal_request, topup_request
 from subscriptions.services.ledger import ledger_balance
-from subscriptions.services.reconcile import orders_reconcile
-from subscriptions.services.refunds import payment_refund
 from subscriptions.services.settlement import order_refresh, payment_update_apply
-from tests.factories import LedgerEntryFactory, LineFactory, NumberKeepingPlanFactory, PlanFactory, UserFactory
+from tests.factories import LedgerEntryFactory, LineFactory, NumberKeepingPlanFactory
+from tests.subscriptions.services.orders.steps import BILLING, SITE, past_the_grace_period, place, settle
 
 pytestmark = pytest.mark.django_db
-
-SITE = "http://testserver"
-BILLING = Billing(name="王小明", street="Storgata 5", postal_code="0155", city="Oslo")
-
-
-@pytest.fixture
-def customer():
-    return UserFactory(full_name="", street_address="", postal_code="", city="")
-
-
-def place(customer, line, plan, *, key="key-1", method=PaymentMethod.CARD, billing=BILLING):
-    request = renewal_request(line=line, plan=plan, method=method)
-    return order_place(owner=customer, request=request, billing=billing, idempotency_key=key, site_url=SITE)
-
-
-def settle(order, outcome=SandboxOutcome.APPROVE):
-    """The tester's choice on the sandbox page, then the callback's content as
-    the portal gets it. (On-commit work, such as the sandbox's HTTP callback
-    task, does not run inside a test's transaction.)"""
-    sandbox_decide(payment_id=order.provider_payment_id, outcome=outcome)
-    update = SandboxProvider().fetch_status(payment_id=order.provider_payment_id)
-    callback = PaymentUpdate(
-        event_id=f"evt_{update.payment_id}_{update.state}",
-        payment_id=update.payment_id,
-        reference=update.reference,
-        state=update.state,
-        amount_ore=update.amount_ore,
-        reason=update.reason,
-    )
-    return payment_update_apply(provider="sandbox", update=callback)
-
-
-# --- placing ------------------------------------------------------------------------
-
-
-def test_a_card_order_opens_one_hosted_payment_and_waits(customer, line, plan):
-    order = place(customer, line, plan)
-
-    assert order.status == OrderStatus.PENDING
-    assert order.amount_ore == 199_00
-    assert order.provider == "sandbox"
-    assert order.provider_url == f"{SITE}/sandbox-pay/{order.provider_payment_id}/"
-    payment = SandboxPayment.objects.get()
-    assert payment.amount_ore == 199_00
-    assert payment.return_url == f"{SITE}/orders/{order.public_id}/return/"
-    assert payment.notify_url == f"{SITE}/payments/callback/sandbox/"
-
-
-def test_the_same_checkout_form_sent_twice_is_one_order_and_one_payment(customer, line, plan):
-    first = place(customer, line, plan)
-    second = place(customer, line, plan)
-
-    assert second.pk == first.pk
-    assert second.provider_url == first.provider_url
-    assert Order.objects.count() == 1
-    assert SandboxPayment.objects.count() == 1
-
-
-def test_the_same_form_with_other_choices_is_refused(customer, line, plan):
-    place(customer, line, plan)
-    other = PlanFactory(code="fjord-year", price_ore=1990_00)
-
-    with pytest.raises(CustomerError, match="already sent with other choices"):
-        place(customer, line, other)
-    assert Order.objects.count() == 1
-
-
-def test_the_name_and_address_are_saved_back_to_the_profile(customer, line, plan):
-    place(customer, line, plan)
-
-    customer.refresh_from_db()
-    assert (customer.full_name, customer.street_address, customer.postal_code, customer.city) == (
-        "王小明",
-        "Storgata 5",
-        "0155",
-        "Oslo",
-    )
-
-
-def test_a_cancelled_line_cannot_be_renewed(customer, line, plan):
-    line.status = LineStatus.CANCELLED
-    line.status_changed_at = past_the_grace_period()
-    line.save()
-
-    with pytest.raises(CustomerError, match="cannot be renewed"):
-        renewal_request(line=line, plan=plan, method=PaymentMethod.CARD)
-
-
-def test_a_plan_for_another_kind_of_line_is_refused(line):
-    with pytest.raises(CustomerError, match="not available"):
-        renewal_request(line=line, plan=NumberKeepingPlanFactory(), method=PaymentMethod.CARD)
-
-
-def test_a_plan_no_longer_on_sale_is_refused(line):
-    retired = PlanFactory(code="old-plan", is_active=False)
-    with pytest.raises(CustomerError, match="not available"):
-        renewal_request(line=line, plan=retired, method=PaymentMethod.CARD)
-
-
-@pytest.mark.parametrize("amount_ore", [49_99, 2_000_01])
-def test_a_top_up_outside_the_limits_is_refused(line, amount_ore):
-    with pytest.raises(CustomerError, match=re.escape("Top up between NOK\xa050.00 and NOK\xa02,000.00")):
-        topup_request(line=line, amount_ore=amount_ore)
-
-
-def test_a_provider_that_does_not_answer_charges_nothing_and_can_be_retried(customer, line, plan, monkeypatch):
-    from subscriptions.payments import PaymentProviderError
-
-    def unreachable(self, **kwargs):
-        raise PaymentProviderError("timed out")
-
-    monkeypatch.setattr(SandboxProvider, "create_payment", unreachable)
-    with pytest.raises(CustomerError, match="did not answer"):
-        place(customer, line, plan)
-    monkeypatch.undo()
-
-    order = place(customer, line, plan)
-    assert order.provider_url
-    assert Order.objects.count() == 1
 
 
 # --- settling a card payment ----------------------------------------------------------
@@ -444,142 +321,3 @@ def test_receipt_numbers_run_on_within_a_year(customer, line, plan):
     numbers = sorted(Receipt.objects.values_list("sequence", flat=True))
     assert numbers == [1, 2, 3]
     assert ReceiptSequence.objects.get().last_number == 3
-
-
-# --- the reconciling sweep ------------------------------------------------------------------
-
-
-def test_the_sweep_settles_an_order_the_callback_never_reached(customer, line, plan, settings):
-    order = place(customer, line, plan)
-    sandbox_decide(payment_id=order.provider_payment_id, outcome=SandboxOutcome.APPROVE)
-    later = timezone.now() + timedelta(seconds=settings.PAYMENT_STATUS_CHECK_AFTER_SECONDS + 1)
-
-    counts = orders_reconcile(now=later)
-
-    order.refresh_from_db()
-    assert counts == {"checked": 1, "settled": 1, "abandoned": 0}
-    assert order.status == OrderStatus.PAID
-
-
-def test_the_sweep_leaves_a_young_pending_order_alone(customer, line, plan):
-    order = place(customer, line, plan)
-
-    assert orders_reconcile()["checked"] == 0
-    order.refresh_from_db()
-    assert order.status == OrderStatus.PENDING
-
-
-def test_the_sweep_abandons_an_order_the_provider_never_answered(customer, line, plan, settings):
-    order = place(customer, line, plan)
-    sandbox_decide(payment_id=order.provider_payment_id, outcome=SandboxOutcome.NEVER_ANSWER)
-    later = timezone.now() + timedelta(seconds=settings.PAYMENT_ABANDON_AFTER_SECONDS + 1)
-
-    counts = orders_reconcile(now=later)
-    again = orders_reconcile(now=later)
-
-    order.refresh_from_db()
-    assert counts["abandoned"] == 1
-    assert again["abandoned"] == 0
-    assert (order.status, order.decline_reason) == (OrderStatus.ABANDONED, "timeout")
-
-
-def test_the_sweep_closes_the_providers_page_before_abandoning_so_a_late_approval_pays_nothing(
-    customer, line, plan, settings
-):
-    order = place(customer, line, plan)
-    later = timezone.now() + timedelta(seconds=settings.PAYMENT_ABANDON_AFTER_SECONDS + 1)
-
-    counts = orders_reconcile(now=later)
-    # The customer comes back to the provider's old page and approves.
-    sandbox_decide(payment_id=order.provider_payment_id, outcome=SandboxOutcome.APPROVE)
-
-    order.refresh_from_db()
-    assert counts == {"checked": 1, "settled": 0, "abandoned": 1}
-    assert order.status == OrderStatus.ABANDONED
-    assert SandboxPayment.objects.get(payment_id=order.provider_payment_id).state == PaymentState.CANCELLED
-    assert not PaymentEvent.objects.filter(result=EventResult.REFUND_DUE).exists()
-    assert not Receipt.objects.exists()
-
-
-def test_one_order_the_sweep_cannot_settle_does_not_leave_the_others_pending(
-    customer, line, plan, settings, monkeypatch
-):
-    broken = place(customer, line, plan, key="a")
-    fine = place(customer, line, plan, key="b")
-    sandbox_decide(payment_id=fine.provider_payment_id, outcome=SandboxOutcome.APPROVE)
-    fetch_status = SandboxProvider.fetch_status
-
-    def surprising(self, *, payment_id):
-        if payment_id == broken.provider_payment_id:
-            raise RuntimeError("a bug")
-        return fetch_status(self, payment_id=payment_id)
-
-    monkeypatch.setattr(SandboxProvider, "fetch_status", surprising)
-    later = timezone.now() + timedelta(seconds=settings.PAYMENT_STATUS_CHECK_AFTER_SECONDS + 1)
-
-    counts = orders_reconcile(now=later)
-
-    fine.refresh_from_db()
-    assert counts == {"checked": 2, "settled": 1, "abandoned": 0}
-    assert fine.status == OrderStatus.PAID
-
-
-@pytest.mark.django_db(transaction=True)
-def test_on_sqlite_the_providers_call_holds_no_transaction_and_so_no_database_lock(customer, line, plan, monkeypatch):
-    """SQLite's transactions begin IMMEDIATE here: one open for the length
-    of the provider's call would stop every other writer of the database."""
-    create_payment = SandboxProvider.create_payment
-    seen = []
-
-    def create(self, **kwargs):
-        seen.append(connection.in_atomic_block)
-        return create_payment(self, **kwargs)
-
-    monkeypatch.setattr(SandboxProvider, "create_payment", create)
-
-    order = place(customer, line, plan)
-
-    assert connection.vendor == "sqlite"
-    assert seen == [False]
-    assert order.provider_url
-
-
-# --- refunds -------------------------------------------------------------------------------------
-
-
-def test_a_payment_flagged_for_a_refund_is_refunded_once(customer, line, plan):
-    staff = UserFactory(is_staff=True)
-    order = place(customer, line, plan)
-    Order.objects.filter(pk=order.pk).update(status=OrderStatus.ABANDONED)
-    event = settle(order)
-
-    refunded = payment_refund(event=event, by=staff)
-
-    payment = SandboxPayment.objects.get()
-    assert refunded.result == EventResult.REFUNDED
-    assert refunded.refund_id.startswith("sbr_")
-    assert payment.refunded_ore == 199_00
-    assert AuditEvent.objects.filter(line=line, action="refund", actor=staff).exists()
-    with pytest.raises(CustomerError, match="Only a payment flagged for a refund"):
-        payment_refund(event=refunded, by=staff)
-    assert SandboxPayment.objects.get().refunded_ore == 199_00
-
-
-def test_a_paid_order_is_not_refundable_by_this_path(customer, line, plan):
-    order = place(customer, line, plan)
-    event = settle(order)
-
-    with pytest.raises(CustomerError):
-        payment_refund(event=event, by=UserFactory(is_staff=True))
-
-
-def past_the_grace_period():
-    """A cancelled line comes back by a renewal within its grace period
-    (tests/subscriptions/services/test_cancellations.py); these tests are
-    about one cancelled longer ago."""
-    from datetime import timedelta
-
-    from django.conf import settings
-    from django.utils import timezone
-
-    return timezone.now() - timedelta(days=settings.CANCELLATION_GRACE_DAYS + 1)
