@@ -43,7 +43,7 @@ from tests.fakes.json_api import Request, json_api_serving
 from tests.fakes.network import TOKEN, FakeNetwork
 from tests.identity_files import jpeg_bytes
 from tests.services.test_worker_lost import QUEUE, Worker, redis_broker, wait_for
-from tests.subscriptions.services.test_orders import settle
+from tests.subscriptions.services.orders.steps import settle
 
 pytestmark = [pytest.mark.services, pytest.mark.django_db(transaction=True)]
 S = CancellationStatus

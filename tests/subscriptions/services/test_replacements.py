@@ -43,7 +43,7 @@ from subscriptions.services.replacements import (
     replacements_cooling_off_end,
 )
 from tests.factories import EsimProfileFactory, LineFactory, UserFactory
-from tests.subscriptions.services.test_orders import settle
+from tests.subscriptions.services.orders.steps import settle
 
 pytestmark = pytest.mark.django_db
 

@@ -242,7 +242,7 @@ def test_the_api_answers_a_recent_swap(client, bank, line, customer):
 
 def test_a_paid_replacement_fee_reads_as_a_replacement_on_the_order_and_receipts_pages(signed_in, line, customer):
     from subscriptions.services.checkout import Billing, order_place, replacement_fee_request
-    from tests.subscriptions.services.test_orders import settle
+    from tests.subscriptions.services.orders.steps import settle
 
     replacement = replacement_request(line=line, by=customer, reason="new_phone", idempotency_key="fee")
     ReplacementRequest.objects.filter(pk=replacement.pk).update(status=ReplacementStatus.PAYMENT_DUE, fee_ore=99_00)
