@@ -333,12 +333,12 @@ def test_an_order_waiting_for_payment_is_closed_at_the_provider_and_here(
     assert not Order.objects.filter(line=line, status=OrderStatus.PENDING).exists()
 
 
-def test_a_saved_card_charge_still_at_the_provider_stays_open_and_auto_renew_ends(
-    line, customer, staff, plan, django_capture_on_commit_callbacks
-):
-    from subscriptions.models import AuditEvent, Order, OrderKind, OrderStatus, PaymentMethod
+def auto_renew_charge_pending(customer, line, plan):
+    """An auto-renew charge's order still open at the provider (a Vipps
+    MobilePay charge is taken on its due date, days later)."""
+    from subscriptions.models import Order, OrderKind, PaymentMethod
 
-    charge = Order.objects.create(
+    return Order.objects.create(
         owner=customer,
         line=line,
         kind=OrderKind.RENEWAL,
@@ -350,6 +350,14 @@ def test_a_saved_card_charge_still_at_the_provider_stays_open_and_auto_renew_end
         provider_payment_id="charge-due-in-two-days",
         billing_name="Kari Nordmann",
     )
+
+
+def test_a_saved_card_charge_still_at_the_provider_stays_open_and_auto_renew_ends(
+    line, customer, staff, plan, django_capture_on_commit_callbacks
+):
+    from subscriptions.models import AuditEvent, OrderStatus
+
+    charge = auto_renew_charge_pending(customer, line, plan)
     Line.objects.filter(pk=line.pk).update(auto_renew=True)
     cancellation = approved(line, customer, staff, django_capture_on_commit_callbacks)
 
@@ -461,22 +469,11 @@ def test_goodwill_cannot_give_a_cancelled_line_paid_time(line, customer, staff, 
 def test_an_auto_renew_charge_collected_after_the_cancellation_is_refunded_and_does_not_bring_the_line_back(
     line, customer, staff, plan, django_capture_on_commit_callbacks
 ):
-    from subscriptions.models import EventResult, Order, OrderKind, OrderStatus, PaymentMethod
+    from subscriptions.models import EventResult, OrderStatus
     from subscriptions.payments.base import PaymentState, PaymentUpdate
     from subscriptions.services.settlement import payment_update_apply
 
-    charge = Order.objects.create(
-        owner=customer,
-        line=line,
-        kind=OrderKind.RENEWAL,
-        plan=plan,
-        amount_ore=plan.price_ore,
-        method=PaymentMethod.SAVED_CARD,
-        idempotency_key="auto-renew-charge",
-        provider="sandbox",
-        provider_payment_id="charge-due-in-two-days",
-        billing_name="Kari Nordmann",
-    )
+    charge = auto_renew_charge_pending(customer, line, plan)
     cancellation = approved(line, customer, staff, django_capture_on_commit_callbacks)
     with django_capture_on_commit_callbacks(execute=True):
         cancellation_deactivate(cancellation_id=cancellation.pk)
