@@ -6,7 +6,7 @@ retry of stopped eSIM provisioning jobs."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence, Sized
 from typing import Any, ClassVar, TypeVar, cast
 
 from django import forms
@@ -137,6 +137,15 @@ class ReasonActionsAdmin(SupportAdmin):
             except CustomerError as error:
                 refused.append(refusal(row, error))
         return done, refused
+
+    def report(self, request: HttpRequest, done: Sized, refused: list[str], message: str) -> None:
+        """Tell the staff member what an action did (``message``, with the
+        ``%(count)d`` of ``done``; nothing when it did nothing) and what the
+        services refused, each with why."""
+        if done:
+            self.message_user(request, message % {"count": len(done)}, messages.SUCCESS)
+        for refusal in refused:
+            self.message_user(request, refusal, messages.WARNING)
 
 
 class JobRetryAdmin(admin.ModelAdmin):

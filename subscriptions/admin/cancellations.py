@@ -126,7 +126,7 @@ class CancellationRequestAdmin(ReasonActionsAdmin):
             lambda row: cancellation_approve(cancellation=row, by=by),
             refusal=lambda row, error: f"{row.line.number_display}: {error}",
         )
-        self._report(
+        self.report(
             request, done, refused, ngettext("Approved %(count)d request.", "Approved %(count)d requests.", len(done))
         )
 
@@ -154,7 +154,7 @@ class CancellationRequestAdmin(ReasonActionsAdmin):
             ),
             refusal=lambda row, error: f"{row.line.number_display}: {error}",
         )
-        self._report(
+        self.report(
             request, done, refused, ngettext("Rejected %(count)d request.", "Rejected %(count)d requests.", len(done))
         )
         return None
@@ -167,15 +167,9 @@ class CancellationRequestAdmin(ReasonActionsAdmin):
             lambda row: cancellation_retry(cancellation=row, by=by),
             refusal=lambda row, error: f"{row.line.number_display}: {error}",
         )
-        self._report(
+        self.report(
             request, done, refused, ngettext("Retrying %(count)d request.", "Retrying %(count)d requests.", len(done))
         )
-
-    def _report(self, request: HttpRequest, done: list[Any], refused: list[str], message: str) -> None:
-        if done:
-            self.message_user(request, message % {"count": len(done)}, messages.SUCCESS)
-        if refused:
-            self.message_user(request, "; ".join(refused), messages.WARNING)
 
 
 class CancellationRequestInline(admin.TabularInline):
@@ -315,15 +309,12 @@ class CreditNoteAdmin(ReadOnlyAdmin, ReasonActionsAdmin):
             ),
             refusal=lambda row, error: str(error),
         )
-        if done:
-            self.message_user(
-                request,
-                ngettext("Marked %(count)d credit note paid out.", "Marked %(count)d credit notes paid out.", len(done))
-                % {"count": len(done)},
-                messages.SUCCESS,
-            )
-        if refused:
-            self.message_user(request, "; ".join(refused), messages.WARNING)
+        self.report(
+            request,
+            done,
+            refused,
+            ngettext("Marked %(count)d credit note paid out.", "Marked %(count)d credit notes paid out.", len(done)),
+        )
         return None
 
     @admin.display(description=_("amount"), ordering="amount_ore")

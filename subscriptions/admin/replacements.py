@@ -157,19 +157,16 @@ class ReplacementRequestAdmin(JobRetryAdmin, ReasonActionsAdmin):
             ),
             refusal=lambda replacement, error: f"{replacement.public_id}: {error}",
         )
-        if rejected:
-            self.message_user(
-                request,
-                ngettext(
-                    "Rejected %(count)d request; its customer is told why.",
-                    "Rejected %(count)d requests; their customers are told why.",
-                    len(rejected),
-                )
-                % {"count": len(rejected)},
-                messages.SUCCESS,
-            )
-        for refusal in refused:
-            self.message_user(request, refusal, messages.WARNING)
+        self.report(
+            request,
+            rejected,
+            refused,
+            ngettext(
+                "Rejected %(count)d request; its customer is told why.",
+                "Rejected %(count)d requests; their customers are told why.",
+                len(rejected),
+            ),
+        )
         return None
 
     @admin.action(
@@ -204,19 +201,16 @@ class ReplacementRequestAdmin(JobRetryAdmin, ReasonActionsAdmin):
             ),
             refusal=lambda replacement, error: f"{replacement.line.number_display}: {error}",
         )
-        if asked:
-            self.message_user(
-                request,
-                ngettext(
-                    "Unblocking %(count)d number on the network.",
-                    "Unblocking %(count)d numbers on the network.",
-                    len(asked),
-                )
-                % {"count": len(asked)},
-                messages.SUCCESS,
-            )
-        for refusal in refused:
-            self.message_user(request, refusal, messages.WARNING)
+        self.report(
+            request,
+            asked,
+            refused,
+            ngettext(
+                "Unblocking %(count)d number on the network.",
+                "Unblocking %(count)d numbers on the network.",
+                len(asked),
+            ),
+        )
         return None
 
     @admin.action(description=_("Retry the failed eSIM of the selected requests"), permissions=["retry"])
