@@ -147,12 +147,13 @@ def line_paid_time_end(*, line: Line, at: datetime, by: User | None, reason: str
     ahead = list(
         ServicePeriod.objects.filter(line=line, starts_at__gte=at).select_related("plan").order_by("starts_at")
     )
+    bought_by = {order.period_id: order for order in Order.objects.filter(period__in=ahead)}
     removed = [
         {
             "plan": period.plan.code,
             "starts_at": period.starts_at.isoformat(),
             "ends_at": period.ends_at.isoformat(),
-            "order": str(order.public_id) if (order := Order.objects.filter(period=period).first()) else "",
+            "order": str(bought_by[period.pk].public_id) if period.pk in bought_by else "",
         }
         for period in ahead
     ]
