@@ -126,6 +126,13 @@ def test_turn_auto_renew_on_with_a_new_card_see_the_next_charge_then_turn_it_off
     assert_fits_the_phone(page)
     screenshot(page, "auto-renew-on-zh-hans")
 
+    # The renew page says a renewal by hand would come on top of the automatic one.
+    page.goto(portal.url(f"/lines/{line.pk}/renew/"))
+    expect(page.locator(".auto-renew-on-renew")).to_contain_text("此号码已开启自动续费")
+    assert_fits_the_phone(page)
+    screenshot(page, "renew-on-auto-renew-zh-hans")
+    page.goto(portal.url(f"/lines/{line.pk}/"))
+
     # Turned off: nothing more is promised.
     page.locator("#auto-renew-off").click()
     expect(page).to_have_url(line_page)
